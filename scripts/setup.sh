@@ -1,0 +1,13 @@
+#!/bin/sh
+# One set-up path for every entry point (demo, tests, CI): a fresh machine with
+# only Node and npm gets the pinned pnpm through npm (corepack cannot verify
+# pnpm's signatures here), then the locked dependencies.
+set -eu
+cd "$(dirname "$0")/.."
+want=$(node -p "require('./package.json').packageManager.split('@')[1]")
+have=$(pnpm --version 2>/dev/null || true)
+if [ "$have" != "$want" ]; then
+  echo "setup: installing pnpm@$want with npm" >&2
+  npm install --global --no-fund --no-audit "pnpm@$want" >&2
+fi
+pnpm install --frozen-lockfile --reporter=silent >&2
