@@ -1,0 +1,65 @@
+import { readFile } from "node:fs/promises";
+import type { Logger } from "@smithy/types";
+
+/** A cancellable timer handle returned by {@link Runtime.setTimer}. */
+export interface TimerHandle {
+  cancel(): void;
+}
+
+/**
+ * The few effects credbridge performs, injectable so tests control time, files,
+ * network and randomness without patching globals. Every field has a Node default.
+ */
+export interface Runtime {
+  /** Milliseconds since the epoch. */
+  now(): number;
+  /** Resolves after `ms`, or rejects with the signal's reason when aborted. */
+  sleep(ms: number, signal?: AbortSignal): Promise<void>;
+  /** Runs `fn` once after `ms`. `unref` lets the process exit while the timer is pending. */
+  setTimer(fn: () => void, ms: number, options?: { unref?: boolean }): TimerHandle;
+  /** Uniform in [0, 1): the source of jitter. */
+  random(): number;
+  /** The environment variables providers read their defaults from. */
+  env: Readonly<Record<string, string | undefined>>;
+  /** Reads a UTF-8 text file (token files). */
+  readTextFile(path: string): Promise<string>;
+  /** WHATWG fetch, used by the HTTP (container-credentials) provider. */
+  fetch: typeof globalThis.fetch;
+  /** Optional logger with the AWS SDK's logger shape. Never given a secret. */
+  logger?: Logger | undefined;
+}
+
+export type RuntimeOptions = Partial<Runtime>;
+
+const sleep = (ms: number, signal?: AbortSignal): Promise<void> =>
+  new Promise((resolve, reject) => {
+    if (signal?.aborted) return reject(signal.reason);
+    const timer = setTimeout(() => {
+      signal?.removeEventListener("abort", onAbort);
+      resolve();
+    }, ms);
+    const onAbort = () => {
+      clearTimeout(timer);
+      reject(signal?.reason);
+    };
+    signal?.addEventListener("abort", onAbort, { once: true });
+  });
+
+const setTimer = (fn: () => void, ms: number, options?: { unref?: boolean }): TimerHandle => {
+  // setTimeout caps at 2^31-1 ms; longer delays would fire at once.
+  const timer = setTimeout(fn, Math.min(Math.max(0, ms), 2_147_483_647));
+  if (options?.unref) timer.unref();
+  return { cancel: () => clearTimeout(timer) };
+};
+
+/** The Node runtime, with any given fields overriding the defaults. */
+export const resolveRuntime = (overrides: RuntimeOptions = {}): Runtime => ({
+  now: Date.now,
+  sleep,
+  setTimer,
+  random: Math.random,
+  env: process.env,
+  readTextFile: (path) => readFile(path, "utf8"),
+  fetch: (...args) => globalThis.fetch(...args),
+  ...overrides,
+});
