@@ -1,6 +1,36 @@
+export type { RoleHop } from "./chain-roles.js";
+export { chainRoles } from "./chain-roles.js";
+export {
+  ENV_CONTAINER_AUTHORIZATION_TOKEN,
+  ENV_CONTAINER_AUTHORIZATION_TOKEN_FILE,
+  ENV_CONTAINER_CREDENTIALS_FULL_URI,
+  ENV_CONTAINER_CREDENTIALS_RELATIVE_URI,
+  ENV_DEFAULT_REGION,
+  ENV_ENDPOINT_URL,
+  ENV_ENDPOINT_URL_STS,
+  ENV_REGION,
+  ENV_ROLE_ARN,
+  ENV_ROLE_SESSION_NAME,
+  ENV_WEB_IDENTITY_TOKEN_FILE,
+  ROLE_CHAINING_MAX_SECONDS,
+} from "./env.js";
 export type { CredbridgeErrorCode, CredbridgeErrorOptions } from "./errors.js";
 export { CredbridgeError, isCredbridgeError } from "./errors.js";
+export type {
+  AmbientDetection,
+  AmbientProvider,
+  AmbientSourceKind,
+  FromAmbientOptions,
+} from "./from-ambient.js";
+export { detectAmbientSource, fromAmbient } from "./from-ambient.js";
+export type { FromAssumeRoleOptions } from "./from-assume-role.js";
+export { fromAssumeRole, validateRoleArn } from "./from-assume-role.js";
+export type { FromPodIdentityOptions } from "./from-pod-identity.js";
+export { fromPodIdentity, resolvePodIdentityConfig } from "./from-pod-identity.js";
+export type { FromWebIdentityOptions, ResolvedWebIdentityConfig } from "./from-web-identity.js";
+export { fromWebIdentity, resolveWebIdentityConfig } from "./from-web-identity.js";
 export type { BackoffOptions } from "./internal/backoff.js";
+export type { StsSettings } from "./internal/sts-client.js";
 export { maskAccessKeyId } from "./redact.js";
 export type {
   RefreshEvent,
@@ -14,3 +44,5 @@ export type {
 export { isRefreshingProvider, refreshing } from "./refreshing.js";
 export type { Runtime, RuntimeOptions, TimerHandle } from "./runtime.js";
 export { resolveRuntime } from "./runtime.js";
+export type { SelfAssumeOptions } from "./self-assume.js";
+export { roleArnFromAssumedRoleArn, selfAssume } from "./self-assume.js";

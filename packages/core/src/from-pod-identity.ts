@@ -1,0 +1,157 @@
+import type { AwsCredentialIdentity, AwsCredentialIdentityProvider } from "@smithy/types";
+import {
+  CONTAINER_RELATIVE_URI_HOST,
+  ENV_CONTAINER_AUTHORIZATION_TOKEN,
+  ENV_CONTAINER_AUTHORIZATION_TOKEN_FILE,
+  ENV_CONTAINER_CREDENTIALS_FULL_URI,
+  ENV_CONTAINER_CREDENTIALS_RELATIVE_URI,
+  firstEnv,
+} from "./env.js";
+import { CredbridgeError, isCredbridgeError } from "./errors.js";
+import { type BackoffOptions, backoffDelay } from "./internal/backoff.js";
+import { checkContainerUrl } from "./internal/check-url.js";
+import { describeErrorBody, parseContainerCredentials } from "./internal/container-response.js";
+import { readTokenFile } from "./internal/token-file.js";
+import { type Runtime, type RuntimeOptions, resolveRuntime } from "./runtime.js";
+
+export interface FromPodIdentityOptions {
+  /** Full endpoint URL. Default `AWS_CONTAINER_CREDENTIALS_FULL_URI`, else `AWS_CONTAINER_CREDENTIALS_RELATIVE_URI` on 169.254.170.2. */
+  uri?: string | undefined;
+  /** Authorization token file, re-read on every fetch. Default `AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE`. */
+  authTokenFile?: string | undefined;
+  /** Authorization token. Default `AWS_CONTAINER_AUTHORIZATION_TOKEN` (the file wins when both are set). */
+  authToken?: string | undefined;
+  /** Per-attempt timeout in milliseconds. Default 2 000. */
+  timeoutMs?: number | undefined;
+  /** Retries after the first attempt, on 5xx, 429 and network errors. Default 3. */
+  maxRetries?: number | undefined;
+  /** Backoff between retries. Default 100 ms doubling to 2 s. */
+  retry?: BackoffOptions | undefined;
+  runtime?: RuntimeOptions | undefined;
+}
+
+interface ResolvedPodIdentityConfig {
+  url: URL;
+  /** Where the token comes from, for messages; never the token. */
+  tokenFrom: { file: string; variable: string } | { value: string } | undefined;
+}
+
+export const resolvePodIdentityConfig = (
+  options: FromPodIdentityOptions,
+  env: Readonly<Record<string, string | undefined>>,
+): ResolvedPodIdentityConfig => {
+  let url: URL;
+  if (options.uri) url = checkContainerUrl(options.uri, "fromPodIdentity uri option");
+  else {
+    const full = firstEnv(env, ENV_CONTAINER_CREDENTIALS_FULL_URI);
+    const relative = firstEnv(env, ENV_CONTAINER_CREDENTIALS_RELATIVE_URI);
+    if (full) url = checkContainerUrl(full.value, full.name);
+    else if (relative)
+      url = checkContainerUrl(`${CONTAINER_RELATIVE_URI_HOST}${relative.value}`, relative.name);
+    else {
+      throw new CredbridgeError(
+        `fromPodIdentity: not configured: set ${ENV_CONTAINER_CREDENTIALS_FULL_URI} or ${ENV_CONTAINER_CREDENTIALS_RELATIVE_URI} (or the uri option)`,
+        { code: "ERR_CONFIG", tryNextLink: true },
+      );
+    }
+  }
+  const file = options.authTokenFile
+    ? { file: options.authTokenFile, variable: "authTokenFile option" }
+    : (() => {
+        const f = firstEnv(env, ENV_CONTAINER_AUTHORIZATION_TOKEN_FILE);
+        return f ? { file: f.value, variable: f.name } : undefined;
+      })();
+  const value = options.authToken ?? env[ENV_CONTAINER_AUTHORIZATION_TOKEN];
+  return { url, tokenFrom: file ?? (value ? { value } : undefined) };
+};
+
+const authorization = async (
+  rt: Runtime,
+  from: ResolvedPodIdentityConfig["tokenFrom"],
+): Promise<string | undefined> => {
+  if (!from) return undefined;
+  const token =
+    "file" in from
+      ? await readTokenFile(rt, from.file, from.variable, "container authorization token")
+      : from.value;
+  if (/[\r\n]/.test(token)) {
+    throw new CredbridgeError(
+      `the container authorization token${"file" in from ? ` in ${from.file}` : ""} contains a line break, which no HTTP header may carry`,
+      { code: "ERR_CONFIG" },
+    );
+  }
+  return token;
+};
+
+/** A failure worth another attempt: the agent is restarting or overloaded. */
+class Retryable extends Error {}
+
+const fetchOnce = async (rt: Runtime, url: URL, token: string | undefined, timeoutMs: number) => {
+  const where = `the container credentials endpoint ${url.origin}${url.pathname}`;
+  let response: Response;
+  let text: string;
+  try {
+    response = await rt.fetch(url, {
+      headers: token === undefined ? {} : { Authorization: token },
+      signal: AbortSignal.timeout(timeoutMs),
+      redirect: "error",
+    });
+    text = await response.text();
+  } catch (cause) {
+    const timedOut = (cause as Error)?.name === "TimeoutError";
+    throw new Retryable(
+      timedOut
+        ? `${where} did not answer within ${timeoutMs} ms`
+        : `${where} could not be reached: ${(cause as Error)?.message}`,
+      { cause },
+    );
+  }
+  if (response.status >= 500 || response.status === 429) {
+    throw new Retryable(`${where} answered HTTP ${response.status} ${describeErrorBody(text)}`.trim());
+  }
+  if (response.status !== 200) {
+    const hint =
+      response.status === 401 || response.status === 403 || response.status === 400
+        ? `: check ${ENV_CONTAINER_AUTHORIZATION_TOKEN_FILE} (the pod-identity webhook mounts it) and the pod's association`
+        : "";
+    throw new CredbridgeError(
+      `${where} answered HTTP ${response.status} ${describeErrorBody(text)}${hint}`.trim(),
+      {
+        code: "ERR_HTTP",
+        statusCode: response.status,
+      },
+    );
+  }
+  return parseContainerCredentials(text, where);
+};
+
+/**
+ * Credentials from the container-credentials endpoint of the EKS Pod Identity
+ * agent (or ECS). Each call fetches once, with bounded retries: wrap it in
+ * `refreshing` to cache.
+ */
+export const fromPodIdentity = (options: FromPodIdentityOptions = {}): AwsCredentialIdentityProvider => {
+  const rt = resolveRuntime(options.runtime);
+  const timeoutMs = options.timeoutMs ?? 2_000;
+  const maxRetries = options.maxRetries ?? 3;
+  const backoff = { initialDelayMs: 100, maxDelayMs: 2_000, ...options.retry };
+  return async (): Promise<AwsCredentialIdentity> => {
+    const config = resolvePodIdentityConfig(options, rt.env);
+    for (let attempt = 1; ; attempt++) {
+      try {
+        const token = await authorization(rt, config.tokenFrom);
+        return await fetchOnce(rt, config.url, token, timeoutMs);
+      } catch (error) {
+        if (isCredbridgeError(error)) throw error;
+        if (attempt > maxRetries) {
+          throw new CredbridgeError(`${(error as Error).message} (after ${attempt} attempts)`, {
+            code: "ERR_HTTP",
+            cause: (error as Error).cause,
+          });
+        }
+        rt.logger?.debug?.(`credbridge: ${(error as Error).message}; retry ${attempt} of ${maxRetries}`);
+        await rt.sleep(backoffDelay(attempt, rt.random, backoff));
+      }
+    }
+  };
+};

@@ -1,0 +1,56 @@
+import type { PolicyDescriptorType, STSClient, STSClientConfig } from "@aws-sdk/client-sts";
+import type { AwsCredentialIdentity, AwsCredentialIdentityProvider } from "@smithy/types";
+import {
+  DEFAULT_STS_REGION,
+  ENV_DEFAULT_REGION,
+  ENV_ENDPOINT_URL,
+  ENV_ENDPOINT_URL_STS,
+  ENV_REGION,
+  firstEnv,
+} from "../env.js";
+import type { Runtime } from "../runtime.js";
+
+/** STS settings every STS-backed provider accepts. */
+export interface StsSettings {
+  /** STS region. Default `AWS_REGION`, then `AWS_DEFAULT_REGION`, then us-east-1. */
+  region?: string | undefined;
+  /** STS endpoint URL. Default `AWS_ENDPOINT_URL_STS`, then `AWS_ENDPOINT_URL`, then the regional endpoint. */
+  stsEndpoint?: string | undefined;
+  /** Extra `STSClient` configuration (retries, request handler, ...); explicit settings above win. */
+  clientConfig?: STSClientConfig | undefined;
+}
+
+export interface ResolvedSts {
+  region: string;
+  endpoint: string | undefined;
+}
+
+export const resolveStsSettings = (settings: StsSettings, env: Runtime["env"]): ResolvedSts => ({
+  region: settings.region ?? firstEnv(env, ENV_REGION, ENV_DEFAULT_REGION)?.value ?? DEFAULT_STS_REGION,
+  endpoint: settings.stsEndpoint ?? firstEnv(env, ENV_ENDPOINT_URL_STS, ENV_ENDPOINT_URL)?.value,
+});
+
+/**
+ * Creates an STS client, loading `@aws-sdk/client-sts` only when first needed so
+ * that code paths that never call STS (a cached credential_process answer) stay fast.
+ */
+export const createStsClient = async (
+  settings: StsSettings,
+  env: Runtime["env"],
+  credentials?: AwsCredentialIdentity | AwsCredentialIdentityProvider,
+): Promise<{ client: STSClient; sts: typeof import("@aws-sdk/client-sts"); resolved: ResolvedSts }> => {
+  const sts = await import("@aws-sdk/client-sts");
+  const resolved = resolveStsSettings(settings, env);
+  const client = new sts.STSClient({
+    // Short timeouts: a sidecar must notice a dead STS before its callers' clients give up.
+    requestHandler: { connectionTimeout: 3_000, requestTimeout: 10_000 },
+    ...settings.clientConfig,
+    region: resolved.region,
+    ...(resolved.endpoint ? { endpoint: resolved.endpoint } : {}),
+    ...(credentials ? { credentials } : {}),
+  });
+  return { client, sts, resolved };
+};
+
+export const toPolicyArns = (arns: readonly string[] | undefined): PolicyDescriptorType[] | undefined =>
+  arns?.map((arn) => ({ arn }));
