@@ -1,0 +1,300 @@
+import type { AwsCredentialIdentity } from "@smithy/types";
+import { describe, expect, it } from "vitest";
+import { isCredbridgeError } from "./errors.js";
+import { fakeRuntime, settle } from "./internal/fake-runtime.js";
+import { isRefreshingProvider, type RefreshEvent, refreshing } from "./refreshing.js";
+
+const MIN = 60_000;
+
+/** A source that issues numbered credentials living `lifetimeMs`, and can be made to fail. */
+const counterSource = (clock: () => number, lifetimeMs = 60 * MIN) => {
+  let calls = 0;
+  let failWith: Error | undefined;
+  let gate: Promise<void> | undefined;
+  const source = async (): Promise<AwsCredentialIdentity> => {
+    calls++;
+    const n = calls;
+    if (gate) await gate;
+    if (failWith) throw failWith;
+    return {
+      accessKeyId: `ASIAKEY${n}`,
+      secretAccessKey: `secret-${n}`,
+      sessionToken: `token-${n}`,
+      expiration: new Date(clock() + lifetimeMs),
+    };
+  };
+  return {
+    source,
+    calls: () => calls,
+    fail: (error: Error | undefined) => {
+      failWith = error;
+    },
+    hold: () => {
+      let release!: () => void;
+      gate = new Promise((r) => {
+        release = r;
+      });
+      return () => {
+        gate = undefined;
+        release();
+      };
+    },
+  };
+};
+
+const setup = (lifetimeMs = 60 * MIN, options: Parameters<typeof refreshing>[1] = {}) => {
+  const fake = fakeRuntime({ random: 0 });
+  const src = counterSource(fake.runtime.now, lifetimeMs);
+  const events: RefreshEvent[] = [];
+  const provider = refreshing(src.source, {
+    source: "test",
+    observer: (e) => events.push(e),
+    ...options,
+    runtime: fake.runtime,
+  });
+  return { fake, src, provider, events };
+};
+
+describe("refreshing", () => {
+  it("is recognisable and does nothing until called", () => {
+    const { provider, src } = setup();
+    expect(isRefreshingProvider(provider)).toBe(true);
+    expect(isRefreshingProvider(async () => ({}))).toBe(false);
+    expect(src.calls()).toBe(0);
+    expect(provider.state().status).toBe("empty");
+  });
+
+  it("serves cached credentials until the advisory window", async () => {
+    const { provider, src, fake } = setup();
+    const first = await provider();
+    await fake.advance(44 * MIN);
+    for (let i = 0; i < 100; i++) expect(await provider()).toBe(first);
+    expect(src.calls()).toBe(1);
+  });
+
+  it("lets 1000 concurrent callers share one upstream call", async () => {
+    const { provider, src } = setup();
+    const release = src.hold();
+    const all = Promise.all(Array.from({ length: 1000 }, () => provider()));
+    await settle();
+    release();
+    const results = await all;
+    expect(src.calls()).toBe(1);
+    expect(new Set(results.map((c) => c.accessKeyId))).toEqual(new Set(["ASIAKEY1"]));
+  });
+
+  it("refreshes in the background inside the advisory window while callers keep the cached credentials", async () => {
+    const { provider, src, fake } = setup();
+    await provider();
+    await fake.advance(46 * MIN); // 14 min left: advisory (15), not mandatory (10)
+    const release = src.hold();
+    const during = await provider();
+    expect(during.accessKeyId).toBe("ASIAKEY1");
+    expect(src.calls()).toBe(2);
+    expect(provider.state().refreshing).toBe(true);
+    expect((await provider()).accessKeyId).toBe("ASIAKEY1");
+    expect(src.calls()).toBe(2);
+    release();
+    await settle();
+    expect((await provider()).accessKeyId).toBe("ASIAKEY2");
+  });
+
+  it("makes callers wait for the refresh inside the mandatory window", async () => {
+    const { provider, src, fake } = setup();
+    await provider();
+    await fake.advance(52 * MIN); // 8 min left
+    const release = src.hold();
+    let resolved: AwsCredentialIdentity | undefined;
+    const pending = provider().then((c) => {
+      resolved = c;
+    });
+    await settle();
+    expect(resolved).toBeUndefined();
+    release();
+    await pending;
+    expect(resolved?.accessKeyId).toBe("ASIAKEY2");
+  });
+
+  it("keeps serving still-valid credentials when a refresh fails, and backs off", async () => {
+    const { provider, src, fake, events } = setup();
+    await provider();
+    await fake.advance(52 * MIN);
+    src.fail(new Error("Throttling: Rate exceeded"));
+    expect((await provider()).accessKeyId).toBe("ASIAKEY1");
+    expect(src.calls()).toBe(2);
+    // Within the backoff, callers get the cached credentials without an upstream call.
+    for (let i = 0; i < 50; i++) expect((await provider()).accessKeyId).toBe("ASIAKEY1");
+    expect(src.calls()).toBe(2);
+    const failure = events.find((e) => e.type === "refresh-failure");
+    expect(failure).toMatchObject({ servingCached: true, consecutiveFailures: 1 });
+    const state = provider.state();
+    expect(state.lastError?.message).toContain("Throttling");
+    expect(state.consecutiveFailures).toBe(1);
+    // After the backoff the next caller tries again; recovery clears the failure state.
+    src.fail(undefined);
+    await fake.advance(2_000);
+    expect((await provider()).accessKeyId).toBe("ASIAKEY3");
+    expect(provider.state().consecutiveFailures).toBe(0);
+  });
+
+  it("grows the backoff with consecutive failures", async () => {
+    const { provider, src, fake, events } = setup();
+    await provider();
+    await fake.advance(51 * MIN);
+    src.fail(new Error("ServiceUnavailable"));
+    const retryGaps: number[] = [];
+    for (let i = 0; i < 6; i++) {
+      await provider();
+      const last = events.filter((e) => e.type === "refresh-failure").at(-1);
+      if (last?.type !== "refresh-failure") throw new Error("expected a failure event");
+      retryGaps.push(last.retryAt.getTime() - last.at.getTime());
+      await fake.advance(last.retryAt.getTime() - fake.now());
+    }
+    for (let i = 1; i < retryGaps.length; i++) expect(retryGaps[i]).toBeGreaterThan(retryGaps[i - 1]!);
+  });
+
+  it("never returns expired credentials: after expiry a failing source is an error", async () => {
+    const { provider, src, fake } = setup();
+    await provider();
+    src.fail(new Error("AccessDenied"));
+    await fake.advance(61 * MIN);
+    await expect(provider()).rejects.toThrow("AccessDenied");
+    // During the backoff: an error naming the last failure, without calling upstream.
+    const calls = src.calls();
+    const error = await provider().catch((e: unknown) => e);
+    expect(isCredbridgeError(error) && error.code).toBe("ERR_EXPIRED");
+    expect((error as Error).message).toContain("AccessDenied");
+    expect(src.calls()).toBe(calls);
+  });
+
+  it("refreshes short-lived credentials at a fraction of their life, not on every call", async () => {
+    const { provider, src, fake } = setup(5 * MIN);
+    await provider();
+    await fake.advance(2 * MIN); // below half of 5 minutes: cached
+    await provider();
+    expect(src.calls()).toBe(1);
+    await fake.advance(MIN); // past half-life: one background refresh
+    await provider();
+    await provider();
+    await settle();
+    expect(src.calls()).toBe(2);
+  });
+
+  it("delays the advisory refresh by jitter within bounds", async () => {
+    const at = async (random: number) => {
+      const fake = fakeRuntime({ random });
+      const src = counterSource(fake.runtime.now);
+      const p = refreshing(src.source, { runtime: fake.runtime, jitterSeconds: 120 });
+      await p();
+      return p.state().nextRefreshAt!.getTime() - fake.now();
+    };
+    const early = await at(0);
+    const late = await at(0.999);
+    expect(early).toBe(45 * MIN);
+    expect(late).toBeGreaterThan(46.9 * MIN);
+    expect(late).toBeLessThanOrEqual(47.5 * MIN); // never past halfway to the mandatory window
+  });
+
+  it("refreshes on a timer before expiry once started, and retries failures on the timer", async () => {
+    const { provider, src, fake, events } = setup();
+    provider.start();
+    await settle();
+    expect(src.calls()).toBe(1);
+    await fake.advance(44 * MIN);
+    expect(src.calls()).toBe(1);
+    await fake.advance(2 * MIN);
+    expect(src.calls()).toBe(2);
+    expect(events.filter((e) => e.type === "refresh-success").map((e) => e.reason)).toEqual([
+      "initial",
+      "scheduled",
+    ]);
+    src.fail(new Error("down"));
+    await fake.advance(46 * MIN);
+    const failures = events.filter((e) => e.type === "refresh-failure").length;
+    expect(failures).toBeGreaterThan(1);
+    src.fail(undefined);
+    await fake.advance(10 * MIN);
+    expect(provider.state().consecutiveFailures).toBe(0);
+    provider.stop();
+    expect(fake.pendingTimers()).toEqual([]);
+    const calls = src.calls();
+    await fake.advance(120 * MIN);
+    expect(src.calls()).toBe(calls);
+  });
+
+  it("caches credentials without expiration for good", async () => {
+    const fake = fakeRuntime();
+    let calls = 0;
+    const p = refreshing(
+      async () => {
+        calls++;
+        return { accessKeyId: "AKIDSTATIC", secretAccessKey: "s" };
+      },
+      { runtime: fake.runtime },
+    );
+    await p();
+    await fake.advance(1e9);
+    await p();
+    expect(calls).toBe(1);
+    expect(p.state().status).toBe("fresh");
+  });
+
+  it("refuses credentials that leave less than minRemainingSeconds", async () => {
+    const { provider } = setup(10 * MIN, {
+      minRemainingSeconds: 900,
+      mandatoryWindowSeconds: 960,
+      advisoryWindowSeconds: 1200,
+    });
+    const error = await provider().catch((e: unknown) => e);
+    expect(isCredbridgeError(error) && error.code).toBe("ERR_EXPIRED");
+    expect((error as Error).message).toMatch(/less than the required 900 s/);
+  });
+
+  it("reports bad window options when called, not when built", async () => {
+    const { provider } = setup(60 * MIN, { mandatoryWindowSeconds: 1000, advisoryWindowSeconds: 100 });
+    await expect(provider()).rejects.toThrow(/mandatoryWindowSeconds \(1000\) must not exceed/);
+  });
+
+  it("forces a refresh on request", async () => {
+    const { provider, src } = setup();
+    await provider();
+    expect((await provider({ forceRefresh: true })).accessKeyId).toBe("ASIAKEY2");
+    expect((await provider.refresh()).accessKeyId).toBe("ASIAKEY3");
+    expect(src.calls()).toBe(3);
+  });
+
+  it("exposes state and events without secrets", async () => {
+    const { provider, fake, events } = setup();
+    const unsubscribe = provider.subscribe(() => {});
+    await provider();
+    await fake.advance(48 * MIN);
+    const state = provider.state();
+    expect(state).toMatchObject({
+      source: "test",
+      status: "advisory",
+      accessKeyId: "****KEY1",
+      refreshes: 1,
+    });
+    const text = JSON.stringify(state);
+    expect(text).not.toContain("secret-1");
+    expect(text).not.toContain("token-1");
+    expect(events.map((e) => e.type)).toEqual(["refresh-start", "refresh-success"]);
+    unsubscribe();
+  });
+
+  it("logs failures through the logger without secrets", async () => {
+    const fake = fakeRuntime();
+    const lines: string[] = [];
+    const log = (...a: unknown[]) => lines.push(a.join(" "));
+    const src = counterSource(fake.runtime.now);
+    const p = refreshing(src.source, {
+      runtime: { ...fake.runtime, logger: { debug: log, info: log, warn: log, error: log } },
+    });
+    await p();
+    src.fail(new Error("ExpiredTokenException"));
+    await fake.advance(55 * MIN);
+    await p();
+    expect(lines.some((l) => l.includes("ExpiredTokenException") && l.includes("serving cached"))).toBe(true);
+    expect(lines.join("\n")).not.toMatch(/secret-|token-1|ASIAKEY1/);
+  });
+});
