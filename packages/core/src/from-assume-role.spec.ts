@@ -66,16 +66,14 @@ describe("fromAssumeRole", () => {
   });
 
   it("explains AccessDenied with the role and the trust policy", async () => {
-    sts
-      .on(AssumeRoleCommand)
-      .rejects(
-        new STSServiceException({
-          name: "AccessDenied",
-          $fault: "client",
-          $metadata: { httpStatusCode: 403 },
-          message: "no",
-        }),
-      );
+    sts.on(AssumeRoleCommand).rejects(
+      new STSServiceException({
+        name: "AccessDenied",
+        $fault: "client",
+        $metadata: { httpStatusCode: 403 },
+        message: "no",
+      }),
+    );
     const error = await fromAssumeRole(base, {
       roleArn: "arn:aws:iam::999988887777:role/x",
       runtime: fakeRuntime().runtime,
@@ -123,12 +121,10 @@ describe("chainRoles", () => {
 
 describe("selfAssume", () => {
   it("derives the role from the caller identity when no ARN is configured", async () => {
-    sts
-      .on(GetCallerIdentityCommand)
-      .resolves({
-        Arn: "arn:aws:sts::123456789012:assumed-role/app/botocore-session-1",
-        Account: "123456789012",
-      });
+    sts.on(GetCallerIdentityCommand).resolves({
+      Arn: "arn:aws:sts::123456789012:assumed-role/app/botocore-session-1",
+      Account: "123456789012",
+    });
     sts.on(AssumeRoleCommand).resolves(answer("app"));
     const creds = await selfAssume(base, { runtime: fakeRuntime().runtime })();
     expect(creds.accessKeyId).toBe("ASIAAPP");
@@ -153,16 +149,14 @@ describe("selfAssume", () => {
 
   it("says that roles with a path need the explicit ARN when a derived ARN is refused", async () => {
     sts.on(GetCallerIdentityCommand).resolves({ Arn: "arn:aws:sts::123456789012:assumed-role/app/s" });
-    sts
-      .on(AssumeRoleCommand)
-      .rejects(
-        new STSServiceException({
-          name: "AccessDenied",
-          $fault: "client",
-          $metadata: { httpStatusCode: 403 },
-          message: "denied",
-        }),
-      );
+    sts.on(AssumeRoleCommand).rejects(
+      new STSServiceException({
+        name: "AccessDenied",
+        $fault: "client",
+        $metadata: { httpStatusCode: 403 },
+        message: "denied",
+      }),
+    );
     await expect(selfAssume(base, { runtime: fakeRuntime().runtime })()).rejects.toThrow(
       /derived from arn:aws:sts::123456789012:assumed-role\/app\/s.*role with a path.*AWS_ROLE_ARN/,
     );

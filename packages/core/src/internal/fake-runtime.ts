@@ -22,7 +22,11 @@ export const fakeRuntime = (
     setTimer: (fn, ms) => {
       const timer = { at: now + Math.max(0, ms), fn, live: true };
       timers.push(timer);
-      return { cancel: () => void (timer.live = false) };
+      return {
+        cancel: () => {
+          timer.live = false;
+        },
+      };
     },
     random: () => options.random ?? 0.5,
     env,
