@@ -6,6 +6,7 @@ import {
   ENV_WEB_IDENTITY_TOKEN_FILE,
   firstEnv,
 } from "./env.js";
+import { type FromDefaultChainOptions, fromDefaultChain } from "./from-default-chain.js";
 import { type FromPodIdentityOptions, fromPodIdentity } from "./from-pod-identity.js";
 import { type FromWebIdentityOptions, fromWebIdentity } from "./from-web-identity.js";
 import { type RuntimeOptions, resolveRuntime } from "./runtime.js";
@@ -24,7 +25,7 @@ export interface FromAmbientOptions {
   webIdentity?: Omit<FromWebIdentityOptions, "runtime"> | undefined;
   podIdentity?: Omit<FromPodIdentityOptions, "runtime"> | undefined;
   /** Options for `@aws-sdk/credential-provider-node`'s default chain. */
-  defaultChain?: Record<string, unknown> | undefined;
+  defaultChain?: FromDefaultChainOptions | undefined;
   runtime?: RuntimeOptions | undefined;
 }
 
@@ -80,17 +81,16 @@ export const fromAmbient = (options: FromAmbientOptions = {}): AmbientProvider =
   const rt = resolveRuntime(options.runtime);
   let picked: { kind: AmbientSourceKind; provider: AwsCredentialIdentityProvider } | undefined;
   const detect = () => detectAmbientSource(rt.env, options);
-  const build = async (kind: AmbientSourceKind): Promise<AwsCredentialIdentityProvider> => {
+  const build = (kind: AmbientSourceKind): AwsCredentialIdentityProvider => {
     if (kind === "web-identity") return fromWebIdentity({ ...options.webIdentity, runtime: options.runtime });
     if (kind === "pod-identity") return fromPodIdentity({ ...options.podIdentity, runtime: options.runtime });
-    const { defaultProvider } = await import("@aws-sdk/credential-provider-node");
-    return defaultProvider(options.defaultChain ?? {});
+    return fromDefaultChain(options.defaultChain);
   };
   const provider = (async () => {
     const detection = detect();
     if (picked?.kind !== detection.source) {
       rt.logger?.info?.(`credbridge: credentials source ${detection.source}: ${detection.reason}`);
-      picked = { kind: detection.source, provider: await build(detection.source) };
+      picked = { kind: detection.source, provider: build(detection.source) };
     }
     return picked.provider();
   }) as AmbientProvider;
