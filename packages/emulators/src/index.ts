@@ -1,0 +1,28 @@
+export { FaultQueue, type FaultScope } from "./faults.js";
+export {
+  DEFAULT_TOKEN_AUDIENCE,
+  DEFAULT_TOKEN_ISSUER,
+  DEFAULT_TOKEN_SUBJECT,
+  decodeJwtClaims,
+  type JwtClaims,
+  MalformedJwtError,
+  type MintWebIdentityTokenOptions,
+  mintWebIdentityToken,
+} from "./jwt.js";
+export { STS_ERRORS, StsError } from "./sts/errors.js";
+export type { BaseIdentity, CallerIdentity } from "./sts/identity.js";
+export type { IssuedCredentials } from "./sts/issue.js";
+export {
+  STS_API_VERSION,
+  type StartStsEmulatorOptions,
+  type StsAction,
+  type StsCall,
+  type StsEmulator,
+  type StsErrorFault,
+  type StsHangFault,
+  type StsRawFault,
+  startStsEmulator,
+} from "./sts/server.js";
+export type { RoleTrust } from "./sts/trust.js";
+export { parseRoleArn, type RoleArnParts } from "./sts/validate.js";
+export { STS_XML_NAMESPACE } from "./sts/xml.js";

@@ -1,0 +1,58 @@
+import type { IncomingMessage, Server } from "node:http";
+import type { AddressInfo } from "node:net";
+
+/** Raised by {@link readBody} when a request body exceeds the limit. */
+export class BodyTooLargeError extends Error {
+  override name = "BodyTooLargeError";
+}
+
+/**
+ * Reads a request body up to `limit` bytes. Emulators parse whatever a client
+ * sends, so the cap keeps a runaway client from exhausting memory.
+ */
+export const readBody = (req: IncomingMessage, limit: number): Promise<Buffer> =>
+  new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    req.on("data", (chunk: Buffer) => {
+      size += chunk.length;
+      if (size > limit) {
+        req.removeAllListeners("data");
+        req.resume();
+        reject(new BodyTooLargeError(`request body larger than ${limit} bytes`));
+        return;
+      }
+      chunks.push(chunk);
+    });
+    req.on("end", () => resolve(Buffer.concat(chunks)));
+    req.on("error", reject);
+  });
+
+/** `http://host:port` for a listening server, bracketing IPv6 hosts. */
+export const serverUrl = (server: Server): string => {
+  const address = server.address() as AddressInfo;
+  const host = address.family === "IPv6" ? `[${address.address}]` : address.address;
+  return `http://${host}:${address.port}`;
+};
+
+/** Listens on host:port (port 0 picks a free one) and resolves once bound. */
+export const listen = (server: Server, host: string, port: number): Promise<string> =>
+  new Promise((resolve, reject) => {
+    const onError = (error: Error) => reject(error);
+    server.once("error", onError);
+    server.listen(port, host, () => {
+      server.off("error", onError);
+      resolve(serverUrl(server));
+    });
+  });
+
+/**
+ * Stops a server now: keep-alive sockets and requests an emulator is deliberately
+ * holding open (hang faults) would otherwise keep `close()` pending forever.
+ */
+export const closeServer = (server: Server): Promise<void> =>
+  new Promise((resolve, reject) => {
+    if (!server.listening) return resolve();
+    server.close((error) => (error ? reject(error) : resolve()));
+    server.closeAllConnections();
+  });
