@@ -1,0 +1,71 @@
+import type * as fsPromises from "node:fs/promises";
+import type { RuntimeOptions } from "@credbridge/core";
+import type { Logger } from "@smithy/types";
+
+/**
+ * The part of `node:fs/promises` the writer uses. Inject a wrapper to simulate
+ * ENOSPC, EROFS or EACCES without root or a special file system.
+ */
+export type WriterFs = Pick<
+  typeof fsPromises,
+  "open" | "rename" | "lstat" | "mkdir" | "unlink" | "readdir" | "chown" | "readlink"
+>;
+
+/** The user and group a written file (and any directory created for it) is given. */
+export interface FileOwner {
+  uid: number;
+  gid: number;
+}
+
+export interface FileLockOptions {
+  /**
+   * A lock older than this is considered left behind by a dead writer and taken
+   * over. proper-lockfile refreshes a held lock every `staleMs / 2`. Minimum
+   * 2 000. Default 10 000.
+   */
+  staleMs?: number | undefined;
+  /** Give up waiting for the lock after this long. Default twice `staleMs`, so a dead writer's lock is always outlived. */
+  timeoutMs?: number | undefined;
+}
+
+/** Options every file operation of the writer takes. */
+export interface SharedFileOptions {
+  /**
+   * The file to write. Default: `AWS_SHARED_CREDENTIALS_FILE` (credentials) or
+   * `AWS_CONFIG_FILE` (config), else `~/.aws/credentials` or `~/.aws/config`.
+   * A leading `~/` is expanded as the AWS SDKs do.
+   */
+  path?: string | undefined;
+  /** The profile to write. Default `default`. */
+  profile?: string | undefined;
+  /** Permission bits of the written file, whatever the umask. Default 0o600. */
+  mode?: number | undefined;
+  /** Permission bits of directories created for the file. Default 0o700. */
+  dirMode?: number | undefined;
+  /**
+   * Owner of the written file and of the directories created for it: `{ uid, gid }`
+   * or `"uid:gid"`. Needed when the writer runs as root and the application as
+   * another user. Default: the owner of the file being replaced, else the writer's user.
+   */
+  owner?: FileOwner | string | undefined;
+  lock?: FileLockOptions | undefined;
+  /** Environment the default path is read from. Default `process.env`. */
+  env?: Readonly<Record<string, string | undefined>> | undefined;
+  /** Home directory for the default path and `~/`. Default `env.HOME`, else `os.homedir()`. */
+  homedir?: string | undefined;
+  /** File system. Default `node:fs/promises`. */
+  fs?: WriterFs | undefined;
+  /** Optional logger with the AWS SDK's shape. Never given a secret. */
+  logger?: Logger | undefined;
+  /** Clock, sleep and randomness (lock waits, expiry checks). Default Node's. */
+  runtime?: RuntimeOptions | undefined;
+}
+
+/** What a successful write reports. */
+export interface WriteResult {
+  /** Absolute path of the file written. */
+  path: string;
+  profile: string;
+  /** Whether the file was replaced; false when there was nothing to change. */
+  changed: boolean;
+}

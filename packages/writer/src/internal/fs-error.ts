@@ -1,0 +1,29 @@
+import { CredentialsFileError } from "../errors.js";
+
+const HINTS: Record<string, string> = {
+  ENOSPC: "the file system is full; free space on the volume",
+  EDQUOT: "the disk quota is exhausted; free space or raise the quota",
+  EROFS: "the file system is read-only; mount the volume read-write in the writer's container",
+  EACCES: "permission denied; the writer's user needs write and search permission on the directory",
+  EPERM: "operation not permitted; check the directory's owner, mode and any immutable attribute",
+  ENOTDIR: "a component of the path is not a directory",
+  ELOOP: "too many symbolic links in the path",
+  EIO: "an I/O error from the device",
+};
+
+const systemCode = (error: unknown): string | undefined => {
+  const code = (error as { code?: unknown } | null)?.code;
+  return typeof code === "string" ? code : undefined;
+};
+
+/** A system error during an update, as a CredentialsFileError naming the path, the cause and the fix. */
+export const writeError = (path: string, action: string, error: unknown): CredentialsFileError => {
+  const code = systemCode(error);
+  const hint = (code && HINTS[code]) ?? (error instanceof Error ? error.message : String(error));
+  return new CredentialsFileError(
+    `credbridge: could not update ${path} (${action}): ${code ? `${code}, ` : ""}${hint}. The previous file is unchanged.`,
+    { code: "ERR_WRITE", path, syscallCode: code, cause: error },
+  );
+};
+
+export { systemCode };

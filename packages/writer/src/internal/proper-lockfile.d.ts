@@ -1,0 +1,12 @@
+// proper-lockfile ships no types; this declares the part the writer uses.
+declare module "proper-lockfile" {
+  export interface LockOptions {
+    stale?: number;
+    update?: number;
+    realpath?: boolean;
+    retries?: number | { retries?: number; factor?: number; minTimeout?: number; maxTimeout?: number };
+    lockfilePath?: string;
+    onCompromised?: (error: Error) => void;
+  }
+  export function lock(file: string, options?: LockOptions): Promise<() => Promise<void>>;
+}

@@ -1,0 +1,316 @@
+import {
+  CredbridgeError,
+  isCredbridgeError,
+  isRefreshingProvider,
+  type RefreshingOptions,
+  type RefreshingProvider,
+  type RefreshState,
+  refreshing,
+  resolveRuntime,
+  type TimerHandle,
+} from "@credbridge/core";
+import type { AwsCredentialIdentity, AwsCredentialIdentityProvider } from "@smithy/types";
+import { isCredentialsFileError } from "./errors.js";
+import { backoffDelay } from "./internal/backoff.js";
+import { resolveFileRequest } from "./internal/file-request.js";
+import { removeProfile } from "./remove-profile.js";
+import { type WriteCredentialsOptions, writeCredentials } from "./write-credentials.js";
+
+export interface StartRefresherOptions extends WriteCredentialsOptions {
+  /**
+   * Refresh windows, jitter and retries of core's engine, used when `provider`
+   * is not already a refreshing provider. Defaults: refresh from 15 min before
+   * expiry, with up to 60 s of jitter.
+   */
+  refresh?: Omit<RefreshingOptions, "observer"> | undefined;
+  /** Backoff between failed writes. Default 1 s doubling to 60 s, with jitter. */
+  retry?: { initialDelayMs?: number | undefined; maxDelayMs?: number | undefined } | undefined;
+  /** Called with every write outcome; for metrics. Never given a secret. */
+  observer?: ((event: RefresherEvent) => void) | undefined;
+  /** On `stop()`, remove the profile from the file so no credentials are left behind. Default false. */
+  removeOnStop?: boolean | undefined;
+}
+
+export type RefresherEvent =
+  | { type: "write-success"; path: string; profile: string; at: Date; expiration: Date | undefined }
+  | {
+      type: "write-failure";
+      path: string;
+      profile: string;
+      at: Date;
+      error: Error;
+      consecutiveFailures: number;
+      /** When the write is tried again; undefined when it waits for new credentials instead. */
+      retryAt: Date | undefined;
+    }
+  | { type: "file-expired"; path: string; profile: string; at: Date; expiration: Date };
+
+/** A snapshot for health checks. Holds no secret. */
+export interface RefresherStatus {
+  path: string;
+  profile: string;
+  /** Last successful write. */
+  lastWriteAt: Date | undefined;
+  /** Expiration of the credentials the file now holds; undefined before the first write or when they never expire. */
+  expirationWritten: Date | undefined;
+  lastError: { message: string; code: string | undefined; at: Date } | undefined;
+  writes: number;
+  failures: number;
+  consecutiveFailures: number;
+  /** A write is in progress. */
+  writing: boolean;
+  stopped: boolean;
+  /** Written at least once and what the file holds has not expired. */
+  healthy: boolean;
+  /** The refresh engine's own state. */
+  refresh: RefreshState;
+}
+
+export interface RefresherHandle {
+  status(): RefresherStatus;
+  /** Resolves after the first successful write; rejects if stopped before one. */
+  ready(): Promise<void>;
+  /** Stops refreshing, waits for an in-flight write, and removes the profile if `removeOnStop`. */
+  stop(): Promise<void>;
+  /** The refresh engine the refresher writes from. */
+  readonly provider: RefreshingProvider;
+}
+
+const errorCode = (error: Error): string | undefined =>
+  isCredentialsFileError(error) ? error.code : isCredbridgeError(error) ? error.code : error.name;
+
+/**
+ * Keeps a profile of the shared credentials file fresh for applications whose
+ * SDK only reads `~/.aws/credentials`: writes once the first credentials
+ * arrive, then again each time the refresh engine fetches new ones (inside its
+ * advisory window, with jitter). A failed write is retried with backoff, and
+ * the loop never dies on an error; a file left holding expired credentials is
+ * logged as an error. Throws a CredbridgeError at once for invalid options.
+ */
+export const startRefresher = (
+  provider: AwsCredentialIdentityProvider,
+  options: StartRefresherOptions = {},
+): RefresherHandle => {
+  if (typeof provider !== "function") {
+    throw new CredbridgeError("writer: startRefresher needs a credential provider function", {
+      code: "ERR_CONFIG",
+    });
+  }
+  const rt = resolveRuntime(options.runtime);
+  const logger = options.logger ?? rt.logger;
+  // Resolve once, so the file and profile cannot drift with the environment.
+  const { path, profile } = resolveFileRequest("credentials", options);
+  const writeOptions: WriteCredentialsOptions = { ...options, path, profile };
+  const retry = {
+    initialDelayMs: options.retry?.initialDelayMs ?? 1_000,
+    maxDelayMs: options.retry?.maxDelayMs ?? 60_000,
+  };
+
+  const engine = isRefreshingProvider(provider)
+    ? provider
+    : refreshing(provider, {
+        source: `credentials file ${profile}`,
+        ...options.refresh,
+        runtime: { ...options.runtime, ...(logger ? { logger } : {}), ...options.refresh?.runtime },
+      });
+
+  let stopped = false;
+  let writes = 0;
+  let failures = 0;
+  let consecutiveFailures = 0;
+  let lastWriteAt: number | undefined;
+  let expirationWritten: Date | undefined;
+  let lastError: RefresherStatus["lastError"];
+  let writing = false;
+  let pending: AwsCredentialIdentity | undefined;
+  let lastQueued: AwsCredentialIdentity | undefined;
+  let loop: Promise<void> | undefined;
+  let wake: AbortController | undefined;
+  let watchdog: TimerHandle | undefined;
+  const waiters: Array<{ resolve(): void; reject(error: Error): void }> = [];
+
+  const emit = (event: RefresherEvent) => {
+    try {
+      options.observer?.(event);
+    } catch (error) {
+      logger?.warn(`credbridge: a refresher observer threw: ${(error as Error)?.message}`);
+    }
+  };
+
+  const watchExpiry = (expiration: Date | undefined) => {
+    watchdog?.cancel();
+    watchdog = undefined;
+    if (expiration === undefined) return;
+    watchdog = rt.setTimer(
+      () => {
+        if (stopped || expirationWritten !== expiration) return;
+        logger?.error(
+          `credbridge: ${path} [${profile}] now holds credentials that expired at ${expiration.toISOString()}; the application's AWS calls will fail until a write succeeds` +
+            (lastError ? ` (last error: ${lastError.message})` : ""),
+        );
+        emit({ type: "file-expired", path, profile, at: new Date(rt.now()), expiration });
+      },
+      expiration.getTime() - rt.now(),
+      { unref: true },
+    );
+  };
+
+  const succeeded = (credentials: AwsCredentialIdentity) => {
+    const now = rt.now();
+    writes++;
+    consecutiveFailures = 0;
+    lastWriteAt = now;
+    expirationWritten = credentials.expiration;
+    watchExpiry(expirationWritten);
+    logger?.info?.(
+      `credbridge: ${path} [${profile}] updated; credentials expire ${expirationWritten?.toISOString() ?? "never"}`,
+    );
+    emit({ type: "write-success", path, profile, at: new Date(now), expiration: expirationWritten });
+    for (const w of waiters.splice(0)) w.resolve();
+  };
+
+  /** Records a failure; returns the backoff delay, or undefined to wait for new credentials instead. */
+  const failed = (error: Error): number | undefined => {
+    const now = rt.now();
+    failures++;
+    consecutiveFailures++;
+    lastError = { message: error.message, code: errorCode(error), at: new Date(now) };
+    const waitForNew = isCredbridgeError(error) && error.code === "ERR_EXPIRED";
+    const delay = waitForNew ? undefined : backoffDelay(consecutiveFailures, rt.random, retry);
+    const retryAt = delay === undefined ? undefined : new Date(now + delay);
+    const expired =
+      expirationWritten !== undefined && (retryAt ?? new Date(Number.POSITIVE_INFINITY)) >= expirationWritten;
+    const message =
+      `credbridge: writing ${path} [${profile}] failed (${consecutiveFailures} in a row): ${error.message}; ` +
+      (retryAt
+        ? `retrying at ${retryAt.toISOString()}`
+        : "waiting for new credentials from the refresh engine") +
+      (expired
+        ? `; the file is left holding credentials that expire at ${expirationWritten?.toISOString()}`
+        : "");
+    if (expired || lastWriteAt === undefined) logger?.error(message);
+    else logger?.warn(message);
+    emit({ type: "write-failure", path, profile, at: new Date(now), error, consecutiveFailures, retryAt });
+    return delay;
+  };
+
+  const run = async () => {
+    while (pending !== undefined && !stopped) {
+      const credentials = pending;
+      pending = undefined;
+      writing = true;
+      let delay: number | undefined;
+      try {
+        await writeCredentials(credentials, writeOptions);
+        succeeded(credentials);
+      } catch (cause) {
+        const error = cause instanceof Error ? cause : new Error(String(cause));
+        delay = failed(error);
+        // Newer credentials that arrived meanwhile win; otherwise retry these.
+        if (delay !== undefined) pending ??= credentials;
+      } finally {
+        writing = false;
+      }
+      if (delay !== undefined && !stopped) {
+        wake = new AbortController();
+        await rt.sleep(delay, wake.signal).catch(() => {
+          // Woken early by new credentials or stop().
+        });
+        wake = undefined;
+      }
+    }
+  };
+
+  const kick = () => {
+    loop ??= run().finally(() => {
+      loop = undefined;
+      // Credentials queued while the loop was winding down.
+      if (pending !== undefined && !stopped) kick();
+    });
+  };
+
+  const queue = (credentials: AwsCredentialIdentity) => {
+    if (stopped || credentials === lastQueued) return;
+    lastQueued = credentials;
+    pending = credentials;
+    // New credentials cut a backoff short: they may well be writable now.
+    wake?.abort();
+    kick();
+  };
+
+  const unsubscribe = engine.subscribe((event) => {
+    if (event.type === "refresh-success") queue(event.credentials);
+  });
+  engine.start();
+  // A provider that already holds credentials emits nothing until its next refresh.
+  engine().then(queue, () => {
+    // The engine logs the failure and retries on its timer.
+  });
+
+  let stopping: Promise<void> | undefined;
+  const stop = () => {
+    stopping ??= (async () => {
+      stopped = true;
+      engine.stop();
+      unsubscribe();
+      watchdog?.cancel();
+      wake?.abort();
+      await loop;
+      for (const w of waiters.splice(0)) {
+        w.reject(
+          new CredbridgeError(`writer: the refresher for ${path} was stopped before its first write`, {
+            code: "ERR_CONFIG",
+          }),
+        );
+      }
+      if (options.removeOnStop) {
+        try {
+          await removeProfile(profile, { ...options, path });
+        } catch (error) {
+          lastError = {
+            message: (error as Error).message,
+            code: errorCode(error as Error),
+            at: new Date(rt.now()),
+          };
+          logger?.error(
+            `credbridge: could not remove [${profile}] from ${path} on stop: ${(error as Error).message}`,
+          );
+        }
+      }
+    })();
+    return stopping;
+  };
+
+  return {
+    provider: engine,
+    stop,
+    ready: () =>
+      lastWriteAt !== undefined
+        ? Promise.resolve()
+        : stopped
+          ? Promise.reject(
+              new CredbridgeError(`writer: the refresher for ${path} is stopped`, { code: "ERR_CONFIG" }),
+            )
+          : new Promise<void>((resolve, reject) => waiters.push({ resolve, reject })),
+    status: () => {
+      const now = rt.now();
+      return {
+        path,
+        profile,
+        lastWriteAt: lastWriteAt === undefined ? undefined : new Date(lastWriteAt),
+        expirationWritten,
+        lastError,
+        writes,
+        failures,
+        consecutiveFailures,
+        writing,
+        stopped,
+        healthy:
+          !stopped &&
+          lastWriteAt !== undefined &&
+          (expirationWritten === undefined || expirationWritten.getTime() > now),
+        refresh: engine.state(),
+      };
+    },
+  };
+};

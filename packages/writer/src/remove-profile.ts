@@ -1,0 +1,32 @@
+import type { SharedFileOptions, WriteResult } from "./file-options.js";
+import { updateFile } from "./internal/atomic-write.js";
+import { resolveFileRequest } from "./internal/file-request.js";
+import { removeSection } from "./internal/ini-merge.js";
+import type { FileKind } from "./internal/resolve-path.js";
+import { sectionFor } from "./internal/section-name.js";
+
+export interface RemoveProfileOptions extends Omit<SharedFileOptions, "profile"> {
+  /** Which file: the shared credentials file (default) or the config file (`[profile NAME]` sections). */
+  file?: FileKind | undefined;
+}
+
+/**
+ * Removes a profile's section, for a clean shutdown that leaves no credentials
+ * behind, through the same locked atomic path as the writes. Every other
+ * profile is kept as it was. A missing file or profile is not an error:
+ * `changed` is false and nothing is created.
+ */
+export const removeProfile = async (
+  profile: string,
+  options: RemoveProfileOptions = {},
+): Promise<WriteResult> => {
+  const kind = options.file ?? "credentials";
+  const req = resolveFileRequest(kind, { ...options, profile });
+  const changed = await updateFile({
+    ...req,
+    create: false,
+    update: (current) => removeSection(current ?? "", sectionFor(kind, req.profile)),
+  });
+  if (changed) req.logger?.info?.(`credbridge: removed profile ${req.profile} from ${req.path}`);
+  return { path: req.path, profile: req.profile, changed };
+};
