@@ -1,0 +1,106 @@
+import { createHash, timingSafeEqual } from "node:crypto";
+import { stat } from "node:fs/promises";
+import { CredbridgeError, type Runtime } from "@credbridge/core";
+
+/** Where the expected `Authorization` value comes from. */
+export interface AuthTokenSource {
+  /** Throws ERR_CONFIG unless exactly one of token and file is configured and the token is well-formed. */
+  validate(): void;
+  /** The current token; a file is re-read whenever it changes. Rejects with ERR_TOKEN_FILE. */
+  current(): Promise<string>;
+}
+
+const CR_OR_LF = /[\r\n]/;
+
+/**
+ * A token file's content as a header value: one trailing newline stripped (as
+ * written by `echo` or a Secret volume), anything else left alone, and refused
+ * when empty or when it still holds CR or LF (the SDKs refuse such a header).
+ */
+export const parseTokenFile = (text: string, path: string): string => {
+  const token = text.endsWith("\r\n") ? text.slice(0, -2) : text.endsWith("\n") ? text.slice(0, -1) : text;
+  if (!token) {
+    throw new CredbridgeError(`the authorization token file ${path} is empty`, { code: "ERR_TOKEN_FILE" });
+  }
+  if (CR_OR_LF.test(token)) {
+    throw new CredbridgeError(
+      `the authorization token file ${path} holds a line break inside the token; an HTTP header cannot carry it`,
+      { code: "ERR_TOKEN_FILE" },
+    );
+  }
+  return token;
+};
+
+export const createAuthTokenSource = (
+  options: { authToken?: string | undefined; authTokenFile?: string | undefined },
+  rt: Runtime,
+): AuthTokenSource => {
+  const { authToken, authTokenFile } = options;
+  // Keyed by what stat reports, so an in-place rewrite and an atomic rename (a
+  // Secret volume's symlink swap) are both noticed without reading every time.
+  let cached: { key: string; token: Promise<string> } | undefined;
+
+  const validate = (): void => {
+    if ((authToken === undefined) === (authTokenFile === undefined)) {
+      throw new CredbridgeError(
+        "container server: set exactly one of authToken and authTokenFile; every request must carry it in Authorization",
+        { code: "ERR_CONFIG" },
+      );
+    }
+    if (authToken !== undefined && (!authToken || CR_OR_LF.test(authToken))) {
+      throw new CredbridgeError("container server: authToken must be a non-empty single-line string", {
+        code: "ERR_CONFIG",
+      });
+    }
+  };
+
+  const read = async (path: string): Promise<string> => {
+    let text: string;
+    try {
+      text = await rt.readTextFile(path);
+    } catch (cause) {
+      throw new CredbridgeError(
+        `cannot read the authorization token file ${path}: ${(cause as { code?: string }).code ?? (cause as Error).message}`,
+        { code: "ERR_TOKEN_FILE", cause },
+      );
+    }
+    return parseTokenFile(text, path);
+  };
+
+  const current = async (): Promise<string> => {
+    if (authToken !== undefined) return authToken;
+    const path = authTokenFile as string;
+    let key: string;
+    try {
+      const s = await stat(path);
+      key = `${s.dev}:${s.ino}:${s.size}:${s.mtimeMs}:${s.ctimeMs}`;
+    } catch (cause) {
+      cached = undefined;
+      throw new CredbridgeError(
+        `cannot read the authorization token file ${path}: ${(cause as { code?: string }).code ?? (cause as Error).message}`,
+        { code: "ERR_TOKEN_FILE", cause },
+      );
+    }
+    if (cached?.key !== key) {
+      const token = read(path);
+      cached = { key, token };
+      // A failed read is not remembered: the next request tries again.
+      token.catch(() => {
+        if (cached?.token === token) cached = undefined;
+      });
+    }
+    return cached.token;
+  };
+
+  return { validate, current };
+};
+
+const digest = (value: string): Buffer => createHash("sha256").update(value, "utf8").digest();
+
+/**
+ * Compares a presented `Authorization` value with the token in constant time.
+ * Both sides are hashed first, so neither the comparison's duration nor an
+ * early length check reveals how long the token is.
+ */
+export const tokensMatch = (presented: string, expected: string): boolean =>
+  timingSafeEqual(digest(presented), digest(expected));

@@ -1,0 +1,210 @@
+import {
+  CredbridgeError,
+  ENV_ROLE_ARN,
+  maskAccessKeyId,
+  type RefreshingProvider,
+  type RuntimeOptions,
+  resolveRuntime,
+} from "@credbridge/core";
+import type { AwsCredentialIdentity, Logger } from "@smithy/types";
+import { createCredentialSource, type ServedCredentialsOptions } from "../internal/credentials.js";
+import {
+  createHttpServer,
+  type HttpLimits,
+  type ListenOptions,
+  type Reply,
+  type RequestObserver,
+  type ServerAddress,
+} from "../internal/http.js";
+import { parseTarget } from "../internal/target.js";
+import { createAuthTokenSource, tokensMatch } from "./auth-token.js";
+
+/** The path the EKS Pod Identity agent serves credentials on. */
+export const DEFAULT_CONTAINER_CREDENTIALS_PATH = "/v1/credentials";
+/** The container-credentials addresses the SDKs trust over plain http, accepted as `Host` for the redirect deployment. */
+export const CONTAINER_WELL_KNOWN_HOSTS = ["169.254.170.2", "169.254.170.23", "[fd00:ec2::23]"] as const;
+
+export interface ContainerCredentialsServerOptions extends ServedCredentialsOptions {
+  /** The value every request's `Authorization` header must equal (`AWS_CONTAINER_AUTHORIZATION_TOKEN` on the client). */
+  authToken?: string | undefined;
+  /**
+   * A file holding that value (`AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE` on the
+   * client), re-read whenever it changes; one trailing newline is ignored.
+   * Exactly one of `authToken` and `authTokenFile` is required.
+   */
+  authTokenFile?: string | undefined;
+  /** Added to the response as `RoleArn`, as ECS does. Default `AWS_ROLE_ARN`. */
+  roleArn?: string | undefined;
+  /** Added as `AccountId`. Default: the account in `roleArn`, else the credentials' `accountId`. */
+  accountId?: string | undefined;
+  /** Default 127.0.0.1. Any other address exposes the credentials to whoever can reach it and holds the token. */
+  host?: string | undefined;
+  /** Default 0: a free port, reported by `listen`. */
+  port?: number | undefined;
+  /** Default `/v1/credentials`. */
+  path?: string | undefined;
+  /** Further `Host` header values to accept: `name` (any port) or `name:port`. */
+  allowedHosts?: readonly string[] | undefined;
+  limits?: HttpLimits | undefined;
+  /** Warnings (never a secret; access keys masked). Default: the runtime's logger. */
+  logger?: Logger | undefined;
+  /** Called after each response, for metrics. */
+  onRequest?: RequestObserver | undefined;
+  runtime?: RuntimeOptions | undefined;
+}
+
+export interface ContainerCredentialsServer {
+  /** Binds and serves. `url` is the credentials URL, for `AWS_CONTAINER_CREDENTIALS_FULL_URI`. */
+  listen(options?: ListenOptions): Promise<ServerAddress>;
+  /** Stops accepting, lets in-flight requests finish (up to `limits.closeGraceMs`), stops its own engine. */
+  close(): Promise<void>;
+  readonly address: ServerAddress | undefined;
+  readonly engine: RefreshingProvider;
+}
+
+const json = (status: number, route: string, body: unknown, headers?: Record<string, string>): Reply => ({
+  status,
+  route,
+  contentType: "application/json",
+  body: JSON.stringify(body),
+  headers,
+});
+
+/** The `{Code, Message}` error the AWS SDKs' container provider surfaces. */
+export const containerError = (
+  status: number,
+  route: string,
+  code: string,
+  message: string,
+  headers?: Record<string, string>,
+): Reply => json(status, route, { Code: code, Message: message }, headers);
+
+const ERROR_CODES: Record<number, string> = {
+  400: "InvalidRequest",
+  403: "AccessDenied",
+  404: "NotFound",
+  413: "RequestTooLarge",
+  500: "InternalError",
+};
+
+/** Strict RFC 3339 in UTC to the second, as ECS and the Pod Identity agent write it. */
+const rfc3339 = (date: Date): string => `${date.toISOString().slice(0, 19)}Z`;
+
+const ACCOUNT_IN_ARN = /^arn:aws[\w-]*:(?:iam|sts)::(\d{12}):/;
+
+/**
+ * The container-credentials endpoint (what ECS and the EKS Pod Identity agent
+ * serve, read through `AWS_CONTAINER_CREDENTIALS_FULL_URI`) over any provider.
+ * Creating it does no I/O and never throws; `listen` validates and binds.
+ */
+export const createContainerCredentialsServer = (
+  options: ContainerCredentialsServerOptions,
+): ContainerCredentialsServer => {
+  const rt = resolveRuntime(options.runtime);
+  const logger = options.logger ?? rt.logger;
+  const source = createCredentialSource(options, rt, "container");
+  const auth = createAuthTokenSource(options, rt);
+  const configuredPath = options.path ?? DEFAULT_CONTAINER_CREDENTIALS_PATH;
+  let path = configuredPath;
+  let roleArn: string | undefined;
+  let accountId: string | undefined;
+  let cached: { credentials: AwsCredentialIdentity; expiration: number; body: string } | undefined;
+
+  const body = (credentials: AwsCredentialIdentity, expiration: Date): string =>
+    JSON.stringify({
+      AccessKeyId: credentials.accessKeyId,
+      SecretAccessKey: credentials.secretAccessKey,
+      Token: credentials.sessionToken ?? "",
+      Expiration: rfc3339(expiration),
+      ...(roleArn ? { RoleArn: roleArn } : {}),
+      ...((accountId ?? credentials.accountId) ? { AccountId: accountId ?? credentials.accountId } : {}),
+    });
+
+  const serve = async (): Promise<Reply> => {
+    try {
+      const served = await source.get();
+      const expiration = served.expiration.getTime();
+      if (cached?.credentials !== served.credentials || cached.expiration !== expiration) {
+        cached = {
+          credentials: served.credentials,
+          expiration,
+          body: body(served.credentials, served.expiration),
+        };
+        logger?.debug?.(
+          `credbridge container: serving key ${maskAccessKeyId(served.credentials.accessKeyId)} until ${served.expiration.toISOString()}`,
+        );
+      }
+      return { status: 200, route: path, contentType: "application/json", body: cached.body };
+    } catch (error) {
+      logger?.warn(
+        `credbridge container: cannot serve credentials: ${(error as Error)?.message ?? String(error)}; answering 500`,
+      );
+      return containerError(500, path, "InternalError", "credentials are unavailable; see the server's log");
+    }
+  };
+
+  const authorizeAndServe = async (presented: string): Promise<Reply> => {
+    let expected: string;
+    try {
+      expected = await auth.current();
+    } catch (error) {
+      logger?.warn(`credbridge container: ${(error as Error).message}; answering 500`);
+      return containerError(500, path, "InternalError", "the server cannot read its authorization token");
+    }
+    if (!tokensMatch(presented, expected)) {
+      return containerError(403, path, "AccessDenied", "the Authorization header does not match the token");
+    }
+    return serve();
+  };
+
+  const http = createHttpServer({
+    name: "container",
+    host: options.host ?? "127.0.0.1",
+    port: options.port ?? 0,
+    limits: options.limits ?? {},
+    wellKnownHosts: CONTAINER_WELL_KNOWN_HOSTS,
+    allowedHosts: options.allowedHosts ?? [],
+    handler: (ctx) => {
+      if (ctx.path !== path) return containerError(404, "not-found", "NotFound", "no such path");
+      if (ctx.method !== "GET") {
+        return containerError(405, path, "MethodNotAllowed", "only GET is served", { Allow: "GET" });
+      }
+      const presented = ctx.req.headers.authorization;
+      if (!presented) {
+        return containerError(401, path, "Unauthorized", "the Authorization header is missing");
+      }
+      return authorizeAndServe(presented);
+    },
+    errorReply: (status, route, message) =>
+      containerError(status, route, ERROR_CODES[status] ?? "Error", message),
+    logger,
+    onRequest: options.onRequest,
+    url: (base) => `${base}${path}`,
+    beforeListen: () => {
+      source.validate();
+      auth.validate();
+      const target = parseTarget(configuredPath);
+      if (!target.ok || configuredPath.includes("?") || target.segments.length === 0) {
+        throw new CredbridgeError(
+          `container server: path ${JSON.stringify(configuredPath)} must be an absolute path such as /v1/credentials`,
+          { code: "ERR_CONFIG" },
+        );
+      }
+      path = target.path;
+      roleArn = options.roleArn ?? (rt.env[ENV_ROLE_ARN]?.trim() || undefined);
+      accountId = options.accountId ?? (roleArn ? ACCOUNT_IN_ARN.exec(roleArn)?.[1] : undefined);
+      cached = undefined;
+      source.start();
+    },
+    afterClose: () => source.stop(),
+  });
+
+  return {
+    listen: http.listen,
+    close: http.close,
+    get address() {
+      return http.address;
+    },
+    engine: source.engine,
+  };
+};

@@ -1,0 +1,148 @@
+import { createHash } from "node:crypto";
+import type { AwsCredentialIdentity } from "@smithy/types";
+
+/**
+ * EC2's timestamp: UTC to the second, `Z`, no fraction (`2026-01-01T00:15:00Z`).
+ * botocore parses exactly `%Y-%m-%dT%H:%M:%SZ`; go1 wants RFC 3339.
+ * Truncates, so a served lifetime is never overstated.
+ */
+export const ec2Timestamp = (date: Date): string => {
+  const iso = date.toISOString();
+  return `${iso.slice(0, 19)}Z`;
+};
+
+type Ec2JsonValue = string | null;
+
+/**
+ * EC2's pretty-printed JSON: two-space indent, `"key" : value`, no trailing
+ * newline. Clients parse it as JSON; the layout is kept for byte-compatibility
+ * with tools that print or diff it.
+ */
+export const ec2Json = (fields: ReadonlyArray<readonly [string, Ec2JsonValue]>): string =>
+  `{\n${fields.map(([key, value]) => `  ${JSON.stringify(key)} : ${JSON.stringify(value)}`).join(",\n")}\n}`;
+
+/** A directory listing: one entry per line, subdirectories with a trailing `/`, no final newline. */
+export const ec2Listing = (entries: readonly string[]): string => entries.join("\n");
+
+const REASONS: Record<number, string> = {
+  400: "Bad Request",
+  401: "Unauthorized",
+  403: "Forbidden",
+  404: "Not Found",
+  405: "Method Not Allowed",
+  413: "Payload Too Large",
+  500: "Internal Server Error",
+  503: "Service Unavailable",
+};
+
+/** The small XHTML page EC2's metadata service answers errors with (`text/html`). */
+export const ec2ErrorPage = (status: number): string => {
+  const title = `${status} - ${REASONS[status] ?? "Error"}`;
+  return [
+    '<?xml version="1.0" encoding="iso-8859-1"?>',
+    '<!DOCTYPE html PUBLIC "-//W3C//DTD XHTML 1.0 Transitional//EN"',
+    '\t"http://www.w3.org/TR/xhtml1/DTD/xhtml1-transitional.dtd">',
+    '<html xmlns="http://www.w3.org/1999/xhtml" xml:lang="en" lang="en">',
+    " <head>",
+    `  <title>${title}</title>`,
+    " </head>",
+    " <body>",
+    `  <h1>${title}</h1>`,
+    " </body>",
+    "</html>",
+  ].join("\n");
+};
+
+/** `GET .../security-credentials/<role>`, field for field as EC2 orders them. */
+export const credentialsDocument = (
+  credentials: AwsCredentialIdentity,
+  expiration: Date,
+  lastUpdated: Date,
+): string =>
+  ec2Json([
+    ["Code", "Success"],
+    ["LastUpdated", ec2Timestamp(lastUpdated)],
+    ["Type", "AWS-HMAC"],
+    ["AccessKeyId", credentials.accessKeyId],
+    ["SecretAccessKey", credentials.secretAccessKey],
+    // Long-term keys have no session token; botocore insists the field exists.
+    ["Token", credentials.sessionToken ?? ""],
+    ["Expiration", ec2Timestamp(expiration)],
+  ]);
+
+export interface InstanceIdentity {
+  accountId: string;
+  region: string;
+  availabilityZone: string;
+  instanceId: string;
+  instanceType: string;
+  imageId: string;
+  privateIp: string;
+  architecture: string;
+  pendingTime: Date;
+}
+
+/** `GET /latest/dynamic/instance-identity/document`, with the fields EC2 serves. */
+export const instanceIdentityDocument = (id: InstanceIdentity): string =>
+  ec2Json([
+    ["accountId", id.accountId],
+    ["imageId", id.imageId],
+    ["availabilityZone", id.availabilityZone],
+    ["ramdiskId", null],
+    ["kernelId", null],
+    ["devpayProductCodes", null],
+    ["marketplaceProductCodes", null],
+    ["version", "2017-09-30"],
+    ["privateIp", id.privateIp],
+    ["billingProducts", null],
+    ["instanceId", id.instanceId],
+    ["pendingTime", ec2Timestamp(id.pendingTime)],
+    ["architecture", id.architecture],
+    ["instanceType", id.instanceType],
+    ["region", id.region],
+  ]);
+
+/** `GET /latest/meta-data/iam/info`. */
+export const iamInfoDocument = (instanceProfileArn: string, instanceProfileId: string, lastUpdated: Date) =>
+  ec2Json([
+    ["Code", "Success"],
+    ["LastUpdated", ec2Timestamp(lastUpdated)],
+    ["InstanceProfileArn", instanceProfileArn],
+    ["InstanceProfileId", instanceProfileId],
+  ]);
+
+const ID_ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
+
+/**
+ * A stable instance-profile id (`AIPA` + 17 characters, the shape IAM uses)
+ * derived from the profile ARN: the same role always shows the same id.
+ */
+export const instanceProfileId = (instanceProfileArn: string): string => {
+  const digest = createHash("sha256").update(instanceProfileArn).digest();
+  let id = "AIPA";
+  for (let i = 0; i < 17; i++) id += ID_ALPHABET[(digest[i] ?? 0) & 31];
+  return id;
+};
+
+/** The partition of a region: `aws-cn` for `cn-*`, `aws-us-gov` for `us-gov-*`, else `aws`. */
+export const partitionOf = (region: string): string =>
+  region.startsWith("cn-") ? "aws-cn" : region.startsWith("us-gov-") ? "aws-us-gov" : "aws";
+
+/** EC2's name for Node's `process.arch`. */
+export const ec2Architecture = (arch: string): string =>
+  arch === "x64" ? "x86_64" : arch === "arm64" ? "arm64" : arch === "ia32" ? "i386" : arch;
+
+export interface ParsedRoleArn {
+  partition: string;
+  accountId: string;
+  roleName: string;
+}
+
+const ROLE_ARN = /^arn:(aws[\w-]*):iam::(\d{12}):role\/(?:[\w+=,.@-]+\/)*([\w+=,.@-]{1,64})$/;
+const ASSUMED_ROLE_ARN = /^arn:(aws[\w-]*):sts::(\d{12}):assumed-role\/([\w+=,.@-]{1,64})\/[\w+=,.@-]+$/;
+
+/** Partition, account and role name of a role ARN (or an assumed-role ARN); undefined otherwise. */
+export const parseRoleArn = (arn: string): ParsedRoleArn | undefined => {
+  const m = ROLE_ARN.exec(arn) ?? ASSUMED_ROLE_ARN.exec(arn);
+  return m ? { partition: m[1]!, accountId: m[2]!, roleName: m[3]! } : undefined;
+};

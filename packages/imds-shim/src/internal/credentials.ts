@@ -1,0 +1,159 @@
+import {
+  CredbridgeError,
+  isRefreshingProvider,
+  type RefreshingProvider,
+  type Runtime,
+  refreshing,
+} from "@credbridge/core";
+import type { AwsCredentialIdentity, AwsCredentialIdentityProvider } from "@smithy/types";
+
+/**
+ * Served credentials always have at least this long left. kube2iam keeps the
+ * same 15 minutes; the README works through why it sits ahead of every client.
+ */
+export const DEFAULT_MIN_REMAINING_SECONDS = 900;
+/** From this long before expiry, requests wait for new credentials. */
+export const DEFAULT_MANDATORY_WINDOW_SECONDS = 960;
+/** From this long before expiry, new credentials are fetched in the background. */
+export const DEFAULT_ADVISORY_WINDOW_SECONDS = 1200;
+/** Credentials without an expiration (long-term keys) are served as if they expired this long from now. */
+export const STATIC_CREDENTIALS_LIFETIME_SECONDS = 3600;
+
+/** The credential options both servers share. */
+export interface ServedCredentialsOptions {
+  /**
+   * Any credential provider. Wrapped in core's refresh engine with the windows
+   * below, unless it already is a `RefreshingProvider` (from `refreshing()`):
+   * then it is used as is, so one engine can feed a credentials file and both
+   * servers. Whoever configures a shared engine must give it
+   * `minRemainingSeconds` at least this server's, or this server refuses (500)
+   * credentials the engine still considers usable.
+   */
+  provider: AwsCredentialIdentityProvider;
+  /** Credentials with less than this left are never served. Default 900 (15 min). */
+  minRemainingSeconds?: number | undefined;
+  /** Seconds before expiry from which requests wait for a refresh. Default 960. Ignored for a shared engine. */
+  mandatoryWindowSeconds?: number | undefined;
+  /** Seconds before expiry from which the engine refreshes in the background. Default 1200. Ignored for a shared engine. */
+  advisoryWindowSeconds?: number | undefined;
+  /**
+   * Fetch on `listen` and keep the credentials fresh in the background, so no
+   * request waits for STS. Default true. Applies only to the engine the server
+   * creates itself; a shared engine is started by its owner.
+   */
+  prefetch?: boolean | undefined;
+}
+
+export interface ServedCredentials {
+  credentials: AwsCredentialIdentity;
+  /** The expiration as served: whole seconds, rounded down, so it never overstates the lifetime. */
+  expiration: Date;
+}
+
+export interface CredentialSource {
+  /** The engine behind the server: its own, or the shared one it was given. */
+  readonly engine: RefreshingProvider;
+  /** Throws ERR_CONFIG for windows the engine would refuse. */
+  validate(): void;
+  /** Credentials with at least the margin left; rejects otherwise. */
+  get(): Promise<ServedCredentials>;
+  /** When the engine last obtained credentials. */
+  lastUpdated(): Date;
+  start(): void;
+  stop(): void;
+}
+
+const seconds = (name: string, value: number | undefined, fallback: number): number => {
+  const v = value ?? fallback;
+  if (!Number.isFinite(v) || v < 0) {
+    throw new CredbridgeError(`${name} must be a non-negative number of seconds, got ${value}`, {
+      code: "ERR_CONFIG",
+    });
+  }
+  return v;
+};
+
+export const createCredentialSource = (
+  options: ServedCredentialsOptions,
+  rt: Runtime,
+  name: string,
+): CredentialSource => {
+  const provider = options.provider;
+  const shared = isRefreshingProvider(provider);
+  const engine: RefreshingProvider = shared
+    ? provider
+    : refreshing(provider, {
+        minRemainingSeconds: options.minRemainingSeconds ?? DEFAULT_MIN_REMAINING_SECONDS,
+        mandatoryWindowSeconds: options.mandatoryWindowSeconds ?? DEFAULT_MANDATORY_WINDOW_SECONDS,
+        advisoryWindowSeconds: options.advisoryWindowSeconds ?? DEFAULT_ADVISORY_WINDOW_SECONDS,
+        source: name,
+        runtime: rt,
+      });
+  let minRemainingMs = DEFAULT_MIN_REMAINING_SECONDS * 1000;
+  let started = false;
+
+  const validate = (): void => {
+    if (typeof provider !== "function") {
+      throw new CredbridgeError(`${name}: the provider option must be a credential provider function`, {
+        code: "ERR_CONFIG",
+      });
+    }
+    const min = seconds("minRemainingSeconds", options.minRemainingSeconds, DEFAULT_MIN_REMAINING_SECONDS);
+    minRemainingMs = min * 1000;
+    if (shared) return;
+    const mandatory = seconds(
+      "mandatoryWindowSeconds",
+      options.mandatoryWindowSeconds,
+      DEFAULT_MANDATORY_WINDOW_SECONDS,
+    );
+    const advisory = seconds(
+      "advisoryWindowSeconds",
+      options.advisoryWindowSeconds,
+      DEFAULT_ADVISORY_WINDOW_SECONDS,
+    );
+    if (!(min <= mandatory && mandatory <= advisory)) {
+      throw new CredbridgeError(
+        `${name}: the windows must satisfy minRemainingSeconds (${min}) ≤ mandatoryWindowSeconds (${mandatory}) ≤ advisoryWindowSeconds (${advisory})`,
+        { code: "ERR_CONFIG" },
+      );
+    }
+  };
+
+  const get = async (): Promise<ServedCredentials> => {
+    const credentials = await engine();
+    const now = rt.now();
+    if (credentials.expiration === undefined) {
+      const expiration = new Date(Math.floor(now / 1000) * 1000 + STATIC_CREDENTIALS_LIFETIME_SECONDS * 1000);
+      return { credentials, expiration };
+    }
+    const expiration = new Date(Math.floor(credentials.expiration.getTime() / 1000) * 1000);
+    const left = expiration.getTime() - now;
+    if (!(left >= minRemainingMs)) {
+      throw new CredbridgeError(
+        `${name}: the credentials have ${Math.max(0, Math.floor(left / 1000))} s left, less than the ${minRemainingMs / 1000} s this server guarantees its clients` +
+          (shared
+            ? "; give the shared refreshing engine a minRemainingSeconds at least this server's"
+            : "; the provider keeps returning short-lived credentials"),
+        { code: "ERR_EXPIRED" },
+      );
+    }
+    return { credentials, expiration };
+  };
+
+  return {
+    engine,
+    validate,
+    get,
+    lastUpdated: () => engine.state().lastSuccessAt ?? new Date(rt.now()),
+    start: () => {
+      if (shared || options.prefetch === false || started) return;
+      started = true;
+      engine.start();
+    },
+    stop: () => {
+      if (!started) return;
+      started = false;
+      engine.stop();
+    },
+  };
+};

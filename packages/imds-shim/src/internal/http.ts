@@ -1,0 +1,354 @@
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
+import type { AddressInfo } from "node:net";
+import { performance } from "node:perf_hooks";
+import { CredbridgeError } from "@credbridge/core";
+import type { Logger } from "@smithy/types";
+import { createHostCheck, type HostCheck, hostLiteral } from "./hosts.js";
+import { parseTarget } from "./target.js";
+
+/** Where to listen; each field overrides the server's option of the same name. */
+export interface ListenOptions {
+  host?: string | undefined;
+  port?: number | undefined;
+}
+
+/** The address a server listens on. */
+export interface ServerAddress {
+  /** The URL a client is configured with (see each server for exactly which). */
+  url: string;
+  /** The bound address, e.g. `127.0.0.1` or `::1`. */
+  host: string;
+  port: number;
+}
+
+/** Resource limits and timeouts; the defaults suit clients that give up after 1–2 s. */
+export interface HttpLimits {
+  /** Largest request head (request line and headers) in bytes; beyond it Node answers 431. Default 8192. */
+  maxHeaderSize?: number | undefined;
+  /** Largest request body in bytes; these protocols send none. Beyond it: 413. Default 1024. */
+  maxBodyBytes?: number | undefined;
+  /** A client must send its whole request head within this. Default 5000 ms. */
+  headersTimeoutMs?: number | undefined;
+  /** A client must send its whole request within this. Default 10 000 ms. */
+  requestTimeoutMs?: number | undefined;
+  /** A socket with no traffic for this long is closed. Default 10 000 ms. */
+  idleTimeoutMs?: number | undefined;
+  /** How long an idle keep-alive connection is kept. Default 5000 ms. */
+  keepAliveTimeoutMs?: number | undefined;
+  /** Connections beyond this are refused. Default 1024. */
+  maxConnections?: number | undefined;
+  /** On `close()`, in-flight requests get this long to finish before their connections are cut. Default 5000 ms. */
+  closeGraceMs?: number | undefined;
+}
+
+/** One served request, for metrics. Holds nothing a client chose except the method. */
+export interface RequestInfo {
+  server: "imds" | "container";
+  method: string;
+  /** The route's name (e.g. `/latest/meta-data/iam/security-credentials/{role}`), never the raw path. */
+  path: string;
+  status: number;
+  durationMs: number;
+}
+
+export type RequestObserver = (info: RequestInfo) => void;
+
+/** What a handler answers. */
+export interface Reply {
+  status: number;
+  /** The route's name, for the observer. */
+  route: string;
+  contentType: string;
+  body: string;
+  headers?: Record<string, string> | undefined;
+}
+
+export interface RequestContext {
+  req: IncomingMessage;
+  method: string;
+  /** Decoded, validated path segments. */
+  segments: readonly string[];
+  /** `/` + segments joined: the normalized path, without the trailing slash. */
+  path: string;
+}
+
+export type Handler = (ctx: RequestContext) => Reply | Promise<Reply>;
+
+/** The replies the server core gives itself, shaped by each protocol (XHTML for IMDS, JSON for containers). */
+export type ErrorReply = (status: number, route: string, message: string) => Reply;
+
+export interface HttpServerConfig {
+  name: "imds" | "container";
+  host: string;
+  port: number;
+  limits: HttpLimits;
+  wellKnownHosts: readonly string[];
+  allowedHosts: readonly string[];
+  handler: Handler;
+  errorReply: ErrorReply;
+  logger: Logger | undefined;
+  onRequest: RequestObserver | undefined;
+  /** Turns the bound address into the client-facing URL. */
+  url: (base: string) => string;
+  /** Validates configuration and starts dependencies; a rejection aborts `listen`. */
+  beforeListen: () => void | Promise<void>;
+  /** Stops dependencies once the server is closed. */
+  afterClose: () => void;
+}
+
+export interface HttpServerHandle {
+  listen(options?: ListenOptions): Promise<ServerAddress>;
+  close(): Promise<void>;
+  readonly address: ServerAddress | undefined;
+}
+
+const DEFAULTS = {
+  maxHeaderSize: 8192,
+  maxBodyBytes: 1024,
+  headersTimeoutMs: 5_000,
+  requestTimeoutMs: 10_000,
+  idleTimeoutMs: 10_000,
+  keepAliveTimeoutMs: 5_000,
+  maxConnections: 1024,
+  closeGraceMs: 5_000,
+} as const;
+
+const positive = (name: string, value: number | undefined, fallback: number): number => {
+  const v = value ?? fallback;
+  if (!Number.isInteger(v) || v <= 0) {
+    throw new CredbridgeError(`${name} must be a positive integer, got ${value}`, { code: "ERR_CONFIG" });
+  }
+  return v;
+};
+
+export const resolveLimits = (limits: HttpLimits): Required<{ [K in keyof HttpLimits]: number }> => ({
+  maxHeaderSize: positive("maxHeaderSize", limits.maxHeaderSize, DEFAULTS.maxHeaderSize),
+  maxBodyBytes: positive("maxBodyBytes", limits.maxBodyBytes, DEFAULTS.maxBodyBytes),
+  headersTimeoutMs: positive("headersTimeoutMs", limits.headersTimeoutMs, DEFAULTS.headersTimeoutMs),
+  requestTimeoutMs: positive("requestTimeoutMs", limits.requestTimeoutMs, DEFAULTS.requestTimeoutMs),
+  idleTimeoutMs: positive("idleTimeoutMs", limits.idleTimeoutMs, DEFAULTS.idleTimeoutMs),
+  keepAliveTimeoutMs: positive("keepAliveTimeoutMs", limits.keepAliveTimeoutMs, DEFAULTS.keepAliveTimeoutMs),
+  maxConnections: positive("maxConnections", limits.maxConnections, DEFAULTS.maxConnections),
+  closeGraceMs: positive("closeGraceMs", limits.closeGraceMs, DEFAULTS.closeGraceMs),
+});
+
+const isThenable = (value: unknown): value is Promise<Reply> =>
+  typeof (value as { then?: unknown })?.then === "function";
+
+/**
+ * The shared HTTP core of both servers: limits and timeouts, the `Host` check,
+ * strict path parsing, body bounds, one reply writer, the request observer,
+ * and a graceful close. Creating it does nothing; `listen` binds.
+ *
+ * Checks run in this order, each answering before the next runs:
+ * `Host` (403) → body size (413) → request target (400) → the protocol's handler.
+ */
+export const createHttpServer = (config: HttpServerConfig): HttpServerHandle => {
+  let server: Server | undefined;
+  let address: ServerAddress | undefined;
+  let hostCheck: HostCheck = () => false;
+  let closing: Promise<void> | undefined;
+  let draining = false;
+  let limits = resolveLimits({});
+
+  const observe = (method: string, reply: Reply, startedAt: number): void => {
+    if (!config.onRequest) return;
+    try {
+      config.onRequest({
+        server: config.name,
+        method,
+        path: reply.route,
+        status: reply.status,
+        durationMs: performance.now() - startedAt,
+      });
+    } catch (error) {
+      config.logger?.warn(
+        `credbridge ${config.name}: the onRequest observer threw: ${(error as Error)?.message}`,
+      );
+    }
+  };
+
+  const write = (res: ServerResponse, reply: Reply, close: boolean): void => {
+    if (res.headersSent || res.destroyed) return;
+    if (close || draining) res.shouldKeepAlive = false;
+    const headers: Record<string, string | number> = {
+      "Content-Type": reply.contentType,
+      "Content-Length": Buffer.byteLength(reply.body),
+      ...reply.headers,
+    };
+    res.writeHead(reply.status, headers);
+    res.end(reply.body);
+  };
+
+  const failed = (error: unknown): Reply => {
+    config.logger?.warn(`credbridge ${config.name}: request handler failed: ${(error as Error)?.message}`);
+    return config.errorReply(500, "error", "internal error");
+  };
+
+  const dispatch = (req: IncomingMessage, res: ServerResponse, startedAt: number): void => {
+    const method = req.method ?? "GET";
+    const target = parseTarget(req.url ?? "");
+    if (!target.ok) {
+      const reply = config.errorReply(400, "invalid-target", `bad request target: ${target.reason}`);
+      write(res, reply, false);
+      observe(method, reply, startedAt);
+      return;
+    }
+    let result: Reply | Promise<Reply>;
+    try {
+      result = config.handler({ req, method, segments: target.segments, path: target.path });
+    } catch (error) {
+      result = failed(error);
+    }
+    if (isThenable(result)) {
+      result.then(
+        (reply) => {
+          write(res, reply, false);
+          observe(method, reply, startedAt);
+        },
+        (error: unknown) => {
+          const reply = failed(error);
+          write(res, reply, false);
+          observe(method, reply, startedAt);
+        },
+      );
+      return;
+    }
+    write(res, result, false);
+    observe(method, result, startedAt);
+  };
+
+  const onRequest = (req: IncomingMessage, res: ServerResponse): void => {
+    const startedAt = config.onRequest ? performance.now() : 0;
+    const method = req.method ?? "GET";
+    if (!hostCheck(req.headers.host)) {
+      const reply = config.errorReply(403, "rejected-host", "the Host header does not name this server");
+      write(res, reply, true);
+      observe(method, reply, startedAt);
+      return;
+    }
+    const length = req.headers["content-length"];
+    if (length !== undefined && Number(length) > limits.maxBodyBytes) {
+      const reply = config.errorReply(413, "too-large", "request body too large");
+      write(res, reply, true);
+      observe(method, reply, startedAt);
+      return;
+    }
+    if (req.headers["transfer-encoding"] === undefined) {
+      dispatch(req, res, startedAt);
+      return;
+    }
+    // A chunked body: count it before answering so an endless one cannot be streamed at us.
+    let received = 0;
+    const onData = (chunk: Buffer) => {
+      received += chunk.length;
+      if (received > limits.maxBodyBytes) {
+        req.off("data", onData);
+        req.pause();
+        const reply = config.errorReply(413, "too-large", "request body too large");
+        write(res, reply, true);
+        observe(method, reply, startedAt);
+        res.once("finish", () => req.socket.destroy());
+      }
+    };
+    req.on("data", onData);
+    req.once("end", () => {
+      if (received <= limits.maxBodyBytes) dispatch(req, res, startedAt);
+    });
+  };
+
+  const listen = async (options: ListenOptions = {}): Promise<ServerAddress> => {
+    if (server) {
+      throw new CredbridgeError(`the ${config.name} server is already listening on ${address?.url}`, {
+        code: "ERR_CONFIG",
+      });
+    }
+    limits = resolveLimits(config.limits);
+    await config.beforeListen();
+    const host = options.host ?? config.host;
+    const port = options.port ?? config.port;
+    const s = createServer(
+      {
+        maxHeaderSize: limits.maxHeaderSize,
+        requestTimeout: limits.requestTimeoutMs,
+        headersTimeout: Math.min(limits.headersTimeoutMs, limits.requestTimeoutMs),
+        keepAliveTimeout: limits.keepAliveTimeoutMs,
+        // Node checks the two timeouts above only this often (default 30 s).
+        connectionsCheckingInterval: Math.min(1_000, limits.headersTimeoutMs),
+        requireHostHeader: true,
+      },
+      onRequest,
+    );
+    s.timeout = limits.idleTimeoutMs;
+    s.maxConnections = limits.maxConnections;
+    try {
+      await new Promise<void>((resolve, reject) => {
+        s.once("error", reject);
+        s.listen({ host, port }, () => {
+          s.off("error", reject);
+          resolve();
+        });
+      });
+    } catch (cause) {
+      config.afterClose();
+      throw new CredbridgeError(
+        `the ${config.name} server cannot listen on ${hostLiteral(host)}:${port}: ${(cause as Error).message}` +
+          ((cause as { code?: string }).code === "EADDRNOTAVAIL"
+            ? " (the address is not on any interface; see the README for adding 169.254.169.254)"
+            : ""),
+        { code: "ERR_CONFIG", cause },
+      );
+    }
+    s.on("error", (error) =>
+      config.logger?.error(`credbridge ${config.name}: server error: ${error.message}`),
+    );
+    const bound = s.address() as AddressInfo;
+    hostCheck = createHostCheck({
+      boundAddress: bound.address,
+      port: bound.port,
+      wellKnown: config.wellKnownHosts,
+      allowedHosts: config.allowedHosts,
+    });
+    const clientHost =
+      bound.address === "0.0.0.0" ? "127.0.0.1" : bound.address === "::" ? "::1" : bound.address;
+    server = s;
+    draining = false;
+    address = {
+      url: config.url(`http://${hostLiteral(clientHost)}:${bound.port}`),
+      host: bound.address,
+      port: bound.port,
+    };
+    return address;
+  };
+
+  const close = (): Promise<void> => {
+    if (closing) return closing;
+    const s = server;
+    if (!s) return Promise.resolve();
+    draining = true;
+    closing = new Promise<void>((resolve) => {
+      // Stops accepting. Requests in flight, and any that still arrive on an open
+      // keep-alive connection, are answered with `Connection: close` (see `write`),
+      // so each connection ends after its current response.
+      s.close(() => resolve());
+      s.closeIdleConnections();
+      const force = setTimeout(() => s.closeAllConnections(), limits.closeGraceMs);
+      force.unref();
+      s.once("close", () => clearTimeout(force));
+    }).finally(() => {
+      server = undefined;
+      address = undefined;
+      closing = undefined;
+      config.afterClose();
+    });
+    return closing;
+  };
+
+  return {
+    listen,
+    close,
+    get address() {
+      return address;
+    },
+  };
+};
