@@ -1,3 +1,14 @@
+export {
+  type AgentCall,
+  type AgentCredentials,
+  type AgentFaultTimes,
+  DEFAULT_AGENT_ACCOUNT_ID,
+  DEFAULT_AGENT_LIFETIME_SECONDS,
+  POD_IDENTITY_CREDENTIALS_PATH,
+  type PodIdentityAgent,
+  type StartPodIdentityAgentOptions,
+  startPodIdentityAgent,
+} from "./agent/server.js";
 export { FaultQueue, type FaultScope } from "./faults.js";
 export {
   DEFAULT_TOKEN_AUDIENCE,
