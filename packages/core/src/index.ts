@@ -25,12 +25,15 @@ export type {
 export { detectAmbientSource, fromAmbient } from "./from-ambient.js";
 export type { FromAssumeRoleOptions } from "./from-assume-role.js";
 export { fromAssumeRole, validateRoleArn } from "./from-assume-role.js";
+export type { FromDefaultChainOptions } from "./from-default-chain.js";
+export { fromDefaultChain } from "./from-default-chain.js";
 export type { FromPodIdentityOptions } from "./from-pod-identity.js";
 export { fromPodIdentity, resolvePodIdentityConfig } from "./from-pod-identity.js";
 export type { FromWebIdentityOptions, ResolvedWebIdentityConfig } from "./from-web-identity.js";
 export { fromWebIdentity, resolveWebIdentityConfig } from "./from-web-identity.js";
 export type { BackoffOptions } from "./internal/backoff.js";
-export type { StsSettings } from "./internal/sts-client.js";
+export type { ResolvedSts, StsSettings } from "./internal/sts-client.js";
+export { resolveStsSettings } from "./internal/sts-client.js";
 export { maskAccessKeyId } from "./redact.js";
 export type {
   RefreshEvent,

@@ -1,0 +1,146 @@
+/** How a flag's value is read. `list` flags repeat on the command line and split on whitespace in env. */
+export type FlagType = "string" | "boolean" | "integer" | "list";
+
+export interface FlagSpec {
+  type: FlagType;
+  /** Shown in usage, e.g. "SECONDS". */
+  value?: string;
+  help: string;
+}
+
+export type FlagTable = Record<string, FlagSpec>;
+
+export const SOURCE_FLAGS: FlagTable = {
+  source: {
+    type: "string",
+    value: "auto|web-identity|pod-identity|default",
+    help: "where the first credentials come from (auto: IRSA, else Pod Identity, else the SDK default chain)",
+  },
+  "role-arn": {
+    type: "string",
+    value: "ARN",
+    help: "role for web identity and self-assume (default AWS_ROLE_ARN)",
+  },
+  "web-identity-token-file": {
+    type: "string",
+    value: "PATH",
+    help: "IRSA token file (default AWS_WEB_IDENTITY_TOKEN_FILE)",
+  },
+  "role-session-name": {
+    type: "string",
+    value: "NAME",
+    help: "STS session name (default AWS_ROLE_SESSION_NAME)",
+  },
+  region: {
+    type: "string",
+    value: "REGION",
+    help: "STS region (default AWS_REGION, AWS_DEFAULT_REGION, us-east-1)",
+  },
+  "sts-endpoint": {
+    type: "string",
+    value: "URL",
+    help: "STS endpoint (default AWS_ENDPOINT_URL_STS, AWS_ENDPOINT_URL)",
+  },
+  duration: { type: "integer", value: "SECONDS", help: "session duration for web identity and self-assume" },
+  "self-assume": {
+    type: "boolean",
+    help: "assume the role the source already holds (its trust policy must allow itself)",
+  },
+  "assume-role": {
+    type: "list",
+    value: "ARN[,external-id=ID][,session-name=NAME][,duration=SECONDS]",
+    help: "assume this role next, signed by the previous step (repeatable: a cross-account chain)",
+  },
+  "log-level": { type: "string", value: "debug|info|warn|error", help: "log threshold (default info)" },
+  help: { type: "boolean", help: "show this help" },
+};
+
+const FILE_FLAGS: FlagTable = {
+  "credentials-file": {
+    type: "string",
+    value: "PATH",
+    help: "credentials file to keep fresh (default AWS_SHARED_CREDENTIALS_FILE, ~/.aws/credentials)",
+  },
+  profile: { type: "string", value: "NAME", help: "profile to write (default default)" },
+  "file-mode": { type: "string", value: "OCTAL", help: "credentials file mode (default 0600)" },
+  "file-owner": {
+    type: "string",
+    value: "UID:GID",
+    help: "chown the credentials file, for an application running as another user",
+  },
+};
+
+export const COMMANDS: Record<string, { summary: string; flags: FlagTable }> = {
+  serve: {
+    summary: "run as a sidecar: keep a credentials file fresh and serve IMDS and container credentials",
+    flags: {
+      ...SOURCE_FLAGS,
+      ...FILE_FLAGS,
+      imds: { type: "string", value: "HOST:PORT", help: "serve EC2 instance metadata (IMDSv1 and v2) here" },
+      "imds-role-name": {
+        type: "string",
+        value: "NAME",
+        help: "role name IMDS lists (default from the role ARN)",
+      },
+      "imds-v2-only": { type: "boolean", help: "refuse IMDSv1 requests (no session token)" },
+      "container-endpoint": {
+        type: "string",
+        value: "HOST:PORT",
+        help: "serve container credentials at /v1/credentials here",
+      },
+      "container-auth-token-file": {
+        type: "string",
+        value: "PATH",
+        help: "token clients must send (created with a random token when missing)",
+      },
+      metrics: { type: "string", value: "HOST:PORT", help: "serve /metrics, /healthz and /readyz here" },
+      "min-remaining": {
+        type: "integer",
+        value: "SECONDS",
+        help: "never serve credentials with less left than this (default 900)",
+      },
+      "remove-on-exit": { type: "boolean", help: "remove the written profile on shutdown" },
+    },
+  },
+  write: {
+    summary: "write the credentials file once and exit (init containers, cron)",
+    flags: { ...SOURCE_FLAGS, ...FILE_FLAGS },
+  },
+  process: {
+    summary: "print credential_process JSON, cached on disk between calls",
+    flags: {
+      ...SOURCE_FLAGS,
+      "cache-dir": {
+        type: "string",
+        value: "PATH",
+        help: "cache directory (default $XDG_CACHE_HOME/credbridge or ~/.cache/credbridge)",
+      },
+      "no-cache": { type: "boolean", help: "always fetch; never read or write the cache" },
+    },
+  },
+  doctor: {
+    summary: "explain the detected source, inspect the token, and test each step of the chain",
+    flags: { ...SOURCE_FLAGS, json: { type: "boolean", help: "print the report as JSON" } },
+  },
+  "trust-policy": {
+    summary: "print the IAM trust policy for IRSA or Pod Identity, optionally with self-assume",
+    flags: {
+      irsa: { type: "boolean", help: "a trust policy for IRSA (web identity)" },
+      "pod-identity": { type: "boolean", help: "a trust policy for EKS Pod Identity" },
+      "oidc-issuer": { type: "string", value: "URL", help: "the cluster's OIDC issuer URL (IRSA)" },
+      "account-id": {
+        type: "string",
+        value: "ID",
+        help: "account of the OIDC provider (IRSA; default from --self-assume)",
+      },
+      namespace: { type: "string", value: "NS", help: "service account namespace (IRSA)" },
+      "service-account": { type: "string", value: "SA", help: "service account name (IRSA)" },
+      "self-assume": { type: "string", value: "ROLE_ARN", help: "also let this role assume itself" },
+      "log-level": SOURCE_FLAGS["log-level"]!,
+      help: SOURCE_FLAGS.help!,
+    },
+  },
+};
+
+/** `role-arn` → `CREDBRIDGE_ROLE_ARN`. */
+export const envNameOf = (flag: string): string => `CREDBRIDGE_${flag.toUpperCase().replaceAll("-", "_")}`;

@@ -1,0 +1,100 @@
+import { parseArgs } from "node:util";
+import { COMMANDS, envNameOf, type FlagSpec } from "./flags.js";
+import { UsageError } from "./usage-error.js";
+
+export type FlagValue = string | boolean | number | string[];
+export type ParsedFlags = Record<string, FlagValue | undefined>;
+
+export interface ParsedCommand {
+  command: string;
+  flags: ParsedFlags;
+  /** Where each flag's value came from: "argv" or its CREDBRIDGE_* variable. */
+  origins: Record<string, string>;
+}
+
+const TRUE = new Set(["1", "true", "yes", "on"]);
+const FALSE = new Set(["0", "false", "no", "off", ""]);
+
+const fromEnv = (flag: string, spec: FlagSpec, raw: string, command: string): FlagValue => {
+  const name = envNameOf(flag);
+  if (spec.type === "boolean") {
+    const v = raw.trim().toLowerCase();
+    if (TRUE.has(v)) return true;
+    if (FALSE.has(v)) return false;
+    throw new UsageError(`${name} must be true or false, got "${raw}"`, command);
+  }
+  if (spec.type === "list") return raw.split(/\s+/).filter(Boolean);
+  return raw;
+};
+
+const toInteger = (flag: string, value: string, origin: string, command: string): number => {
+  if (!/^\d+$/.test(value.trim())) {
+    throw new UsageError(
+      `${origin === "argv" ? `--${flag}` : origin} must be a whole number, got "${value}"`,
+      command,
+    );
+  }
+  return Number(value);
+};
+
+/**
+ * Parses `credbridge <command> [flags]`. Flags on the command line win over
+ * their CREDBRIDGE_* variables, so a manifest can set defaults with env alone.
+ */
+export const parseCommandLine = (
+  argv: readonly string[],
+  env: Readonly<Record<string, string | undefined>>,
+): ParsedCommand => {
+  const [command, ...rest] = argv;
+  if (command === undefined || command === "help" || command === "--help" || command === "-h") {
+    return { command: "help", flags: {}, origins: {} };
+  }
+  if (command === "--version" || command === "version") return { command: "version", flags: {}, origins: {} };
+  const def = COMMANDS[command];
+  if (!def) throw new UsageError(`unknown command "${command}"`);
+  let values: Record<string, string | boolean | (string | boolean)[] | undefined>;
+  let positionals: string[];
+  try {
+    ({ values, positionals } = parseArgs({
+      args: [...rest],
+      strict: true,
+      allowPositionals: true,
+      options: Object.fromEntries(
+        Object.entries(def.flags).map(([name, spec]) => [
+          name,
+          { type: spec.type === "boolean" ? "boolean" : "string", multiple: spec.type === "list" },
+        ]),
+      ),
+    }) as { values: typeof values; positionals: string[] });
+  } catch (error) {
+    throw new UsageError(
+      (error as Error).message.replace(/\. To specify a positional argument.*$/s, ""),
+      command,
+    );
+  }
+  if (positionals.length > 0) throw new UsageError(`unexpected argument "${positionals[0]}"`, command);
+
+  const flags: ParsedFlags = {};
+  const origins: Record<string, string> = {};
+  for (const [name, spec] of Object.entries(def.flags)) {
+    let value: FlagValue | undefined;
+    let origin = "argv";
+    const given = values[name];
+    if (given !== undefined) value = given as FlagValue;
+    else {
+      const raw = name === "help" ? undefined : env[envNameOf(name)];
+      if (raw !== undefined) {
+        origin = envNameOf(name);
+        value = fromEnv(name, spec, raw, command);
+      }
+    }
+    if (value === undefined) continue;
+    if (spec.type === "integer") value = toInteger(name, String(value), origin, command);
+    if (typeof value === "string" && value.trim() === "" && spec.type !== "boolean") {
+      throw new UsageError(`${origin === "argv" ? `--${name}` : origin} needs a value`, command);
+    }
+    flags[name] = value;
+    origins[name] = origin;
+  }
+  return { command, flags, origins };
+};

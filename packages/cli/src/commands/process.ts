@@ -1,0 +1,37 @@
+import { join } from "node:path";
+import type { Command } from "../context.js";
+import { cacheKey, defaultCacheDir, readCached, writeCached } from "../process/cache.js";
+
+/** The cache answers while more than this is left: botocore's advisory window. */
+const REFRESH_WINDOW_MS = 15 * 60_000;
+
+/**
+ * `credbridge process`: credential_process JSON on stdout. A cache hit loads
+ * neither core nor the AWS SDK, so the AWS CLI calling it before every command
+ * pays only Node's start-up.
+ */
+export const processCommand: Command = async (ctx) => {
+  const noCache = ctx.flags["no-cache"] === true;
+  const dir = (ctx.flags["cache-dir"] as string | undefined) ?? defaultCacheDir(ctx.env);
+  const file = join(dir, `process-${cacheKey(ctx.flags, ctx.env)}.json`);
+  if (!noCache) {
+    const hit = await readCached(file, ctx.now(), REFRESH_WINDOW_MS);
+    if (hit) {
+      ctx.stdout(`${JSON.stringify(hit)}\n`);
+      return 0;
+    }
+  }
+  const [{ buildChain }, { toProcessCredentials }] = await Promise.all([
+    import("../source.js"),
+    import("../process/to-process-credentials.js"),
+  ]);
+  const chain = buildChain(ctx.flags, ctx.env, ctx.logger, "process");
+  const output = toProcessCredentials(await chain.provider());
+  if (!noCache) {
+    await writeCached(file, dir, output).catch((error: Error) =>
+      ctx.logger.warn(`credbridge: could not cache credentials in ${dir}: ${error.message}`),
+    );
+  }
+  ctx.stdout(`${JSON.stringify(output)}\n`);
+  return 0;
+};

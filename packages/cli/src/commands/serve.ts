@@ -1,0 +1,172 @@
+import { isCredbridgeError, maskAccessKeyId, refreshing } from "@credbridge/core";
+import { createContainerCredentialsServer, createImdsServer } from "@credbridge/imds-shim";
+import { type RefresherHandle, startRefresher } from "@credbridge/writer";
+import { fileOptions } from "../args/file-options.js";
+import { parseHostPort } from "../args/host-port.js";
+import { UsageError } from "../args/usage-error.js";
+import type { Command } from "../context.js";
+import { ensureAuthTokenFile } from "../serve/auth-token-file.js";
+import { createMetrics } from "../serve/metrics.js";
+import { startMetricsServer } from "../serve/metrics-server.js";
+import { buildChain } from "../source.js";
+
+/** SIGTERM to exit: Kubernetes' grace period is longer, but a sidecar should be quick. */
+const SHUTDOWN_BUDGET_MS = 4_500;
+/** Errors a retry cannot fix: a sidecar that starts with them exits rather than waits. */
+const FATAL = new Set(["ERR_CONFIG", "ERR_TOKEN_FILE", "ERR_INSECURE_URL"]);
+
+/**
+ * `credbridge serve`: one refresh engine feeding every output — the credentials
+ * file, IMDS, the container endpoint — so each refresh is one upstream call
+ * whatever the number of outputs.
+ */
+export const serveCommand: Command = async (ctx) => {
+  const f = ctx.flags;
+  const { logger } = ctx;
+  const wantsFile = f["credentials-file"] !== undefined;
+  const imdsAt = f.imds === undefined ? undefined : parseHostPort(f.imds as string, "imds", "serve");
+  const containerAt =
+    f["container-endpoint"] === undefined
+      ? undefined
+      : parseHostPort(f["container-endpoint"] as string, "container-endpoint", "serve");
+  const metricsAt =
+    f.metrics === undefined ? undefined : parseHostPort(f.metrics as string, "metrics", "serve");
+  if (!wantsFile && !imdsAt && !containerAt) {
+    throw new UsageError(
+      "serve needs at least one output: --credentials-file, --imds or --container-endpoint",
+      "serve",
+    );
+  }
+  const tokenFile = f["container-auth-token-file"] as string | undefined;
+  if (containerAt && !tokenFile) {
+    throw new UsageError(
+      "--container-endpoint needs --container-auth-token-file (created when missing)",
+      "serve",
+    );
+  }
+  const file = fileOptions(f, "serve");
+  const minRemaining = (f["min-remaining"] as number | undefined) ?? 900;
+  const chain = buildChain(f, ctx.env, logger, "serve");
+
+  // Windows sit just outside the margin every output guarantees: callers block
+  // only in the last minute before it, background refreshes start 5 minutes earlier.
+  const engine = refreshing(chain.provider, {
+    source: chain.steps.map((s) => s.label).join(" → "),
+    minRemainingSeconds: minRemaining,
+    mandatoryWindowSeconds: minRemaining + 60,
+    advisoryWindowSeconds: minRemaining + 300,
+    runtime: { env: ctx.env, logger },
+  });
+  const metrics = createMetrics(engine, ctx.now);
+  engine.subscribe((event) => {
+    metrics.onRefresh(event);
+    if (event.type === "refresh-success") {
+      logger.log("info", "credentials refreshed", {
+        reason: event.reason,
+        accessKeyId: maskAccessKeyId(event.credentials.accessKeyId),
+        expiration: event.expiration?.toISOString(),
+        durationMs: event.durationMs,
+      });
+    }
+  });
+  logger.log("info", "credbridge starting", {
+    source: chain.detection.source,
+    reason: chain.detection.reason,
+    chain: chain.steps.map((s) => s.label),
+  });
+
+  const closers: (() => Promise<void>)[] = [];
+  let refresher: RefresherHandle | undefined;
+  try {
+    // The first fetch, before anything is served: fail fast on what no retry fixes.
+    await engine().catch((error: unknown) => {
+      if (isCredbridgeError(error) && FATAL.has(error.code)) throw error;
+      logger.log("error", "initial credentials unavailable; retrying in the background", {
+        error: (error as Error).message,
+      });
+    });
+    engine.start();
+    if (wantsFile) {
+      refresher = startRefresher(engine, {
+        ...file,
+        env: ctx.env,
+        logger,
+        removeOnStop: f["remove-on-exit"] === true,
+        observer: metrics.onWrite,
+      });
+      metrics.watchRefresher(refresher);
+    }
+    const served = {
+      provider: engine,
+      minRemainingSeconds: minRemaining,
+      logger,
+      onRequest: metrics.onRequest,
+    };
+    if (imdsAt) {
+      const imds = createImdsServer({
+        ...served,
+        ...imdsAt,
+        roleName: f["imds-role-name"] as string | undefined,
+        roleArn: (f["role-arn"] as string | undefined) ?? ctx.env.AWS_ROLE_ARN,
+        region: (f.region as string | undefined) ?? ctx.env.AWS_REGION ?? ctx.env.AWS_DEFAULT_REGION,
+        requireToken: f["imds-v2-only"] === true,
+      });
+      const address = await imds.listen();
+      closers.push(() => imds.close());
+      logger.log("info", "IMDS listening", { url: address.url, v2Only: f["imds-v2-only"] === true });
+    }
+    if (containerAt && tokenFile) {
+      if (await ensureAuthTokenFile(tokenFile, file.owner)) {
+        logger.log("info", "created container authorization token file", { path: tokenFile });
+      }
+      const container = createContainerCredentialsServer({
+        ...served,
+        ...containerAt,
+        authTokenFile: tokenFile,
+      });
+      const address = await container.listen();
+      closers.push(() => container.close());
+      logger.log("info", "container credentials endpoint listening", { url: address.url, tokenFile });
+    }
+    if (metricsAt) {
+      const server = await startMetricsServer(metrics, metricsAt);
+      closers.push(() => server.close());
+      logger.log("info", "metrics listening", { url: server.url });
+    }
+    ctx.onReload(() => {
+      logger.log("info", "SIGHUP: refreshing credentials now");
+      engine.refresh().catch(() => {});
+    });
+    if (!ctx.stopSignal.aborted) {
+      await new Promise<void>((resolve) =>
+        ctx.stopSignal.addEventListener("abort", () => resolve(), { once: true }),
+      );
+    }
+    logger.log("info", "stopping", { signal: String(ctx.stopSignal.reason ?? "") });
+  } finally {
+    await shutdown(engine, refresher, closers, logger);
+  }
+  return 0;
+};
+
+const shutdown = async (
+  engine: { stop(): void },
+  refresher: RefresherHandle | undefined,
+  closers: (() => Promise<void>)[],
+  logger: { log(level: "info" | "warn", msg: string, fields?: Record<string, unknown>): void },
+) => {
+  engine.stop();
+  const work = Promise.allSettled([
+    // The refresher finishes an in-flight write (and removes the profile if asked) before it resolves.
+    refresher?.stop(),
+    ...closers.map((close) => close()),
+  ]);
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<"late">((resolve) => {
+    timer = setTimeout(() => resolve("late"), SHUTDOWN_BUDGET_MS);
+  });
+  const outcome = await Promise.race([work.then(() => "done" as const), late]);
+  clearTimeout(timer);
+  if (outcome === "late") logger.log("warn", "shutdown took too long; exiting with work unfinished", {});
+  else logger.log("info", "stopped", {});
+};

@@ -1,0 +1,71 @@
+import { readFile, stat } from "node:fs/promises";
+import { decodeJwtClaims, type TokenClaims } from "./jwt.js";
+
+/** Variables doctor reports. Token values are never shown, only whether they are set. */
+const SHOWN = [
+  "AWS_ROLE_ARN",
+  "AWS_WEB_IDENTITY_TOKEN_FILE",
+  "AWS_ROLE_SESSION_NAME",
+  "AWS_REGION",
+  "AWS_DEFAULT_REGION",
+  "AWS_ENDPOINT_URL_STS",
+  "AWS_ENDPOINT_URL",
+  "AWS_CONTAINER_CREDENTIALS_FULL_URI",
+  "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI",
+  "AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE",
+  "AWS_PROFILE",
+  "AWS_SHARED_CREDENTIALS_FILE",
+  "AWS_CONFIG_FILE",
+];
+const SECRET = [
+  "AWS_CONTAINER_AUTHORIZATION_TOKEN",
+  "AWS_ACCESS_KEY_ID",
+  "AWS_SECRET_ACCESS_KEY",
+  "AWS_SESSION_TOKEN",
+];
+
+export const inspectEnvironment = (
+  env: Readonly<Record<string, string | undefined>>,
+): Record<string, string> => {
+  const out: Record<string, string> = {};
+  for (const name of SHOWN) if (env[name]) out[name] = env[name]!;
+  for (const name of SECRET) if (env[name]) out[name] = "(set, redacted)";
+  for (const name of Object.keys(env).sort()) {
+    if (name.startsWith("CREDBRIDGE_") && env[name]) out[name] = env[name]!;
+  }
+  return out;
+};
+
+export interface TokenFileReport {
+  path: string;
+  variable: string;
+  exists: boolean;
+  size?: number;
+  error?: string;
+  claims?: TokenClaims;
+  /** Seconds until `exp`; negative once expired. */
+  expiresInSeconds?: number;
+}
+
+export const inspectTokenFile = async (
+  path: string,
+  variable: string,
+  now: number,
+  jwt: boolean,
+): Promise<TokenFileReport> => {
+  const report: TokenFileReport = { path, variable, exists: false };
+  try {
+    report.size = (await stat(path)).size;
+    report.exists = true;
+    if (jwt) {
+      const claims = decodeJwtClaims(await readFile(path, "utf8"));
+      if (claims) {
+        report.claims = claims;
+        if (claims.exp !== undefined) report.expiresInSeconds = Math.round(claims.exp - now / 1000);
+      } else report.error = "the file is not a JWT (three base64url parts with a JSON payload)";
+    }
+  } catch (error) {
+    report.error = (error as { code?: string }).code ?? (error as Error).message;
+  }
+  return report;
+};

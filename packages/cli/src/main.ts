@@ -1,0 +1,95 @@
+import { readFileSync } from "node:fs";
+import { parseCommandLine } from "./args/parse.js";
+import { commandUsage, generalUsage } from "./args/usage.js";
+import { UsageError } from "./args/usage-error.js";
+import type { Command, CommandContext } from "./context.js";
+import { isLogLevel, jsonLogger, type LogLevel, routeProcessWarnings } from "./log.js";
+
+/** Commands load on demand: `process` must not pay for the AWS SDK on a cache hit. */
+const COMMAND_MODULES: Record<string, () => Promise<Command>> = {
+  serve: async () => (await import("./commands/serve.js")).serveCommand,
+  write: async () => (await import("./commands/write.js")).writeCommand,
+  process: async () => (await import("./commands/process.js")).processCommand,
+  doctor: async () => (await import("./commands/doctor.js")).doctorCommand,
+  "trust-policy": async () => (await import("./commands/trust-policy.js")).trustPolicyCommand,
+};
+
+export interface MainIo {
+  argv: readonly string[];
+  env: Readonly<Record<string, string | undefined>>;
+  stdout: (text: string) => void;
+  stderr: (text: string) => void;
+  now?: () => number;
+  stopSignal?: AbortSignal;
+  onReload?: (listener: () => void) => void;
+  /** Route Node process warnings into the JSON log (the real binary does; tests do not). */
+  captureWarnings?: boolean;
+}
+
+const version = (): string => {
+  const pkg = JSON.parse(readFileSync(new URL("../package.json", import.meta.url), "utf8")) as {
+    version: string;
+  };
+  return pkg.version;
+};
+
+/**
+ * Runs one credbridge command and returns its exit code: 0 done, 1 failed,
+ * 2 usage. Errors become one line on stderr; nothing is printed on stdout then.
+ */
+export const main = async (io: MainIo): Promise<number> => {
+  let command = "credbridge";
+  try {
+    const parsed = parseCommandLine(io.argv, io.env);
+    command = parsed.command;
+    if (parsed.command === "help") {
+      io.stdout(`${generalUsage()}\n`);
+      return 0;
+    }
+    if (parsed.command === "version") {
+      io.stdout(`${version()}\n`);
+      return 0;
+    }
+    if (parsed.flags.help === true) {
+      io.stdout(`${commandUsage(parsed.command)}\n`);
+      return 0;
+    }
+    const levelFlag = parsed.flags["log-level"];
+    if (levelFlag !== undefined && !isLogLevel(levelFlag)) {
+      throw new UsageError(
+        `--log-level must be debug, info, warn or error; got "${String(levelFlag)}"`,
+        command,
+      );
+    }
+    // Helpers whose stderr a parent tool shows (credential_process) stay quiet unless asked.
+    const quiet = parsed.command === "process";
+    const level: LogLevel = (levelFlag as LogLevel | undefined) ?? (quiet ? "error" : "info");
+    const logger = jsonLogger(level, io.stderr);
+    if (io.captureWarnings) routeProcessWarnings(logger, quiet ? "debug" : "warn");
+    const ctx: CommandContext = {
+      command: parsed.command,
+      flags: parsed.flags,
+      origins: parsed.origins,
+      env: io.env,
+      stdout: io.stdout,
+      stderr: io.stderr,
+      logger,
+      now: io.now ?? Date.now,
+      stopSignal: io.stopSignal ?? new AbortController().signal,
+      onReload: io.onReload ?? (() => {}),
+    };
+    const run = await COMMAND_MODULES[parsed.command]!();
+    return await run(ctx);
+  } catch (error) {
+    if (error instanceof UsageError) {
+      io.stderr(
+        `credbridge: ${error.message}\n\n${error.command ? commandUsage(error.command) : generalUsage()}\n`,
+      );
+      return 2;
+    }
+    io.stderr(
+      `credbridge ${command}: ${((error as Error)?.message ?? String(error)).replace(/\s*\n\s*/g, " ")}\n`,
+    );
+    return 1;
+  }
+};

@@ -1,0 +1,83 @@
+import type { RefreshEvent, RefreshingProvider } from "@credbridge/core";
+import type { RequestInfo } from "@credbridge/imds-shim";
+import type { RefresherEvent, RefresherHandle } from "@credbridge/writer";
+
+/** Counters for Prometheus, fed by the engine, the refresher and both servers. Holds no secret. */
+export const createMetrics = (engine: RefreshingProvider, now: () => number) => {
+  let refreshes = 0;
+  let refreshFailures = 0;
+  let fileWrites = 0;
+  let fileWriteFailures = 0;
+  const requests = new Map<string, number>();
+  let refresher: RefresherHandle | undefined;
+
+  const label = (v: string) => v.replaceAll("\\", "\\\\").replaceAll('"', '\\"').replaceAll("\n", "\\n");
+
+  return {
+    onRefresh: (e: RefreshEvent) => {
+      if (e.type === "refresh-success") refreshes++;
+      else if (e.type === "refresh-failure") refreshFailures++;
+    },
+    onWrite: (e: RefresherEvent) => {
+      if (e.type === "write-success") fileWrites++;
+      else if (e.type === "write-failure") fileWriteFailures++;
+    },
+    onRequest: (r: RequestInfo) => {
+      const key = `server="${r.server}",path="${label(r.path)}",status="${r.status}"`;
+      requests.set(key, (requests.get(key) ?? 0) + 1);
+    },
+    watchRefresher: (handle: RefresherHandle) => {
+      refresher = handle;
+    },
+    /** The Prometheus text exposition format. */
+    render: (): string => {
+      const state = engine.state();
+      const expiry = state.expiration ? (state.expiration.getTime() - now()) / 1000 : Number.NaN;
+      const lines = [
+        "# HELP credbridge_credentials_expiry_seconds Seconds until the cached credentials expire.",
+        "# TYPE credbridge_credentials_expiry_seconds gauge",
+        `credbridge_credentials_expiry_seconds ${Number.isFinite(expiry) ? expiry.toFixed(0) : "NaN"}`,
+        "# HELP credbridge_credentials_ready Whether valid credentials outside the mandatory window are cached.",
+        "# TYPE credbridge_credentials_ready gauge",
+        `credbridge_credentials_ready ${state.status === "fresh" || state.status === "advisory" ? 1 : 0}`,
+        "# HELP credbridge_refreshes_total Successful refreshes from the source.",
+        "# TYPE credbridge_refreshes_total counter",
+        `credbridge_refreshes_total ${refreshes}`,
+        "# HELP credbridge_refresh_failures_total Failed refreshes from the source.",
+        "# TYPE credbridge_refresh_failures_total counter",
+        `credbridge_refresh_failures_total ${refreshFailures}`,
+      ];
+      if (refresher) {
+        lines.push(
+          "# HELP credbridge_file_writes_total Successful credentials-file writes.",
+          "# TYPE credbridge_file_writes_total counter",
+          `credbridge_file_writes_total ${fileWrites}`,
+          "# HELP credbridge_file_write_failures_total Failed credentials-file writes.",
+          "# TYPE credbridge_file_write_failures_total counter",
+          `credbridge_file_write_failures_total ${fileWriteFailures}`,
+        );
+      }
+      lines.push(
+        "# HELP credbridge_requests_total Requests served, by server, route and status.",
+        "# TYPE credbridge_requests_total counter",
+        ...[...requests].map(([key, n]) => `credbridge_requests_total{${key}} ${n}`),
+      );
+      return `${lines.join("\n")}\n`;
+    },
+    /** Ready: credentials valid and outside the mandatory window, and the file (if any) written. */
+    ready: (): { ok: boolean; reason: string } => {
+      const state = engine.state();
+      if (state.status !== "fresh" && state.status !== "advisory") {
+        return {
+          ok: false,
+          reason: `credentials ${state.status}${state.lastError ? `: ${state.lastError.message}` : ""}`,
+        };
+      }
+      if (refresher && !refresher.status().healthy)
+        return { ok: false, reason: "credentials file not written" };
+      return { ok: true, reason: "ok" };
+    },
+  };
+};
+
+export type Metrics = ReturnType<typeof createMetrics>;

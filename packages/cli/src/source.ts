@@ -1,0 +1,94 @@
+import {
+  type AmbientDetection,
+  chainRoles,
+  detectAmbientSource,
+  fromAmbient,
+  fromDefaultChain,
+  fromPodIdentity,
+  fromWebIdentity,
+  type RoleHop,
+  selfAssume,
+} from "@credbridge/core";
+import type { AwsCredentialIdentityProvider, Logger } from "@smithy/types";
+import { parseAssumeRole } from "./args/assume-role.js";
+import type { ParsedFlags } from "./args/parse.js";
+import { UsageError } from "./args/usage-error.js";
+
+export type SourceKind = "auto" | "web-identity" | "pod-identity" | "default";
+const KINDS = new Set<SourceKind>(["auto", "web-identity", "pod-identity", "default"]);
+
+/** One link of the chain; `provider` yields the credentials after this link. */
+export interface ChainStep {
+  label: string;
+  provider: AwsCredentialIdentityProvider;
+}
+
+export interface BuiltChain {
+  steps: ChainStep[];
+  /** The whole chain: the last step's provider. */
+  provider: AwsCredentialIdentityProvider;
+  detection: AmbientDetection;
+}
+
+const str = (flags: ParsedFlags, name: string): string | undefined => flags[name] as string | undefined;
+
+/** The source, the self-assume step and the --assume-role hops, from flags and env. */
+export const buildChain = (
+  flags: ParsedFlags,
+  env: Readonly<Record<string, string | undefined>>,
+  logger: Logger | undefined,
+  command: string,
+): BuiltChain => {
+  const kind = (str(flags, "source") ?? "auto") as SourceKind;
+  if (!KINDS.has(kind)) {
+    throw new UsageError(
+      `--source must be one of auto, web-identity, pod-identity, default; got "${kind}"`,
+      command,
+    );
+  }
+  const runtime = { env, logger };
+  const sts = { region: str(flags, "region"), stsEndpoint: str(flags, "sts-endpoint") };
+  const durationSeconds = flags.duration as number | undefined;
+  const webIdentity = {
+    ...sts,
+    roleArn: str(flags, "role-arn"),
+    tokenFile: str(flags, "web-identity-token-file"),
+    roleSessionName: str(flags, "role-session-name"),
+    durationSeconds,
+  };
+  const hops: RoleHop[] = ((flags["assume-role"] as string[] | undefined) ?? []).map((spec) => ({
+    ...sts,
+    ...parseAssumeRole(spec, command),
+    runtime,
+  }));
+
+  const detected = detectAmbientSource(env, { webIdentity });
+  const detection: AmbientDetection =
+    kind === "auto" ? detected : { source: kind, reason: `--source ${kind}`, variables: [] };
+  const first: AwsCredentialIdentityProvider =
+    kind === "auto"
+      ? fromAmbient({ webIdentity, runtime })
+      : kind === "web-identity"
+        ? fromWebIdentity({ ...webIdentity, runtime })
+        : kind === "pod-identity"
+          ? fromPodIdentity({ runtime })
+          : fromDefaultChain();
+  const steps: ChainStep[] = [{ label: `source ${detection.source}`, provider: first }];
+  if (flags["self-assume"] === true) {
+    const previous = steps.at(-1)!.provider;
+    steps.push({
+      label: "self-assume",
+      provider: selfAssume(previous, {
+        ...sts,
+        roleArn: str(flags, "role-arn"),
+        roleSessionName: str(flags, "role-session-name"),
+        durationSeconds,
+        runtime,
+      }),
+    });
+  }
+  for (const hop of hops) {
+    steps.push({ label: `assume-role ${hop.roleArn}`, provider: chainRoles(steps.at(-1)!.provider, [hop]) });
+  }
+  return { steps, provider: steps.at(-1)!.provider, detection };
+};

@@ -1,0 +1,59 @@
+/** An IAM policy document as AWS prints it. */
+export interface PolicyDocument {
+  Version: "2012-10-17";
+  Statement: Record<string, unknown>[];
+}
+
+const selfAssumeStatement = (roleArn: string) => ({
+  Sid: "SelfAssume",
+  Effect: "Allow",
+  Principal: { AWS: roleArn },
+  Action: "sts:AssumeRole",
+});
+
+/**
+ * IRSA: the cluster's OIDC provider may assume the role for exactly one service
+ * account. StringEquals on both `sub` and `aud`: a StringLike wildcard would let
+ * every service account in the cluster (or namespace) take the role.
+ */
+export const irsaTrustPolicy = (o: {
+  accountId: string;
+  issuerHostPath: string;
+  namespace: string;
+  serviceAccount: string;
+  partition?: string;
+  selfAssumeRoleArn?: string | undefined;
+}): PolicyDocument => ({
+  Version: "2012-10-17",
+  Statement: [
+    {
+      Sid: "IrsaWebIdentity",
+      Effect: "Allow",
+      Principal: {
+        Federated: `arn:${o.partition ?? "aws"}:iam::${o.accountId}:oidc-provider/${o.issuerHostPath}`,
+      },
+      Action: "sts:AssumeRoleWithWebIdentity",
+      Condition: {
+        StringEquals: {
+          [`${o.issuerHostPath}:sub`]: `system:serviceaccount:${o.namespace}:${o.serviceAccount}`,
+          [`${o.issuerHostPath}:aud`]: "sts.amazonaws.com",
+        },
+      },
+    },
+    ...(o.selfAssumeRoleArn ? [selfAssumeStatement(o.selfAssumeRoleArn)] : []),
+  ],
+});
+
+/** EKS Pod Identity: the agent's service principal, which also tags the session. */
+export const podIdentityTrustPolicy = (o: { selfAssumeRoleArn?: string | undefined }): PolicyDocument => ({
+  Version: "2012-10-17",
+  Statement: [
+    {
+      Sid: "EksPodIdentity",
+      Effect: "Allow",
+      Principal: { Service: "pods.eks.amazonaws.com" },
+      Action: ["sts:AssumeRole", "sts:TagSession"],
+    },
+    ...(o.selfAssumeRoleArn ? [selfAssumeStatement(o.selfAssumeRoleArn)] : []),
+  ],
+});
