@@ -1,0 +1,232 @@
+import { mkdtemp, readFile, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { isCredbridgeError, refreshing } from "@credbridge/core";
+import type { AwsCredentialIdentity } from "@smithy/types";
+import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
+import { fakeRuntime } from "./internal/fake-runtime.js";
+import { type FsPoint, fsError, hookedFs } from "./internal/hooked-fs.js";
+import { readSections } from "./internal/ini-merge.js";
+import { type RefresherEvent, type RefresherHandle, startRefresher } from "./refresher.js";
+
+const MIN = 60_000;
+
+const recordingLogger = () => {
+  const lines: { level: string; message: string }[] = [];
+  const at = (level: string) => (message: unknown) => void lines.push({ level, message: String(message) });
+  return { logger: { debug: at("debug"), info: at("info"), warn: at("warn"), error: at("error") }, lines };
+};
+
+/** Numbered credentials living an hour on the fake clock. */
+const counter = (now: () => number) => {
+  let calls = 0;
+  const source = async (): Promise<AwsCredentialIdentity> => {
+    calls++;
+    return {
+      accessKeyId: `ASIAKEY${calls}ABCD`,
+      secretAccessKey: `secret-${calls}`,
+      sessionToken: `token-${calls}`,
+      expiration: new Date(now() + 60 * MIN),
+    };
+  };
+  return { source, calls: () => calls };
+};
+
+/** A file system whose failures and pauses the test switches on and off. */
+const switchableFs = () => {
+  const state: { fail?: { point: FsPoint; code: string } | undefined; gate?: Promise<void> | undefined } = {};
+  const fs = hookedFs(async (point) => {
+    if (point === "rename" && state.gate) await state.gate;
+    if (state.fail?.point === point) throw fsError(state.fail.code);
+  });
+  return { fs, state };
+};
+
+let dir: string;
+let path: string;
+let handle: RefresherHandle | undefined;
+beforeEach(async () => {
+  dir = await mkdtemp(join(tmpdir(), "credbridge-refresher-"));
+  path = join(dir, "credentials");
+});
+afterEach(async () => {
+  await handle?.stop();
+  handle = undefined;
+  await rm(dir, { recursive: true, force: true });
+});
+
+const fileKey = async (profile = "default") =>
+  readSections(await readFile(path, "utf8")).get(profile)?.aws_access_key_id;
+
+describe("startRefresher", () => {
+  it("writes once the first credentials arrive, then each time the engine refreshes them", async () => {
+    const fake = fakeRuntime();
+    const src = counter(fake.now);
+    const events: RefresherEvent[] = [];
+    handle = startRefresher(src.source, {
+      path,
+      profile: "app",
+      runtime: fake.runtime,
+      refresh: { jitterSeconds: 0 },
+      observer: (e) => events.push(e),
+    });
+    await handle.ready();
+    expect(await fileKey("app")).toBe("ASIAKEY1ABCD");
+    const first = handle.status();
+    expect(first).toMatchObject({
+      path,
+      profile: "app",
+      writes: 1,
+      failures: 0,
+      healthy: true,
+      stopped: false,
+    });
+    expect(first.expirationWritten?.getTime()).toBe(fake.now() + 60 * MIN);
+
+    await fake.advance(44 * MIN);
+    expect(src.calls()).toBe(1);
+    await fake.advance(2 * MIN);
+    await vi.waitFor(() => expect(handle?.status().writes).toBe(2));
+    expect(await fileKey("app")).toBe("ASIAKEY2ABCD");
+    expect(events.map((e) => e.type)).toEqual(["write-success", "write-success"]);
+  });
+
+  it("writes what an already warm refreshing provider holds, without fetching again", async () => {
+    const fake = fakeRuntime();
+    const src = counter(fake.now);
+    const engine = refreshing(src.source, { runtime: fake.runtime });
+    await engine();
+    handle = startRefresher(engine, { path, runtime: fake.runtime });
+    await handle.ready();
+    expect(src.calls()).toBe(1);
+    expect(await fileKey()).toBe("ASIAKEY1ABCD");
+    expect(handle.provider).toBe(engine);
+  });
+
+  it("retries a failing write with growing backoff and recovers; the loop survives", async () => {
+    const fake = fakeRuntime();
+    const src = counter(fake.now);
+    const { fs, state } = switchableFs();
+    const { logger, lines } = recordingLogger();
+    state.fail = { point: "rename", code: "ENOSPC" };
+    handle = startRefresher(src.source, { path, fs, logger, runtime: fake.runtime });
+    for (const failures of [1, 2, 3]) {
+      await vi.waitFor(() => expect(handle?.status().failures).toBe(failures));
+      await vi.waitFor(() => expect(fake.sleeps.length).toBe(failures));
+      if (failures < 3) await fake.advance(fake.sleeps.at(-1) ?? 0);
+    }
+    // Equal jitter with random 0.5: three quarters of 1 s, 2 s, 4 s.
+    expect(fake.sleeps).toEqual([750, 1_500, 3_000]);
+    const status = handle.status();
+    expect(status).toMatchObject({ writes: 0, consecutiveFailures: 3, healthy: false });
+    expect(status.lastError).toMatchObject({ code: "ERR_WRITE" });
+    expect(status.lastError?.message).toContain(path);
+    expect(lines.filter((l) => l.level === "error")).toHaveLength(3);
+
+    state.fail = undefined;
+    await fake.advance(3_000);
+    await vi.waitFor(() => expect(handle?.status().writes).toBe(1));
+    expect(handle.status()).toMatchObject({ consecutiveFailures: 0, failures: 3, healthy: true });
+    expect(await fileKey()).toBe("ASIAKEY1ABCD");
+  });
+
+  it("logs an error when the file is left holding expired credentials", async () => {
+    const fake = fakeRuntime();
+    const src = counter(fake.now);
+    const { fs, state } = switchableFs();
+    const { logger, lines } = recordingLogger();
+    const events: RefresherEvent[] = [];
+    handle = startRefresher(src.source, {
+      path,
+      fs,
+      logger,
+      runtime: fake.runtime,
+      refresh: { jitterSeconds: 0 },
+      retry: { initialDelayMs: 10 * MIN, maxDelayMs: 10 * MIN },
+      observer: (e) => events.push(e),
+    });
+    await handle.ready();
+    const expiration = handle.status().expirationWritten;
+    state.fail = { point: "open-temp", code: "EROFS" };
+
+    await fake.advance(45 * MIN); // the engine refreshes; the write fails, retried in 7.5 min
+    await vi.waitFor(() => expect(handle?.status().failures).toBe(1));
+    expect(lines.at(-1)).toMatchObject({ level: "warn" });
+    await fake.advance(8 * MIN); // fails again; the next retry would come after the expiry
+    await vi.waitFor(() => expect(handle?.status().failures).toBe(2));
+    expect(lines.at(-1)?.level).toBe("error");
+    expect(lines.at(-1)?.message).toMatch(/left holding credentials that expire/);
+
+    await fake.advance(7 * MIN + 1);
+    expect(events.some((e) => e.type === "file-expired")).toBe(true);
+    expect(
+      lines.some((l) => l.level === "error" && /now holds credentials that expired/.test(l.message)),
+    ).toBe(true);
+    expect(handle.status()).toMatchObject({ healthy: false, expirationWritten: expiration });
+    expect(await fileKey()).toBe("ASIAKEY1ABCD");
+
+    state.fail = undefined;
+    await fake.advance(10 * MIN);
+    await vi.waitFor(() => expect(handle?.status().healthy).toBe(true));
+    expect(await fileKey()).toBe("ASIAKEY2ABCD");
+  });
+
+  it("stop() waits for the write in flight, then stops refreshing", async () => {
+    const fake = fakeRuntime();
+    const src = counter(fake.now);
+    const { fs, state } = switchableFs();
+    let release!: () => void;
+    state.gate = new Promise((r) => {
+      release = r;
+    });
+    const h = startRefresher(src.source, { path, fs, runtime: fake.runtime });
+    await vi.waitFor(() => expect(h.status().writing).toBe(true));
+    let stopped = false;
+    const stopping = h.stop().then(() => {
+      stopped = true;
+    });
+    await new Promise((r) => setTimeout(r, 20));
+    expect(stopped).toBe(false);
+    release();
+    await stopping;
+    expect(await fileKey()).toBe("ASIAKEY1ABCD");
+    expect(h.status()).toMatchObject({ stopped: true, writing: false, writes: 1, healthy: false });
+    await fake.advance(120 * MIN);
+    expect(src.calls()).toBe(1);
+  });
+
+  it("removes its profile on stop when asked, and rejects ready() after stop", async () => {
+    const fake = fakeRuntime();
+    const src = counter(fake.now);
+    const h = startRefresher(src.source, { path, profile: "app", runtime: fake.runtime, removeOnStop: true });
+    await h.ready();
+    await h.stop();
+    expect(readSections(await readFile(path, "utf8")).has("app")).toBe(false);
+    await expect(h.ready()).resolves.toBeUndefined();
+    const never = startRefresher(async () => new Promise<AwsCredentialIdentity>(() => {}), { path });
+    const waiting = never.ready();
+    await never.stop();
+    await expect(waiting).rejects.toThrow(/stopped before its first write/);
+  });
+
+  it("keeps secrets out of its status and logs", async () => {
+    const fake = fakeRuntime();
+    const src = counter(fake.now);
+    const { logger, lines } = recordingLogger();
+    handle = startRefresher(src.source, { path, logger, runtime: fake.runtime });
+    await handle.ready();
+    const seen = JSON.stringify(handle.status()) + JSON.stringify(lines);
+    expect(seen).not.toMatch(/secret-1|token-1|ASIAKEY1ABCD/);
+  });
+
+  it("throws ERR_CONFIG at once for invalid options", () => {
+    const error = (() => {
+      try {
+        startRefresher(async () => ({ accessKeyId: "a", secretAccessKey: "b" }), { profile: "bad name" });
+      } catch (e) {
+        return e;
+      }
+    })();
+    expect(isCredbridgeError(error) && error.code).toBe("ERR_CONFIG");
+  });
+});
