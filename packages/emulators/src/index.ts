@@ -9,6 +9,13 @@ export {
   type StartPodIdentityAgentOptions,
   startPodIdentityAgent,
 } from "./agent/server.js";
+export {
+  CLI_USAGE,
+  DEFAULT_CLI_ROLE_ARN,
+  EXAMPLE_BASE_IDENTITY,
+  type RunningEmulators,
+  startEmulatorsFromArgs,
+} from "./cli.js";
 export { FaultQueue, type FaultScope } from "./faults.js";
 export {
   DEFAULT_TOKEN_AUDIENCE,
@@ -20,6 +27,7 @@ export {
   type MintWebIdentityTokenOptions,
   mintWebIdentityToken,
 } from "./jwt.js";
+export { type MotoServer, type StartMotoServerOptions, startMotoServer } from "./moto.js";
 export { STS_ERRORS, StsError } from "./sts/errors.js";
 export type { BaseIdentity, CallerIdentity } from "./sts/identity.js";
 export type { IssuedCredentials } from "./sts/issue.js";
