@@ -1,4 +1,4 @@
-import type { AwsCredentialIdentityProvider } from "@smithy/types";
+import type { AwsCredentialIdentity, AwsCredentialIdentityProvider } from "@smithy/types";
 import { ENV_ROLE_ARN, firstEnv } from "./env.js";
 import { CredbridgeError, isCredbridgeError } from "./errors.js";
 import { type FromAssumeRoleOptions, fromAssumeRole, validateRoleArn } from "./from-assume-role.js";
@@ -36,11 +36,20 @@ export const selfAssume = (
   const rt = resolveRuntime(options.runtime);
   let assume: AwsCredentialIdentityProvider | undefined;
   let derivedFrom: string | undefined;
+  let primed: AwsCredentialIdentity | undefined;
+  const signer: AwsCredentialIdentityProvider = async () => {
+    const reuse = primed;
+    primed = undefined;
+    return reuse ?? source();
+  };
 
   const resolveRoleArn = async (): Promise<string> => {
     const configured = options.roleArn ?? firstEnv(rt.env, ENV_ROLE_ARN)?.value;
     if (configured) return validateRoleArn(configured, "selfAssume");
-    const { client, sts, resolved } = await createStsClient(options, rt.env, source);
+    // Derivation signs with one fetch of the source; the first AssumeRole reuses it.
+    const credentials = await source();
+    primed = credentials;
+    const { client, sts, resolved } = await createStsClient(options, rt.env, credentials);
     let arn: string | undefined;
     try {
       arn = (await client.send(new sts.GetCallerIdentityCommand({}))).Arn;
@@ -63,7 +72,7 @@ export const selfAssume = (
   return async () => {
     if (!assume) {
       const roleArn = await resolveRoleArn();
-      assume = fromAssumeRole(source, {
+      assume = fromAssumeRole(signer, {
         ...options,
         roleArn,
         durationSeconds: capChainedDuration(options.durationSeconds, roleArn, rt.logger),

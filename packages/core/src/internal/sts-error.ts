@@ -29,6 +29,15 @@ const HINTS: Record<string, string | Partial<Record<StsAction, string>>> = {
     "check roleArn, roleSessionName and durationSeconds (a session obtained by role chaining is capped at 3600 s)",
 };
 
+/** The SDK names modeled errors after their shapes; STS's wire codes (what people search for) differ. */
+const WIRE_CODE: Record<string, string> = {
+  InvalidIdentityTokenException: "InvalidIdentityToken",
+  IDPRejectedClaimException: "IDPRejectedClaim",
+  IDPCommunicationErrorException: "IDPCommunicationError",
+  MalformedPolicyDocumentException: "MalformedPolicyDocument",
+  PackedPolicyTooLargeException: "PackedPolicyTooLarge",
+};
+
 const hintFor = (code: string, action: StsAction): string | undefined => {
   const hint = HINTS[code];
   return typeof hint === "string" ? hint : hint?.[action];
@@ -53,7 +62,7 @@ export const toStsError = (
     $fault?: string;
   };
   const status = e?.$metadata?.httpStatusCode;
-  const code = e?.name ?? "Error";
+  const code = WIRE_CODE[e?.name ?? ""] ?? e?.name ?? "Error";
   if (status === undefined && !e?.$fault) {
     return new CredbridgeError(
       `sts:${action} for ${target} could not reach STS${endpoint ? ` at ${endpoint}` : ""}: ${e?.message ?? String(error)}`,
