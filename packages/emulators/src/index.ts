@@ -1,14 +1,16 @@
 export {
-  type AgentCall,
-  type AgentCredentials,
-  type AgentFaultTimes,
   DEFAULT_AGENT_ACCOUNT_ID,
   DEFAULT_AGENT_LIFETIME_SECONDS,
   POD_IDENTITY_CREDENTIALS_PATH,
-  type PodIdentityAgent,
-  type StartPodIdentityAgentOptions,
   startPodIdentityAgent,
 } from "./agent/server.js";
+export type {
+  AgentCall,
+  AgentCredentials,
+  AgentFaultTimes,
+  PodIdentityAgent,
+  StartPodIdentityAgentOptions,
+} from "./agent/types.js";
 export {
   CLI_USAGE,
   DEFAULT_CLI_ROLE_ARN,
@@ -31,17 +33,16 @@ export { type MotoServer, type StartMotoServerOptions, startMotoServer } from ".
 export { STS_ERRORS, StsError } from "./sts/errors.js";
 export type { BaseIdentity, CallerIdentity } from "./sts/identity.js";
 export type { IssuedCredentials } from "./sts/issue.js";
-export {
-  STS_API_VERSION,
-  type StartStsEmulatorOptions,
-  type StsAction,
-  type StsCall,
-  type StsEmulator,
-  type StsErrorFault,
-  type StsHangFault,
-  type StsRawFault,
-  startStsEmulator,
-} from "./sts/server.js";
+export { STS_API_VERSION, startStsEmulator } from "./sts/server.js";
 export type { RoleTrust } from "./sts/trust.js";
+export type {
+  StartStsEmulatorOptions,
+  StsAction,
+  StsCall,
+  StsEmulator,
+  StsErrorFault,
+  StsHangFault,
+  StsRawFault,
+} from "./sts/types.js";
 export { parseRoleArn, type RoleArnParts } from "./sts/validate.js";
 export { STS_XML_NAMESPACE } from "./sts/xml.js";
