@@ -89,7 +89,7 @@ export const fromAmbient = (options: FromAmbientOptions = {}): AmbientProvider =
   const provider = (async () => {
     const detection = detect();
     if (picked?.kind !== detection.source) {
-      rt.logger?.info?.(`credbridge: credentials source ${detection.source}: ${detection.reason}`);
+      rt.logger?.debug?.(`credbridge: credentials source ${detection.source}: ${detection.reason}`);
       picked = { kind: detection.source, provider: build(detection.source) };
     }
     return picked.provider();

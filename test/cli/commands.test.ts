@@ -1,0 +1,249 @@
+import { readFile, stat, writeFile } from "node:fs/promises";
+import { fromIni } from "@aws-sdk/credential-provider-ini";
+import { mintWebIdentityToken } from "@credbridge/emulators";
+import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { cleanEnv, runCli } from "../support/cli.js";
+import { APP_ROLE, irsaFixture } from "../support/irsa.js";
+
+const TARGET = "arn:aws:iam::444455556666:role/target";
+const BRIDGE = "arn:aws:iam::222233334444:role/bridge";
+let fx: Awaited<ReturnType<typeof irsaFixture>>;
+beforeAll(async () => {
+  fx = await irsaFixture({
+    roles: {
+      "arn:aws:iam::111122223333:role/picky": { trustedSubjects: ["system:serviceaccount:other:sa"] },
+    },
+  });
+});
+afterAll(() => fx.close());
+afterEach(() => fx.sts.reset());
+
+describe("credbridge usage", () => {
+  it("prints help and exits 0", async () => {
+    const r = await runCli(["--help"], cleanEnv(fx.tmp.dir));
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/usage: credbridge <command>/);
+    const serve = await runCli(["serve", "--help"], cleanEnv(fx.tmp.dir));
+    expect(serve.stdout).toMatch(/--credentials-file PATH[\s\S]*CREDBRIDGE_CREDENTIALS_FILE/);
+  });
+
+  it.each([
+    [["serve", "--bogus"], /Unknown option '--bogus'/],
+    [["write", "--role-arn"], /--role-arn.*argument missing/],
+    [["frobnicate"], /unknown command "frobnicate"/],
+    [["write", "--duration", "soon"], /--duration must be a whole number/],
+    [["write", "--source", "magic"], /--source must be one of/],
+    [["write", "--assume-role", "arn:aws:iam::1:role/x,color=red"], /"color=red" is not one of/],
+    [["serve", "--role-arn", APP_ROLE], /at least one output/],
+    [["serve", "--imds", "nope"], /--imds must be HOST:PORT/],
+    [["trust-policy", "--irsa"], /--irsa needs --oidc-issuer, --namespace, --service-account/],
+  ])("refuses %j with usage and exit 2", async (args, message) => {
+    const r = await runCli(args as string[], fx.env());
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(message);
+    expect(r.stderr).toMatch(/usage: credbridge/);
+    expect(r.stdout).toBe("");
+  });
+
+  it("refuses a malformed CREDBRIDGE_ boolean", async () => {
+    const r = await runCli(["write"], fx.env({ CREDBRIDGE_SELF_ASSUME: "maybe" }));
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/CREDBRIDGE_SELF_ASSUME must be true or false/);
+  });
+});
+
+describe("credbridge write", () => {
+  it("writes exactly the issued credentials, readable by the AWS SDK", async () => {
+    const file = fx.tmp.path("aws", "credentials");
+    const r = await runCli(["write", "--credentials-file", file, "--profile", "app"], fx.env());
+    expect(r.code).toBe(0);
+    const issued = fx.sts.issued.at(-1)!;
+    const read = await fromIni({ profile: "app", filepath: file, configFilepath: fx.tmp.path("none") })();
+    expect(read).toMatchObject({
+      accessKeyId: issued.accessKeyId,
+      secretAccessKey: issued.secretAccessKey,
+      sessionToken: issued.sessionToken,
+    });
+    expect((await stat(file)).mode & 0o777).toBe(0o600);
+    expect(r.stderr).not.toContain(issued.secretAccessKey);
+    expect(r.stderr).not.toContain(issued.accessKeyId);
+  });
+
+  it("is configured entirely by CREDBRIDGE_* variables: self-assume and a two-hop chain", async () => {
+    const file = fx.tmp.path("env-config", "credentials");
+    const r = await runCli(
+      ["write"],
+      fx.env({
+        CREDBRIDGE_CREDENTIALS_FILE: file,
+        CREDBRIDGE_SELF_ASSUME: "true",
+        CREDBRIDGE_ASSUME_ROLE: `${BRIDGE},external-id=x1  ${TARGET},session-name=deploy`,
+      }),
+    );
+    expect(r.code, r.stderr).toBe(0);
+    const calls = fx.sts.calls;
+    expect(calls.map((c) => [c.action, c.params.RoleArn ?? ""])).toEqual([
+      ["AssumeRoleWithWebIdentity", APP_ROLE],
+      ["AssumeRole", APP_ROLE],
+      ["AssumeRole", BRIDGE],
+      ["AssumeRole", TARGET],
+    ]);
+    const issued = fx.sts.issued;
+    for (let i = 1; i < 4; i++) expect(calls[i]!.accessKeyId).toBe(issued[i - 1]!.accessKeyId);
+    expect(calls[2]!.params.ExternalId).toBe("x1");
+    expect(calls[3]!.params.RoleSessionName).toBe("deploy");
+    expect(await readFile(file, "utf8")).toContain(issued[3]!.accessKeyId);
+  });
+
+  it("fails with the token file's path and variable when it is missing", async () => {
+    const missing = fx.tmp.path("no-such-token");
+    const r = await runCli(
+      ["write", "--credentials-file", fx.tmp.path("x")],
+      fx.env({ AWS_WEB_IDENTITY_TOKEN_FILE: missing }),
+    );
+    expect(r.code).toBe(1);
+    expect(r.stderr.trim().split("\n")).toHaveLength(1);
+    expect(r.stderr).toContain(missing);
+    expect(r.stderr).toContain("AWS_WEB_IDENTITY_TOKEN_FILE");
+  });
+});
+
+describe("credbridge process", () => {
+  it("prints credential_process JSON and answers the next call from its cache", async () => {
+    const args = ["process", "--cache-dir", fx.tmp.path("cache")];
+    const first = await runCli(args, fx.env());
+    expect(first.code, first.stderr).toBe(0);
+    const out = JSON.parse(first.stdout);
+    const issued = fx.sts.issued.at(-1)!;
+    expect(out).toEqual({
+      Version: 1,
+      AccessKeyId: issued.accessKeyId,
+      SecretAccessKey: issued.secretAccessKey,
+      SessionToken: issued.sessionToken,
+      Expiration: issued.expiration.toISOString(),
+      AccountId: "111122223333",
+    });
+    expect(first.stderr).toBe("");
+    const second = await runCli(args, fx.env());
+    expect(JSON.parse(second.stdout)).toEqual(out);
+    expect(fx.sts.calls).toHaveLength(1);
+    const entries = await import("node:fs/promises").then((fs) => fs.readdir(fx.tmp.path("cache")));
+    expect(entries).toHaveLength(1);
+    expect((await stat(fx.tmp.path("cache", entries[0]!))).mode & 0o777).toBe(0o600);
+    // Other options, another entry: a cached answer never crosses configurations.
+    await runCli([...args, "--role-session-name", "other"], fx.env());
+    expect(fx.sts.calls).toHaveLength(2);
+    await runCli([...args, "--no-cache"], fx.env());
+    expect(fx.sts.calls).toHaveLength(3);
+  });
+
+  it("refreshes a cache entry inside the refresh window", async () => {
+    const dir = fx.tmp.path("cache-window");
+    fx.sts.setLifetimeSeconds(900);
+    try {
+      await runCli(["process", "--cache-dir", dir], fx.env());
+      await runCli(["process", "--cache-dir", dir], fx.env());
+      expect(fx.sts.calls).toHaveLength(2);
+    } finally {
+      fx.sts.setLifetimeSeconds(undefined);
+    }
+  });
+
+  it("fails with one line on stderr and nothing on stdout", async () => {
+    fx.sts.failAlways({ code: "AccessDenied" });
+    const r = await runCli(["process", "--no-cache"], fx.env());
+    expect(r.code).toBe(1);
+    expect(r.stdout).toBe("");
+    expect(r.stderr.trim().split("\n")).toHaveLength(1);
+    expect(r.stderr).toMatch(
+      /^credbridge process: sts:AssumeRoleWithWebIdentity for .* failed with AccessDenied/,
+    );
+    fx.sts.clearFaults();
+  });
+});
+
+describe("credbridge doctor", () => {
+  it("reports every step with account and ARN, and exits 0", async () => {
+    const r = await runCli(["doctor", "--json", "--self-assume"], fx.env());
+    expect(r.code, r.stderr).toBe(0);
+    const report = JSON.parse(r.stdout);
+    expect(report.source).toMatchObject({ source: "web-identity" });
+    expect(report.tokenFile).toMatchObject({
+      exists: true,
+      claims: { sub: "system:serviceaccount:shop:app" },
+    });
+    expect(report.tokenFile.expiresInSeconds).toBeGreaterThan(3600);
+    expect(report.steps.map((s: { label: string; ok: boolean }) => [s.label, s.ok])).toEqual([
+      ["source web-identity", true],
+      ["self-assume", true],
+    ]);
+    expect(report.steps[1].arn).toMatch(/^arn:aws:sts::111122223333:assumed-role\/app\//);
+    expect(report.steps[1].accessKeyId).toMatch(/^\*\*\*\*.{4}$/);
+    for (const issued of fx.sts.issued) {
+      expect(r.stdout).not.toContain(issued.secretAccessKey);
+      expect(r.stdout).not.toContain(issued.accessKeyId);
+    }
+  });
+
+  it("names the first broken link and the trust policy's sub as the fix", async () => {
+    const r = await runCli(["doctor"], fx.env({ AWS_ROLE_ARN: "arn:aws:iam::111122223333:role/picky" }));
+    expect(r.code).toBe(1);
+    expect(r.stdout).toMatch(/FAIL source web-identity: .*AccessDenied/);
+    expect(r.stdout).toMatch(/fix: .*"system:serviceaccount:shop:app"/);
+    expect(r.stdout).toMatch(/result: broken at "source web-identity"/);
+    const token = await readFile(fx.tokenFile, "utf8");
+    expect(r.stdout).not.toContain(token);
+  });
+
+  it("shows an expired token's claims", async () => {
+    const expired = fx.tmp.path("expired-token");
+    await writeFile(expired, mintWebIdentityToken({ exp: Math.floor(Date.now() / 1000) - 120 }));
+    const r = await runCli(["doctor"], fx.env({ AWS_WEB_IDENTITY_TOKEN_FILE: expired }));
+    expect(r.code).toBe(1);
+    expect(r.stdout).toMatch(/exp: .*expired 2m/);
+  });
+});
+
+describe("credbridge trust-policy", () => {
+  it("prints an IRSA trust policy with StringEquals on sub and aud, plus self-assume", async () => {
+    const r = await runCli(
+      [
+        "trust-policy",
+        "--irsa",
+        "--oidc-issuer",
+        "https://oidc.eks.eu-west-1.amazonaws.com/id/ABC123/",
+        "--namespace",
+        "registry",
+        "--service-account",
+        "harbor",
+        "--self-assume",
+        "arn:aws:iam::111122223333:role/harbor",
+      ],
+      cleanEnv(fx.tmp.dir),
+    );
+    expect(r.code, r.stderr).toBe(0);
+    const policy = JSON.parse(r.stdout);
+    const [web, self] = policy.Statement;
+    expect(web.Principal.Federated).toBe(
+      "arn:aws:iam::111122223333:oidc-provider/oidc.eks.eu-west-1.amazonaws.com/id/ABC123",
+    );
+    expect(web.Condition).toEqual({
+      StringEquals: {
+        "oidc.eks.eu-west-1.amazonaws.com/id/ABC123:sub": "system:serviceaccount:registry:harbor",
+        "oidc.eks.eu-west-1.amazonaws.com/id/ABC123:aud": "sts.amazonaws.com",
+      },
+    });
+    expect(r.stdout).not.toMatch(/StringLike|\*/);
+    expect(self).toMatchObject({
+      Principal: { AWS: "arn:aws:iam::111122223333:role/harbor" },
+      Action: "sts:AssumeRole",
+    });
+  });
+
+  it("prints a Pod Identity trust policy", async () => {
+    const r = await runCli(["trust-policy", "--pod-identity"], cleanEnv(fx.tmp.dir));
+    expect(JSON.parse(r.stdout).Statement[0]).toMatchObject({
+      Principal: { Service: "pods.eks.amazonaws.com" },
+      Action: ["sts:AssumeRole", "sts:TagSession"],
+    });
+  });
+});

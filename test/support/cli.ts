@@ -1,0 +1,119 @@
+import { type ChildProcess, spawn } from "node:child_process";
+import { fileURLToPath } from "node:url";
+
+/** The launcher users get as `credbridge`. */
+export const CLI = fileURLToPath(new URL("../../packages/cli/bin/credbridge.js", import.meta.url));
+
+/** A minimal environment: nothing of the developer's AWS set-up leaks in. */
+export const cleanEnv = (
+  home: string,
+  extra: Record<string, string | undefined> = {},
+): NodeJS.ProcessEnv => ({
+  PATH: process.env.PATH,
+  HOME: home,
+  LANG: "C.UTF-8",
+  ...extra,
+});
+
+export interface CliResult {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs `credbridge ARGS` to completion. */
+export const runCli = (args: string[], env: NodeJS.ProcessEnv, timeoutMs = 30_000): Promise<CliResult> =>
+  new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [CLI, ...args], { env, stdio: ["ignore", "pipe", "pipe"] });
+    let stdout = "";
+    let stderr = "";
+    child.stdout.on("data", (d) => {
+      stdout += d;
+    });
+    child.stderr.on("data", (d) => {
+      stderr += d;
+    });
+    const timer = setTimeout(() => {
+      child.kill("SIGKILL");
+      reject(new Error(`credbridge ${args.join(" ")} did not finish in ${timeoutMs} ms; stderr: ${stderr}`));
+    }, timeoutMs);
+    child.on("error", reject);
+    child.on("close", (code, signal) => {
+      clearTimeout(timer);
+      resolve({ code, signal, stdout, stderr });
+    });
+  });
+
+/** A long-running `credbridge` whose JSON log lines can be awaited. */
+export const startCli = (args: string[], env: NodeJS.ProcessEnv) => {
+  const child: ChildProcess = spawn(process.execPath, [CLI, ...args], {
+    env,
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  const lines: string[] = [];
+  let stdout = "";
+  const waiters: {
+    test: (l: Record<string, unknown>) => boolean;
+    resolve: (l: Record<string, unknown>) => void;
+  }[] = [];
+  let partial = "";
+  child.stdout!.on("data", (d) => {
+    stdout += d;
+  });
+  child.stderr!.on("data", (d: Buffer) => {
+    partial += d.toString();
+    const parts = partial.split("\n");
+    partial = parts.pop() ?? "";
+    for (const line of parts) {
+      lines.push(line);
+      let parsed: Record<string, unknown> | undefined;
+      try {
+        parsed = JSON.parse(line) as Record<string, unknown>;
+      } catch {
+        continue;
+      }
+      for (const w of [...waiters]) {
+        if (w.test(parsed)) {
+          waiters.splice(waiters.indexOf(w), 1);
+          w.resolve(parsed);
+        }
+      }
+    }
+  });
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
+    child.on("close", (code, signal) => resolve({ code, signal })),
+  );
+  return {
+    child,
+    lines,
+    stdout: () => stdout,
+    exited,
+    /** Resolves with the first log line (past or future) that passes `test`. */
+    waitFor: (test: (line: Record<string, unknown>) => boolean, timeoutMs = 15_000) => {
+      for (const line of lines) {
+        try {
+          const parsed = JSON.parse(line) as Record<string, unknown>;
+          if (test(parsed)) return Promise.resolve(parsed);
+        } catch {}
+      }
+      return new Promise<Record<string, unknown>>((resolve, reject) => {
+        const timer = setTimeout(
+          () => reject(new Error(`no matching log line in ${timeoutMs} ms; log:\n${lines.join("\n")}`)),
+          timeoutMs,
+        );
+        waiters.push({
+          test,
+          resolve: (l) => {
+            clearTimeout(timer);
+            resolve(l);
+          },
+        });
+      });
+    },
+    stop: async (signal: NodeJS.Signals = "SIGTERM") => {
+      if (child.exitCode === null && child.signalCode === null) child.kill(signal);
+      return exited;
+    },
+  };
+};
