@@ -284,7 +284,9 @@ export const createHttpServer = (config: HttpServerConfig): HttpServerHandle => 
     try {
       await new Promise<void>((resolve, reject) => {
         s.once("error", reject);
-        s.listen({ host, port }, () => {
+        // A backlog as deep as the connection limit: a burst of clients starting at once
+        // must not overflow it, or their SYNs are dropped and retried a second later.
+        s.listen({ host, port, backlog: limits.maxConnections }, () => {
           s.off("error", reject);
           resolve();
         });

@@ -1,0 +1,243 @@
+import { mkdtemp, rename, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { isCredbridgeError } from "@credbridge/core";
+import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import type { RequestInfo } from "../internal/http.js";
+import {
+  controlledProvider,
+  head,
+  KEY_A,
+  KEY_B,
+  manualClock,
+  rawRequest,
+  recordingLogger,
+} from "../internal/raw-http.spec.helper.js";
+import { type ContainerCredentialsServerOptions, createContainerCredentialsServer } from "./server.js";
+
+const TOKEN = "pod-identity-token-value";
+const SECRETS = [KEY_A.secretAccessKey, KEY_A.sessionToken, KEY_B.secretAccessKey, TOKEN, "rotated-token"];
+
+let dir: string;
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), "credbridge-container-"));
+});
+afterAll(async () => {
+  await rm(dir, { recursive: true, force: true });
+});
+
+const opened: Array<{ close(): Promise<void> }> = [];
+const logs: string[][] = [];
+afterEach(async () => {
+  await Promise.all(opened.splice(0).map((s) => s.close()));
+  for (const lines of logs.splice(0)) {
+    for (const line of lines) for (const secret of SECRETS) expect(line).not.toContain(secret);
+  }
+});
+
+const start = async (options: Partial<ContainerCredentialsServerOptions> = {}, clock = manualClock()) => {
+  const p = controlledProvider(clock.now);
+  const log = recordingLogger();
+  logs.push(log.lines);
+  const seen: RequestInfo[] = [];
+  const server = createContainerCredentialsServer({
+    provider: p.provider,
+    authToken: TOKEN,
+    prefetch: false,
+    logger: log.logger,
+    onRequest: (info) => seen.push(info),
+    runtime: { now: clock.now, env: {} },
+    ...options,
+  });
+  opened.push(server);
+  const addr = await server.listen();
+  const get = (headers: Record<string, string> = { Authorization: TOKEN }) => fetch(addr.url, { headers });
+  return { server, addr, p, log, clock, seen, get };
+};
+
+describe("createContainerCredentialsServer", () => {
+  it("serves what the SDKs' container provider reads, at /v1/credentials", async () => {
+    const { addr, get } = await start({ roleArn: "arn:aws:iam::123456789012:role/app" });
+    expect(addr.url).toBe(`http://127.0.0.1:${addr.port}/v1/credentials`);
+    const res = await get();
+    expect(res.status).toBe(200);
+    expect(res.headers.get("content-type")).toBe("application/json");
+    expect(await res.json()).toEqual({
+      AccessKeyId: KEY_A.accessKeyId,
+      SecretAccessKey: KEY_A.secretAccessKey,
+      Token: KEY_A.sessionToken,
+      Expiration: "2026-01-01T01:00:00Z",
+      RoleArn: "arn:aws:iam::123456789012:role/app",
+      AccountId: "123456789012",
+    });
+  });
+
+  it("adds AccountId from the credentials and leaves RoleArn out when unknown", async () => {
+    const clock = manualClock();
+    const server = createContainerCredentialsServer({
+      provider: async () => ({
+        ...KEY_A,
+        accountId: "111122223333",
+        expiration: new Date(clock.now() + 7_200_000),
+      }),
+      authToken: TOKEN,
+      path: "/creds/",
+      runtime: { now: clock.now, env: {} },
+    });
+    opened.push(server);
+    const { url } = await server.listen();
+    expect(url.endsWith("/creds")).toBe(true);
+    const body = await (await fetch(url, { headers: { Authorization: TOKEN } })).json();
+    expect(body).toEqual({
+      AccessKeyId: KEY_A.accessKeyId,
+      SecretAccessKey: KEY_A.secretAccessKey,
+      Token: KEY_A.sessionToken,
+      Expiration: "2026-01-01T02:00:00Z",
+      AccountId: "111122223333",
+    });
+  });
+
+  it.each([
+    ["no Authorization", 401, "Unauthorized", {}],
+    ["an empty Authorization", 401, "Unauthorized", { Authorization: "" }],
+    ["a wrong token", 403, "AccessDenied", { Authorization: "guess" }],
+    ["the token as a Bearer token", 403, "AccessDenied", { Authorization: `Bearer ${TOKEN}` }],
+    ["a token prefix", 403, "AccessDenied", { Authorization: TOKEN.slice(0, -1) }],
+  ])("answers %s with %i %s and a JSON error", async (_name, status, code, headers) => {
+    const { get } = await start();
+    const res = await get(headers as Record<string, string>);
+    expect(res.status).toBe(status);
+    const body = await res.json();
+    expect(body).toEqual({ Code: code, Message: expect.any(String) });
+    expect(JSON.stringify(body)).not.toContain(KEY_A.secretAccessKey);
+  });
+
+  it.each([
+    ["another path", () => head("GET", "/v2/credentials", 0), 404],
+    ["POST", () => head("POST", "/v1/credentials", 0, { Authorization: TOKEN }), 405],
+    ["a path trick", () => head("GET", "/v1/x/../credentials", 0, { Authorization: TOKEN }), 400],
+    ["an encoded slash", () => head("GET", "/v1%2Fcredentials", 0, { Authorization: TOKEN }), 400],
+    [
+      "a rebinding Host",
+      () => head("GET", "/v1/credentials", 0, { Authorization: TOKEN, Host: "evil.example" }),
+      403,
+    ],
+    [
+      "oversized headers",
+      () => head("GET", "/v1/credentials", 0, { Authorization: "x".repeat(10_000) }),
+      431,
+    ],
+  ])("refuses %s", async (_name, request, status) => {
+    const { addr } = await start();
+    const raw = request().replace("Host: 127.0.0.1:0", `Host: 127.0.0.1:${addr.port}`);
+    const res = await rawRequest(addr.port, raw);
+    expect(res.status).toBe(status);
+    if (status !== 431) expect(() => JSON.parse(res.body)).not.toThrow();
+  });
+
+  it("accepts the Pod Identity and ECS addresses as Host, for the redirect deployment", async () => {
+    const { addr } = await start();
+    for (const host of ["169.254.170.23", "169.254.170.2", "[fd00:ec2::23]", `localhost:${addr.port}`]) {
+      const res = await rawRequest(
+        addr.port,
+        head("GET", "/v1/credentials", addr.port, { Authorization: TOKEN, Host: host }),
+      );
+      expect(res.status, host).toBe(200);
+    }
+  });
+
+  it("re-reads the token file when it changes, ignoring one trailing newline", async () => {
+    const file = join(dir, "token-rotation");
+    await writeFile(file, `${TOKEN}\n`);
+    const { get } = await start({ authToken: undefined, authTokenFile: file });
+    expect((await get()).status).toBe(200);
+    expect((await get({ Authorization: `${TOKEN}\n`.trim() })).status).toBe(200);
+
+    // An atomic replace, as a Secret volume's symlink swap does.
+    await writeFile(`${file}.new`, "rotated-token\n");
+    await rename(`${file}.new`, file);
+    expect((await get()).status).toBe(403);
+    expect((await get({ Authorization: "rotated-token" })).status).toBe(200);
+
+    // An in-place rewrite of another length.
+    await writeFile(file, `${TOKEN}-2`);
+    expect((await get({ Authorization: `${TOKEN}-2` })).status).toBe(200);
+  });
+
+  it("answers 500 while the token file is missing or holds a line break, then recovers", async () => {
+    const file = join(dir, "token-broken");
+    const { get, log } = await start({ authToken: undefined, authTokenFile: file });
+    const missing = await get();
+    expect(missing.status).toBe(500);
+    expect(((await missing.json()) as { Code: string }).Code).toBe("InternalError");
+
+    await writeFile(file, `${TOKEN}\nsecond-line\n`);
+    expect((await get()).status).toBe(500);
+    expect(log.lines.some((l) => l.includes("line break"))).toBe(true);
+
+    await writeFile(file, "\n");
+    expect((await get()).status).toBe(500);
+
+    await writeFile(file, TOKEN);
+    expect((await get()).status).toBe(200);
+  });
+
+  it("answers 500 with a JSON error and no secret when the provider fails, then recovers", async () => {
+    const { get, p, clock } = await start();
+    p.fail(new Error("eks-auth said no"));
+    const res = await get();
+    expect(res.status).toBe(500);
+    const text = await res.text();
+    expect(JSON.parse(text).Code).toBe("InternalError");
+    p.fail(undefined);
+    clock.advance(2_000);
+    expect((await get()).status).toBe(200);
+  });
+
+  it("1000 concurrent requests at start cause one upstream fetch", async () => {
+    const { get, p } = await start();
+    p.hold();
+    const all = Array.from({ length: 1000 }, () => get());
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    p.release();
+    const statuses = await Promise.all(all.map(async (r) => (await r).status));
+    expect(statuses.every((s) => s === 200)).toBe(true);
+    expect(p.state.calls).toBe(1);
+  }, 30_000);
+
+  it("reports requests by route name", async () => {
+    const { get, seen, addr } = await start();
+    await get();
+    await get({});
+    await fetch(`http://127.0.0.1:${addr.port}/secret/path`);
+    expect(seen.map((i) => [i.server, i.path, i.status])).toEqual([
+      ["container", "/v1/credentials", 200],
+      ["container", "/v1/credentials", 401],
+      ["container", "not-found", 404],
+    ]);
+  });
+
+  it("validates its options on listen; the factory itself never throws", async () => {
+    const bad: Array<Partial<ContainerCredentialsServerOptions>> = [
+      { authToken: undefined },
+      { authToken: TOKEN, authTokenFile: "/tmp/x" },
+      { authToken: "" },
+      { authToken: "two\r\nlines" },
+      { path: "v1/credentials" },
+      { path: "/v1/../credentials" },
+      { path: "/" },
+      { minRemainingSeconds: 2000 },
+    ];
+    for (const options of bad) {
+      const server = createContainerCredentialsServer({
+        provider: async () => KEY_A,
+        authToken: TOKEN,
+        prefetch: false,
+        runtime: { env: {} },
+        ...options,
+      });
+      const error = await server.listen().catch((e: unknown) => e);
+      expect(isCredbridgeError(error) && error.code === "ERR_CONFIG", JSON.stringify(options)).toBe(true);
+    }
+  });
+});

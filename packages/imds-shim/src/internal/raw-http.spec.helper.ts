@@ -1,0 +1,154 @@
+import { connect } from "node:net";
+import type { AwsCredentialIdentity } from "@smithy/types";
+
+export interface RawResponse {
+  status: number;
+  headers: Record<string, string>;
+  body: string;
+  /** Everything the server sent. */
+  raw: string;
+}
+
+const parse = (raw: string): RawResponse => {
+  const head = raw.indexOf("\r\n\r\n");
+  const lines = raw.slice(0, head === -1 ? raw.length : head).split("\r\n");
+  const status = Number(lines[0]?.split(" ")[1] ?? 0);
+  const headers: Record<string, string> = {};
+  for (const line of lines.slice(1)) {
+    const colon = line.indexOf(":");
+    if (colon > 0) headers[line.slice(0, colon).toLowerCase()] = line.slice(colon + 1).trim();
+  }
+  return { status, headers, body: head === -1 ? "" : raw.slice(head + 4), raw };
+};
+
+/**
+ * Sends bytes exactly as given (no client normalizing the path or headers) and
+ * reads until the server closes or the first response is complete.
+ */
+export const rawRequest = (port: number, request: string, timeoutMs = 5_000): Promise<RawResponse> =>
+  new Promise((resolve, reject) => {
+    const socket = connect({ host: "127.0.0.1", port });
+    let raw = "";
+    const done = () => {
+      clearTimeout(timer);
+      socket.destroy();
+      resolve(parse(raw));
+    };
+    const timer = setTimeout(() => {
+      socket.destroy();
+      reject(new Error(`no complete response within ${timeoutMs} ms; got ${JSON.stringify(raw)}`));
+    }, timeoutMs);
+    socket.setEncoding("latin1");
+    socket.on("data", (chunk: string) => {
+      raw += chunk;
+      const r = parse(raw);
+      const length = r.headers["content-length"];
+      if (length !== undefined && Buffer.byteLength(r.body, "latin1") >= Number(length)) done();
+    });
+    socket.on("end", done);
+    socket.on("close", done);
+    socket.on("error", (error) => {
+      // A reset after the response was read still counts as a response.
+      if (raw) done();
+      else {
+        clearTimeout(timer);
+        reject(error);
+      }
+    });
+    socket.write(request, "latin1");
+  });
+
+/** A request head with `Host` set for the port unless `headers` sets one (`undefined` leaves a header out). */
+export const head = (
+  method: string,
+  target: string,
+  port: number,
+  headers: Record<string, string | undefined> = {},
+  version = "HTTP/1.1",
+): string => {
+  const all: Record<string, string | undefined> = {
+    Host: `127.0.0.1:${port}`,
+    Connection: "close",
+    ...headers,
+  };
+  const lines = Object.entries(all)
+    .filter(([, v]) => v !== undefined)
+    .map(([k, v]) => `${k}: ${v}`);
+  return `${method} ${target} ${version}\r\n${lines.join("\r\n")}\r\n\r\n`;
+};
+
+export const KEY_A = {
+  accessKeyId: "ASIAAAAAAAAAAAAAKEYA",
+  secretAccessKey: "secret-a-0000000000000000000000000000000",
+  sessionToken: "session-token-a",
+};
+export const KEY_B = {
+  accessKeyId: "ASIABBBBBBBBBBBBKEYB",
+  secretAccessKey: "secret-b-1111111111111111111111111111111",
+  sessionToken: "session-token-b",
+};
+
+/** A manual clock for `runtime.now`. */
+export const manualClock = (start = Date.parse("2026-01-01T00:00:00Z")) => {
+  let now = start;
+  return {
+    now: () => now,
+    advance: (ms: number) => {
+      now += ms;
+    },
+  };
+};
+
+/**
+ * A provider the test drives: it returns `keys` with `lifetimeMs` left on
+ * `now()`, counts its calls, and can be made to fail or to hang until released.
+ */
+export const controlledProvider = (now: () => number, lifetimeMs = 3_600_000) => {
+  let keys = KEY_A;
+  let failWith: Error | undefined;
+  let gate: Promise<void> | undefined;
+  let release: () => void = () => {};
+  const state = { calls: 0 };
+  const provider = async (): Promise<AwsCredentialIdentity> => {
+    state.calls++;
+    if (gate) await gate;
+    if (failWith) throw failWith;
+    return { ...keys, expiration: new Date(now() + lifetimeMs) };
+  };
+  return {
+    provider,
+    state,
+    rotate: (next: typeof KEY_A) => {
+      keys = next;
+    },
+    fail: (error: Error | undefined) => {
+      failWith = error;
+    },
+    /** Calls wait until `release()`. */
+    hold: () => {
+      gate = new Promise((resolve) => {
+        release = () => {
+          gate = undefined;
+          resolve();
+        };
+      });
+    },
+    release: () => release(),
+    setLifetime: (ms: number) => {
+      lifetimeMs = ms;
+    },
+  };
+};
+
+/** A logger that keeps every line, to prove no secret reaches it. */
+export const recordingLogger = () => {
+  const lines: string[] = [];
+  const log =
+    (level: string) =>
+    (...args: unknown[]) =>
+      lines.push(`${level} ${args.map(String).join(" ")}`);
+  return {
+    lines,
+    logger: { debug: log("debug"), info: log("info"), warn: log("warn"), error: log("error") },
+  };
+};
