@@ -1,0 +1,88 @@
+import { spawn } from "node:child_process";
+import { writeFile } from "node:fs/promises";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { CLI } from "../support/cli.js";
+import { irsaFixture } from "../support/irsa.js";
+
+/** Debian's AWS CLI, the client people run credential_process under. Required on these machines. */
+const AWS = "/usr/bin/aws";
+
+const run = (args: string[], env: NodeJS.ProcessEnv) =>
+  new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve, reject) => {
+    const child = spawn(AWS, args, { env });
+    let stdout = "";
+    let stderr = "";
+    child.stdout.on("data", (d) => {
+      stdout += d;
+    });
+    child.stderr.on("data", (d) => {
+      stderr += d;
+    });
+    child.on("error", (e) =>
+      reject(new Error(`${AWS} could not run (install Debian's awscli): ${e.message}`)),
+    );
+    child.on("close", (code) => resolve({ code, stdout, stderr }));
+  });
+
+describe("the AWS CLI with credential_process = credbridge process", () => {
+  let fx: Awaited<ReturnType<typeof irsaFixture>>;
+  let env: NodeJS.ProcessEnv;
+  beforeAll(async () => {
+    fx = await irsaFixture();
+    const config = fx.tmp.path("config");
+    // The IRSA settings go on the command line: with AWS_WEB_IDENTITY_TOKEN_FILE in
+    // its environment the AWS CLI would assume the role itself and never run the process.
+    const command = [
+      process.execPath,
+      CLI,
+      "process",
+      "--role-arn",
+      "arn:aws:iam::111122223333:role/app",
+      "--web-identity-token-file",
+      fx.tokenFile,
+      "--sts-endpoint",
+      fx.sts.url,
+      "--region",
+      "us-east-1",
+      "--cache-dir",
+      fx.tmp.path("cache"),
+    ].join(" ");
+    await writeFile(config, `[profile app]\ncredential_process = ${command}\nregion = us-east-1\n`);
+    env = {
+      PATH: process.env.PATH,
+      HOME: fx.tmp.dir,
+      AWS_CONFIG_FILE: config,
+      AWS_SHARED_CREDENTIALS_FILE: fx.tmp.path("no-credentials"),
+      AWS_PAGER: "",
+    };
+  });
+  afterAll(() => fx.close());
+
+  it("signs with exactly the credentials credbridge issued, and reuses the cache on the next command", async () => {
+    const args = [
+      "sts",
+      "get-caller-identity",
+      "--profile",
+      "app",
+      "--endpoint-url",
+      fx.sts.url,
+      "--output",
+      "json",
+    ];
+    const first = await run(args, env);
+    expect(first.code, first.stderr).toBe(0);
+    expect(JSON.parse(first.stdout)).toMatchObject({
+      Account: "111122223333",
+      Arn: expect.stringMatching(/^arn:aws:sts::111122223333:assumed-role\/app\//),
+    });
+    const issued = fx.sts.issued[0]!;
+    const signed = fx.sts.calls.find((c) => c.action === "GetCallerIdentity")!;
+    expect(signed.accessKeyId).toBe(issued.accessKeyId);
+    expect(signed.sessionToken).toBe(true);
+
+    const second = await run(args, env);
+    expect(second.code, second.stderr).toBe(0);
+    expect(fx.sts.calls.filter((c) => c.action === "AssumeRoleWithWebIdentity")).toHaveLength(1);
+    expect(fx.sts.calls.filter((c) => c.action === "GetCallerIdentity")).toHaveLength(2);
+  });
+});

@@ -1,0 +1,179 @@
+import { readFile } from "node:fs/promises";
+import { fromIni } from "@aws-sdk/credential-provider-ini";
+import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { startCli } from "../support/cli.js";
+import { irsaFixture } from "../support/irsa.js";
+
+let fx: Awaited<ReturnType<typeof irsaFixture>>;
+beforeAll(async () => {
+  fx = await irsaFixture();
+});
+afterAll(() => fx.close());
+afterEach(() => fx.sts.reset());
+
+const urlOf = async (cli: ReturnType<typeof startCli>, msg: string) =>
+  String((await cli.waitFor((l) => l.msg === msg)).url);
+const readProfile = (file: string, profile: string) =>
+  fromIni({ profile, filepath: file, configFilepath: fx.tmp.path("none"), ignoreCache: true })();
+
+const imdsCredentials = async (base: string) => {
+  const token = await (
+    await fetch(`${base}/latest/api/token`, {
+      method: "PUT",
+      headers: { "x-aws-ec2-metadata-token-ttl-seconds": "60" },
+    })
+  ).text();
+  const headers = { "x-aws-ec2-metadata-token": token };
+  const role = await (await fetch(`${base}/latest/meta-data/iam/security-credentials/`, { headers })).text();
+  return (
+    await fetch(`${base}/latest/meta-data/iam/security-credentials/${role}`, { headers })
+  ).json() as Promise<{
+    AccessKeyId: string;
+    Code: string;
+  }>;
+};
+
+describe("credbridge serve", () => {
+  it("feeds the file, IMDS and the container endpoint from one STS call, refreshes on SIGHUP, stops on SIGTERM", async () => {
+    const file = fx.tmp.path("serve", "credentials");
+    const tokenFile = fx.tmp.path("serve", "container-token");
+    const cli = startCli(
+      [
+        "serve",
+        "--credentials-file",
+        file,
+        "--profile",
+        "legacy",
+        "--imds",
+        "127.0.0.1:0",
+        "--container-endpoint",
+        "127.0.0.1:0",
+        "--container-auth-token-file",
+        tokenFile,
+        "--metrics",
+        "127.0.0.1:0",
+        "--remove-on-exit",
+      ],
+      fx.env(),
+    );
+    try {
+      const imds = await urlOf(cli, "IMDS listening");
+      const container = await urlOf(cli, "container credentials endpoint listening");
+      const metrics = await urlOf(cli, "metrics listening");
+      await expect.poll(async () => (await fetch(`${metrics}/readyz`)).status, { timeout: 10_000 }).toBe(200);
+
+      const issued = fx.sts.issued[0]!;
+      expect(fx.sts.calls).toHaveLength(1);
+      expect((await readProfile(file, "legacy")).accessKeyId).toBe(issued.accessKeyId);
+      expect(await imdsCredentials(imds)).toMatchObject({ Code: "Success", AccessKeyId: issued.accessKeyId });
+      const token = (await readFile(tokenFile, "utf8")).trim();
+      expect(token.length).toBeGreaterThan(30);
+      const fromContainer = await (await fetch(container, { headers: { authorization: token } })).json();
+      expect(fromContainer).toMatchObject({ AccessKeyId: issued.accessKeyId, Token: issued.sessionToken });
+      expect((await fetch(container, { headers: { authorization: "wrong" } })).status).toBe(403);
+      expect(fx.sts.calls).toHaveLength(1);
+
+      const text = await (await fetch(`${metrics}/metrics`)).text();
+      expect(text).toMatch(/^credbridge_refreshes_total 1$/m);
+      expect(text).toMatch(/^credbridge_credentials_ready 1$/m);
+      expect(text).toMatch(/credbridge_requests_total\{server="container",path="[^"]+",status="403"\} 1/);
+      expect(Number(/^credbridge_credentials_expiry_seconds (\d+)/m.exec(text)?.[1])).toBeGreaterThan(3000);
+      expect((await fetch(`${metrics}/healthz`)).status).toBe(200);
+
+      cli.child.kill("SIGHUP");
+      await cli.waitFor((l) => l.msg === "credentials refreshed" && l.reason === "forced");
+      const rotated = fx.sts.issued[1]!;
+      await expect
+        .poll(async () => (await readProfile(file, "legacy")).accessKeyId, { timeout: 10_000 })
+        .toBe(rotated.accessKeyId);
+      expect((await imdsCredentials(imds)).AccessKeyId).toBe(rotated.accessKeyId);
+      expect(fx.sts.calls).toHaveLength(2);
+
+      const started = Date.now();
+      const exit = await cli.stop("SIGTERM");
+      expect(exit.code).toBe(0);
+      expect(Date.now() - started).toBeLessThan(5_000);
+      await expect(readProfile(file, "legacy")).rejects.toThrow();
+    } finally {
+      await cli.stop("SIGKILL");
+    }
+    // Every stderr line is one JSON object, and none carries a secret.
+    for (const line of cli.lines) expect(() => JSON.parse(line), line).not.toThrow();
+    const log = cli.lines.join("\n");
+    for (const issued of fx.sts.issued) {
+      expect(log).not.toContain(issued.secretAccessKey);
+      expect(log).not.toContain(issued.sessionToken);
+      expect(log).not.toContain(issued.accessKeyId);
+    }
+  });
+
+  it("turns Node's warnings into JSON log lines", async () => {
+    const cli = startCli(
+      ["serve", "--credentials-file", fx.tmp.path("w", "credentials")],
+      fx.env({ NODE_OPTIONS: "" }),
+    );
+    try {
+      await cli.waitFor((l) => l.msg === "credentials refreshed");
+    } finally {
+      await cli.stop();
+    }
+    expect(cli.lines.length).toBeGreaterThan(0);
+    for (const line of cli.lines) expect(() => JSON.parse(line), line).not.toThrow();
+    if (Number(process.versions.node.split(".")[0]) < 22) {
+      expect(cli.lines.some((l) => l.includes("NodeVersionSupportWarning"))).toBe(true);
+    }
+  });
+
+  it("exits non-zero at start, naming the path and variable, when the token file is missing", async () => {
+    const missing = fx.tmp.path("missing-token");
+    const cli = startCli(
+      ["serve", "--credentials-file", fx.tmp.path("m", "credentials")],
+      fx.env({ AWS_WEB_IDENTITY_TOKEN_FILE: missing }),
+    );
+    const exit = await cli.exited;
+    expect(exit.code).toBe(1);
+    expect(cli.lines.join("\n")).toContain(`${missing} (AWS_WEB_IDENTITY_TOKEN_FILE)`);
+  });
+
+  it("keeps running and becomes ready once STS recovers", async () => {
+    fx.sts.failAlways({ code: "ServiceUnavailable" });
+    const cli = startCli(
+      ["serve", "--credentials-file", fx.tmp.path("r", "credentials"), "--metrics", "127.0.0.1:0"],
+      fx.env(),
+    );
+    try {
+      const metrics = await urlOf(cli, "metrics listening");
+      expect((await fetch(`${metrics}/readyz`)).status).toBe(503);
+      fx.sts.clearFaults();
+      await expect
+        .poll(async () => (await fetch(`${metrics}/readyz`)).status, { timeout: 20_000, interval: 250 })
+        .toBe(200);
+    } finally {
+      await cli.stop();
+    }
+  });
+
+  it("leaves a whole file when SIGTERM arrives while writes are in flight", async () => {
+    const file = fx.tmp.path("term", "credentials");
+    const cli = startCli(["serve", "--credentials-file", file], fx.env());
+    try {
+      await cli.waitFor((l) => l.msg === "credentials refreshed");
+      await expect
+        .poll(async () => (await readProfile(file, "default")).accessKeyId, { timeout: 10_000 })
+        .toBeTruthy();
+      for (let i = 0; i < 5; i++) cli.child.kill("SIGHUP");
+      await new Promise((r) => setTimeout(r, 20));
+      const exit = await cli.stop("SIGTERM");
+      expect(exit.code).toBe(0);
+    } finally {
+      await cli.stop("SIGKILL");
+    }
+    const creds = await readProfile(file, "default");
+    const match = fx.sts.issued.find((i) => i.accessKeyId === creds.accessKeyId);
+    expect(match).toBeDefined();
+    expect(creds).toMatchObject({
+      secretAccessKey: match!.secretAccessKey,
+      sessionToken: match!.sessionToken,
+    });
+  });
+});
