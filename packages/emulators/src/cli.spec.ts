@@ -57,28 +57,26 @@ describe("startEmulatorsFromArgs", () => {
 const binPath = fileURLToPath(new URL("../dist/bin.js", import.meta.url));
 
 describe("credbridge-emulators bin", () => {
-  it.skipIf(!existsSync(binPath))(
-    "prints one JSON line, serves, and exits 0 on SIGTERM (needs tsc -b)",
-    async () => {
-      const child = spawn(process.execPath, [binPath, "--agent-token", "bin-token"], {
-        stdio: ["ignore", "pipe", "pipe"],
+  // The test command builds before it tests, so dist/bin.js is there; a missing build fails here.
+  it("prints one JSON line, serves, and exits 0 on SIGTERM (needs tsc -b)", async () => {
+    const child = spawn(process.execPath, [binPath, "--agent-token", "bin-token"], {
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    const firstLine = await new Promise<string>((resolve, reject) => {
+      let out = "";
+      child.stdout.setEncoding("utf8").on("data", (chunk: string) => {
+        out += chunk;
+        const newline = out.indexOf("\n");
+        if (newline !== -1) resolve(out.slice(0, newline));
       });
-      const firstLine = await new Promise<string>((resolve, reject) => {
-        let out = "";
-        child.stdout.setEncoding("utf8").on("data", (chunk: string) => {
-          out += chunk;
-          const newline = out.indexOf("\n");
-          if (newline !== -1) resolve(out.slice(0, newline));
-        });
-        child.once("exit", (code) => reject(new Error(`exited early with ${code}`)));
-      });
-      const line = JSON.parse(firstLine) as { sts: string; agent: string; agentToken: string };
-      expect(line.agentToken).toBe("bin-token");
-      const response = await fetch(line.agent, { headers: { authorization: line.agentToken } });
-      expect(response.status).toBe(200);
-      const exited = new Promise<number | null>((resolve) => child.once("exit", resolve));
-      child.kill("SIGTERM");
-      expect(await exited).toBe(0);
-    },
-  );
+      child.once("exit", (code) => reject(new Error(`exited early with ${code}`)));
+    });
+    const line = JSON.parse(firstLine) as { sts: string; agent: string; agentToken: string };
+    expect(line.agentToken).toBe("bin-token");
+    const response = await fetch(line.agent, { headers: { authorization: line.agentToken } });
+    expect(response.status).toBe(200);
+    const exited = new Promise<number | null>((resolve) => child.once("exit", resolve));
+    child.kill("SIGTERM");
+    expect(await exited).toBe(0);
+  });
 });

@@ -42,8 +42,9 @@ export const createStsClient = async (
   const sts = await import("@aws-sdk/client-sts");
   const resolved = resolveStsSettings(settings, env);
   const client = new sts.STSClient({
-    // Short timeouts: a sidecar must notice a dead STS before its callers' clients give up.
-    requestHandler: { connectionTimeout: 3_000, requestTimeout: 10_000 },
+    // Short timeouts that really abort (the SDK only warns unless told to throw):
+    // a sidecar must notice a hung STS before its callers' clients give up.
+    requestHandler: { connectionTimeout: 3_000, requestTimeout: 10_000, throwOnRequestTimeout: true },
     ...settings.clientConfig,
     region: resolved.region,
     ...(resolved.endpoint ? { endpoint: resolved.endpoint } : {}),
