@@ -1,0 +1,846 @@
+/**
+ * The examples are configuration: a wrong path, port or principal only shows up
+ * on a cluster. These tests parse every manifest, policy, the Dockerfile and the
+ * credential_process config, and check the fields that make them work together.
+ */
+import { execFileSync } from "node:child_process";
+import { existsSync, readdirSync, readFileSync } from "node:fs";
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { createServer, type Server } from "node:http";
+import type { AddressInfo } from "node:net";
+import { tmpdir } from "node:os";
+import { dirname, join, posix, relative } from "node:path";
+import { fileURLToPath } from "node:url";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { parseAllDocuments } from "yaml";
+import { TARGET_ROLE_ARN } from "./cross-account/chain.js";
+import { createCredentials } from "./in-process/service.js";
+
+const here = dirname(fileURLToPath(import.meta.url));
+const repoRoot = join(here, "..");
+
+const filesUnder = (dir: string, pattern: RegExp): string[] =>
+  readdirSync(dir, { withFileTypes: true }).flatMap((entry) => {
+    const path = join(dir, entry.name);
+    if (entry.isDirectory()) return entry.name === "node_modules" ? [] : filesUnder(path, pattern);
+    return pattern.test(entry.name) ? [path] : [];
+  });
+
+const read = (path: string): string => readFileSync(path, "utf8");
+const readJson = <T>(path: string): T => JSON.parse(read(path)) as T;
+const list = <T>(value: T | T[] | undefined): T[] =>
+  value === undefined ? [] : Array.isArray(value) ? value : [value];
+
+// ---------------------------------------------------------------------------
+// Kubernetes manifests
+
+interface EnvVar {
+  name: string;
+  value?: string;
+  valueFrom?: unknown;
+}
+interface Probe {
+  httpGet?: { path?: string; port?: number | string };
+}
+interface SecurityContext {
+  runAsUser?: number;
+  runAsGroup?: number;
+  runAsNonRoot?: boolean;
+  readOnlyRootFilesystem?: boolean;
+  allowPrivilegeEscalation?: boolean;
+  privileged?: boolean;
+  capabilities?: { add?: string[]; drop?: string[] };
+}
+interface VolumeMount {
+  name: string;
+  mountPath: string;
+  readOnly?: boolean;
+  subPath?: string;
+}
+interface Container {
+  name: string;
+  image: string;
+  command?: string[];
+  args?: string[];
+  env?: EnvVar[];
+  ports?: { name?: string; containerPort: number }[];
+  volumeMounts?: VolumeMount[];
+  restartPolicy?: string;
+  startupProbe?: Probe;
+  readinessProbe?: Probe;
+  livenessProbe?: Probe;
+  securityContext?: SecurityContext;
+  resources?: { requests?: Record<string, string>; limits?: Record<string, string> };
+}
+interface PodSpec {
+  serviceAccountName?: string;
+  securityContext?: SecurityContext & { fsGroup?: number; sysctls?: { name: string; value: string }[] };
+  initContainers?: Container[];
+  containers: Container[];
+  volumes?: { name: string; emptyDir?: { medium?: string; sizeLimit?: string } }[];
+}
+interface K8sObject {
+  apiVersion: string;
+  kind: string;
+  metadata: { name: string; namespace?: string; annotations?: Record<string, string> };
+  spec?: { template?: { spec?: PodSpec } };
+}
+
+interface Manifest {
+  file: string;
+  text: string;
+  objects: K8sObject[];
+}
+
+const manifests: Manifest[] = filesUnder(join(here, "kubernetes"), /\.ya?ml$/).map((path) => {
+  const text = read(path);
+  const objects: K8sObject[] = [];
+  for (const doc of parseAllDocuments(text)) {
+    if (doc.errors.length > 0) throw new Error(`${path}: ${doc.errors.map((e) => e.message).join("; ")}`);
+    const value = doc.toJS() as K8sObject | null;
+    if (value) objects.push(value);
+  }
+  return { file: relative(here, path), text, objects };
+});
+
+interface Workload {
+  manifest: Manifest;
+  object: K8sObject;
+  pod: PodSpec;
+  sidecar: Container;
+  sidecarIndex: number;
+  env: Map<string, string | undefined>;
+}
+
+const envOf = (c: Container): Map<string, string | undefined> =>
+  new Map((c.env ?? []).map((e) => [e.name, e.value]));
+
+const isSidecar = (c: Container): boolean => c.image.includes("credbridge");
+
+const workloads: Workload[] = manifests.flatMap((manifest) =>
+  manifest.objects.flatMap((object) => {
+    const pod = object.spec?.template?.spec;
+    if (!pod) return [];
+    const sidecarIndex = (pod.initContainers ?? []).findIndex(isSidecar);
+    const sidecar = pod.initContainers?.[sidecarIndex];
+    if (!sidecar)
+      throw new Error(`${manifest.file}: ${object.metadata.name} has no credbridge init container`);
+    return [{ manifest, object, pod, sidecar, sidecarIndex, env: envOf(sidecar) }];
+  }),
+);
+
+const parseHostPort = (value: string): { host: string; port: number } => {
+  const m = /^(.+):(\d{1,5})$/.exec(value);
+  if (!m) throw new Error(`not HOST:PORT: ${value}`);
+  return { host: m[1]!, port: Number(m[2]) };
+};
+
+/** The volume mount of `container` that holds `path`, and the path relative to the volume. */
+const mountHolding = (
+  container: Container,
+  path: string,
+): { mount: VolumeMount; inVolume: string } | undefined => {
+  const mount = (container.volumeMounts ?? [])
+    .filter((m) => path.startsWith(`${m.mountPath.replace(/\/$/, "")}/`))
+    .sort((a, b) => b.mountPath.length - a.mountPath.length)[0];
+  if (!mount) return undefined;
+  return { mount, inVolume: posix.join(mount.subPath ?? "", posix.relative(mount.mountPath, path)) };
+};
+
+/** Where an app's SDK looks for the shared credentials file. */
+const appCredentialsPath = (env: Map<string, string | undefined>): string | undefined => {
+  const explicit = env.get("AWS_SHARED_CREDENTIALS_FILE");
+  if (explicit) return explicit;
+  const home = env.get("HOME");
+  return home ? posix.join(home, ".aws", "credentials") : undefined;
+};
+
+const probePort = (container: Container, probe: Probe | undefined): number | undefined => {
+  const port = probe?.httpGet?.port;
+  if (typeof port === "number") return port;
+  return container.ports?.find((p) => p.name === port)?.containerPort;
+};
+
+const effective = (pod: PodSpec, c: Container) => ({
+  runAsNonRoot: c.securityContext?.runAsNonRoot ?? pod.securityContext?.runAsNonRoot,
+  runAsUser: c.securityContext?.runAsUser ?? pod.securityContext?.runAsUser,
+});
+
+const allContainers = (pod: PodSpec): Container[] => [...(pod.initContainers ?? []), ...pod.containers];
+
+/** The one-shot init container that puts an address on the pod's loopback interface. */
+const addsLoopbackAddress = (c: Container, address: string): boolean =>
+  c.restartPolicy === undefined &&
+  new RegExp(`ip addr add ${address.replaceAll(".", "\\.")}/32 dev lo`).test(
+    [...(c.command ?? []), ...(c.args ?? [])].join(" "),
+  );
+
+describe("kubernetes manifests", () => {
+  it("cover IRSA, Pod Identity and IMDS, each with a credbridge sidecar", () => {
+    const byDir = new Map(workloads.map((w) => [w.manifest.file.split("/")[1], w]));
+    expect([...byDir.keys()].sort()).toEqual(["imds", "irsa", "pod-identity"]);
+    expect(byDir.get("irsa")?.env.get("CREDBRIDGE_SOURCE")).toBe("web-identity");
+    expect(byDir.get("pod-identity")?.env.get("CREDBRIDGE_SOURCE")).toBe("pod-identity");
+    expect(byDir.get("imds")?.env.get("CREDBRIDGE_IMDS")).toBeDefined();
+  });
+
+  for (const w of workloads) {
+    const { pod, sidecar, env } = w;
+    const apps = pod.containers;
+
+    describe(`${w.manifest.file} (${w.object.kind} ${w.object.metadata.name})`, () => {
+      it("runs credbridge as a native sidecar: an init container with restartPolicy Always", () => {
+        expect(pod.initContainers?.filter(isSidecar)).toHaveLength(1);
+        expect(sidecar.restartPolicy).toBe("Always");
+        expect(sidecar.args ?? ["serve"]).toEqual(["serve"]);
+        expect(apps.some(isSidecar)).toBe(false);
+      });
+
+      it("configures the sidecar with CREDBRIDGE_* variables and an explicit source", () => {
+        expect(["web-identity", "pod-identity"]).toContain(env.get("CREDBRIDGE_SOURCE"));
+        expect(env.get("CREDBRIDGE_CREDENTIALS_FILE") ?? env.get("CREDBRIDGE_IMDS")).toBeDefined();
+        for (const name of env.keys()) expect(name).toMatch(/^CREDBRIDGE_[A-Z_]+$/);
+        const selfAssume = env.get("CREDBRIDGE_SELF_ASSUME");
+        if (selfAssume !== undefined) expect(selfAssume).toBe("true");
+      });
+
+      it("binds metrics on a non-loopback address, where the kubelet's probes arrive", () => {
+        const metrics = env.get("CREDBRIDGE_METRICS");
+        expect(metrics).toBeDefined();
+        const { host, port } = parseHostPort(metrics!);
+        expect(["0.0.0.0", "[::]"]).toContain(host);
+        expect(sidecar.ports?.map((p) => p.containerPort)).toContain(port);
+      });
+
+      it("probes /readyz for startup and readiness and /healthz for liveness, on the metrics port", () => {
+        const { port } = parseHostPort(env.get("CREDBRIDGE_METRICS")!);
+        expect(sidecar.startupProbe?.httpGet?.path).toBe("/readyz");
+        expect(sidecar.readinessProbe?.httpGet?.path).toBe("/readyz");
+        expect(sidecar.livenessProbe?.httpGet?.path).toBe("/healthz");
+        for (const probe of [sidecar.startupProbe, sidecar.readinessProbe, sidecar.livenessProbe]) {
+          expect(probePort(sidecar, probe)).toBe(port);
+        }
+      });
+
+      it("locks the sidecar down: non-root, read-only root, no privilege escalation, no capabilities", () => {
+        const sc = sidecar.securityContext;
+        expect(effective(pod, sidecar).runAsNonRoot).toBe(true);
+        expect(sc?.runAsUser).toBeGreaterThan(0);
+        expect(sc?.readOnlyRootFilesystem).toBe(true);
+        expect(sc?.allowPrivilegeEscalation).toBe(false);
+        expect(sc?.capabilities?.drop).toContain("ALL");
+        expect(sc?.capabilities?.add ?? []).toEqual([]);
+        expect(sidecar.resources?.requests?.memory).toBeDefined();
+        expect(sidecar.resources?.limits?.memory).toBeDefined();
+      });
+
+      it("runs the app containers as non-root without privilege escalation", () => {
+        for (const app of apps) {
+          expect(effective(pod, app).runAsNonRoot).toBe(true);
+          expect(effective(pod, app).runAsUser).not.toBe(0);
+          expect(app.securityContext?.allowPrivilegeEscalation).toBe(false);
+          expect(app.securityContext?.capabilities?.add ?? []).toEqual([]);
+        }
+      });
+
+      it("grants added capabilities to nothing but the IMDS address init container, and only NET_ADMIN", () => {
+        const imds = env.get("CREDBRIDGE_IMDS");
+        for (const c of allContainers(pod)) {
+          expect(c.securityContext?.privileged ?? false).toBe(false);
+          const added = c.securityContext?.capabilities?.add ?? [];
+          if (added.length === 0) continue;
+          expect(imds).toBeDefined();
+          expect(addsLoopbackAddress(c, parseHostPort(imds!).host)).toBe(true);
+          expect(added).toEqual(["NET_ADMIN"]);
+          expect(c.securityContext?.capabilities?.drop).toContain("ALL");
+          expect(c.securityContext?.allowPrivilegeEscalation).toBe(false);
+        }
+      });
+
+      const credentialsFile = env.get("CREDBRIDGE_CREDENTIALS_FILE");
+      if (credentialsFile !== undefined) {
+        it("shares the credentials file through an in-memory emptyDir mounted at each app's ~/.aws", () => {
+          const written = mountHolding(sidecar, credentialsFile);
+          expect(written, "the sidecar mounts the file's directory").toBeDefined();
+          expect(written!.mount.readOnly ?? false).toBe(false);
+          const volume = pod.volumes?.find((v) => v.name === written!.mount.name);
+          expect(volume?.emptyDir?.medium).toBe("Memory");
+
+          for (const app of apps) {
+            const appEnv = envOf(app);
+            const path = appCredentialsPath(appEnv);
+            expect(path, `${app.name} names its credentials file`).toBeDefined();
+            const seen = mountHolding(app, path!);
+            expect(seen?.mount.name).toBe(written!.mount.name);
+            expect(seen?.inVolume).toBe(written!.inVolume);
+            expect(seen?.mount.mountPath).toBe(posix.dirname(path!));
+            expect(seen?.mount.mountPath).toMatch(/\/\.aws$/);
+            expect(seen?.mount.readOnly).toBe(true);
+            expect(appEnv.get("AWS_PROFILE") ?? "default").toBe(env.get("CREDBRIDGE_PROFILE") ?? "default");
+          }
+        });
+
+        it("lets an app running as another user read the file (fsGroup and a group-readable mode)", () => {
+          const writerUid = effective(pod, sidecar).runAsUser;
+          for (const app of apps) {
+            const appUid = effective(pod, app).runAsUser;
+            if (appUid === writerUid) continue;
+            const owner = env.get("CREDBRIDGE_FILE_OWNER");
+            if (owner !== undefined) {
+              expect(owner.split(":")[0]).toBe(String(appUid));
+              continue;
+            }
+            expect(pod.securityContext?.fsGroup).toBeDefined();
+            const mode = Number.parseInt(env.get("CREDBRIDGE_FILE_MODE") ?? "0600", 8);
+            expect(mode & 0o040, "group read").toBe(0o040);
+            expect(mode & 0o007, "nothing for others").toBe(0);
+          }
+        });
+      }
+
+      const imds = env.get("CREDBRIDGE_IMDS");
+      if (imds !== undefined) {
+        it("serves IMDS at the link-local address, put on loopback by an earlier init container", () => {
+          const { host, port } = parseHostPort(imds);
+          expect(host).toBe("169.254.169.254");
+          const before = (pod.initContainers ?? []).slice(0, w.sidecarIndex);
+          expect(before.some((c) => addsLoopbackAddress(c, host))).toBe(true);
+          if (port < 1024) {
+            const sysctl = pod.securityContext?.sysctls?.find(
+              (s) => s.name === "net.ipv4.ip_unprivileged_port_start",
+            );
+            expect(Number(sysctl?.value)).toBeLessThanOrEqual(port);
+          }
+        });
+
+        it("never lets the sidecar take its credentials from its own IMDS", () => {
+          expect(["web-identity", "pod-identity"]).toContain(env.get("CREDBRIDGE_SOURCE"));
+        });
+
+        it("points the apps' SDKs at the served address and leaves IMDSv1 on for old clients", () => {
+          const { host, port } = parseHostPort(imds);
+          expect(env.get("CREDBRIDGE_IMDS_V2_ONLY")).toBeUndefined();
+          for (const app of apps) {
+            const appEnv = envOf(app);
+            expect(appEnv.get("AWS_EC2_METADATA_DISABLED")).toBeUndefined();
+            expect(appEnv.get("AWS_SHARED_CREDENTIALS_FILE")).toBeUndefined();
+            const endpoint = appEnv.get("AWS_EC2_METADATA_SERVICE_ENDPOINT");
+            if (endpoint !== undefined) {
+              const url = new URL(endpoint);
+              expect(url.hostname).toBe(host);
+              expect(Number(url.port || 80)).toBe(port);
+            }
+          }
+        });
+      }
+
+      it("uses a ServiceAccount from the same file, annotated for IRSA exactly when the source is web identity", () => {
+        const sa = w.manifest.objects.find(
+          (o) =>
+            o.kind === "ServiceAccount" &&
+            o.metadata.name === pod.serviceAccountName &&
+            o.metadata.namespace === w.object.metadata.namespace,
+        );
+        expect(sa).toBeDefined();
+        const roleArn = sa?.metadata.annotations?.["eks.amazonaws.com/role-arn"];
+        if (env.get("CREDBRIDGE_SOURCE") === "web-identity") expect(roleArn).toMatch(ROLE_ARN);
+        else expect(roleArn).toBeUndefined();
+      });
+    });
+  }
+});
+
+// ---------------------------------------------------------------------------
+// IAM policies
+
+interface Statement {
+  Sid?: string;
+  Effect: string;
+  Principal?: { AWS?: string | string[]; Federated?: string | string[]; Service?: string | string[] };
+  Action: string | string[];
+  Resource?: string | string[];
+  Condition?: Record<string, Record<string, string | string[]>>;
+}
+interface Policy {
+  Version: string;
+  Statement: Statement[];
+}
+
+const ROLE_ARN = /^arn:aws:iam::(\d{12}):role\/[\w+=,.@-]+$/;
+const OIDC_PROVIDER =
+  /^arn:aws:iam::(\d{12}):oidc-provider\/(oidc\.eks\.[a-z0-9-]+\.amazonaws\.com\/id\/[A-Z0-9]+)$/;
+
+const iamDir = join(here, "iam");
+const policies = new Map(
+  filesUnder(iamDir, /\.json$/).map((path) => [relative(iamDir, path), readJson<Policy>(path)] as const),
+);
+const policy = (name: string): Policy => {
+  const p = policies.get(name);
+  if (!p) throw new Error(`examples/iam/${name} is missing`);
+  return p;
+};
+const trustPolicies = [...policies].filter(([name]) => name.endsWith("trust-policy.json"));
+const selfStatements = (p: Policy, roleArn: string): Statement[] =>
+  p.Statement.filter((s) => list(s.Principal?.AWS).includes(roleArn));
+const accountOf = (arn: string): string | undefined => /^arn:aws:iam::(\d{12}):/.exec(arn)?.[1];
+
+/** The role every same-account example uses: the one the self-assume permission policy names. */
+const podRoleArn = list(policy("self-assume-permission-policy.json").Statement[0]?.Resource)[0]!;
+
+describe("IAM policies", () => {
+  it("are all present and well-formed", () => {
+    expect([...policies.keys()].sort()).toEqual([
+      "cross-account/source-permission-policy.json",
+      "cross-account/target-trust-policy.json",
+      "irsa-self-assume-trust-policy.json",
+      "irsa-trust-policy.json",
+      "pod-identity-self-assume-trust-policy.json",
+      "pod-identity-trust-policy.json",
+      "self-assume-permission-policy.json",
+    ]);
+    for (const p of policies.values()) {
+      expect(p.Version).toBe("2012-10-17");
+      expect(p.Statement.length).toBeGreaterThan(0);
+      for (const s of p.Statement) expect(s.Effect).toBe("Allow");
+    }
+    expect(podRoleArn).toMatch(ROLE_ARN);
+  });
+
+  it("never use StringLike or a wildcard anywhere", () => {
+    for (const [name, p] of policies) {
+      const text = JSON.stringify(p);
+      expect(text, name).not.toContain("StringLike");
+      expect(text, name).not.toContain("*");
+    }
+  });
+
+  for (const [name, p] of trustPolicies) {
+    it(`${name}: every statement names a principal and conditions are StringEquals only`, () => {
+      for (const s of p.Statement) {
+        expect(s.Principal).toBeDefined();
+        expect(s.Resource).toBeUndefined();
+        for (const operator of Object.keys(s.Condition ?? {})) expect(operator).toBe("StringEquals");
+      }
+    });
+  }
+
+  it("IRSA trust pins the exact ServiceAccount subject and the STS audience of the cluster's provider", () => {
+    for (const name of ["irsa-trust-policy.json", "irsa-self-assume-trust-policy.json"]) {
+      const federated = policy(name).Statement.filter((s) => s.Principal?.Federated !== undefined);
+      expect(federated, name).toHaveLength(1);
+      const s = federated[0]!;
+      expect(list(s.Action)).toEqual(["sts:AssumeRoleWithWebIdentity"]);
+      const m = OIDC_PROVIDER.exec(list(s.Principal?.Federated)[0] ?? "");
+      expect(m, "an EKS OIDC provider ARN").not.toBeNull();
+      expect(m![1]).toBe(accountOf(podRoleArn));
+      const provider = m![2]!;
+      const equals = s.Condition?.StringEquals ?? {};
+      expect(Object.keys(equals).sort()).toEqual([`${provider}:aud`, `${provider}:sub`]);
+      expect(equals[`${provider}:aud`]).toBe("sts.amazonaws.com");
+      expect(equals[`${provider}:sub`]).toMatch(/^system:serviceaccount:[a-z0-9-]+:[a-z0-9-]+$/);
+    }
+  });
+
+  it("Pod Identity trust lets pods.eks.amazonaws.com assume the role and tag the session", () => {
+    for (const name of ["pod-identity-trust-policy.json", "pod-identity-self-assume-trust-policy.json"]) {
+      const service = policy(name).Statement.filter((s) => s.Principal?.Service !== undefined);
+      expect(service, name).toHaveLength(1);
+      expect(list(service[0]!.Principal?.Service)).toEqual(["pods.eks.amazonaws.com"]);
+      expect(list(service[0]!.Action).sort()).toEqual(["sts:AssumeRole", "sts:TagSession"]);
+    }
+  });
+
+  it("self-assume trust is the base trust plus one statement naming the role's own ARN", () => {
+    for (const [base, withSelf] of [
+      ["irsa-trust-policy.json", "irsa-self-assume-trust-policy.json"],
+      ["pod-identity-trust-policy.json", "pod-identity-self-assume-trust-policy.json"],
+    ] as const) {
+      const self = selfStatements(policy(withSelf), podRoleArn);
+      expect(self, withSelf).toHaveLength(1);
+      expect(list(self[0]!.Action)).toContain("sts:AssumeRole");
+      expect(policy(withSelf).Statement.filter((s) => !self.includes(s))).toEqual(policy(base).Statement);
+      expect(selfStatements(policy(base), podRoleArn)).toEqual([]);
+    }
+    // Pod Identity's session tags are transitive: assuming any role from such a session tags it.
+    const podSelf = selfStatements(policy("pod-identity-self-assume-trust-policy.json"), podRoleArn)[0]!;
+    expect(list(podSelf.Action)).toContain("sts:TagSession");
+  });
+
+  it("the self-assume permission policy allows exactly sts:AssumeRole (and tagging) on the role itself", () => {
+    const [s, ...rest] = policy("self-assume-permission-policy.json").Statement;
+    expect(rest).toEqual([]);
+    expect(s?.Principal).toBeUndefined();
+    expect(list(s?.Resource)).toEqual([podRoleArn]);
+    expect(list(s?.Action).sort()).toEqual(["sts:AssumeRole", "sts:TagSession"]);
+  });
+
+  it("cross-account: the source may assume the target, which trusts only the source with an external id", () => {
+    const source = policy("cross-account/source-permission-policy.json");
+    const target = policy("cross-account/target-trust-policy.json");
+    const targetArn = list(source.Statement[0]?.Resource)[0]!;
+    expect(targetArn).toMatch(ROLE_ARN);
+    expect(accountOf(targetArn)).not.toBe(accountOf(podRoleArn));
+    expect(list(source.Statement[0]?.Action)).toContain("sts:AssumeRole");
+    expect(target.Statement).toHaveLength(1);
+    const trust = target.Statement[0]!;
+    expect(list(trust.Principal?.AWS)).toEqual([podRoleArn]);
+    expect(list(trust.Action).sort()).toEqual(["sts:AssumeRole", "sts:TagSession"]);
+    expect(trust.Condition?.StringEquals?.["sts:ExternalId"]).toMatch(/^\S{8,}$/);
+  });
+
+  it("each IRSA ServiceAccount is trusted by the IRSA policies, and self-assuming sidecars by their own role", () => {
+    const irsa = workloads.filter((w) => w.env.get("CREDBRIDGE_SOURCE") === "web-identity");
+    expect(irsa.length).toBeGreaterThan(0);
+    const subjects = ["irsa-trust-policy.json", "irsa-self-assume-trust-policy.json"].map((name) =>
+      policy(name)
+        .Statement.flatMap((s) => Object.entries(s.Condition?.StringEquals ?? {}))
+        .filter(([key]) => key.endsWith(":sub"))
+        .map(([, value]) => value),
+    );
+    for (const w of irsa) {
+      const ns = w.object.metadata.namespace;
+      const sa = w.manifest.objects.find((o) => o.kind === "ServiceAccount" && o.metadata.namespace === ns);
+      const roleArn = sa?.metadata.annotations?.["eks.amazonaws.com/role-arn"];
+      expect(roleArn, w.manifest.file).toBe(podRoleArn);
+      for (const s of subjects)
+        expect(s).toEqual([`system:serviceaccount:${ns}:${w.pod.serviceAccountName}`]);
+    }
+    const selfAssuming = irsa.filter((w) => w.env.get("CREDBRIDGE_SELF_ASSUME") === "true");
+    expect(selfAssuming.length).toBeGreaterThan(0);
+    for (const w of selfAssuming) expect(w.manifest.text).toContain("irsa-self-assume-trust-policy.json");
+  });
+
+  it("the IRSA and Pod Identity trust policies are what `credbridge trust-policy` prints", () => {
+    const bin = join(repoRoot, "packages", "cli", "bin", "credbridge.js");
+    expect(
+      existsSync(join(repoRoot, "packages", "cli", "dist", "bin.js")),
+      "build first: pnpm exec tsc -b",
+    ).toBe(true);
+    const trustPolicy = (...args: string[]): Policy =>
+      JSON.parse(
+        execFileSync(process.execPath, [bin, "trust-policy", ...args], { encoding: "utf8" }),
+      ) as Policy;
+    const irsa = policy("irsa-trust-policy.json").Statement[0]!;
+    const provider = OIDC_PROVIDER.exec(list(irsa.Principal?.Federated)[0]!)![2]!;
+    const [, namespace, serviceAccount] = /^system:serviceaccount:(.+):(.+)$/.exec(
+      String(irsa.Condition?.StringEquals?.[`${provider}:sub`]),
+    )!;
+    const irsaArgs = ["--irsa", "--oidc-issuer", `https://${provider}`, "--namespace", namespace!];
+    irsaArgs.push("--service-account", serviceAccount!, "--account-id", accountOf(podRoleArn)!);
+    expect(trustPolicy(...irsaArgs)).toEqual(policy("irsa-trust-policy.json"));
+    expect(trustPolicy(...irsaArgs, "--self-assume", podRoleArn)).toEqual(
+      policy("irsa-self-assume-trust-policy.json"),
+    );
+    expect(trustPolicy("--pod-identity")).toEqual(policy("pod-identity-trust-policy.json"));
+  });
+
+  it("the Pod Identity manifest documents the association for the same role and ServiceAccount", () => {
+    for (const w of workloads.filter((x) => x.env.get("CREDBRIDGE_SOURCE") === "pod-identity")) {
+      const commands = w.manifest.text.replace(/\\\n#\s*/g, " ");
+      const create = /aws eks create-pod-identity-association (.*)/.exec(commands)?.[1] ?? "";
+      expect(create).toContain(`--namespace ${w.object.metadata.namespace}`);
+      expect(create).toContain(`--service-account ${w.pod.serviceAccountName}`);
+      expect(create).toContain(`--role-arn ${podRoleArn}`);
+      expect(commands).toMatch(/eksctl create podidentityassociation /);
+    }
+  });
+});
+
+// ---------------------------------------------------------------------------
+// Dockerfile
+
+interface Instruction {
+  keyword: string;
+  args: string;
+}
+interface Stage {
+  image: string;
+  name: string | undefined;
+  instructions: Instruction[];
+}
+
+/** Instructions with line continuations joined and comments dropped (the parser directive too). */
+const parseDockerfile = (text: string): Stage[] => {
+  const instructions: Instruction[] = [];
+  let pending = "";
+  for (const line of text.split("\n")) {
+    if (/^\s*#/.test(line)) continue;
+    const continued = /\\\s*$/.test(line);
+    pending += continued ? `${line.replace(/\\\s*$/, "")} ` : line;
+    if (continued) continue;
+    const m = /^\s*(\w+)\s+(.*?)\s*$/s.exec(pending);
+    if (m) instructions.push({ keyword: m[1]!.toUpperCase(), args: m[2]!.replace(/\s+/g, " ") });
+    pending = "";
+  }
+  const stages: Stage[] = [];
+  for (const ins of instructions) {
+    if (ins.keyword === "FROM") {
+      const words = ins.args.split(" ").filter((w) => !w.startsWith("--"));
+      const as = words.findIndex((w) => w.toUpperCase() === "AS");
+      stages.push({ image: words[0]!, name: as === -1 ? undefined : words[as + 1], instructions: [] });
+    } else {
+      stages.at(-1)?.instructions.push(ins);
+    }
+  }
+  return stages;
+};
+
+const dockerfile = read(join(here, "image", "Dockerfile"));
+const stages = parseDockerfile(dockerfile);
+const finalStage = stages.at(-1)!;
+const buildStages = stages.slice(0, -1);
+const nodeMajor = (image: string): number => Number(/^node:(\d+)[-@.]/.exec(image)?.[1] ?? Number.NaN);
+const rootPackage = readJson<{ packageManager: string }>(join(repoRoot, "package.json"));
+
+interface PackageJson {
+  name: string;
+  bin?: Record<string, string>;
+  dependencies?: Record<string, string>;
+}
+const workspacePackages = new Map(
+  readdirSync(join(repoRoot, "packages")).map((dir) => {
+    const pkg = readJson<PackageJson>(join(repoRoot, "packages", dir, "package.json"));
+    return [pkg.name, { dir, pkg }] as const;
+  }),
+);
+
+describe("sidecar image Dockerfile", () => {
+  it("has a build stage and a runtime stage, both on a Node LTS of 22 or later", () => {
+    expect(stages.length).toBeGreaterThanOrEqual(2);
+    for (const stage of stages) {
+      expect(nodeMajor(stage.image), stage.image).toBeGreaterThanOrEqual(22);
+      expect(nodeMajor(stage.image) % 2, "an even (LTS) major").toBe(0);
+    }
+    expect(new Set(stages.map((s) => s.image)).size, "one toolchain for build and runtime").toBe(1);
+  });
+
+  it("installs the pnpm that package.json pins, from the frozen lockfile", () => {
+    const pinned = /^pnpm@(\d+\.\d+\.\d+)/.exec(rootPackage.packageManager)?.[1];
+    expect(pinned).toBeDefined();
+    const build = buildStages.flatMap((s) => s.instructions);
+    const args = new Map(
+      build
+        .filter((i) => i.keyword === "ARG" && i.args.includes("="))
+        .map((i) => i.args.split("=", 2) as [string, string]),
+    );
+    const runs = build.filter((i) => i.keyword === "RUN").map((i) => i.args);
+    const installs = runs
+      .map((r) => /npm install .*"?pnpm@([^"\s]+)"?/.exec(r)?.[1])
+      .filter((v): v is string => v !== undefined)
+      .map((v) => v.replace(/^\$\{?(\w+)\}?$/, (_, name: string) => args.get(name) ?? ""));
+    expect(installs).toEqual([pinned]);
+    expect(runs.some((r) => /pnpm install .*--frozen-lockfile/.test(r))).toBe(true);
+  });
+
+  it("copies into the build the manifests and sources of the CLI and every workspace package it uses", () => {
+    const needed = new Set<string>();
+    const visit = (name: string): void => {
+      const entry = workspacePackages.get(name);
+      if (!entry || needed.has(entry.dir)) return;
+      needed.add(entry.dir);
+      for (const [dep, spec] of Object.entries(entry.pkg.dependencies ?? {})) {
+        if (spec.startsWith("workspace:")) visit(dep);
+      }
+    };
+    visit("@credbridge/cli");
+    expect(needed.size).toBeGreaterThan(1);
+    const copied = buildStages
+      .flatMap((s) => s.instructions)
+      .filter((i) => i.keyword === "COPY" && !i.args.includes("--from"))
+      .flatMap((i) => i.args.split(" ").slice(0, -1));
+    for (const dir of needed) {
+      expect(copied).toContain(`packages/${dir}/package.json`);
+      expect(copied).toContain(`packages/${dir}/`);
+    }
+  });
+
+  it("ships only the output of `pnpm deploy --prod`: no dev dependencies, no sources", () => {
+    const deploy = buildStages
+      .flatMap((s) => s.instructions)
+      .filter((i) => i.keyword === "RUN")
+      .map((i) => /pnpm .*--filter @credbridge\/cli .*deploy .*?(\/\S+)$/.exec(i.args))
+      .find((m) => m !== null);
+    expect(deploy, "a pnpm deploy of @credbridge/cli").toBeDefined();
+    expect(deploy![0]).toMatch(/\s--prod\s/);
+    const out = deploy![1]!;
+
+    const copies = finalStage.instructions.filter((i) => i.keyword === "COPY" || i.keyword === "ADD");
+    expect(copies.length).toBeGreaterThan(0);
+    for (const copy of copies) {
+      expect(copy.keyword).toBe("COPY");
+      const from = /--from=(\S+)/.exec(copy.args)?.[1];
+      expect(buildStages.map((s) => s.name)).toContain(from);
+      const paths = copy.args.split(" ").filter((w) => !w.startsWith("--"));
+      expect(paths.slice(0, -1)).toEqual([out]);
+    }
+    const runs = finalStage.instructions.filter((i) => i.keyword === "RUN").map((i) => i.args);
+    for (const run of runs) expect(run).not.toMatch(/\b(npm|pnpm|yarn)\b/);
+  });
+
+  it("runs as a numeric non-root user, the one the manifests' sidecars run as", () => {
+    const user = finalStage.instructions.filter((i) => i.keyword === "USER").at(-1)?.args;
+    // Numeric, so the kubelet can verify runAsNonRoot without a runAsUser.
+    expect(user).toMatch(/^\d+(:\d+)?$/);
+    const [uid, gid] = user!.split(":").map(Number);
+    expect(uid).toBeGreaterThan(0);
+    for (const w of workloads) {
+      expect(w.sidecar.securityContext?.runAsUser).toBe(uid);
+      if (gid !== undefined) expect(w.sidecar.securityContext?.runAsGroup).toBe(gid);
+    }
+  });
+
+  it("starts the CLI's bin with node in exec form, `serve` by default", () => {
+    const entrypoint = finalStage.instructions.filter((i) => i.keyword === "ENTRYPOINT").at(-1)?.args;
+    const cmd = finalStage.instructions.filter((i) => i.keyword === "CMD").at(-1)?.args;
+    const argv = JSON.parse(entrypoint ?? "null") as string[];
+    expect(argv[0]).toBe("node");
+    const copyTo = finalStage.instructions
+      .filter((i) => i.keyword === "COPY")
+      .map((i) => i.args.split(" ").at(-1)!)[0]!;
+    const bin = workspacePackages.get("@credbridge/cli")?.pkg.bin?.credbridge;
+    expect(bin).toBeDefined();
+    expect(argv.slice(1)).toEqual([posix.join(copyTo, bin!)]);
+    expect(JSON.parse(cmd ?? "null")).toEqual(["serve"]);
+  });
+
+  it("keeps the host's node_modules and build output out of the build context", () => {
+    const ignore = read(join(here, "image", "Dockerfile.dockerignore"))
+      .split("\n")
+      .filter((l) => l.trim() && !l.startsWith("#"));
+    expect(ignore).toEqual(expect.arrayContaining(["**/node_modules", "**/dist"]));
+  });
+});
+
+// ---------------------------------------------------------------------------
+// credential_process config and the cross-account chain
+
+const awsConfig = (() => {
+  const profiles = new Map<string, Map<string, string>>();
+  let current: Map<string, string> | undefined;
+  for (const line of read(join(here, "credential-process", "config")).split("\n")) {
+    const section = /^\[profile ([\w-]+)\]\s*$/.exec(line);
+    if (section) {
+      current = new Map();
+      profiles.set(section[1]!, current);
+    }
+    const pair = /^([a-z_]+)\s*=\s*(.+?)\s*$/.exec(line);
+    if (pair && current) current.set(pair[1]!, pair[2]!);
+  }
+  return profiles;
+})();
+
+describe("credential_process config", () => {
+  it("runs `credbridge process` in every profile", () => {
+    expect(awsConfig.size).toBeGreaterThanOrEqual(2);
+    for (const [name, profile] of awsConfig) {
+      expect(profile.get("credential_process"), name).toMatch(/^credbridge process(\s|$)/);
+    }
+  });
+
+  it("has a web identity + self-assume profile", () => {
+    const commands = [...awsConfig.values()].map((p) => p.get("credential_process")!.split(/\s+/));
+    expect(
+      commands.some(
+        (argv) => argv.includes("--self-assume") && argv.join(" ").includes("--source web-identity"),
+      ),
+    ).toBe(true);
+  });
+
+  it("has a cross-account profile that matches the IAM policies and the in-process chain", () => {
+    const target = policy("cross-account/target-trust-policy.json").Statement[0]!;
+    const sourcePermission = policy("cross-account/source-permission-policy.json").Statement[0]!;
+    const specs = [...awsConfig.values()].flatMap((p) =>
+      [...p.get("credential_process")!.matchAll(/--assume-role (\S+)/g)].map((m) => m[1]!),
+    );
+    expect(specs).toHaveLength(1);
+    const [arn, ...options] = specs[0]!.split(",");
+    const opts = new Map(options.map((o) => o.split("=", 2) as [string, string]));
+    expect(arn).toBe(TARGET_ROLE_ARN);
+    expect(list(sourcePermission.Resource)).toEqual([TARGET_ROLE_ARN]);
+    expect(opts.get("external-id")).toBe(target.Condition?.StringEquals?.["sts:ExternalId"]);
+    for (const key of opts.keys()) expect(["external-id", "session-name", "duration"]).toContain(key);
+  });
+});
+
+// ---------------------------------------------------------------------------
+// The in-process service, against a loopback STS that answers like the real one
+
+const STS_NS = "https://sts.amazonaws.com/doc/2011-06-15/";
+const stsCredentialsXml = (action: string, keyId: string, roleArn: string): string => {
+  const expiration = new Date(Date.now() + 3600_000).toISOString().replace(/\.\d{3}Z$/, "Z");
+  const role = roleArn.split("/").at(-1);
+  const account = accountOf(roleArn);
+  return `<${action}Response xmlns="${STS_NS}"><${action}Result><Credentials><AccessKeyId>${keyId}</AccessKeyId><SecretAccessKey>secret-${keyId}</SecretAccessKey><SessionToken>token-${keyId}</SessionToken><Expiration>${expiration}</Expiration></Credentials><AssumedRoleUser><Arn>arn:aws:sts::${account}:assumed-role/${role}/session</Arn><AssumedRoleId>AROAEXAMPLE:session</AssumedRoleId></AssumedRoleUser></${action}Result><ResponseMetadata><RequestId>00000000-0000-0000-0000-000000000000</RequestId></ResponseMetadata></${action}Response>`;
+};
+
+describe("in-process service", () => {
+  const calls: { action: string | null; roleArn: string | null; signedBy: string | undefined }[] = [];
+  let server: Server;
+  let endpoint: string;
+  let dir: string;
+
+  beforeAll(async () => {
+    server = createServer((req, res) => {
+      let body = "";
+      req.on("data", (chunk: Buffer) => {
+        body += chunk.toString();
+      });
+      req.on("end", () => {
+        const form = new URLSearchParams(body);
+        const action = form.get("Action");
+        const roleArn = form.get("RoleArn");
+        const signedBy = /Credential=([A-Z0-9]+)\//.exec(req.headers.authorization ?? "")?.[1];
+        calls.push({ action, roleArn, signedBy });
+        const keyId =
+          action === "AssumeRoleWithWebIdentity" ? "ASIAWEBIDENTITYEXAMPLE" : "ASIASELFASSUMEDEXAMPLE";
+        res.writeHead(200, { "content-type": "text/xml" });
+        res.end(stsCredentialsXml(action ?? "Unknown", keyId, roleArn ?? ""));
+      });
+    });
+    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+    endpoint = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    dir = await mkdtemp(join(tmpdir(), "credbridge-examples-"));
+  });
+
+  afterAll(async () => {
+    await new Promise((resolve) => server.close(resolve));
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it("does nothing until asked, then takes IRSA's web identity and assumes the same role again", async () => {
+    const tokenFile = join(dir, "token");
+    await writeFile(tokenFile, "eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJleGFtcGxlIn0.c2lnbmF0dXJl\n");
+    const events: string[] = [];
+    const silent = { debug: () => {}, info: () => {}, warn: () => {}, error: () => {} };
+    const credentials = createCredentials({
+      env: {
+        AWS_ROLE_ARN: podRoleArn,
+        AWS_WEB_IDENTITY_TOKEN_FILE: tokenFile,
+        AWS_REGION: "us-east-1",
+        AWS_ENDPOINT_URL_STS: endpoint,
+        SELF_ASSUME: "true",
+      },
+      logger: silent,
+      onRefresh: (event) => events.push(event.type),
+    });
+    expect(calls).toEqual([]);
+    expect(credentials.state().status).toBe("empty");
+
+    const identity = await credentials();
+    expect(calls).toEqual([
+      { action: "AssumeRoleWithWebIdentity", roleArn: podRoleArn, signedBy: undefined },
+      { action: "AssumeRole", roleArn: podRoleArn, signedBy: "ASIAWEBIDENTITYEXAMPLE" },
+    ]);
+    expect(identity.accessKeyId).toBe("ASIASELFASSUMEDEXAMPLE");
+    expect(events).toEqual(["refresh-start", "refresh-success"]);
+    expect(credentials.state()).toMatchObject({
+      status: "fresh",
+      source: "service",
+      accessKeyId: "****MPLE",
+    });
+
+    // Cached: a second caller costs no STS call.
+    await credentials();
+    expect(calls).toHaveLength(2);
+  });
+});
