@@ -239,10 +239,18 @@ describe("credbridge trust-policy", () => {
     });
   });
 
-  it("prints a Pod Identity trust policy", async () => {
-    const r = await runCli(["trust-policy", "--pod-identity"], cleanEnv(fx.tmp.dir));
-    expect(JSON.parse(r.stdout).Statement[0]).toMatchObject({
+  it("prints a Pod Identity trust policy whose self-assume may pass session tags on", async () => {
+    const r = await runCli(
+      ["trust-policy", "--pod-identity", "--self-assume", "arn:aws:iam::111122223333:role/app"],
+      cleanEnv(fx.tmp.dir),
+    );
+    const [pod, self] = JSON.parse(r.stdout).Statement;
+    expect(pod).toMatchObject({
       Principal: { Service: "pods.eks.amazonaws.com" },
+      Action: ["sts:AssumeRole", "sts:TagSession"],
+    });
+    expect(self).toMatchObject({
+      Principal: { AWS: "arn:aws:iam::111122223333:role/app" },
       Action: ["sts:AssumeRole", "sts:TagSession"],
     });
   });

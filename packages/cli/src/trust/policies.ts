@@ -4,11 +4,15 @@ export interface PolicyDocument {
   Statement: Record<string, unknown>[];
 }
 
-const selfAssumeStatement = (roleArn: string) => ({
+/**
+ * Lets the role assume itself. Sessions from EKS Pod Identity carry transitive
+ * session tags, and passing tags on needs sts:TagSession too.
+ */
+const selfAssumeStatement = (roleArn: string, tagSession = false) => ({
   Sid: "SelfAssume",
   Effect: "Allow",
   Principal: { AWS: roleArn },
-  Action: "sts:AssumeRole",
+  Action: tagSession ? ["sts:AssumeRole", "sts:TagSession"] : "sts:AssumeRole",
 });
 
 /**
@@ -54,6 +58,6 @@ export const podIdentityTrustPolicy = (o: { selfAssumeRoleArn?: string | undefin
       Principal: { Service: "pods.eks.amazonaws.com" },
       Action: ["sts:AssumeRole", "sts:TagSession"],
     },
-    ...(o.selfAssumeRoleArn ? [selfAssumeStatement(o.selfAssumeRoleArn)] : []),
+    ...(o.selfAssumeRoleArn ? [selfAssumeStatement(o.selfAssumeRoleArn, true)] : []),
   ],
 });
