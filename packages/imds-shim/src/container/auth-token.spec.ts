@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { parseTokenFile, tokensMatch } from "./auth-token.js";
+import { expectedToken, parseTokenFile, tokensMatch } from "./auth-token.js";
 
 describe("parseTokenFile", () => {
   it.each([
@@ -24,11 +24,12 @@ describe("parseTokenFile", () => {
 
 describe("tokensMatch", () => {
   it("matches only the exact value, whatever the lengths", () => {
-    expect(tokensMatch("abc", "abc")).toBe(true);
-    expect(tokensMatch("abd", "abc")).toBe(false);
-    expect(tokensMatch("ab", "abc")).toBe(false);
-    expect(tokensMatch("abcd", "abc")).toBe(false);
-    expect(tokensMatch("", "abc")).toBe(false);
-    expect(tokensMatch("é", "é")).toBe(true);
+    const abc = expectedToken("abc");
+    expect(tokensMatch("abc", abc)).toBe(true);
+    expect(tokensMatch("abd", abc)).toBe(false);
+    expect(tokensMatch("ab", abc)).toBe(false);
+    expect(tokensMatch("abcd", abc)).toBe(false);
+    expect(tokensMatch("", abc)).toBe(false);
+    expect(tokensMatch("é", expectedToken("é"))).toBe(true);
   });
 });

@@ -6,8 +6,8 @@ import { CredbridgeError, type Runtime } from "@credbridge/core";
 export interface AuthTokenSource {
   /** Throws ERR_CONFIG unless exactly one of token and file is configured and the token is well-formed. */
   validate(): void;
-  /** The current token; a file is re-read whenever it changes. Rejects with ERR_TOKEN_FILE. */
-  current(): Promise<string>;
+  /** The current token, hashed; a file is re-read whenever it changes. Rejects with ERR_TOKEN_FILE. */
+  current(): Promise<ExpectedToken>;
 }
 
 const CR_OR_LF = /[\r\n]/;
@@ -38,7 +38,8 @@ export const createAuthTokenSource = (
   const { authToken, authTokenFile } = options;
   // Keyed by what stat reports, so an in-place rewrite and an atomic rename (a
   // Secret volume's symlink swap) are both noticed without reading every time.
-  let cached: { key: string; token: Promise<string> } | undefined;
+  let cached: { key: string; token: Promise<ExpectedToken> } | undefined;
+  let fixed: ExpectedToken | undefined;
 
   const validate = (): void => {
     if ((authToken === undefined) === (authTokenFile === undefined)) {
@@ -54,7 +55,7 @@ export const createAuthTokenSource = (
     }
   };
 
-  const read = async (path: string): Promise<string> => {
+  const read = async (path: string): Promise<ExpectedToken> => {
     let text: string;
     try {
       text = await rt.readTextFile(path);
@@ -64,11 +65,14 @@ export const createAuthTokenSource = (
         { code: "ERR_TOKEN_FILE", cause },
       );
     }
-    return parseTokenFile(text, path);
+    return expectedToken(parseTokenFile(text, path));
   };
 
-  const current = async (): Promise<string> => {
-    if (authToken !== undefined) return authToken;
+  const current = async (): Promise<ExpectedToken> => {
+    if (authToken !== undefined) {
+      fixed ??= expectedToken(authToken);
+      return fixed;
+    }
     const path = authTokenFile as string;
     let key: string;
     try {
@@ -97,10 +101,15 @@ export const createAuthTokenSource = (
 
 const digest = (value: string): Buffer => createHash("sha256").update(value, "utf8").digest();
 
+/** The expected token in the form compared against: its SHA-256. */
+export type ExpectedToken = Buffer;
+
+export const expectedToken = (token: string): ExpectedToken => digest(token);
+
 /**
  * Compares a presented `Authorization` value with the token in constant time.
- * Both sides are hashed first, so neither the comparison's duration nor an
- * early length check reveals how long the token is.
+ * Both sides are hashed (the expected one once, when read), so neither the
+ * comparison's duration nor an early length check reveals how long the token is.
  */
-export const tokensMatch = (presented: string, expected: string): boolean =>
-  timingSafeEqual(digest(presented), digest(expected));
+export const tokensMatch = (presented: string, expected: ExpectedToken): boolean =>
+  timingSafeEqual(digest(presented), expected);

@@ -17,7 +17,7 @@ import {
   type ServerAddress,
 } from "../internal/http.js";
 import { parseTarget } from "../internal/target.js";
-import { createAuthTokenSource, tokensMatch } from "./auth-token.js";
+import { createAuthTokenSource, type ExpectedToken, tokensMatch } from "./auth-token.js";
 
 /** The path the EKS Pod Identity agent serves credentials on. */
 export const DEFAULT_CONTAINER_CREDENTIALS_PATH = "/v1/credentials";
@@ -144,7 +144,7 @@ export const createContainerCredentialsServer = (
   };
 
   const authorizeAndServe = async (presented: string): Promise<Reply> => {
-    let expected: string;
+    let expected: ExpectedToken;
     try {
       expected = await auth.current();
     } catch (error) {

@@ -43,6 +43,16 @@ describe("createTokenIssuer", () => {
     expect(issuer.verify("x".repeat(10_000))).toBe("invalid");
   });
 
+  it("keeps its cache of verified tokens bounded and exact across overflows", () => {
+    const clock = manualClock();
+    const issuer = createTokenIssuer(clock.now);
+    const tokens = Array.from({ length: 3000 }, (_, i) => issuer.issue(1 + (i % 5)));
+    for (const t of tokens) expect(issuer.verify(t)).toBe("valid");
+    for (const t of tokens) expect(issuer.verify(t)).toBe("valid");
+    clock.advance(3_000);
+    expect(tokens.map((t) => issuer.verify(t)).filter((v) => v === "valid").length).toBe(1200);
+  });
+
   it("needs no store: tokens issued before a flood stay valid after it", () => {
     const clock = manualClock();
     const issuer = createTokenIssuer(clock.now);

@@ -24,6 +24,7 @@ const MAC_BYTES = 32;
 const PAYLOAD_BYTES = 1 + 6 + NONCE_BYTES;
 const TOKEN_BYTES = PAYLOAD_BYTES + MAC_BYTES;
 const TOKEN_CHARS = Math.ceil((TOKEN_BYTES * 4) / 3);
+const VERIFIED_CACHE_SIZE = 1024;
 
 /**
  * IMDSv2 session tokens without a token store: each token carries its own
@@ -48,7 +49,25 @@ export const createTokenIssuer = (now: () => number, key: Buffer = randomBytes(3
     return Buffer.concat([payload, mac(payload)]).toString("base64url");
   };
 
+  // Verified tokens and their expiry, so a client reusing its token (all SDKs do)
+  // costs a map lookup, not an HMAC. Only valid tokens enter, and the map is
+  // emptied when full: bounded whatever the traffic, and correct on any miss.
+  const verified = new Map<string, number>();
+
   const verify = (token: string): TokenVerdict => {
+    const known = verified.get(token);
+    if (known !== undefined) return known > now() ? "valid" : "expired";
+    const verdict = verifyMac(token);
+    if (typeof verdict === "number") {
+      if (verified.size >= VERIFIED_CACHE_SIZE) verified.clear();
+      verified.set(token, verdict);
+      return verdict > now() ? "valid" : "expired";
+    }
+    return verdict;
+  };
+
+  /** The token's expiry when its MAC is ours, else "invalid". */
+  const verifyMac = (token: string): number | "invalid" => {
     if (token.length !== TOKEN_CHARS) return "invalid";
     const bytes = Buffer.from(token, "base64url");
     // Node's decoder skips characters outside the alphabet: insist on the canonical form.
@@ -56,7 +75,7 @@ export const createTokenIssuer = (now: () => number, key: Buffer = randomBytes(3
     const payload = bytes.subarray(0, PAYLOAD_BYTES);
     if (!timingSafeEqual(bytes.subarray(PAYLOAD_BYTES), mac(payload))) return "invalid";
     if (payload.readUInt8(0) !== VERSION) return "invalid";
-    return payload.readUIntBE(1, 6) > now() ? "valid" : "expired";
+    return payload.readUIntBE(1, 6);
   };
 
   return { issue, verify };

@@ -4,7 +4,7 @@ import { performance } from "node:perf_hooks";
 import { CredbridgeError } from "@credbridge/core";
 import type { Logger } from "@smithy/types";
 import { createHostCheck, type HostCheck, hostLiteral } from "./hosts.js";
-import { parseTarget } from "./target.js";
+import { parseTarget, type Target } from "./target.js";
 
 /** Where to listen; each field overrides the server's option of the same name. */
 export interface ListenOptions {
@@ -171,11 +171,9 @@ export const createHttpServer = (config: HttpServerConfig): HttpServerHandle => 
   const write = (res: ServerResponse, reply: Reply, close: boolean): void => {
     if (res.headersSent || res.destroyed) return;
     if (close || draining) res.shouldKeepAlive = false;
-    const headers: Record<string, string | number> = {
-      "Content-Type": reply.contentType,
-      "Content-Length": Buffer.byteLength(reply.body),
-      ...reply.headers,
-    };
+    const headers: Record<string, string | number> = reply.headers ? { ...reply.headers } : {};
+    headers["Content-Type"] = reply.contentType;
+    headers["Content-Length"] = Buffer.byteLength(reply.body);
     res.writeHead(reply.status, headers);
     res.end(reply.body);
   };
@@ -185,18 +183,30 @@ export const createHttpServer = (config: HttpServerConfig): HttpServerHandle => 
     return config.errorReply(500, "error", "internal error");
   };
 
+  // Clients ask for the same few paths over and over: remember their parses (bounded).
+  const targets = new Map<string, Target>();
+  const target = (raw: string): Target => {
+    let t = targets.get(raw);
+    if (t === undefined) {
+      t = parseTarget(raw);
+      if (targets.size >= 256) targets.clear();
+      targets.set(raw, t);
+    }
+    return t;
+  };
+
   const dispatch = (req: IncomingMessage, res: ServerResponse, startedAt: number): void => {
     const method = req.method ?? "GET";
-    const target = parseTarget(req.url ?? "");
-    if (!target.ok) {
-      const reply = config.errorReply(400, "invalid-target", `bad request target: ${target.reason}`);
+    const parsed = target(req.url ?? "");
+    if (!parsed.ok) {
+      const reply = config.errorReply(400, "invalid-target", `bad request target: ${parsed.reason}`);
       write(res, reply, false);
       observe(method, reply, startedAt);
       return;
     }
     let result: Reply | Promise<Reply>;
     try {
-      result = config.handler({ req, method, segments: target.segments, path: target.path });
+      result = config.handler({ req, method, segments: parsed.segments, path: parsed.path });
     } catch (error) {
       result = failed(error);
     }
