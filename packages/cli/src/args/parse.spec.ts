@@ -1,0 +1,93 @@
+import { describe, expect, it } from "vitest";
+import { parseAssumeRole } from "./assume-role.js";
+import { parseHostPort } from "./host-port.js";
+import { parseCommandLine } from "./parse.js";
+import { UsageError } from "./usage-error.js";
+
+describe("parseCommandLine", () => {
+  it("lets argv win over CREDBRIDGE_* and records where each value came from", () => {
+    const parsed = parseCommandLine(["write", "--role-arn", "arn:from:argv"], {
+      CREDBRIDGE_ROLE_ARN: "arn:from:env",
+      CREDBRIDGE_PROFILE: "legacy",
+      CREDBRIDGE_DURATION: "1800",
+    });
+    expect(parsed.flags).toMatchObject({ "role-arn": "arn:from:argv", profile: "legacy", duration: 1800 });
+    expect(parsed.origins).toMatchObject({ "role-arn": "argv", profile: "CREDBRIDGE_PROFILE" });
+  });
+
+  it("splits repeatable flags from env on whitespace and collects them from argv", () => {
+    expect(parseCommandLine(["write"], { CREDBRIDGE_ASSUME_ROLE: " a  b\nc " }).flags["assume-role"]).toEqual(
+      ["a", "b", "c"],
+    );
+    expect(
+      parseCommandLine(["write", "--assume-role", "a", "--assume-role", "b"], {}).flags["assume-role"],
+    ).toEqual(["a", "b"]);
+  });
+
+  it.each([
+    ["true", true],
+    ["1", true],
+    ["YES", true],
+    ["false", false],
+    ["0", false],
+    ["", false],
+  ])("reads boolean %j from env as %s", (raw, value) => {
+    expect(parseCommandLine(["serve"], { CREDBRIDGE_SELF_ASSUME: raw }).flags["self-assume"]).toBe(value);
+  });
+
+  it.each([
+    [["write", "--nope"], /Unknown option '--nope'/],
+    [["write", "extra"], /unexpected argument "extra"/],
+    [["write", "--duration=-5"], /--duration must be a whole number/],
+    [["write", "--profile", " "], /--profile needs a value/],
+  ])("refuses %j", (argv, message) => {
+    expect(() => parseCommandLine(argv as string[], {})).toThrow(message);
+  });
+
+  it("names the variable when an env value is bad", () => {
+    expect(() => parseCommandLine(["write"], { CREDBRIDGE_DURATION: "1h" })).toThrow(
+      /CREDBRIDGE_DURATION must be a whole number/,
+    );
+  });
+
+  it("ignores CREDBRIDGE_HELP and maps help and version", () => {
+    expect(parseCommandLine(["write"], { CREDBRIDGE_HELP: "1" }).flags.help).toBeUndefined();
+    expect(parseCommandLine([], {}).command).toBe("help");
+    expect(parseCommandLine(["--version"], {}).command).toBe("version");
+  });
+});
+
+describe("parseAssumeRole", () => {
+  it("reads the ARN and its options", () => {
+    expect(
+      parseAssumeRole(
+        "arn:aws:iam::123456789012:role/t,external-id=e=1,session-name=s,duration=900",
+        "write",
+      ),
+    ).toEqual({
+      roleArn: "arn:aws:iam::123456789012:role/t",
+      externalId: "e=1",
+      roleSessionName: "s",
+      durationSeconds: 900,
+    });
+  });
+
+  it.each(["role/t", "arn:aws:iam::1:role/t,duration=1h", "arn:aws:iam::1:role/t,external-id="])(
+    "refuses %j",
+    (spec) => {
+      expect(() => parseAssumeRole(spec, "write")).toThrow(UsageError);
+    },
+  );
+});
+
+describe("parseHostPort", () => {
+  it("reads IPv4, names and bracketed IPv6", () => {
+    expect(parseHostPort("127.0.0.1:8080", "imds", "serve")).toEqual({ host: "127.0.0.1", port: 8080 });
+    expect(parseHostPort("localhost:0", "imds", "serve")).toEqual({ host: "localhost", port: 0 });
+    expect(parseHostPort("[::1]:9090", "metrics", "serve")).toEqual({ host: "::1", port: 9090 });
+  });
+
+  it.each(["8080", "::1:80", "host:70000", "host:"])("refuses %j", (value) => {
+    expect(() => parseHostPort(value, "imds", "serve")).toThrow(/--imds must be HOST:PORT/);
+  });
+});
