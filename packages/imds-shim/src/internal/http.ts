@@ -326,7 +326,7 @@ export const createHttpServer = (config: HttpServerConfig): HttpServerHandle => 
     server = s;
     draining = false;
     address = {
-      url: config.url(`http://${hostLiteral(clientHost)}:${bound.port}`),
+      url: config.url(`http://${hostLiteral(clientHost)}${bound.port === 80 ? "" : `:${bound.port}`}`),
       host: bound.address,
       port: bound.port,
     };
