@@ -1,14 +1,33 @@
-import type * as fsPromises from "node:fs/promises";
+import type * as fs from "node:fs";
 import type { RuntimeOptions } from "@credbridge/core";
 import type { Logger } from "@smithy/types";
 
 /**
- * The part of `node:fs/promises` the writer uses. Inject a wrapper to simulate
- * ENOSPC, EROFS or EACCES without root or a special file system.
+ * The part of `node:fs` the writer uses. Inject a wrapper to simulate ENOSPC,
+ * EROFS or EACCES without root or a special file system.
+ *
+ * Synchronous on purpose: the read-merge-write runs while holding a lock that
+ * other processes wait for, and synchronous calls keep it held for about a
+ * millisecond even when the CPU is busy, where a chain of ~17 thread-pool hops
+ * took 15-30 ms under load. Only the lock wait is asynchronous.
  */
 export type WriterFs = Pick<
-  typeof fsPromises,
-  "open" | "rename" | "lstat" | "mkdir" | "unlink" | "readdir" | "chown" | "readlink"
+  typeof fs,
+  | "openSync"
+  | "closeSync"
+  | "fstatSync"
+  | "readFileSync"
+  | "writeFileSync"
+  | "fsyncSync"
+  | "fchmodSync"
+  | "fchownSync"
+  | "renameSync"
+  | "unlinkSync"
+  | "readdirSync"
+  | "lstatSync"
+  | "mkdirSync"
+  | "chownSync"
+  | "readlinkSync"
 >;
 
 /** The user and group a written file (and any directory created for it) is given. */
@@ -53,7 +72,7 @@ export interface SharedFileOptions {
   env?: Readonly<Record<string, string | undefined>> | undefined;
   /** Home directory for the default path and `~/`. Default `env.HOME`, else `os.homedir()`. */
   homedir?: string | undefined;
-  /** File system. Default `node:fs/promises`. */
+  /** File system. Default `node:fs`. */
   fs?: WriterFs | undefined;
   /** Optional logger with the AWS SDK's shape. Never given a secret. */
   logger?: Logger | undefined;

@@ -1,3 +1,4 @@
+import { mkdirSync, rmdirSync } from "node:fs";
 import { mkdtemp, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -32,11 +33,10 @@ const counter = (now: () => number) => {
   return { source, calls: () => calls };
 };
 
-/** A file system whose failures and pauses the test switches on and off. */
+/** A file system whose failures the test switches on and off. */
 const switchableFs = () => {
-  const state: { fail?: { point: FsPoint; code: string } | undefined; gate?: Promise<void> | undefined } = {};
-  const fs = hookedFs(async (point) => {
-    if (point === "rename" && state.gate) await state.gate;
+  const state: { fail?: { point: FsPoint; code: string } | undefined } = {};
+  const fs = hookedFs((point) => {
     if (state.fail?.point === point) throw fsError(state.fail.code);
   });
   return { fs, state };
@@ -174,20 +174,18 @@ describe("startRefresher", () => {
   it("stop() waits for the write in flight, then stops refreshing", async () => {
     const fake = fakeRuntime();
     const src = counter(fake.now);
-    const { fs, state } = switchableFs();
-    let release!: () => void;
-    state.gate = new Promise((r) => {
-      release = r;
-    });
-    const h = startRefresher(src.source, { path, fs, runtime: fake.runtime });
+    // Another writer holds the lock: the first write waits for it.
+    mkdirSync(`${path}.lock`);
+    const h = startRefresher(src.source, { path, runtime: fake.runtime });
     await vi.waitFor(() => expect(h.status().writing).toBe(true));
     let stopped = false;
     const stopping = h.stop().then(() => {
       stopped = true;
     });
-    await new Promise((r) => setTimeout(r, 20));
+    await fake.advance(1_000);
     expect(stopped).toBe(false);
-    release();
+    rmdirSync(`${path}.lock`);
+    await fake.advance(1_000);
     await stopping;
     expect(await fileKey()).toBe("ASIAKEY1ABCD");
     expect(h.status()).toMatchObject({ stopped: true, writing: false, writes: 1, healthy: false });

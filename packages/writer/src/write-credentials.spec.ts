@@ -120,6 +120,14 @@ describe("writeCredentials", () => {
     },
   );
 
+  it("removes temp files a dead writer left, and nothing else", async () => {
+    const path = join(dir, "credentials");
+    await writeFile(join(dir, ".credentials.0123456789ab.tmp"), "half a file");
+    await writeFile(join(dir, ".credentials.backup"), "mine");
+    await writeCredentials(creds(1), { path });
+    expect((await readdir(dir)).sort()).toEqual([".credentials.backup", "credentials"]);
+  });
+
   it("refuses expired credentials and leaves the file alone", async () => {
     const path = join(dir, "credentials");
     await writeCredentials(creds(1), { path });

@@ -1,6 +1,5 @@
 import { randomBytes } from "node:crypto";
 import { constants, type Stats } from "node:fs";
-import type { FileHandle } from "node:fs/promises";
 import { basename, dirname, join } from "node:path";
 import type { Logger } from "@smithy/types";
 import { CredentialsFileError, isCredentialsFileError } from "../errors.js";
@@ -30,21 +29,12 @@ export interface UpdateRequest {
 const tempPattern = (base: string) =>
   new RegExp(`^\\.${base.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")}\\.[0-9a-f]{12}\\.tmp$`);
 
-const lstatOrUndefined = async (fs: WriterFs, path: string): Promise<Stats | undefined> => {
-  try {
-    return await fs.lstat(path);
-  } catch (error) {
-    if (systemCode(error) === "ENOENT") return undefined;
-    throw error;
-  }
-};
-
 /** Refuses what the writer must not replace: a symbolic link, or anything but a regular file. */
-const checkTarget = async (fs: WriterFs, path: string, st: Stats): Promise<void> => {
+const checkTarget = (fs: WriterFs, path: string, st: Stats): void => {
   if (st.isSymbolicLink()) {
     let to = "";
     try {
-      to = ` to ${await fs.readlink(path)}`;
+      to = ` to ${fs.readlinkSync(path)}`;
     } catch {
       // The message is as useful without the link's target.
     }
@@ -63,10 +53,10 @@ const checkTarget = async (fs: WriterFs, path: string, st: Stats): Promise<void>
 };
 
 /** Creates the directory (and parents) with `dirMode`, giving created ones to `owner`. */
-const ensureDirectory = async (req: UpdateRequest, dir: string): Promise<void> => {
+const ensureDirectory = (req: UpdateRequest, dir: string): void => {
   let created: string | undefined;
   try {
-    created = await req.fs.mkdir(dir, { recursive: true, mode: req.dirMode });
+    created = req.fs.mkdirSync(dir, { recursive: true, mode: req.dirMode });
   } catch (error) {
     throw writeError(req.path, `creating the directory ${dir}`, error);
   }
@@ -79,31 +69,31 @@ const ensureDirectory = async (req: UpdateRequest, dir: string): Promise<void> =
   }
   for (const d of chain.reverse()) {
     try {
-      await req.fs.chown(d, req.owner.uid, req.owner.gid);
+      req.fs.chownSync(d, req.owner.uid, req.owner.gid);
     } catch (error) {
       throw writeError(req.path, `giving the new directory ${d} to ${req.owner.uid}:${req.owner.gid}`, error);
     }
   }
 };
 
-/** When each directory was last swept, so a busy writer lists it at most once per stale period. */
-const lastSweep = new Map<string, number>();
-
-/** Removes temp files a killed writer left; only old ones, so no live writer's file is touched. */
-const sweepTempFiles = async (req: UpdateRequest, dir: string, base: string): Promise<void> => {
-  const key = join(dir, base);
-  if (Date.now() - (lastSweep.get(key) ?? 0) < req.lock.staleMs) return;
-  lastSweep.set(key, Date.now());
+/**
+ * Removes temp files left beside the target. Temp files exist only while their
+ * writer holds the lock, and we hold it now: any found belongs to a writer that
+ * died, or that stalled past the stale timeout, whose late rename then fails
+ * instead of replacing a newer merge with an older one.
+ */
+const sweepTempFiles = (req: UpdateRequest, dir: string, base: string): void => {
   try {
     const pattern = tempPattern(base);
-    const names = (await req.fs.readdir(dir)).filter((n) => pattern.test(n));
-    for (const name of names) {
-      const file = join(dir, name);
-      const st = await lstatOrUndefined(req.fs, file);
-      // File times are wall-clock times, so the cut-off is too (not the injected clock).
-      if (st?.isFile() && st.mtimeMs < Date.now() - req.lock.staleMs) {
-        await req.fs.unlink(file).catch(() => {});
-        req.logger?.info?.(`credbridge: removed ${file}, a temporary file left by a writer that died`);
+    for (const name of req.fs.readdirSync(dir)) {
+      if (!pattern.test(name)) continue;
+      try {
+        req.fs.unlinkSync(join(dir, name));
+        req.logger?.info?.(
+          `credbridge: removed ${join(dir, name)}, left by a writer that died or lost the lock`,
+        );
+      } catch {
+        // Gone already, or not ours to remove: harmless either way.
       }
     }
   } catch {
@@ -111,37 +101,40 @@ const sweepTempFiles = async (req: UpdateRequest, dir: string, base: string): Pr
   }
 };
 
-const readCurrent = async (
-  req: UpdateRequest,
-): Promise<{ stat: Stats | undefined; text: string | undefined }> => {
-  let handle: FileHandle | undefined;
+const readCurrent = (req: UpdateRequest): { stat: Stats | undefined; text: string | undefined } => {
+  let fd: number | undefined;
   try {
     // O_NOFOLLOW: a symbolic link fails with ELOOP instead of being followed.
     // O_NONBLOCK: a FIFO cannot hang the writer before fstat refuses it.
-    handle = await req.fs.open(req.path, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
-    const stat = await handle.stat();
-    if (!stat.isFile()) await checkTarget(req.fs, req.path, stat);
-    return { stat, text: await handle.readFile("utf8") };
+    fd = req.fs.openSync(req.path, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
+    const stat = req.fs.fstatSync(fd);
+    if (!stat.isFile()) checkTarget(req.fs, req.path, stat);
+    return { stat, text: req.fs.readFileSync(fd, "utf8") };
   } catch (error) {
-    if (error instanceof CredentialsFileError) throw error;
+    if (isCredentialsFileError(error)) throw error;
     const code = systemCode(error);
     if (code === "ENOENT") return { stat: undefined, text: undefined };
     if (code === "ELOOP") {
-      const st = await lstatOrUndefined(req.fs, req.path).catch(() => undefined);
-      if (st) await checkTarget(req.fs, req.path, st);
+      let st: Stats | undefined;
+      try {
+        st = req.fs.lstatSync(req.path);
+      } catch {
+        // Reported below as the ELOOP it was.
+      }
+      if (st) checkTarget(req.fs, req.path, st);
     }
     throw writeError(req.path, "reading the current file", error);
   } finally {
-    await handle?.close().catch(() => {});
+    if (fd !== undefined) req.fs.closeSync(fd);
   }
 };
 
 /** Makes the rename durable. Errors are reported, not thrown: the new file is already in place. */
-const syncDirectory = async (req: UpdateRequest, dir: string): Promise<void> => {
-  let handle: FileHandle | undefined;
+const syncDirectory = (req: UpdateRequest, dir: string): void => {
+  let fd: number | undefined;
   try {
-    handle = await req.fs.open(dir, constants.O_RDONLY);
-    await handle.sync();
+    fd = req.fs.openSync(dir, constants.O_RDONLY);
+    req.fs.fsyncSync(fd);
   } catch (error) {
     const code = systemCode(error);
     // Some platforms and file systems cannot fsync a directory at all.
@@ -151,8 +144,84 @@ const syncDirectory = async (req: UpdateRequest, dir: string): Promise<void> => 
       );
     }
   } finally {
-    await handle?.close().catch(() => {});
+    if (fd !== undefined) req.fs.closeSync(fd);
   }
+};
+
+/** Writes `text` to a new exclusive temp file beside the target, with its mode and owner, synced. */
+const writeTemp = (req: UpdateRequest, temp: string, text: string, current: Stats | undefined): void => {
+  let fd: number;
+  try {
+    fd = req.fs.openSync(temp, "wx", req.mode);
+  } catch (error) {
+    throw writeError(req.path, "creating a temporary file in its directory", error);
+  }
+  try {
+    req.fs.writeFileSync(fd, text, "utf8");
+    const owner = req.owner ?? (current ? { uid: current.uid, gid: current.gid } : undefined);
+    // The common case, a file we own, needs no fstat.
+    if (owner && (owner.uid !== process.geteuid?.() || owner.gid !== process.getegid?.())) {
+      const mine = req.fs.fstatSync(fd);
+      if (mine.uid !== owner.uid || mine.gid !== owner.gid) {
+        try {
+          req.fs.fchownSync(fd, owner.uid, owner.gid);
+        } catch (error) {
+          if (req.owner) throw error;
+          req.logger?.warn(
+            `credbridge: could not keep ${req.path} owned by ${owner.uid}:${owner.gid} (${systemCode(error) ?? error}); it is now owned by ${mine.uid}:${mine.gid}. Set the owner option or run the writer as that user.`,
+          );
+        }
+      }
+    }
+    // After chown, and whatever the umask was at open.
+    req.fs.fchmodSync(fd, req.mode);
+    req.fs.fsyncSync(fd);
+  } catch (error) {
+    throw writeError(req.path, "writing the temporary file", error);
+  } finally {
+    req.fs.closeSync(fd);
+  }
+};
+
+/**
+ * Everything done under the lock, synchronously so the lock is held for as
+ * short a time as the disk allows. Returns whether the file was replaced.
+ */
+const replaceLocked = (req: UpdateRequest, held: HeldLock): boolean => {
+  const dir = dirname(req.path);
+  const base = basename(req.path);
+  const current = readCurrent(req);
+  if (current.text === undefined && !req.create) return false;
+  const next = req.update(current.text);
+  if (next === undefined) return false;
+  if (current.stat && current.stat.nlink > 1) {
+    req.logger?.warn(
+      `credbridge: ${req.path} has ${current.stat.nlink} hard links; the file is replaced, so the other names keep the old content`,
+    );
+  }
+  sweepTempFiles(req, dir, base);
+  const temp = join(dir, `.${base}.${randomBytes(6).toString("hex")}.tmp`);
+  let renamed = false;
+  try {
+    writeTemp(req, temp, next, current.stat);
+    held.assertHeld();
+    try {
+      req.fs.renameSync(temp, req.path);
+      renamed = true;
+    } catch (error) {
+      throw writeError(req.path, "renaming the temporary file over it", error);
+    }
+  } finally {
+    if (!renamed) {
+      try {
+        req.fs.unlinkSync(temp);
+      } catch {
+        // Never created, or already gone.
+      }
+    }
+  }
+  syncDirectory(req, dir);
+  return true;
 };
 
 /**
@@ -163,8 +232,6 @@ const syncDirectory = async (req: UpdateRequest, dir: string): Promise<void> => 
  * stays as it was. Returns whether the file was replaced.
  */
 export const updateFile = async (req: UpdateRequest): Promise<boolean> => {
-  const dir = dirname(req.path);
-  const base = basename(req.path);
   let held: HeldLock;
   try {
     held = await acquireLock(req.path, req.lock, req.deps);
@@ -172,67 +239,12 @@ export const updateFile = async (req: UpdateRequest): Promise<boolean> => {
     // The lock directory goes beside the file: ENOENT means the directory is missing.
     if (!isCredentialsFileError(error) || error.syscallCode !== "ENOENT") throw error;
     if (!req.create) return false;
-    await ensureDirectory(req, dir);
+    ensureDirectory(req, dirname(req.path));
     held = await acquireLock(req.path, req.lock, req.deps);
   }
-  let temp: string | undefined;
   try {
-    const current = await readCurrent(req);
-    if (current.text === undefined && !req.create) return false;
-    const next = req.update(current.text);
-    if (next === undefined) return false;
-    if (current.stat && current.stat.nlink > 1) {
-      req.logger?.warn(
-        `credbridge: ${req.path} has ${current.stat.nlink} hard links; the file is replaced, so the other names keep the old content`,
-      );
-    }
-    await sweepTempFiles(req, dir, base);
-
-    temp = join(dir, `.${base}.${randomBytes(6).toString("hex")}.tmp`);
-    let handle: FileHandle;
-    try {
-      handle = await req.fs.open(temp, "wx", req.mode);
-    } catch (error) {
-      temp = undefined;
-      throw writeError(req.path, "creating a temporary file in its directory", error);
-    }
-    try {
-      await handle.writeFile(next, "utf8");
-      const owner =
-        req.owner ?? (current.stat ? { uid: current.stat.uid, gid: current.stat.gid } : undefined);
-      // The common case, a file we own, needs no fstat.
-      if (owner && (owner.uid !== process.geteuid?.() || owner.gid !== process.getegid?.())) {
-        const mine = await handle.stat();
-        if (mine.uid !== owner.uid || mine.gid !== owner.gid) {
-          try {
-            await handle.chown(owner.uid, owner.gid);
-          } catch (error) {
-            if (req.owner) throw error;
-            req.logger?.warn(
-              `credbridge: could not keep ${req.path} owned by ${owner.uid}:${owner.gid} (${systemCode(error) ?? error}); it is now owned by ${mine.uid}:${mine.gid}. Set the owner option or run the writer as that user.`,
-            );
-          }
-        }
-      }
-      // After chown, and whatever the umask was at open.
-      await handle.chmod(req.mode);
-      await handle.sync();
-    } catch (error) {
-      throw writeError(req.path, "writing the temporary file", error);
-    } finally {
-      await handle.close().catch(() => {});
-    }
-    held.assertHeld();
-    try {
-      await req.fs.rename(temp, req.path);
-    } catch (error) {
-      throw writeError(req.path, "renaming the temporary file over it", error);
-    }
-    temp = undefined;
-    await syncDirectory(req, dir);
-    return true;
+    return replaceLocked(req, held);
   } finally {
-    if (temp !== undefined) await req.fs.unlink(temp).catch(() => {});
     await held.release();
   }
 };

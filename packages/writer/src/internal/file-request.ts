@@ -1,4 +1,4 @@
-import * as nodeFs from "node:fs/promises";
+import * as nodeFs from "node:fs";
 import { CredbridgeError, resolveRuntime } from "@credbridge/core";
 import type { Logger } from "@smithy/types";
 import type { FileOwner, SharedFileOptions, WriterFs } from "../file-options.js";

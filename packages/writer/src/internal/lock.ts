@@ -1,3 +1,4 @@
+import * as nodeFs from "node:fs";
 import { lock } from "proper-lockfile";
 import { CredentialsFileError } from "../errors.js";
 import { backoffDelay } from "./backoff.js";
@@ -32,8 +33,40 @@ export const lockSettings = (
   return { staleMs, timeoutMs };
 };
 
-/** Lock waits poll fast: a write holds the lock for about a millisecond. */
+/**
+ * proper-lockfile probes the file system's mtime precision on its first lock
+ * by setting the lock's mtime to the next whole second plus 5 ms: up to a
+ * second in the future, so a writer killed holding that first lock would block
+ * the next one for up to a second beyond the stale period. The probe keeps
+ * working with the current time (it only asks whether the file system kept the
+ * milliseconds), so that one call gets it.
+ */
+const lockFs = {
+  ...nodeFs,
+  utimes: (
+    path: nodeFs.PathLike,
+    atime: nodeFs.TimeLike,
+    mtime: nodeFs.TimeLike,
+    callback: nodeFs.NoParamCallback,
+  ) => {
+    const at = mtime instanceof Date ? mtime.getTime() : Number.NaN;
+    if (at % 1000 === 5 && at > Date.now()) {
+      const now = new Date();
+      return nodeFs.utimes(path, now, now, callback);
+    }
+    return nodeFs.utimes(path, atime, mtime, callback);
+  },
+};
+
+/**
+ * Lock waits poll with backoff from 2 ms to 50 ms (a write holds the lock for
+ * about a millisecond; faster polling steals the CPU the holder needs). A waiter
+ * that has waited a second polls every 5-10 ms from then on, so a writer that
+ * releases and retakes the lock in a loop cannot starve the others.
+ */
 const POLL = { initialDelayMs: 2, maxDelayMs: 50, factor: 1.5 };
+const STARVING_AFTER_MS = 1_000;
+const STARVING_POLL = { initialDelayMs: 10, maxDelayMs: 10 };
 
 /**
  * Takes proper-lockfile's `<path>.lock` directory, polling while another writer
@@ -46,12 +79,14 @@ export const acquireLock = async (
   settings: LockSettings,
   deps: LockDeps,
 ): Promise<HeldLock> => {
-  const deadline = deps.now() + settings.timeoutMs;
+  const started = deps.now();
+  const deadline = started + settings.timeoutMs;
   let compromised: Error | undefined;
   for (let attempt = 1; ; attempt++) {
     try {
       const release = await lock(path, {
         realpath: false,
+        fs: lockFs,
         stale: settings.staleMs,
         update: settings.staleMs / 2,
         retries: 0,
@@ -79,7 +114,8 @@ export const acquireLock = async (
       };
     } catch (error) {
       if (systemCode(error) !== "ELOCKED") throw writeError(path, `taking the lock ${path}.lock`, error);
-      const wait = backoffDelay(attempt, deps.random, POLL);
+      const starving = deps.now() - started > STARVING_AFTER_MS;
+      const wait = backoffDelay(attempt, deps.random, starving ? STARVING_POLL : POLL);
       if (deps.now() + wait > deadline) {
         throw new CredentialsFileError(
           `credbridge: ${path} stayed locked by another writer for ${settings.timeoutMs} ms. ` +

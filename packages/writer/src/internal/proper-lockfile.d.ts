@@ -6,6 +6,7 @@ declare module "proper-lockfile" {
     realpath?: boolean;
     retries?: number | { retries?: number; factor?: number; minTimeout?: number; maxTimeout?: number };
     lockfilePath?: string;
+    fs?: object;
     onCompromised?: (error: Error) => void;
   }
   export function lock(file: string, options?: LockOptions): Promise<() => Promise<void>>;

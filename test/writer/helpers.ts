@@ -1,0 +1,58 @@
+import { type ChildProcess, fork, spawn } from "node:child_process";
+import { once } from "node:events";
+import { fileURLToPath } from "node:url";
+
+export const fixture = (name: string) => fileURLToPath(new URL(`./fixtures/${name}`, import.meta.url));
+
+/** Forks a fixture with an IPC channel; stdout is collected. */
+export const forkFixture = (name: string, args: string[], options: { uid?: number; gid?: number } = {}) => {
+  const child = fork(fixture(name), args, { stdio: ["ignore", "pipe", "pipe", "ipc"], ...options });
+  let stdout = "";
+  let stderr = "";
+  child.stdout?.on("data", (d) => {
+    stdout += d;
+  });
+  child.stderr?.on("data", (d) => {
+    stderr += d;
+  });
+  const exited = once(child, "exit").then(([code, signal]) => ({ code, signal, stdout, stderr }));
+  return { child, exited };
+};
+
+/** Resolves with the first IPC message equal to `want` (or any, when undefined). */
+export const nextMessage = (child: ChildProcess, want?: unknown) =>
+  new Promise<unknown>((resolve, reject) => {
+    const onMessage = (m: unknown) => {
+      if (want === undefined || m === want) {
+        child.off("message", onMessage);
+        child.off("exit", onExit);
+        resolve(m);
+      }
+    };
+    const onExit = (code: number | null) =>
+      reject(new Error(`child exited (${code}) before sending ${String(want)}`));
+    child.on("message", onMessage);
+    child.once("exit", onExit);
+  });
+
+/** Runs a command to completion, collecting its output. */
+export const run = (
+  command: string,
+  args: string[],
+  options: { env?: NodeJS.ProcessEnv; uid?: number; gid?: number } = {},
+) =>
+  new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve, reject) => {
+    const child = spawn(command, args, { stdio: ["ignore", "pipe", "pipe"], ...options });
+    let stdout = "";
+    let stderr = "";
+    child.stdout.on("data", (d) => {
+      stdout += d;
+    });
+    child.stderr.on("data", (d) => {
+      stderr += d;
+    });
+    child.on("error", reject);
+    child.on("exit", (code) => resolve({ code, stdout, stderr }));
+  });
+
+export const lastJsonLine = (stdout: string) => JSON.parse(stdout.trim().split("\n").at(-1) ?? "null");
