@@ -1,6 +1,6 @@
 import { join } from "node:path";
 import type { Command } from "../context.js";
-import { cacheKey, defaultCacheDir, readCached, writeCached } from "../process/cache.js";
+import { cacheFileName, cacheIdentity, defaultCacheDir, readCached } from "../process/cache.js";
 
 /** The cache answers while more than this is left: botocore's advisory window. */
 const REFRESH_WINDOW_MS = 15 * 60_000;
@@ -13,22 +13,24 @@ const REFRESH_WINDOW_MS = 15 * 60_000;
 export const processCommand: Command = async (ctx) => {
   const noCache = ctx.flags["no-cache"] === true;
   const dir = (ctx.flags["cache-dir"] as string | undefined) ?? defaultCacheDir(ctx.env);
-  const file = join(dir, `process-${cacheKey(ctx.flags, ctx.env)}.json`);
+  const identity = cacheIdentity(ctx.flags, ctx.env);
+  const file = join(dir, cacheFileName(identity));
   if (!noCache) {
-    const hit = await readCached(file, ctx.now(), REFRESH_WINDOW_MS);
+    const hit = readCached(file, identity, ctx.now(), REFRESH_WINDOW_MS);
     if (hit) {
       ctx.stdout(`${JSON.stringify(hit)}\n`);
       return 0;
     }
   }
-  const [{ buildChain }, { toProcessCredentials }] = await Promise.all([
+  const [{ buildChain }, { toProcessCredentials }, { writeCached }] = await Promise.all([
     import("../source.js"),
     import("../process/to-process-credentials.js"),
+    import("../process/write-cache.js"),
   ]);
   const chain = buildChain(ctx.flags, ctx.env, ctx.logger, "process");
   const output = toProcessCredentials(await chain.provider());
   if (!noCache) {
-    await writeCached(file, dir, output).catch((error: Error) =>
+    await writeCached(file, dir, identity, output).catch((error: Error) =>
       ctx.logger.warn(`credbridge: could not cache credentials in ${dir}: ${error.message}`),
     );
   }

@@ -1,5 +1,4 @@
-import { createHash, randomBytes } from "node:crypto";
-import { mkdir, readFile, rename, unlink, writeFile } from "node:fs/promises";
+import { readFileSync } from "node:fs";
 import { homedir } from "node:os";
 import { join } from "node:path";
 
@@ -32,8 +31,13 @@ const KEY_ENV = [
 export const defaultCacheDir = (env: Readonly<Record<string, string | undefined>>): string =>
   join(env.XDG_CACHE_HOME || join(env.HOME || homedir(), ".cache"), "credbridge");
 
-/** A stable key for the source and chain options: same flags and environment, same cache entry. */
-export const cacheKey = (
+/**
+ * What identifies a configuration: the source and chain flags and the variables
+ * that change the credentials. Stored in the entry and compared whole, so the
+ * file name needs only a fast hash and a collision can never serve another
+ * configuration's credentials.
+ */
+export const cacheIdentity = (
   flags: Readonly<Record<string, unknown>>,
   env: Readonly<Record<string, string | undefined>>,
 ): string => {
@@ -43,11 +47,27 @@ export const cacheKey = (
       .sort(([a], [b]) => a.localeCompare(b)),
   );
   const vars = Object.fromEntries(KEY_ENV.map((name) => [name, env[name] ?? null]));
-  return createHash("sha256")
-    .update(JSON.stringify({ v: 1, flags: relevant, vars }))
-    .digest("hex")
-    .slice(0, 32);
+  return JSON.stringify({ v: 1, flags: relevant, vars });
 };
+
+/**
+ * FNV-1a (64-bit) of the identity, for the file name. Not a security boundary
+ * (the identity itself is checked on read); it keeps node:crypto off the
+ * cache-hit path, where every millisecond of start-up counts.
+ */
+export const cacheFileName = (identity: string): string => {
+  let hash = 0xcbf29ce484222325n;
+  for (let i = 0; i < identity.length; i++) {
+    hash ^= BigInt(identity.charCodeAt(i));
+    hash = (hash * 0x100000001b3n) & 0xffffffffffffffffn;
+  }
+  return `process-${hash.toString(16).padStart(16, "0")}.json`;
+};
+
+export interface CacheEntry {
+  identity: string;
+  credentials: ProcessCredentials;
+}
 
 const isCredentials = (value: unknown): value is ProcessCredentials => {
   const v = value as Partial<ProcessCredentials> | null;
@@ -62,34 +82,24 @@ const isCredentials = (value: unknown): value is ProcessCredentials => {
 };
 
 /**
- * The cached answer if it has more than `windowMs` left, else undefined. A
- * missing, unreadable or corrupt entry is a miss, never an error: the caller
- * then fetches afresh and overwrites it.
+ * The cached answer if it belongs to `identity` and has more than `windowMs`
+ * left, else undefined. A missing, unreadable, corrupt or foreign entry is a
+ * miss, never an error: the caller then fetches afresh and overwrites it.
+ * Synchronous on purpose: this is the whole of a cache hit.
  */
-export const readCached = async (
+export const readCached = (
   file: string,
+  identity: string,
   now: number,
   windowMs: number,
-): Promise<ProcessCredentials | undefined> => {
+): ProcessCredentials | undefined => {
   try {
-    const value: unknown = JSON.parse(await readFile(file, "utf8"));
-    if (!isCredentials(value)) return undefined;
+    const entry = JSON.parse(readFileSync(file, "utf8")) as Partial<CacheEntry>;
+    const value = entry.credentials;
+    if (entry.identity !== identity || !isCredentials(value)) return undefined;
     const expires = Date.parse(value.Expiration ?? "");
     return Number.isFinite(expires) && expires - now > windowMs ? value : undefined;
   } catch {
     return undefined;
-  }
-};
-
-/** Writes the entry 0600 in a 0700 directory, by rename, so a concurrent reader never sees half of it. */
-export const writeCached = async (file: string, dir: string, value: ProcessCredentials): Promise<void> => {
-  await mkdir(dir, { recursive: true, mode: 0o700 });
-  const temp = join(dir, `.${randomBytes(6).toString("hex")}.tmp`);
-  try {
-    await writeFile(temp, JSON.stringify(value), { mode: 0o600, flag: "wx" });
-    await rename(temp, file);
-  } catch (error) {
-    await unlink(temp).catch(() => {});
-    throw error;
   }
 };

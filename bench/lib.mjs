@@ -1,0 +1,32 @@
+// Shared helpers for the benchmarks: workspace imports by path (bench/ is not a
+// package), robust statistics, and child-process RSS.
+import { readFileSync } from "node:fs";
+import { createRequire } from "node:module";
+import { fileURLToPath, pathToFileURL } from "node:url";
+
+export const root = fileURLToPath(new URL("..", import.meta.url));
+
+/** Imports a workspace package's built entry point. */
+export const workspace = (name) => import(pathToFileURL(`${root}packages/${name}/dist/index.js`).href);
+
+/** Imports a dependency as the given workspace package resolves it. */
+export const dependencyOf = (pkg, name) => {
+  const require = createRequire(`${root}packages/${pkg}/package.json`);
+  return import(pathToFileURL(require.resolve(name)).href);
+};
+
+export const median = (xs) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
+};
+
+export const percentile = (xs, p) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.min(s.length - 1, Math.max(0, Math.ceil((p / 100) * s.length) - 1))];
+};
+
+/** Resident set size of a process in bytes, from /proc. */
+export const rssOf = (pid) => {
+  const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, "utf8"));
+  return m ? Number(m[1]) * 1024 : Number.NaN;
+};
