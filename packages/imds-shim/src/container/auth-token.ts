@@ -6,8 +6,11 @@ import { CredbridgeError, type Runtime } from "@credbridge/core";
 export interface AuthTokenSource {
   /** Throws ERR_CONFIG unless exactly one of token and file is configured and the token is well-formed. */
   validate(): void;
-  /** The current token, hashed; a file is re-read whenever it changes. Rejects with ERR_TOKEN_FILE. */
-  current(): Promise<ExpectedToken>;
+  /**
+   * The current token, hashed: at once for `authToken`; for a file, after a
+   * `stat`, re-read whenever it changed. Rejects with ERR_TOKEN_FILE.
+   */
+  current(): ExpectedToken | Promise<ExpectedToken>;
 }
 
 const CR_OR_LF = /[\r\n]/;
@@ -68,12 +71,13 @@ export const createAuthTokenSource = (
     return expectedToken(parseTokenFile(text, path));
   };
 
-  const current = async (): Promise<ExpectedToken> => {
-    if (authToken !== undefined) {
-      fixed ??= expectedToken(authToken);
-      return fixed;
-    }
-    const path = authTokenFile as string;
+  const current = (): ExpectedToken | Promise<ExpectedToken> => {
+    if (authToken === undefined) return fromFile(authTokenFile as string);
+    fixed ??= expectedToken(authToken);
+    return fixed;
+  };
+
+  const fromFile = async (path: string): Promise<ExpectedToken> => {
     let key: string;
     try {
       const s = await stat(path);

@@ -143,18 +143,27 @@ export const createContainerCredentialsServer = (
     }
   };
 
-  const authorizeAndServe = async (presented: string): Promise<Reply> => {
-    let expected: ExpectedToken;
+  const authorize = (presented: string, expected: ExpectedToken): Reply | Promise<Reply> =>
+    tokensMatch(presented, expected)
+      ? serve()
+      : containerError(403, path, "AccessDenied", "the Authorization header does not match the token");
+
+  const tokenUnavailable = (error: unknown): Reply => {
+    logger?.warn(`credbridge container: ${(error as Error).message}; answering 500`);
+    return containerError(500, path, "InternalError", "the server cannot read its authorization token");
+  };
+
+  const authorizeAndServe = (presented: string): Reply | Promise<Reply> => {
+    let expected: ExpectedToken | Promise<ExpectedToken>;
     try {
-      expected = await auth.current();
+      expected = auth.current();
     } catch (error) {
-      logger?.warn(`credbridge container: ${(error as Error).message}; answering 500`);
-      return containerError(500, path, "InternalError", "the server cannot read its authorization token");
+      return tokenUnavailable(error);
     }
-    if (!tokensMatch(presented, expected)) {
-      return containerError(403, path, "AccessDenied", "the Authorization header does not match the token");
-    }
-    return serve();
+    // A fixed token is checked synchronously; a token file needs a stat first.
+    return expected instanceof Promise
+      ? expected.then((e) => authorize(presented, e), tokenUnavailable)
+      : authorize(presented, expected);
   };
 
   const http = createHttpServer({
