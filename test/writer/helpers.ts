@@ -39,7 +39,7 @@ export const nextMessage = (child: ChildProcess, want?: unknown) =>
 export const run = (
   command: string,
   args: string[],
-  options: { env?: NodeJS.ProcessEnv; uid?: number; gid?: number } = {},
+  options: { env?: NodeJS.ProcessEnv; cwd?: string; uid?: number; gid?: number } = {},
 ) =>
   new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve, reject) => {
     const child = spawn(command, args, { stdio: ["ignore", "pipe", "pipe"], ...options });
