@@ -1,0 +1,148 @@
+import { mkdir, rename, rm, symlink, writeFile } from "node:fs/promises";
+import { type ContainerCredentialsServer, createContainerCredentialsServer } from "@credbridge/imds-shim";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { tempDir } from "../support/tmp.js";
+
+/** The container endpoint's auth token file rotated, replaced, deleted: what its clients see. */
+let tmp: Awaited<ReturnType<typeof tempDir>>;
+beforeAll(async () => {
+  tmp = await tempDir("credbridge-faults-container-");
+});
+afterAll(() => tmp.cleanup());
+
+const provider = async () => ({
+  accessKeyId: "ASIACONTAINERFAULT01",
+  secretAccessKey: "container-secret",
+  sessionToken: "container-token",
+  expiration: new Date(Date.now() + 6 * 3_600_000),
+});
+
+const serve = async (authTokenFile: string) => {
+  const server: ContainerCredentialsServer = createContainerCredentialsServer({ provider, authTokenFile });
+  const { url } = await server.listen();
+  const get = async (token: string) => {
+    const res = await fetch(url, { headers: { authorization: token } });
+    const body = (await res.json()) as Record<string, string>;
+    return { status: res.status, body };
+  };
+  return { server, get };
+};
+
+describe("container endpoint auth token file", () => {
+  it("rotated in place: the old token is refused, the new one accepted", async () => {
+    const file = tmp.path("in-place");
+    await writeFile(file, "old-token-0001\n");
+    const { server, get } = await serve(file);
+    try {
+      expect((await get("old-token-0001")).status).toBe(200);
+      await writeFile(file, "new-token-0002\n");
+      expect((await get("old-token-0001")).status).toBe(403);
+      const fresh = await get("new-token-0002");
+      expect(fresh.status).toBe(200);
+      expect(fresh.body.AccessKeyId).toBe("ASIACONTAINERFAULT01");
+    } finally {
+      await server.close();
+    }
+  });
+
+  it("rotated by a Secret volume's ..data symlink swap: the old token is refused, the new one accepted", async () => {
+    const dir = tmp.path("secret");
+    await mkdir(`${dir}/..v1`, { recursive: true });
+    await writeFile(`${dir}/..v1/token`, "secret-token-v1");
+    await symlink("..v1", `${dir}/..data`);
+    await symlink("..data/token", `${dir}/token`);
+    const { server, get } = await serve(`${dir}/token`);
+    try {
+      expect((await get("secret-token-v1")).status).toBe(200);
+      await mkdir(`${dir}/..v2`);
+      await writeFile(`${dir}/..v2/token`, "secret-token-v2");
+      await symlink("..v2", `${dir}/..data_tmp`);
+      await rename(`${dir}/..data_tmp`, `${dir}/..data`);
+      await rm(`${dir}/..v1`, { recursive: true });
+      expect((await get("secret-token-v1")).status).toBe(403);
+      expect((await get("secret-token-v2")).status).toBe(200);
+    } finally {
+      await server.close();
+    }
+  });
+
+  it("50 atomic rotations under 500 requests: a token current throughout its request is accepted, never a 500", async () => {
+    const file = tmp.path("busy");
+    await writeFile(file, "busy-token-0000");
+    const { server, get } = await serve(file);
+    try {
+      // `epoch` is odd while a rotation is under way: a request that saw one even epoch throughout raced nothing.
+      let epoch = 0;
+      let current = "busy-token-0000";
+      const statuses = new Map<number, number>();
+      let stable = 0;
+      const rotations = (async () => {
+        for (let i = 1; i <= 50; i++) {
+          const next = `busy-token-${String(i).padStart(4, "0")}`;
+          await writeFile(`${file}.tmp`, next);
+          epoch++;
+          await rename(`${file}.tmp`, file);
+          current = next;
+          epoch++;
+          await new Promise((r) => setTimeout(r, 5));
+        }
+      })();
+      const requests = Array.from({ length: 10 }, async () => {
+        for (let i = 0; i < 50; i++) {
+          const before = epoch;
+          const { status } = await get(current);
+          statuses.set(status, (statuses.get(status) ?? 0) + 1);
+          if (before % 2 === 0 && epoch === before) {
+            stable++;
+            expect(status).toBe(200);
+          }
+        }
+      });
+      await Promise.all([rotations, ...requests]);
+      expect([...statuses.keys()].filter((s) => s !== 200 && s !== 403)).toEqual([]);
+      expect(stable).toBeGreaterThan(50);
+      expect((await get(current)).status).toBe(200);
+      expect((await get("busy-token-0000")).status).toBe(403);
+    } finally {
+      await server.close();
+    }
+  });
+
+  it("deleted: every request fails with 500 and no credentials; restored: served again", async () => {
+    const file = tmp.path("deleted");
+    await writeFile(file, "deleted-token");
+    const { server, get } = await serve(file);
+    try {
+      expect((await get("deleted-token")).status).toBe(200);
+      await rm(file);
+      for (const token of ["deleted-token", "anything", ""]) {
+        const res = await get(token || "x");
+        expect(res.status).toBe(500);
+        expect(res.body.AccessKeyId).toBeUndefined();
+        expect(res.body).toMatchObject({ Code: "InternalError" });
+      }
+      await writeFile(file, "restored-token\n");
+      expect((await get("deleted-token")).status).toBe(403);
+      expect((await get("restored-token")).status).toBe(200);
+    } finally {
+      await server.close();
+    }
+  });
+
+  it("emptied, or holding two lines: refused for everyone, never matched against an empty or partial token", async () => {
+    const file = tmp.path("bad-content");
+    await writeFile(file, "good-token");
+    const { server, get } = await serve(file);
+    try {
+      await writeFile(file, "");
+      expect((await get("good-token")).status).toBe(500);
+      await writeFile(file, "line-one\nline-two\n");
+      expect((await get("line-one")).status).toBe(500);
+      expect((await get("line-two")).status).toBe(500);
+      await writeFile(file, "good-token\n");
+      expect((await get("good-token")).status).toBe(200);
+    } finally {
+      await server.close();
+    }
+  });
+});
