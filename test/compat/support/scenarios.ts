@@ -52,36 +52,48 @@ export interface RefreshOptions {
    * Default `blocking`.
    */
   refresh?: "blocking" | "background";
-  /** Whether the client reports the expiration exactly as issued (botocore stretches IMDS ones). Default true. */
-  exactExpiration?: boolean;
-  /** Runs after the rotation, before the client is asked again (botocore: move its clock). */
+  /**
+   * The client reports a later expiration than issued for the first session:
+   * botocore stretches IMDS credentials that arrive with under 17–25 minutes left.
+   */
+  stretchesFirst?: boolean;
+  /**
+   * For clients whose refresh window has not opened yet (aws-sdk v2: 15 s;
+   * botocore's IMDS credentials, stretched): checks the client still holds the
+   * first session after the rotation, then moves its clock into the window.
+   */
   afterRotate?: (client: LineClient) => Promise<void>;
 }
 
 /**
  * The refresh story every server-backed path shares, in one client process:
- * the client resolves the sidecar's first session and signs with it; the
- * sidecar rotates; the same process, asked again, resolves and signs with the
- * new session, through nothing but the SDK's own expiry check.
+ * the client resolves the sidecar's first session (4 minutes left) and signs
+ * with it; the sidecar rotates to a 1-hour session; the same process, asked
+ * again, resolves and signs with the new session through the SDK's own expiry
+ * check (and `afterRotate`, for clients whose window needs the clock moved).
  */
 const refreshStory = async (world: CompatWorld, client: LineClient, options: RefreshOptions) => {
   const first = await world.first();
   await client.ready;
   const before = creds(await client.ask("get"));
   expectIssued(before, first);
-  if (options.exactExpiration !== false) expectExpiration(before, first);
+  if (!options.stretchesFirst) expectExpiration(before, first);
   await expectSignedBy(world, client, first);
 
+  world.sts.setLifetimeSeconds(LONG_SESSION_SECONDS);
   const second = await world.rotate();
   expect(second.accessKeyId).not.toBe(first.accessKeyId);
-  await options.afterRotate?.(client);
+  if (options.afterRotate) {
+    expectIssued(creds(await client.ask("get")), first);
+    await options.afterRotate(client);
+  }
   let after = creds(await client.ask("get"));
   if (options.refresh === "background") {
     expectIssued(after, first);
     after = await eventually(client, second);
   }
   expectIssued(after, second);
-  if (options.exactExpiration !== false) expectExpiration(after, second);
+  expectExpiration(after, second);
   await expectSignedBy(world, client, second);
   return { first, second };
 };
@@ -165,10 +177,14 @@ export interface FileOutcome {
  * expires (the emulator's clock moves past it) and the client makes a call:
  * the outcome shows whether the SDK recovers by reading the file again.
  */
-export const fileStory = async (world: CompatWorld, start: StartClient, outcome: FileOutcome) => {
+export const fileStory = async (
+  world: CompatWorld,
+  start: StartClient,
+  outcome: FileOutcome & { env?: Record<string, string> },
+) => {
   const first = await world.first();
   const path = await world.writeCredentialsFile(first);
-  const client = start({ AWS_SHARED_CREDENTIALS_FILE: path });
+  const client = start({ AWS_SHARED_CREDENTIALS_FILE: path, ...outcome.env });
   try {
     await client.ready;
     expectIssued(creds(await client.ask("get")), first);
@@ -206,6 +222,8 @@ export interface ProcessOptions {
    * makes it (`expired-token`: aws-sdk-go's process provider has no window).
    */
   rerun: "window" | "expired-token";
+  /** Runs before the client is asked for a re-run (aws-sdk v2: move its clock into its 15-second window). */
+  beforeRerun?: (client: LineClient) => Promise<void>;
 }
 
 /**
@@ -245,6 +263,11 @@ export const processStory = async (world: CompatWorld, start: StartClient, optio
       expect(world.sts.issued).toHaveLength(2);
       expect(issuedAs(creds(await client.ask("get")))).toBe(world.issued());
       return;
+    }
+    if (options.beforeRerun) {
+      // Not due yet: no re-run.
+      expect(issuedAs(creds(await client.ask("get")))).toBe(first);
+      await options.beforeRerun(client);
     }
     let later = first;
     for (let attempt = 0; attempt < 50 && later === first; attempt++) {

@@ -84,6 +84,10 @@ export const compatWorld = async () => {
   const tmp = await tempDir("credbridge-compat-");
   const tokenFile = tmp.path("token");
   await writeFile(tokenFile, mintWebIdentityToken({ sub: "system:serviceaccount:shop:app" }));
+  // Empty config and credentials files: present (aws-sdk v2 fails on a missing config
+  // file once AWS_SDK_LOAD_CONFIG is set) and saying nothing.
+  await writeFile(tmp.path("empty-config"), "");
+  await writeFile(tmp.path("empty-credentials"), "");
   const engine: RefreshingProvider = refreshing(
     fromWebIdentity({
       roleArn: APP_ROLE,
@@ -164,9 +168,11 @@ export const compatWorld = async () => {
       closers.push(() => server.close());
       return { url, server };
     },
-    /** Writes the session into the shared credentials file's default profile, as `credbridge serve` does. */
-    writeCredentialsFile: async (session: IssuedCredentials): Promise<string> => {
-      const path = tmp.path("credentials");
+    /** Writes the session into a shared credentials file's default profile, as `credbridge serve` does. */
+    writeCredentialsFile: async (
+      session: IssuedCredentials,
+      path = tmp.path("credentials"),
+    ): Promise<string> => {
       await writeCredentials(
         {
           accessKeyId: session.accessKeyId,
@@ -205,15 +211,20 @@ export const compatWorld = async () => {
       await writeFile(path, `[default]\ncredential_process = ${command}\nregion = us-east-1\n`);
       return path;
     },
-    /** An environment with no AWS settings but these, and no config or credentials file unless given. */
+    /**
+     * An environment with no AWS settings but these: empty config and credentials
+     * files, and IMDS disabled unless the test points the client at one (on an
+     * EC2 CI runner the real 169.254.169.254 would otherwise answer).
+     */
     env: (extra: Record<string, string> = {}): Record<string, string> => ({
       PATH: "/usr/bin:/bin",
       HOME: tmp.dir,
       LANG: "C.UTF-8",
-      AWS_CONFIG_FILE: tmp.path("no-config"),
-      AWS_SHARED_CREDENTIALS_FILE: tmp.path("no-credentials"),
+      AWS_CONFIG_FILE: tmp.path("empty-config"),
+      AWS_SHARED_CREDENTIALS_FILE: tmp.path("empty-credentials"),
       AWS_REGION: "us-east-1",
       AWS_SDK_JS_SUPPRESS_MAINTENANCE_MODE_MESSAGE: "1",
+      ...(extra.AWS_EC2_METADATA_SERVICE_ENDPOINT ? {} : { AWS_EC2_METADATA_DISABLED: "true" }),
       ...extra,
     }),
     close: async () => {
