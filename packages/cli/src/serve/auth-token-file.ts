@@ -10,7 +10,8 @@ import { dirname } from "node:path";
 export const ensureAuthTokenFile = async (path: string, owner: string | undefined): Promise<boolean> => {
   await mkdir(dirname(path), { recursive: true, mode: 0o700 });
   try {
-    await writeFile(path, `${randomBytes(32).toString("base64url")}\n`, { mode: 0o600, flag: "wx" });
+    // No trailing newline: aws-sdk v2 and v3 send the file's bytes as the header, and Node refuses a newline in one.
+    await writeFile(path, randomBytes(32).toString("base64url"), { mode: 0o600, flag: "wx" });
   } catch (error) {
     if ((error as { code?: string }).code === "EEXIST") return false;
     throw error;
