@@ -66,7 +66,7 @@ describe("container endpoint auth token file", () => {
     }
   });
 
-  it("50 atomic rotations under 500 requests: a token current throughout its request is accepted, never a 500", async () => {
+  it("50 atomic rotations under ten busy clients: a token current throughout its request is accepted, never a 500", async () => {
     const file = tmp.path("busy");
     await writeFile(file, "busy-token-0000");
     const { server, get } = await serve(file);
@@ -76,6 +76,8 @@ describe("container endpoint auth token file", () => {
       let current = "busy-token-0000";
       const statuses = new Map<number, number>();
       let stable = 0;
+      let done = false;
+      let sent = 0;
       const rotations = (async () => {
         for (let i = 1; i <= 50; i++) {
           const next = `busy-token-${String(i).padStart(4, "0")}`;
@@ -84,11 +86,14 @@ describe("container endpoint auth token file", () => {
           await rename(`${file}.tmp`, file);
           current = next;
           epoch++;
-          await new Promise((r) => setTimeout(r, 5));
+          await new Promise((r) => setTimeout(r, 10));
         }
+        done = true;
       })();
+      // Ten clients asking until the rotations are over (bounded).
       const requests = Array.from({ length: 10 }, async () => {
-        for (let i = 0; i < 50; i++) {
+        while (!done && sent < 5_000) {
+          sent++;
           const before = epoch;
           const { status } = await get(current);
           statuses.set(status, (statuses.get(status) ?? 0) + 1);
@@ -100,7 +105,7 @@ describe("container endpoint auth token file", () => {
       });
       await Promise.all([rotations, ...requests]);
       expect([...statuses.keys()].filter((s) => s !== 200 && s !== 403)).toEqual([]);
-      expect(stable).toBeGreaterThan(50);
+      expect(stable).toBeGreaterThan(20); // the property above was exercised, not vacuous
       expect((await get(current)).status).toBe(200);
       expect((await get("busy-token-0000")).status).toBe(403);
     } finally {
