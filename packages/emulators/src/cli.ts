@@ -7,7 +7,7 @@ import { type StsEmulator, startStsEmulator } from "./sts/server.js";
 export const EXAMPLE_BASE_IDENTITY: Readonly<
   { accessKeyId: string } & Required<Pick<BaseIdentity, "arn" | "secretAccessKey">>
 > = {
-  accessKeyId: "AKIAIOSFODNN7EXAMPLE",
+  accessKeyId: "AKIDEXAMPLE",
   secretAccessKey: "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY",
   arn: "arn:aws:iam::123456789012:user/credbridge-example",
 };
@@ -32,7 +32,7 @@ Options:
   --verify-signatures    make STS recompute SigV4 signatures
   -h, --help             show this help
 
-The STS emulator also accepts ${EXAMPLE_BASE_IDENTITY.accessKeyId} (the AWS docs example key) as
+The STS emulator also accepts ${EXAMPLE_BASE_IDENTITY.accessKeyId} (the SigV4 test suite's example key) as
 ${EXAMPLE_BASE_IDENTITY.arn}.
 `;
 

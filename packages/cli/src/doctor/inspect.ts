@@ -1,22 +1,9 @@
 import { readFile, stat } from "node:fs/promises";
+import { SOURCE_ENV } from "../source-env.js";
 import { decodeJwtClaims, type TokenClaims } from "./jwt.js";
 
 /** Variables doctor reports. Token values are never shown, only whether they are set. */
-const SHOWN = [
-  "AWS_ROLE_ARN",
-  "AWS_WEB_IDENTITY_TOKEN_FILE",
-  "AWS_ROLE_SESSION_NAME",
-  "AWS_REGION",
-  "AWS_DEFAULT_REGION",
-  "AWS_ENDPOINT_URL_STS",
-  "AWS_ENDPOINT_URL",
-  "AWS_CONTAINER_CREDENTIALS_FULL_URI",
-  "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI",
-  "AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE",
-  "AWS_PROFILE",
-  "AWS_SHARED_CREDENTIALS_FILE",
-  "AWS_CONFIG_FILE",
-];
+const SHOWN = [...SOURCE_ENV, "AWS_SHARED_CREDENTIALS_FILE", "AWS_CONFIG_FILE"];
 const SECRET = [
   "AWS_CONTAINER_AUTHORIZATION_TOKEN",
   "AWS_ACCESS_KEY_ID",

@@ -1,6 +1,7 @@
 import { readFileSync } from "node:fs";
 import { homedir } from "node:os";
 import { join } from "node:path";
+import { SOURCE_ENV } from "../source-env.js";
 
 /** The credential_process output format (Version 1), as the AWS CLI and SDKs read it. */
 export interface ProcessCredentials {
@@ -11,21 +12,6 @@ export interface ProcessCredentials {
   Expiration?: string;
   AccountId?: string;
 }
-
-/** Variables that change which credentials a given command line yields. Values of token variables are never part of a key. */
-const KEY_ENV = [
-  "AWS_ROLE_ARN",
-  "AWS_WEB_IDENTITY_TOKEN_FILE",
-  "AWS_ROLE_SESSION_NAME",
-  "AWS_REGION",
-  "AWS_DEFAULT_REGION",
-  "AWS_ENDPOINT_URL_STS",
-  "AWS_ENDPOINT_URL",
-  "AWS_CONTAINER_CREDENTIALS_FULL_URI",
-  "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI",
-  "AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE",
-  "AWS_PROFILE",
-];
 
 /** Default per-user cache directory: $XDG_CACHE_HOME/credbridge, else ~/.cache/credbridge. */
 export const defaultCacheDir = (env: Readonly<Record<string, string | undefined>>): string =>
@@ -46,7 +32,7 @@ export const cacheIdentity = (
       .filter(([name]) => !["cache-dir", "no-cache", "log-level", "help"].includes(name))
       .sort(([a], [b]) => a.localeCompare(b)),
   );
-  const vars = Object.fromEntries(KEY_ENV.map((name) => [name, env[name] ?? null]));
+  const vars = Object.fromEntries(SOURCE_ENV.map((name) => [name, env[name] ?? null]));
   return JSON.stringify({ v: 1, flags: relevant, vars });
 };
 
