@@ -115,7 +115,7 @@ describe("STS hanging while IMDS clients ask (manual clock)", () => {
       for (let i = 0; i < 20; i++) {
         const started = performance.now();
         const answer = await imdsCredentials(url);
-        expect(performance.now() - started).toBeLessThan(500); // the SDKs give up after 1 s
+        expect(performance.now() - started).toBeLessThan(1_000); // the SDKs give up after 1 s
         expect(answer.status).toBe(200);
         expect(JSON.parse(answer.text).AccessKeyId).toBe(first.accessKeyId);
       }

@@ -13,6 +13,7 @@ import {
 } from "@credbridge/writer";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { tempDir } from "../support/tmp.js";
+import { idle, manualClock, memoryLogger, until } from "./support.js";
 
 type Point = "mkdir" | "open-temp" | "write" | "sync" | "rename";
 
@@ -21,11 +22,11 @@ type Point = "mkdir" | "open-temp" | "write" | "sync" | "rename";
  * for the first `times` updates. A failing write first writes half the data, as
  * a disk that fills up mid-write does.
  */
-const failingFs = (point: Point, code: string, times = Number.POSITIVE_INFINITY) => {
+const failingFs = (point: Point, code: string, times = Number.POSITIVE_INFINITY, armed = true) => {
   let hits = 0;
   const temps = new Set<number>();
   const fail = (p: Point, path: string) => {
-    if (p !== point || hits >= times) return;
+    if (!armed || p !== point || hits >= times) return;
     hits++;
     throw Object.assign(new Error(`${code}: injected, '${path}'`), { code });
   };
@@ -65,7 +66,13 @@ const failingFs = (point: Point, code: string, times = Number.POSITIVE_INFINITY)
       nodeFs.renameSync(from, to);
     },
   };
-  return { fs, hits: () => hits };
+  return {
+    fs,
+    hits: () => hits,
+    arm: () => {
+      armed = true;
+    },
+  };
 };
 
 const SEED = [
@@ -203,6 +210,54 @@ describe("disk full or read-only volume during a write", () => {
       sessionToken: fresh.sessionToken,
     });
     expect(await readdir(dir)).toEqual(["credentials"]);
+  });
+});
+
+describe("disk full for longer than the credentials in the file live", () => {
+  it("the refresher reports it: error log naming the file and the cause, a file-expired event, unhealthy", async () => {
+    const { path } = await seeded();
+    const clock = manualClock();
+    const failing = failingFs("write", "ENOSPC", Number.POSITIVE_INFINITY, false);
+    const log = memoryLogger();
+    const events: RefresherEvent[] = [];
+    let generation = 0;
+    const provider = async () => ({
+      ...creds(`GEN${++generation}`),
+      expiration: new Date(clock.now() + 3_600_000),
+    });
+    const refresher = startRefresher(provider, {
+      path,
+      fs: failing.fs,
+      logger: log.logger,
+      retry: { initialDelayMs: 1_000, maxDelayMs: 1_000 },
+      runtime: { now: clock.now, setTimer: clock.setTimer, random: () => 0.5 },
+      observer: (e) => events.push(e),
+    });
+    const settle = () => idle(refresher.provider);
+    try {
+      await refresher.ready();
+      const written = refresher.status().expirationWritten!;
+      const before = await readFile(path, "utf8");
+      failing.arm();
+      // The engine refreshes in its advisory window; writing the new credentials fails.
+      await clock.advanceTo(written.getTime() - 10 * 60_000, settle);
+      await until(() => events.some((e) => e.type === "write-failure"), 5_000, "a failed write");
+      expect(refresher.status()).toMatchObject({ healthy: true, lastError: { code: "ERR_WRITE" } });
+
+      await clock.advanceTo(written.getTime() + 1_000, settle);
+      expect(events).toContainEqual(
+        expect.objectContaining({ type: "file-expired", path, expiration: written }),
+      );
+      expect(refresher.status().healthy).toBe(false);
+      const alarm = log.lines.find(
+        (l) => l.level === "error" && l.text.includes("now holds credentials that expired"),
+      );
+      expect(alarm?.text).toContain(path);
+      expect(alarm?.text).toMatch(/ENOSPC, the file system is full/);
+      expect(await readFile(path, "utf8")).toBe(before); // still whole: the last good write
+    } finally {
+      await refresher.stop();
+    }
   });
 });
 
