@@ -166,6 +166,12 @@ describe("STS answering garbage", () => {
       code: "ERR_INVALID_RESPONSE",
     },
     {
+      name: "an Expiration that is not a date",
+      status: 200,
+      body: successBody("not-a-date"),
+      code: "ERR_STS",
+    },
+    {
       name: "a body cut off mid-response",
       status: 200,
       body: successBody("2026-03-01T01:00:00Z").slice(0, 200),
