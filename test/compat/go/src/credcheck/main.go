@@ -23,6 +23,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
+	"runtime"
 	"strings"
 	"time"
 
@@ -42,12 +43,12 @@ type creds struct {
 }
 
 type reply struct {
-	OK      bool   `json:"ok"`
-	Creds   *creds `json:"creds,omitempty"`
-	Arn     string `json:"arn,omitempty"`
-	Error   string `json:"error,omitempty"`
-	Code    string `json:"code,omitempty"`
-	Version string `json:"version,omitempty"`
+	OK       bool              `json:"ok"`
+	Creds    *creds            `json:"creds,omitempty"`
+	Arn      string            `json:"arn,omitempty"`
+	Error    string            `json:"error,omitempty"`
+	Code     string            `json:"code,omitempty"`
+	Versions map[string]string `json:"versions,omitempty"`
 }
 
 func main() {
@@ -56,7 +57,13 @@ func main() {
 	if len(os.Args) > 1 {
 		mode = os.Args[1]
 	}
-	sess, err := session.NewSession(&aws.Config{Region: aws.String("us-east-1")})
+	sess, err := session.NewSession(&aws.Config{
+		Region: aws.String("us-east-1"),
+		// Errors name every provider the chain tried.
+		CredentialsChainVerboseErrors: aws.Bool(true),
+		// The SDK logs to stdout by default; stdout carries the answers.
+		Logger: aws.LoggerFunc(func(args ...interface{}) { fmt.Fprintln(os.Stderr, args...) }),
+	})
 	if err != nil {
 		_ = out.Encode(reply{Error: "session: " + err.Error()})
 		os.Exit(1)
@@ -75,7 +82,7 @@ func main() {
 		Endpoint:    aws.String(os.Getenv("CREDCHECK_STS_ENDPOINT")),
 	})
 
-	_ = out.Encode(reply{OK: true, Version: aws.SDKVersion})
+	_ = out.Encode(reply{OK: true, Versions: map[string]string{"aws-sdk-go": aws.SDKVersion, "go": runtime.Version()}})
 	in := bufio.NewScanner(os.Stdin)
 	for in.Scan() {
 		switch strings.TrimSpace(in.Text()) {
