@@ -185,7 +185,11 @@ describe("startRefresher", () => {
     await fake.advance(1_000);
     expect(stopped).toBe(false);
     rmdirSync(`${path}.lock`);
-    await fake.advance(1_000);
+    // Each lock poll is real I/O before its next (fake) sleep: advance until the write gets in.
+    await vi.waitFor(async () => {
+      await fake.advance(100);
+      expect(stopped).toBe(true);
+    });
     await stopping;
     expect(await fileKey()).toBe("ASIAKEY1ABCD");
     expect(h.status()).toMatchObject({ stopped: true, writing: false, writes: 1, healthy: false });
