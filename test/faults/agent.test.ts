@@ -149,7 +149,7 @@ describe("Pod Identity agent hanging or failing", () => {
     const error = await rejection(client({ timeoutMs: 200, maxRetries: 2 })());
     const waited = performance.now() - started;
     agent.clearFaults();
-    expect(error).toMatchObject({ code: "ERR_HTTP" });
+    expect(error).toMatchObject({ code: "ERR_TIMEOUT" });
     expect(error!.message).toMatch(/did not answer within 200 ms \(after 3 attempts\)/);
     expect(waited).toBeGreaterThanOrEqual(550);
     expect(waited).toBeLessThan(3_000);

@@ -282,7 +282,7 @@ describe("STS hanging past the request timeout", () => {
     expect(waited).toBeLessThan(2_000);
     expect(results.every((r) => r.status === "rejected")).toBe(true);
     expect(sts.calls).toHaveLength(1); // one upstream call for fifty callers
-    expect((results[0] as PromiseRejectedResult).reason).toMatchObject({ code: "ERR_STS" });
+    expect((results[0] as PromiseRejectedResult).reason).toMatchObject({ code: "ERR_TIMEOUT" });
   });
 });
 

@@ -84,7 +84,15 @@ const authorization = async (
 };
 
 /** A failure worth another attempt: the agent is restarting or overloaded. */
-class Retryable extends Error {}
+class Retryable extends Error {
+  constructor(
+    message: string,
+    readonly timedOut = false,
+    options?: ErrorOptions,
+  ) {
+    super(message, options);
+  }
+}
 
 const fetchOnce = async (rt: Runtime, url: URL, token: string | undefined, timeoutMs: number) => {
   const where = `the container credentials endpoint ${url.origin}${url.pathname}`;
@@ -103,6 +111,7 @@ const fetchOnce = async (rt: Runtime, url: URL, token: string | undefined, timeo
       timedOut
         ? `${where} did not answer within ${timeoutMs} ms`
         : `${where} could not be reached: ${(cause as Error)?.message}`,
+      timedOut,
       { cause },
     );
   }
@@ -145,7 +154,7 @@ export const fromPodIdentity = (options: FromPodIdentityOptions = {}): AwsCreden
         if (isCredbridgeError(error)) throw error;
         if (attempt > maxRetries) {
           throw new CredbridgeError(`${(error as Error).message} (after ${attempt} attempts)`, {
-            code: "ERR_HTTP",
+            code: error instanceof Retryable && error.timedOut ? "ERR_TIMEOUT" : "ERR_HTTP",
             cause: (error as Error).cause,
           });
         }

@@ -11,7 +11,9 @@ import { startMetricsServer } from "../serve/metrics-server.js";
 import { buildChain } from "../source.js";
 
 /** SIGTERM to exit: Kubernetes' grace period is longer, but a sidecar should be quick. */
-const SHUTDOWN_BUDGET_MS = 4_500;
+const SHUTDOWN_BUDGET_MS = 4_000;
+/** How long servers let in-flight requests finish on shutdown: well inside the budget. */
+const CLOSE_GRACE_MS = 2_000;
 /** Errors a retry cannot fix: a sidecar that starts with them exits rather than waits. */
 const FATAL = new Set(["ERR_CONFIG", "ERR_TOKEN_FILE", "ERR_INSECURE_URL"]);
 
@@ -79,12 +81,24 @@ export const serveCommand: Command = async (ctx) => {
   let refresher: RefresherHandle | undefined;
   try {
     // The first fetch, before anything is served: fail fast on what no retry fixes.
-    await engine().catch((error: unknown) => {
-      if (isCredbridgeError(error) && FATAL.has(error.code)) throw error;
-      logger.log("error", "initial credentials unavailable; retrying in the background", {
-        error: (error as Error).message,
+    // A stop signal ends the wait: a hung STS must not hold SIGTERM to its request timeout.
+    const first = engine().then(
+      () => undefined,
+      (error: unknown) => {
+        if (isCredbridgeError(error) && FATAL.has(error.code)) throw error;
+        logger.log("error", "initial credentials unavailable; retrying in the background", {
+          error: (error as Error).message,
+        });
+      },
+    );
+    await Promise.race([first, aborted(ctx.stopSignal)]);
+    if (ctx.stopSignal.aborted) {
+      first.catch(() => {});
+      logger.log("info", "stopping before start-up finished", {
+        signal: String(ctx.stopSignal.reason ?? ""),
       });
-    });
+      return 0;
+    }
     engine.start();
     if (wantsFile) {
       refresher = startRefresher(engine, {
@@ -101,6 +115,8 @@ export const serveCommand: Command = async (ctx) => {
       minRemainingSeconds: minRemaining,
       logger,
       onRequest: metrics.onRequest,
+      // Requests in flight at SIGTERM get this long, inside the shutdown budget.
+      limits: { closeGraceMs: CLOSE_GRACE_MS },
     };
     if (imdsAt) {
       const imds = createImdsServer({
@@ -137,17 +153,19 @@ export const serveCommand: Command = async (ctx) => {
       logger.log("info", "SIGHUP: refreshing credentials now");
       engine.refresh().catch(() => {});
     });
-    if (!ctx.stopSignal.aborted) {
-      await new Promise<void>((resolve) =>
-        ctx.stopSignal.addEventListener("abort", () => resolve(), { once: true }),
-      );
-    }
+    await aborted(ctx.stopSignal);
     logger.log("info", "stopping", { signal: String(ctx.stopSignal.reason ?? "") });
   } finally {
     await shutdown(engine, refresher, closers, logger);
   }
   return 0;
 };
+
+/** Resolves when the signal aborts (at once if it already has). */
+const aborted = (signal: AbortSignal): Promise<void> =>
+  signal.aborted
+    ? Promise.resolve()
+    : new Promise((resolve) => signal.addEventListener("abort", () => resolve(), { once: true }));
 
 const shutdown = async (
   engine: { stop(): void },

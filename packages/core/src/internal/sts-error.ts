@@ -63,6 +63,13 @@ export const toStsError = (
   };
   const status = e?.$metadata?.httpStatusCode;
   const code = WIRE_CODE[e?.name ?? ""] ?? e?.name ?? "Error";
+  if (code === "TimeoutError") {
+    // The request was sent and STS (or a proxy) never answered: not the same fix as unreachable.
+    return new CredbridgeError(
+      `sts:${action} for ${target}: STS${endpoint ? ` at ${endpoint}` : ""} did not answer within the request timeout (${e?.message ?? ""})`,
+      { code: "ERR_TIMEOUT", cause: error, serviceCode: code },
+    );
+  }
   if (status === undefined && !e?.$fault) {
     return new CredbridgeError(
       `sts:${action} for ${target} could not reach STS${endpoint ? ` at ${endpoint}` : ""}: ${e?.message ?? String(error)}`,

@@ -1,5 +1,5 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
-import type { AddressInfo } from "node:net";
+import type { AddressInfo, Socket } from "node:net";
 import { performance } from "node:perf_hooks";
 import { CredbridgeError } from "@credbridge/core";
 import type { Logger } from "@smithy/types";
@@ -148,6 +148,8 @@ export const createHttpServer = (config: HttpServerConfig): HttpServerHandle => 
   let address: ServerAddress | undefined;
   let hostCheck: HostCheck = () => false;
   let closing: Promise<void> | undefined;
+  const sockets = new Set<Socket>();
+  const answering = new WeakSet<Socket>();
   let draining = false;
   let limits = resolveLimits({});
 
@@ -291,6 +293,16 @@ export const createHttpServer = (config: HttpServerConfig): HttpServerHandle => 
     );
     s.timeout = limits.idleTimeoutMs;
     s.maxConnections = limits.maxConnections;
+    // Which connections carry a request being answered: on close, every other one
+    // (idle, or still sending its head) is cut at once instead of holding shutdown.
+    s.on("connection", (socket: Socket) => {
+      sockets.add(socket);
+      socket.once("close", () => sockets.delete(socket));
+    });
+    s.on("request", (req: IncomingMessage, res: ServerResponse) => {
+      answering.add(req.socket);
+      res.once("close", () => answering.delete(req.socket));
+    });
     try {
       await new Promise<void>((resolve, reject) => {
         s.once("error", reject);
@@ -344,6 +356,7 @@ export const createHttpServer = (config: HttpServerConfig): HttpServerHandle => 
       // so each connection ends after its current response.
       s.close(() => resolve());
       s.closeIdleConnections();
+      for (const socket of sockets) if (!answering.has(socket)) socket.destroy();
       const force = setTimeout(() => s.closeAllConnections(), limits.closeGraceMs);
       force.unref();
       s.once("close", () => clearTimeout(force));
