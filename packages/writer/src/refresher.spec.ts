@@ -101,6 +101,12 @@ describe("startRefresher", () => {
     expect(src.calls()).toBe(1);
     expect(await fileKey()).toBe("ASIAKEY1ABCD");
     expect(handle.provider).toBe(engine);
+    // The engine belongs to its caller: it keeps refreshing after the refresher stops.
+    await handle.stop();
+    await fake.advance(46 * MIN);
+    expect(src.calls()).toBe(2);
+    expect(await fileKey()).toBe("ASIAKEY1ABCD");
+    engine.stop();
   });
 
   it("retries a failing write with growing backoff and recovers; the loop survives", async () => {

@@ -70,7 +70,11 @@ export interface RefresherHandle {
   status(): RefresherStatus;
   /** Resolves after the first successful write; rejects if stopped before one. */
   ready(): Promise<void>;
-  /** Stops refreshing, waits for an in-flight write, and removes the profile if `removeOnStop`. */
+  /**
+   * Stops writing, waits for an in-flight write, and removes the profile if
+   * `removeOnStop`. Stops the refresh engine's timer when the refresher made the
+   * engine; a refreshing provider passed in keeps running for its other users.
+   */
   stop(): Promise<void>;
   /** The refresh engine the refresher writes from. */
   readonly provider: RefreshingProvider;
@@ -106,7 +110,10 @@ export const startRefresher = (
     maxDelayMs: options.retry?.maxDelayMs ?? 60_000,
   };
 
-  const engine = isRefreshingProvider(provider)
+  // An engine passed in may feed other outputs too (an IMDS shim): it is
+  // started, but stopping it is left to its owner.
+  const owned = !isRefreshingProvider(provider);
+  const engine = !owned
     ? provider
     : refreshing(provider, {
         source: `credentials file ${profile}`,
@@ -178,8 +185,10 @@ export const startRefresher = (
     const waitForNew = isCredbridgeError(error) && error.code === "ERR_EXPIRED";
     const delay = waitForNew ? undefined : backoffDelay(consecutiveFailures, rt.random, retry);
     const retryAt = delay === undefined ? undefined : new Date(now + delay);
+    // Waiting for new credentials (no retry scheduled) counts as left holding these.
     const expired =
-      expirationWritten !== undefined && (retryAt ?? new Date(Number.POSITIVE_INFINITY)) >= expirationWritten;
+      expirationWritten !== undefined &&
+      (retryAt === undefined || retryAt.getTime() >= expirationWritten.getTime());
     const message =
       `credbridge: writing ${path} [${profile}] failed (${consecutiveFailures} in a row): ${error.message}; ` +
       (retryAt
@@ -251,7 +260,7 @@ export const startRefresher = (
   const stop = () => {
     stopping ??= (async () => {
       stopped = true;
-      engine.stop();
+      if (owned) engine.stop();
       unsubscribe();
       watchdog?.cancel();
       wake?.abort();
