@@ -95,7 +95,7 @@ describe("writeCredentials", () => {
     expect(sections.get("prod")?.aws_access_key_id).toBe(creds(2).accessKeyId);
   });
 
-  it("sets the mode whatever the umask, and keeps the owner of the file it replaces", async () => {
+  it("sets the mode it is given on every write, 0600 by default", async () => {
     const path = join(dir, "credentials");
     await writeCredentials(creds(1), { path, mode: 0o640 });
     expect((await stat(path)).mode & 0o777).toBe(0o640);
