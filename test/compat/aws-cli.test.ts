@@ -92,6 +92,17 @@ describe("AWS CLI (Debian awscli)", () => {
       expect(world.served.filter((r) => r.status >= 400)).toEqual([]);
     }));
 
+  it("IMDS endpoint without a trailing slash: the CLI's botocore builds an invalid URL", () =>
+    withWorld(async (world) => {
+      const { url } = await world.imds(true);
+      const run = await runAws(
+        ["configure", "export-credentials", "--format", "process"],
+        world.env({ AWS_EC2_METADATA_SERVICE_ENDPOINT: url }),
+      );
+      expect(run.code).not.toBe(0);
+      expect(run.stderr).toContain(`${url}latest/api/token`);
+    }));
+
   it("IMDSv1: falls back when the token PUT is refused (403)", () =>
     withWorld(async (world) => {
       const { url } = await world.imds(false);

@@ -1,7 +1,14 @@
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { jsV2 } from "./support/clients.js";
 import type { LineClient } from "./support/line-client.js";
-import { containerStory, fileStory, imdsV1Story, imdsV2Story, processStory } from "./support/scenarios.js";
+import {
+  containerStory,
+  containerTokenFileCheck,
+  fileStory,
+  imdsV1Story,
+  imdsV2Story,
+  processStory,
+} from "./support/scenarios.js";
 import { type CompatWorld, compatWorld, expectIssued, SESSION_SECONDS } from "./support/world.js";
 
 // aws-sdk v2 (the legacy JavaScript SDK): one long-running child process per
@@ -33,6 +40,10 @@ describe("aws-sdk v2", () => {
 
   it("container endpoint: ECSCredentials with AWS_CONTAINER_AUTHORIZATION_TOKEN, refreshed 15 s before expiry", async () => {
     await containerStory(world, jsV2(world), { afterRotate: intoWindow });
+  });
+
+  it("container endpoint with AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE only, as EKS Pod Identity sets it", async () => {
+    await containerTokenFileCheck(world, jsV2(world));
   });
 
   it("credentials file (with AWS_SDK_LOAD_CONFIG=1): read once, re-read after ExpiredToken (v2 marks the credentials expired and retries)", async () => {

@@ -5,7 +5,14 @@ import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { APP_ROLE } from "../support/irsa.js";
 import { jsV3 } from "./support/clients.js";
 import { startImdsV1Proxy } from "./support/imds-v1-proxy.js";
-import { containerStory, fileStory, imdsV1Story, imdsV2Story, processStory } from "./support/scenarios.js";
+import {
+  containerStory,
+  containerTokenFileCheck,
+  fileStory,
+  imdsV1Story,
+  imdsV2Story,
+  processStory,
+} from "./support/scenarios.js";
 import { type CompatWorld, compatWorld, expectIssued, SESSION_SECONDS } from "./support/world.js";
 
 // AWS SDK for JavaScript v3 on every delivery path. In process, core's providers
@@ -89,6 +96,10 @@ describe("AWS SDK for JavaScript v3", () => {
 
   it("container endpoint: AWS_CONTAINER_CREDENTIALS_FULL_URI + AWS_CONTAINER_AUTHORIZATION_TOKEN, refreshed", async () => {
     await containerStory(world, jsV3(world), { refresh: "background" });
+  });
+
+  it("container endpoint with AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE only, as EKS Pod Identity sets it", async () => {
+    await containerTokenFileCheck(world, jsV3(world));
   });
 
   it("credentials file: read once; not re-read even after ExpiredToken", async () => {

@@ -1,3 +1,4 @@
+import { writeFile } from "node:fs/promises";
 import type { IssuedCredentials } from "@credbridge/emulators";
 import { expect } from "vitest";
 import { startImdsV1Proxy } from "./imds-v1-proxy.js";
@@ -291,4 +292,29 @@ export const processStory = async (world: CompatWorld, start: StartClient, optio
   } finally {
     await client.close();
   }
+};
+
+/**
+ * The container endpoint configured the way EKS Pod Identity configures a pod,
+ * but on loopback: the token comes from AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE
+ * only. The client must read the file to be authorized at all.
+ */
+export const containerTokenFileCheck = async (world: CompatWorld, start: StartClient) => {
+  const tokenFile = world.tmp.path("eks-pod-identity-token");
+  await writeFile(tokenFile, CONTAINER_TOKEN);
+  const { url } = await world.container();
+  const first = await world.first();
+  const client = start({
+    AWS_CONTAINER_CREDENTIALS_FULL_URI: url,
+    AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE: tokenFile,
+  });
+  try {
+    const got = creds(await client.ask("get"));
+    expectIssued(got, first);
+    expectExpiration(got, first);
+    await expectSignedBy(world, client, first);
+  } finally {
+    await client.close();
+  }
+  expect(world.served.filter((r) => r.status !== 200)).toEqual([]);
 };
