@@ -29,9 +29,11 @@ export {
   STATIC_CREDENTIALS_LIFETIME_SECONDS,
 } from "./internal/credentials.js";
 export type {
+  CredentialsServer,
   HttpLimits,
   ListenOptions,
   RequestInfo,
   RequestObserver,
   ServerAddress,
+  ServerOptions,
 } from "./internal/http.js";

@@ -1,20 +1,11 @@
-import {
-  CredbridgeError,
-  ENV_ROLE_ARN,
-  maskAccessKeyId,
-  type RefreshingProvider,
-  type RuntimeOptions,
-  resolveRuntime,
-} from "@credbridge/core";
-import type { AwsCredentialIdentity, Logger } from "@smithy/types";
+import { CredbridgeError, ENV_ROLE_ARN, maskAccessKeyId, resolveRuntime } from "@credbridge/core";
+import type { AwsCredentialIdentity } from "@smithy/types";
 import { createCredentialSource, type ServedCredentialsOptions } from "../internal/credentials.js";
 import {
+  type CredentialsServer,
   createHttpServer,
-  type HttpLimits,
-  type ListenOptions,
   type Reply,
-  type RequestObserver,
-  type ServerAddress,
+  type ServerOptions,
 } from "../internal/http.js";
 import { parseTarget } from "../internal/target.js";
 import { createAuthTokenSource, type ExpectedToken, tokensMatch } from "./auth-token.js";
@@ -24,7 +15,7 @@ export const DEFAULT_CONTAINER_CREDENTIALS_PATH = "/v1/credentials";
 /** The container-credentials addresses the SDKs trust over plain http, accepted as `Host` for the redirect deployment. */
 export const CONTAINER_WELL_KNOWN_HOSTS = ["169.254.170.2", "169.254.170.23", "[fd00:ec2::23]"] as const;
 
-export interface ContainerCredentialsServerOptions extends ServedCredentialsOptions {
+export interface ContainerCredentialsServerOptions extends ServedCredentialsOptions, ServerOptions {
   /** The value every request's `Authorization` header must equal (`AWS_CONTAINER_AUTHORIZATION_TOKEN` on the client). */
   authToken?: string | undefined;
   /**
@@ -39,28 +30,12 @@ export interface ContainerCredentialsServerOptions extends ServedCredentialsOpti
   accountId?: string | undefined;
   /** Default 127.0.0.1. Any other address exposes the credentials to whoever can reach it and holds the token. */
   host?: string | undefined;
-  /** Default 0: a free port, reported by `listen`. */
-  port?: number | undefined;
   /** Default `/v1/credentials`. */
   path?: string | undefined;
-  /** Further `Host` header values to accept: `name` (any port) or `name:port`. */
-  allowedHosts?: readonly string[] | undefined;
-  limits?: HttpLimits | undefined;
-  /** Warnings (never a secret; access keys masked). Default: the runtime's logger. */
-  logger?: Logger | undefined;
-  /** Called after each response, for metrics. */
-  onRequest?: RequestObserver | undefined;
-  runtime?: RuntimeOptions | undefined;
 }
 
-export interface ContainerCredentialsServer {
-  /** Binds and serves. `url` is the credentials URL, for `AWS_CONTAINER_CREDENTIALS_FULL_URI`. */
-  listen(options?: ListenOptions): Promise<ServerAddress>;
-  /** Stops accepting, lets in-flight requests finish (up to `limits.closeGraceMs`), stops its own engine. */
-  close(): Promise<void>;
-  readonly address: ServerAddress | undefined;
-  readonly engine: RefreshingProvider;
-}
+/** `listen`'s `url` is the credentials URL, for `AWS_CONTAINER_CREDENTIALS_FULL_URI`. */
+export type ContainerCredentialsServer = CredentialsServer;
 
 const json = (status: number, route: string, body: unknown, headers?: Record<string, string>): Reply => ({
   status,

@@ -5,19 +5,10 @@ import {
   ENV_DEFAULT_REGION,
   ENV_REGION,
   ENV_ROLE_ARN,
-  type RefreshingProvider,
-  type RuntimeOptions,
   resolveRuntime,
 } from "@credbridge/core";
-import type { Logger } from "@smithy/types";
 import { createCredentialSource, type ServedCredentialsOptions } from "../internal/credentials.js";
-import {
-  createHttpServer,
-  type HttpLimits,
-  type ListenOptions,
-  type RequestObserver,
-  type ServerAddress,
-} from "../internal/http.js";
+import { type CredentialsServer, createHttpServer, type ServerOptions } from "../internal/http.js";
 import { hasControlCharacter } from "../internal/target.js";
 import { ec2Architecture, parseRoleArn, partitionOf } from "./formats.js";
 import { createImdsRoutes, type ImdsIdentity, imdsError } from "./routes.js";
@@ -32,7 +23,7 @@ export const DEFAULT_HOST = "127.0.0.1";
 /** The addresses the real metadata service answers on, accepted as `Host` for the redirect deployment. */
 export const IMDS_WELL_KNOWN_HOSTS = ["169.254.169.254", "[fd00:ec2::254]"] as const;
 
-export interface ImdsServerOptions extends ServedCredentialsOptions {
+export interface ImdsServerOptions extends ServedCredentialsOptions, ServerOptions {
   /** The role name served under `iam/security-credentials/`. Default: the name in `roleArn`, else `credbridge`. */
   roleName?: string | undefined;
   /** The role behind the credentials, for the default role name, account id and `iam/info`. Default `AWS_ROLE_ARN`. */
@@ -55,32 +46,10 @@ export interface ImdsServerOptions extends ServedCredentialsOptions {
   requireToken?: boolean | undefined;
   /** Default 127.0.0.1. Any other address exposes the credentials to whoever can reach it. */
   host?: string | undefined;
-  /** Default 0: a free port, reported by `listen`. */
-  port?: number | undefined;
-  /**
-   * Further `Host` header values to accept: `name` (any port) or `name:port`.
-   * The bound address, `localhost` on loopback and 169.254.169.254 are always accepted.
-   */
-  allowedHosts?: readonly string[] | undefined;
-  limits?: HttpLimits | undefined;
-  /** Warnings (never a secret; access keys masked). Default: the runtime's logger. */
-  logger?: Logger | undefined;
-  /** Called after each response, for metrics. */
-  onRequest?: RequestObserver | undefined;
-  /** Clock, environment and logger; Node's by default. */
-  runtime?: RuntimeOptions | undefined;
 }
 
-export interface ImdsServer {
-  /** Binds and serves. `url` is the endpoint for `AWS_EC2_METADATA_SERVICE_ENDPOINT` (no trailing slash). */
-  listen(options?: ListenOptions): Promise<ServerAddress>;
-  /** Stops accepting, lets in-flight requests finish (up to `limits.closeGraceMs`), stops its own engine. */
-  close(): Promise<void>;
-  /** Undefined until listening. */
-  readonly address: ServerAddress | undefined;
-  /** The refresh engine credentials are served from. */
-  readonly engine: RefreshingProvider;
-}
+/** `listen`'s `url` is the endpoint for `AWS_EC2_METADATA_SERVICE_ENDPOINT` (no trailing slash). */
+export type ImdsServer = CredentialsServer;
 
 const ROLE_NAME = /^[\w+=,.@-]{1,64}$/;
 

@@ -1,7 +1,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo, Socket } from "node:net";
 import { performance } from "node:perf_hooks";
-import { CredbridgeError } from "@credbridge/core";
+import { CredbridgeError, type RefreshingProvider, type RuntimeOptions } from "@credbridge/core";
 import type { Logger } from "@smithy/types";
 import { createHostCheck, type HostCheck, hostLiteral } from "./hosts.js";
 import { parseTarget, type Target } from "./target.js";
@@ -94,6 +94,36 @@ export interface HttpServerConfig {
   beforeListen: () => void | Promise<void>;
   /** Stops dependencies once the server is closed. */
   afterClose: () => void;
+}
+
+/** HTTP options both servers take. */
+export interface ServerOptions {
+  /** Default 0: a free port, reported by `listen`. */
+  port?: number | undefined;
+  /**
+   * Further `Host` header values to accept: `name` (any port) or `name:port`.
+   * The bound address, `localhost` on loopback and the protocol's link-local addresses are always accepted.
+   */
+  allowedHosts?: readonly string[] | undefined;
+  limits?: HttpLimits | undefined;
+  /** Warnings (never a secret; access keys masked). Default: the runtime's logger. */
+  logger?: Logger | undefined;
+  /** Called after each response, for metrics. */
+  onRequest?: RequestObserver | undefined;
+  /** Clock, environment and logger; Node's by default. */
+  runtime?: RuntimeOptions | undefined;
+}
+
+/** What both servers return. */
+export interface CredentialsServer {
+  /** Binds and serves; the address's `url` is what clients are configured with. */
+  listen(options?: ListenOptions): Promise<ServerAddress>;
+  /** Stops accepting, lets in-flight requests finish (up to `limits.closeGraceMs`), stops its own engine. */
+  close(): Promise<void>;
+  /** Undefined until listening. */
+  readonly address: ServerAddress | undefined;
+  /** The refresh engine credentials are served from. */
+  readonly engine: RefreshingProvider;
 }
 
 export interface HttpServerHandle {
