@@ -4,9 +4,19 @@ import { fileURLToPath } from "node:url";
 
 export const fixture = (name: string) => fileURLToPath(new URL(`./fixtures/${name}`, import.meta.url));
 
+const live = new Set<ChildProcess>();
+
+/** Kills every fixture still running: for `afterEach`, so a failed test leaves no process behind. */
+export const killFixtures = () => {
+  for (const child of live) if (child.exitCode === null && child.signalCode === null) child.kill("SIGKILL");
+  live.clear();
+};
+
 /** Forks a fixture with an IPC channel; stdout is collected. */
 export const forkFixture = (name: string, args: string[], options: { uid?: number; gid?: number } = {}) => {
   const child = fork(fixture(name), args, { stdio: ["ignore", "pipe", "pipe", "ipc"], ...options });
+  live.add(child);
+  child.once("exit", () => live.delete(child));
   let stdout = "";
   let stderr = "";
   child.stdout?.on("data", (d) => {

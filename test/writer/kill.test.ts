@@ -6,7 +6,7 @@ import { writeCredentials } from "@credbridge/writer";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 // @ts-expect-error: a plain .mjs fixture without types
 import { checkProfile, credsFor, parseStrict } from "./fixtures/creds.mjs";
-import { fixture, forkFixture, lastJsonLine, nextMessage, run } from "./helpers.js";
+import { fixture, forkFixture, killFixtures, lastJsonLine, nextMessage, run } from "./helpers.js";
 
 /** proper-lockfile's smallest stale period, to keep the test short. */
 const STALE_MS = 2_000;
@@ -16,6 +16,8 @@ const STALE_MS = 2_000;
  * timers are on time.
  */
 const SLACK_MS = 250;
+
+afterEach(killFixtures);
 
 let dir: string;
 let path: string;

@@ -1,10 +1,10 @@
 import { mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 // @ts-expect-error: a plain .mjs fixture without types
 import { checkProfile, parseStrict } from "./fixtures/creds.mjs";
-import { forkFixture, lastJsonLine, nextMessage } from "./helpers.js";
+import { forkFixture, killFixtures, lastJsonLine, nextMessage } from "./helpers.js";
 
 const WRITERS = 8;
 const WRITES = 200;
@@ -23,6 +23,8 @@ const SEED = [
   "region = eu-west-1",
   "",
 ].join("\n");
+
+afterEach(killFixtures);
 
 let dir: string;
 beforeAll(async () => {
