@@ -111,5 +111,5 @@ describe("a writer killed with SIGKILL", () => {
     );
     const sections = await expectWhole();
     for (let round = 0; round < rounds; round++) expect(sections.has(`own-${100 + round}`)).toBe(true);
-  });
+  }, 120_000);
 });

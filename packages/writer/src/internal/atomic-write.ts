@@ -245,6 +245,6 @@ export const updateFile = async (req: UpdateRequest): Promise<boolean> => {
   try {
     return replaceLocked(req, held);
   } finally {
-    await held.release();
+    held.release();
   }
 };

@@ -35,9 +35,9 @@ describe("acquireLock", () => {
     });
     await new Promise((r) => setTimeout(r, 50));
     expect(second).toBe(false);
-    await first.release();
+    first.release();
     const held = await waiting;
-    await held.release();
+    held.release();
     await expect(stat(`${path}.lock`)).rejects.toMatchObject({ code: "ENOENT" });
   });
 
@@ -58,6 +58,6 @@ describe("acquireLock", () => {
     await utimes(`${path}.lock`, old, old);
     const held = await acquireLock(path, { staleMs: 2_000, timeoutMs: 100 }, deps);
     held.assertHeld();
-    await held.release();
+    held.release();
   });
 });

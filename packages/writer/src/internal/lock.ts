@@ -1,5 +1,5 @@
 import * as nodeFs from "node:fs";
-import { lock } from "proper-lockfile";
+import { lockSync } from "proper-lockfile";
 import { CredentialsFileError } from "../errors.js";
 import { backoffDelay } from "./backoff.js";
 import { systemCode, writeError } from "./fs-error.js";
@@ -17,7 +17,7 @@ export interface LockDeps {
 export interface HeldLock {
   /** Throws if the lock was lost (taken over as stale) since it was acquired. */
   assertHeld(): void;
-  release(): Promise<void>;
+  release(): void;
 }
 
 export interface LockSettings {
@@ -34,27 +34,22 @@ export const lockSettings = (
 };
 
 /**
- * proper-lockfile probes the file system's mtime precision on its first lock
+ * proper-lockfile probes the file system's mtime precision when it takes a lock
  * by setting the lock's mtime to the next whole second plus 5 ms: up to a
- * second in the future, so a writer killed holding that first lock would block
- * the next one for up to a second beyond the stale period. The probe keeps
- * working with the current time (it only asks whether the file system kept the
- * milliseconds), so that one call gets it.
+ * second in the future, so a writer killed holding that lock would block the
+ * next one for up to a second beyond the stale period. The probe works as well
+ * with the current time (it only asks whether the file system kept the
+ * milliseconds), so that call gets it. (Its sync API calls the *Sync methods.)
  */
 const lockFs = {
   ...nodeFs,
-  utimes: (
-    path: nodeFs.PathLike,
-    atime: nodeFs.TimeLike,
-    mtime: nodeFs.TimeLike,
-    callback: nodeFs.NoParamCallback,
-  ) => {
+  utimesSync: (path: nodeFs.PathLike, atime: nodeFs.TimeLike, mtime: nodeFs.TimeLike) => {
     const at = mtime instanceof Date ? mtime.getTime() : Number.NaN;
     if (at % 1000 === 5 && at > Date.now()) {
       const now = new Date();
-      return nodeFs.utimes(path, now, now, callback);
+      return nodeFs.utimesSync(path, now, now);
     }
-    return nodeFs.utimes(path, atime, mtime, callback);
+    return nodeFs.utimesSync(path, atime, mtime);
   },
 };
 
@@ -69,7 +64,44 @@ const STARVING_AFTER_MS = 1_000;
 const STARVING_POLL = { initialDelayMs: 10, maxDelayMs: 10 };
 
 /**
- * Takes proper-lockfile's `<path>.lock` directory, polling while another writer
+ * One attempt at proper-lockfile's lock; throws with code ELOCKED while another
+ * writer holds it. Synchronous, like the release and the work in between, so
+ * no event-loop turn (which a busy CPU can stretch to tens of milliseconds) is
+ * ever spent holding the lock.
+ */
+const tryLock = (path: string, settings: LockSettings): HeldLock => {
+  let compromised: Error | undefined;
+  const release = lockSync(path, {
+    realpath: false,
+    fs: lockFs,
+    stale: settings.staleMs,
+    update: settings.staleMs / 2,
+    onCompromised: (error) => {
+      // proper-lockfile's default throws from a timer and kills the process.
+      compromised = error;
+    },
+  });
+  return {
+    assertHeld: () => {
+      if (compromised) {
+        throw new CredentialsFileError(
+          `credbridge: lost the lock on ${path} (${compromised.message}); the writer stalled for longer than the stale timeout (${settings.staleMs} ms), so another writer may have taken over. Not replacing the file.`,
+          { code: "ERR_LOCKED", path, cause: compromised },
+        );
+      }
+    },
+    release: () => {
+      try {
+        release();
+      } catch {
+        // Already released or taken over as stale: nothing of ours is left to remove.
+      }
+    },
+  };
+};
+
+/**
+ * Takes proper-lockfile's `<path>.lock` directory, waiting while another writer
  * holds it. A lock whose mtime is older than `staleMs` (its holder died: a live
  * holder refreshes it every `staleMs / 2`) is taken over, so a killed writer
  * blocks the next one for at most `staleMs`.
@@ -81,37 +113,9 @@ export const acquireLock = async (
 ): Promise<HeldLock> => {
   const started = deps.now();
   const deadline = started + settings.timeoutMs;
-  let compromised: Error | undefined;
   for (let attempt = 1; ; attempt++) {
     try {
-      const release = await lock(path, {
-        realpath: false,
-        fs: lockFs,
-        stale: settings.staleMs,
-        update: settings.staleMs / 2,
-        retries: 0,
-        onCompromised: (error) => {
-          // proper-lockfile's default throws from a timer and kills the process.
-          compromised = error;
-        },
-      });
-      return {
-        assertHeld: () => {
-          if (compromised) {
-            throw new CredentialsFileError(
-              `credbridge: lost the lock on ${path} (${compromised.message}); the writer stalled for longer than the stale timeout (${settings.staleMs} ms), so another writer may have taken over. Not replacing the file.`,
-              { code: "ERR_LOCKED", path, cause: compromised },
-            );
-          }
-        },
-        release: async () => {
-          try {
-            await release();
-          } catch {
-            // Already released or taken over as stale: nothing of ours is left to remove.
-          }
-        },
-      };
+      return tryLock(path, settings);
     } catch (error) {
       if (systemCode(error) !== "ELOCKED") throw writeError(path, `taking the lock ${path}.lock`, error);
       const starving = deps.now() - started > STARVING_AFTER_MS;

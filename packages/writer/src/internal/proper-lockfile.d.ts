@@ -10,4 +10,5 @@ declare module "proper-lockfile" {
     onCompromised?: (error: Error) => void;
   }
   export function lock(file: string, options?: LockOptions): Promise<() => Promise<void>>;
+  export function lockSync(file: string, options?: Omit<LockOptions, "retries">): () => void;
 }
