@@ -12,6 +12,9 @@ import { type RefresherEvent, type RefresherHandle, startRefresher } from "./ref
 
 const MIN = 60_000;
 
+/** vi.waitFor with room for a loaded machine. */
+const eventually = <T>(check: () => T | Promise<T>) => vi.waitFor(check, { timeout: 5_000, interval: 10 });
+
 const recordingLogger = () => {
   const lines: { level: string; message: string }[] = [];
   const at = (level: string) => (message: unknown) => void lines.push({ level, message: String(message) });
@@ -86,7 +89,7 @@ describe("startRefresher", () => {
     await fake.advance(44 * MIN);
     expect(src.calls()).toBe(1);
     await fake.advance(2 * MIN);
-    await vi.waitFor(() => expect(handle?.status().writes).toBe(2));
+    await eventually(() => expect(handle?.status().writes).toBe(2));
     expect(await fileKey("app")).toBe("ASIAKEY2ABCD");
     expect(events.map((e) => e.type)).toEqual(["write-success", "write-success"]);
   });
@@ -117,8 +120,8 @@ describe("startRefresher", () => {
     state.fail = { point: "rename", code: "ENOSPC" };
     handle = startRefresher(src.source, { path, fs, logger, runtime: fake.runtime });
     for (const failures of [1, 2, 3]) {
-      await vi.waitFor(() => expect(handle?.status().failures).toBe(failures));
-      await vi.waitFor(() => expect(fake.sleeps.length).toBe(failures));
+      await eventually(() => expect(handle?.status().failures).toBe(failures));
+      await eventually(() => expect(fake.sleeps.length).toBe(failures));
       if (failures < 3) await fake.advance(fake.sleeps.at(-1) ?? 0);
     }
     // Equal jitter with random 0.5: three quarters of 1 s, 2 s, 4 s.
@@ -131,7 +134,7 @@ describe("startRefresher", () => {
 
     state.fail = undefined;
     await fake.advance(3_000);
-    await vi.waitFor(() => expect(handle?.status().writes).toBe(1));
+    await eventually(() => expect(handle?.status().writes).toBe(1));
     expect(handle.status()).toMatchObject({ consecutiveFailures: 0, failures: 3, healthy: true });
     expect(await fileKey()).toBe("ASIAKEY1ABCD");
   });
@@ -156,10 +159,10 @@ describe("startRefresher", () => {
     state.fail = { point: "open-temp", code: "EROFS" };
 
     await fake.advance(45 * MIN); // the engine refreshes; the write fails, retried in 7.5 min
-    await vi.waitFor(() => expect(handle?.status().failures).toBe(1));
+    await eventually(() => expect(handle?.status().failures).toBe(1));
     expect(lines.at(-1)).toMatchObject({ level: "warn" });
     await fake.advance(8 * MIN); // fails again; the next retry would come after the expiry
-    await vi.waitFor(() => expect(handle?.status().failures).toBe(2));
+    await eventually(() => expect(handle?.status().failures).toBe(2));
     expect(lines.at(-1)?.level).toBe("error");
     expect(lines.at(-1)?.message).toMatch(/left holding credentials that expire/);
 
@@ -173,7 +176,7 @@ describe("startRefresher", () => {
 
     state.fail = undefined;
     await fake.advance(10 * MIN);
-    await vi.waitFor(() => expect(handle?.status().healthy).toBe(true));
+    await eventually(() => expect(handle?.status().healthy).toBe(true));
     expect(await fileKey()).toBe("ASIAKEY2ABCD");
   });
 
@@ -183,7 +186,7 @@ describe("startRefresher", () => {
     // Another writer holds the lock: the first write waits for it.
     mkdirSync(`${path}.lock`);
     const h = startRefresher(src.source, { path, runtime: fake.runtime });
-    await vi.waitFor(() => expect(h.status().writing).toBe(true));
+    await eventually(() => expect(h.status().writing).toBe(true));
     let stopped = false;
     const stopping = h.stop().then(() => {
       stopped = true;
@@ -192,7 +195,7 @@ describe("startRefresher", () => {
     expect(stopped).toBe(false);
     rmdirSync(`${path}.lock`);
     // Each lock poll is real I/O before its next (fake) sleep: advance until the write gets in.
-    await vi.waitFor(async () => {
+    await eventually(async () => {
       await fake.advance(100);
       expect(stopped).toBe(true);
     });
