@@ -220,7 +220,8 @@ export const startRefresher = (
       } finally {
         writing = false;
       }
-      if (delay !== undefined && !stopped) {
+      // Back off only when retrying the same credentials; newer ones are tried at once.
+      if (delay !== undefined && !stopped && pending === credentials) {
         wake = new AbortController();
         await rt.sleep(delay, wake.signal).catch(() => {
           // Woken early by new credentials or stop().

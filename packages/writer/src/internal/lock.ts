@@ -55,9 +55,11 @@ const lockFs = {
 
 /**
  * Lock waits poll with backoff from 2 ms to 50 ms (a write holds the lock for
- * about a millisecond; faster polling steals the CPU the holder needs). A waiter
- * that has waited a second polls every 5-10 ms from then on, so a writer that
- * releases and retakes the lock in a loop cannot starve the others.
+ * about a millisecond; faster polling steals the CPU the holder needs, measured
+ * with four busy readers). A waiter that has waited a second polls every 5-10 ms
+ * from then on, so a writer that releases and retakes the lock in a loop keeps
+ * it from the others less long (seconds, not the whole loop). Sidecars write
+ * once per credential lifetime; this only matters for bursts.
  */
 const POLL = { initialDelayMs: 2, maxDelayMs: 50, factor: 1.5 };
 const STARVING_AFTER_MS = 1_000;
