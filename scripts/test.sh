@@ -9,6 +9,9 @@ sh scripts/setup.sh
 pnpm run build
 pnpm run lint
 nodes=${CREDBRIDGE_TEST_NODES:-"current 22 24"}
+# npx keeps those Node binaries in the repository's own cache, not in ~/.npm:
+# tests that run a child as another user (nobody) must be able to execute them.
+export npm_config_cache="$PWD/.cache/npm"
 for v in $nodes; do
   if [ "$v" = current ]; then
     echo "test: Node $(node --version)"
