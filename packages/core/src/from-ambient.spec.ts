@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { detectAmbientSource, fromAmbient } from "./from-ambient.js";
-import { fakeRuntime } from "./internal/fake-runtime.js";
+import { manualRuntime } from "./testing.js";
 
 describe("detectAmbientSource", () => {
   it("picks web identity when both IRSA variables are set", () => {
@@ -46,7 +46,7 @@ describe("detectAmbientSource", () => {
 
 describe("fromAmbient", () => {
   it("detects when it runs and reports the picked provider's error", async () => {
-    const fake = fakeRuntime({
+    const fake = manualRuntime({
       env: { AWS_WEB_IDENTITY_TOKEN_FILE: "/missing", AWS_ROLE_ARN: "arn:aws:iam::123456789012:role/r" },
     });
     const provider = fromAmbient({ runtime: fake.runtime });

@@ -9,8 +9,8 @@ import { afterEach, describe, expect, it } from "vitest";
 import { chainRoles } from "./chain-roles.js";
 import { isCredbridgeError } from "./errors.js";
 import { fromAssumeRole } from "./from-assume-role.js";
-import { fakeRuntime } from "./internal/fake-runtime.js";
 import { roleArnFromAssumedRoleArn, selfAssume } from "./self-assume.js";
+import { manualRuntime } from "./testing.js";
 
 const sts = mockClient(STSClient);
 afterEach(() => sts.reset());
@@ -43,7 +43,7 @@ describe("fromAssumeRole", () => {
       sourceIdentity: "alice",
       policy: "{}",
       policyArns: ["arn:aws:iam::aws:policy/ReadOnlyAccess"],
-      runtime: fakeRuntime().runtime,
+      runtime: manualRuntime().runtime,
     })();
     expect(creds).toMatchObject({ accessKeyId: "ASIATARGET", accountId: "999988887777" });
     expect(sts.commandCalls(AssumeRoleCommand)[0]!.args[0].input).toEqual({
@@ -60,7 +60,7 @@ describe("fromAssumeRole", () => {
   });
 
   it("refuses a malformed role ARN when run, not when built", async () => {
-    const provider = fromAssumeRole(base, { roleArn: "role/nope", runtime: fakeRuntime().runtime });
+    const provider = fromAssumeRole(base, { roleArn: "role/nope", runtime: manualRuntime().runtime });
     await expect(provider()).rejects.toThrow(/"role\/nope" is not a role ARN/);
     expect(sts.calls()).toHaveLength(0);
   });
@@ -76,7 +76,7 @@ describe("fromAssumeRole", () => {
     );
     const error = await fromAssumeRole(base, {
       roleArn: "arn:aws:iam::999988887777:role/x",
-      runtime: fakeRuntime().runtime,
+      runtime: manualRuntime().runtime,
     })().catch((e: unknown) => e);
     expect(isCredbridgeError(error) && error.serviceCode).toBe("AccessDenied");
     expect((error as Error).message).toMatch(/arn:aws:iam::999988887777:role\/x.*trust policy/);
@@ -92,7 +92,7 @@ describe("chainRoles", () => {
       .resolves(answer("hop2"));
     const warnings: string[] = [];
     const logger = { debug() {}, info() {}, warn: (m: string) => warnings.push(m), error() {} };
-    const runtime = { ...fakeRuntime().runtime, logger };
+    const runtime = { ...manualRuntime().runtime, logger };
     const creds = await chainRoles(base, [
       { roleArn: "arn:aws:iam::111111111111:role/hop1", roleSessionName: "one", runtime },
       {
@@ -126,7 +126,7 @@ describe("selfAssume", () => {
       Account: "123456789012",
     });
     sts.on(AssumeRoleCommand).resolves(answer("app"));
-    const creds = await selfAssume(base, { runtime: fakeRuntime().runtime })();
+    const creds = await selfAssume(base, { runtime: manualRuntime().runtime })();
     expect(creds.accessKeyId).toBe("ASIAAPP");
     expect(sts.commandCalls(AssumeRoleCommand)[0]!.args[0].input.RoleArn).toBe(
       "arn:aws:iam::123456789012:role/app",
@@ -135,7 +135,7 @@ describe("selfAssume", () => {
 
   it("prefers the roleArn option, then AWS_ROLE_ARN", async () => {
     sts.on(AssumeRoleCommand).resolves(answer("app"));
-    const runtime = fakeRuntime({
+    const runtime = manualRuntime({
       env: { AWS_ROLE_ARN: "arn:aws:iam::123456789012:role/path/from-env" },
     }).runtime;
     await selfAssume(base, { runtime })();
@@ -157,14 +157,14 @@ describe("selfAssume", () => {
         message: "denied",
       }),
     );
-    await expect(selfAssume(base, { runtime: fakeRuntime().runtime })()).rejects.toThrow(
+    await expect(selfAssume(base, { runtime: manualRuntime().runtime })()).rejects.toThrow(
       /derived from arn:aws:sts::123456789012:assumed-role\/app\/s.*role with a path.*AWS_ROLE_ARN/,
     );
   });
 
   it("refuses a source that is not an assumed role", async () => {
     sts.on(GetCallerIdentityCommand).resolves({ Arn: "arn:aws:iam::123456789012:user/alice" });
-    await expect(selfAssume(base, { runtime: fakeRuntime().runtime })()).rejects.toThrow(
+    await expect(selfAssume(base, { runtime: manualRuntime().runtime })()).rejects.toThrow(
       /is not an assumed role/,
     );
   });

@@ -3,7 +3,7 @@ import type { AddressInfo } from "node:net";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { isCredbridgeError } from "./errors.js";
 import { fromPodIdentity } from "./from-pod-identity.js";
-import { fakeRuntime } from "./internal/fake-runtime.js";
+import { manualRuntime } from "./testing.js";
 
 type Reply = (req: IncomingMessage, res: ServerResponse) => void;
 const body = {
@@ -34,7 +34,9 @@ beforeEach(() => {
 });
 
 const setup = (env: Record<string, string> = {}) => {
-  const fake = fakeRuntime({ env: { AWS_CONTAINER_CREDENTIALS_FULL_URI: `${base}/v1/credentials`, ...env } });
+  const fake = manualRuntime({
+    env: { AWS_CONTAINER_CREDENTIALS_FULL_URI: `${base}/v1/credentials`, ...env },
+  });
   return { fake, runtime: { ...fake.runtime, fetch: globalThis.fetch } };
 };
 
@@ -156,7 +158,7 @@ describe("fromPodIdentity", () => {
   });
 
   it("is 'not configured' without a URI", async () => {
-    const fake = fakeRuntime();
+    const fake = manualRuntime();
     const error = await fromPodIdentity({ runtime: fake.runtime })().catch((e: unknown) => e);
     expect(isCredbridgeError(error) && error.tryNextLink).toBe(true);
   });

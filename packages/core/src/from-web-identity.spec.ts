@@ -3,7 +3,7 @@ import { mockClient } from "aws-sdk-client-mock";
 import { afterEach, describe, expect, it } from "vitest";
 import { isCredbridgeError } from "./errors.js";
 import { fromWebIdentity, resolveWebIdentityConfig } from "./from-web-identity.js";
-import { fakeRuntime } from "./internal/fake-runtime.js";
+import { manualRuntime } from "./testing.js";
 
 const sts = mockClient(STSClient);
 afterEach(() => sts.reset());
@@ -23,7 +23,7 @@ const serviceError = (name: string, status: number, message: string) =>
   new STSServiceException({ name, $fault: "client", $metadata: { httpStatusCode: status }, message });
 
 const irsa = () => {
-  const fake = fakeRuntime({
+  const fake = manualRuntime({
     env: { AWS_ROLE_ARN: ROLE, AWS_WEB_IDENTITY_TOKEN_FILE: "/var/run/token", AWS_REGION: "eu-west-1" },
   });
   fake.files.set("/var/run/token", "jwt-one\n");
@@ -94,7 +94,7 @@ describe("fromWebIdentity", () => {
   });
 
   it("is 'not configured' (tryNextLink) without the variables, naming what is missing", async () => {
-    const fake = fakeRuntime();
+    const fake = manualRuntime();
     const error = await fromWebIdentity({ runtime: fake.runtime })().catch((e: unknown) => e);
     expect(isCredbridgeError(error) && error.tryNextLink).toBe(true);
     expect((error as Error).message).toMatch(/AWS_WEB_IDENTITY_TOKEN_FILE.*AWS_ROLE_ARN/);

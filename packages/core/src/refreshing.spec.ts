@@ -1,8 +1,8 @@
 import type { AwsCredentialIdentity } from "@smithy/types";
 import { describe, expect, it } from "vitest";
 import { isCredbridgeError } from "./errors.js";
-import { fakeRuntime, settle } from "./internal/fake-runtime.js";
 import { isRefreshingProvider, type RefreshEvent, refreshing } from "./refreshing.js";
+import { manualRuntime, settle } from "./testing.js";
 
 const MIN = 60_000;
 
@@ -43,7 +43,7 @@ const counterSource = (clock: () => number, lifetimeMs = 60 * MIN) => {
 };
 
 const setup = (lifetimeMs = 60 * MIN, options: Parameters<typeof refreshing>[1] = {}) => {
-  const fake = fakeRuntime({ random: 0 });
+  const fake = manualRuntime({ random: 0 });
   const src = counterSource(fake.runtime.now, lifetimeMs);
   const events: RefreshEvent[] = [];
   const provider = refreshing(src.source, {
@@ -182,7 +182,7 @@ describe("refreshing", () => {
 
   it("delays the advisory refresh by jitter within bounds", async () => {
     const at = async (random: number) => {
-      const fake = fakeRuntime({ random });
+      const fake = manualRuntime({ random });
       const src = counterSource(fake.runtime.now);
       const p = refreshing(src.source, { runtime: fake.runtime, jitterSeconds: 120 });
       await p();
@@ -223,7 +223,7 @@ describe("refreshing", () => {
   });
 
   it("caches credentials without expiration for good", async () => {
-    const fake = fakeRuntime();
+    const fake = manualRuntime();
     let calls = 0;
     const p = refreshing(
       async () => {
@@ -283,7 +283,7 @@ describe("refreshing", () => {
   });
 
   it("logs failures through the logger without secrets", async () => {
-    const fake = fakeRuntime();
+    const fake = manualRuntime();
     const lines: string[] = [];
     const log = (...a: unknown[]) => lines.push(a.join(" "));
     const src = counterSource(fake.runtime.now);

@@ -3,9 +3,9 @@ import { mkdtemp, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { isCredbridgeError, refreshing } from "@credbridge/core";
+import { manualRuntime } from "@credbridge/core/testing";
 import type { AwsCredentialIdentity } from "@smithy/types";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
-import { fakeRuntime } from "./internal/fake-runtime.js";
 import { type FsPoint, fsError, hookedFs } from "./internal/hooked-fs.js";
 import { readSections } from "./internal/ini-merge.js";
 import { type RefresherEvent, type RefresherHandle, startRefresher } from "./refresher.js";
@@ -63,7 +63,7 @@ const fileKey = async (profile = "default") =>
 
 describe("startRefresher", () => {
   it("writes once the first credentials arrive, then each time the engine refreshes them", async () => {
-    const fake = fakeRuntime();
+    const fake = manualRuntime({ sleep: "timers" });
     const src = counter(fake.now);
     const events: RefresherEvent[] = [];
     handle = startRefresher(src.source, {
@@ -95,7 +95,7 @@ describe("startRefresher", () => {
   });
 
   it("writes what an already warm refreshing provider holds, without fetching again", async () => {
-    const fake = fakeRuntime();
+    const fake = manualRuntime({ sleep: "timers" });
     const src = counter(fake.now);
     const engine = refreshing(src.source, { runtime: fake.runtime });
     await engine();
@@ -113,7 +113,7 @@ describe("startRefresher", () => {
   });
 
   it("retries a failing write with growing backoff and recovers; the loop survives", async () => {
-    const fake = fakeRuntime();
+    const fake = manualRuntime({ sleep: "timers" });
     const src = counter(fake.now);
     const { fs, state } = switchableFs();
     const { logger, lines } = recordingLogger();
@@ -140,7 +140,7 @@ describe("startRefresher", () => {
   });
 
   it("logs an error when the file is left holding expired credentials", async () => {
-    const fake = fakeRuntime();
+    const fake = manualRuntime({ sleep: "timers" });
     const src = counter(fake.now);
     const { fs, state } = switchableFs();
     const { logger, lines } = recordingLogger();
@@ -181,7 +181,7 @@ describe("startRefresher", () => {
   });
 
   it("stop() waits for the write in flight, then stops refreshing", async () => {
-    const fake = fakeRuntime();
+    const fake = manualRuntime({ sleep: "timers" });
     const src = counter(fake.now);
     // Another writer holds the lock: the first write waits for it.
     mkdirSync(`${path}.lock`);
@@ -207,7 +207,7 @@ describe("startRefresher", () => {
   });
 
   it("removes its profile on stop when asked, and rejects ready() after stop", async () => {
-    const fake = fakeRuntime();
+    const fake = manualRuntime({ sleep: "timers" });
     const src = counter(fake.now);
     const h = startRefresher(src.source, { path, profile: "app", runtime: fake.runtime, removeOnStop: true });
     await h.ready();
@@ -221,7 +221,7 @@ describe("startRefresher", () => {
   });
 
   it("keeps secrets out of its status and logs", async () => {
-    const fake = fakeRuntime();
+    const fake = manualRuntime({ sleep: "timers" });
     const src = counter(fake.now);
     const { logger, lines } = recordingLogger();
     handle = startRefresher(src.source, { path, logger, runtime: fake.runtime });
