@@ -1,4 +1,5 @@
 import { audiences, type JwtClaims } from "../jwt.js";
+import { StsError } from "./errors.js";
 import type { CallerIdentity } from "./identity.js";
 
 /**
@@ -74,4 +75,14 @@ export const assumeRoleTrusted = (
   return trust.trustedPrincipals.some(
     (p) => p === "*" || candidates.some((c) => c !== undefined && matchesAny([p], c)),
   );
+};
+
+/** A role's MaxSessionDuration, as STS enforces it for every way of assuming the role. */
+export const checkMaxSessionDuration = (trust: RoleTrust | undefined, requested: number): void => {
+  if (trust?.maxSessionDurationSeconds !== undefined && requested > trust.maxSessionDurationSeconds) {
+    throw new StsError(
+      "ValidationError",
+      "The requested DurationSeconds exceeds the MaxSessionDuration set for this role.",
+    );
+  }
 };

@@ -4,6 +4,7 @@ import { createCredentialSource, type ServedCredentialsOptions } from "../intern
 import {
   type CredentialsServer,
   createHttpServer,
+  credentialsServer,
   type Reply,
   type ServerOptions,
 } from "../internal/http.js";
@@ -183,12 +184,5 @@ export const createContainerCredentialsServer = (
     afterClose: () => source.stop(),
   });
 
-  return {
-    listen: http.listen,
-    close: http.close,
-    get address() {
-      return http.address;
-    },
-    engine: source.engine,
-  };
+  return credentialsServer(http, source);
 };

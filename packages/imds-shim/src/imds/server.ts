@@ -8,7 +8,12 @@ import {
   resolveRuntime,
 } from "@credbridge/core";
 import { createCredentialSource, type ServedCredentialsOptions } from "../internal/credentials.js";
-import { type CredentialsServer, createHttpServer, type ServerOptions } from "../internal/http.js";
+import {
+  type CredentialsServer,
+  createHttpServer,
+  credentialsServer,
+  type ServerOptions,
+} from "../internal/http.js";
 import { hasControlCharacter } from "../internal/target.js";
 import { ec2Architecture, parseRoleArn, partitionOf } from "./formats.js";
 import { createImdsRoutes, type ImdsIdentity, imdsError } from "./routes.js";
@@ -150,12 +155,5 @@ export const createImdsServer = (options: ImdsServerOptions): ImdsServer => {
     afterClose: () => source.stop(),
   });
 
-  return {
-    listen: http.listen,
-    close: http.close,
-    get address() {
-      return http.address;
-    },
-    engine: source.engine,
-  };
+  return credentialsServer(http, source);
 };

@@ -114,7 +114,7 @@ export interface ServerOptions {
   runtime?: RuntimeOptions | undefined;
 }
 
-/** What both servers return. */
+/** What both servers return: the HTTP server's lifecycle and the engine behind it. */
 export interface CredentialsServer {
   /** Binds and serves; the address's `url` is what clients are configured with. */
   listen(options?: ListenOptions): Promise<ServerAddress>;
@@ -407,3 +407,16 @@ export const createHttpServer = (config: HttpServerConfig): HttpServerHandle => 
     },
   };
 };
+
+/** Builds the handle a server returns from its HTTP server and the engine it serves from. */
+export const credentialsServer = (
+  http: HttpServerHandle,
+  source: { readonly engine: RefreshingProvider },
+): CredentialsServer => ({
+  listen: http.listen,
+  close: http.close,
+  get address() {
+    return http.address;
+  },
+  engine: source.engine,
+});

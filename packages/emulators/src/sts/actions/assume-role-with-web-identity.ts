@@ -1,6 +1,6 @@
 import { audiences, decodeJwtClaims } from "../../jwt.js";
 import { StsError } from "../errors.js";
-import { webIdentityTrustFailure } from "../trust.js";
+import { checkMaxSessionDuration, webIdentityTrustFailure } from "../trust.js";
 import { DEFAULT_DURATION_SECONDS, validateWebIdentityInput } from "../validate.js";
 import { children, el } from "../xml.js";
 import type { ActionHandler } from "./context.js";
@@ -48,12 +48,7 @@ export const assumeRoleWithWebIdentity: ActionHandler = (context) => {
     throw new StsError("AccessDenied", "Not authorized to perform sts:AssumeRoleWithWebIdentity");
   }
   const requested = input.durationSeconds ?? DEFAULT_DURATION_SECONDS;
-  if (trust?.maxSessionDurationSeconds !== undefined && requested > trust.maxSessionDurationSeconds) {
-    throw new StsError(
-      "ValidationError",
-      "The requested DurationSeconds exceeds the MaxSessionDuration set for this role.",
-    );
-  }
+  checkMaxSessionDuration(trust, requested);
   const issued = context.sessions.issue({
     roleArn: input.roleArn,
     sessionName: input.sessionName,

@@ -1,5 +1,5 @@
 import { StsError } from "../errors.js";
-import { assumeRoleTrusted } from "../trust.js";
+import { assumeRoleTrusted, checkMaxSessionDuration } from "../trust.js";
 import { DEFAULT_DURATION_SECONDS, validateAssumeInput } from "../validate.js";
 import { children, el } from "../xml.js";
 import type { ActionHandler } from "./context.js";
@@ -27,12 +27,7 @@ export const assumeRole: ActionHandler = (context) => {
       "The requested DurationSeconds exceeds the 1 hour session limit for roles assumed by role chaining.",
     );
   }
-  if (trust?.maxSessionDurationSeconds !== undefined && requested > trust.maxSessionDurationSeconds) {
-    throw new StsError(
-      "ValidationError",
-      "The requested DurationSeconds exceeds the MaxSessionDuration set for this role.",
-    );
-  }
+  checkMaxSessionDuration(trust, requested);
   const issued = context.sessions.issue({
     roleArn: input.roleArn,
     sessionName: input.sessionName,
