@@ -1,5 +1,6 @@
 // Shared helpers for the benchmarks: workspace imports by path (bench/ is not a
 // package), robust statistics, and child-process RSS.
+import { spawnSync } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { fileURLToPath, pathToFileURL } from "node:url";
@@ -29,4 +30,31 @@ export const percentile = (xs, p) => {
 export const rssOf = (pid) => {
   const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, "utf8"));
   return m ? Number(m[1]) * 1024 : Number.NaN;
+};
+
+/** Peak resident set size (VmHWM) of a process in bytes, from /proc. */
+export const peakRssOf = (pid) => {
+  const m = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, "utf8"));
+  return m ? Number(m[1]) * 1024 : Number.NaN;
+};
+
+export const mib = (bytes) => Math.round((bytes / 2 ** 20) * 10) / 10;
+
+/**
+ * The Node binaries to measure on: the machine's own and npx's `node@22` and
+ * `node@24` (kept in the repository's npm cache). `BENCH_NODES=20,24` narrows
+ * the list. Each is resolved to its real binary, so no npx start-up is timed.
+ */
+export const nodeBinaries = () => {
+  const wanted = (process.env.BENCH_NODES ?? "20,22,24").split(",").map((v) => v.trim());
+  const own = process.versions.node.split(".")[0];
+  return wanted.map((major) => {
+    if (major === own) return { label: `Node ${major}`, bin: process.execPath };
+    const r = spawnSync("npx", ["-y", "-p", `node@${major}`, "node", "-p", "process.execPath"], {
+      env: { ...process.env, npm_config_cache: `${root}.cache/npm` },
+      encoding: "utf8",
+    });
+    if (r.status !== 0) throw new Error(`npx could not provide node@${major}: ${r.stderr}`);
+    return { label: `Node ${major}`, bin: r.stdout.trim() };
+  });
 };

@@ -1,17 +1,43 @@
 // `credbridge process` on a cache hit: wall time against `node -e 0` (the floor
 // for any Node CLI) and against the AWS CLI exporting the same profile's
-// credentials through it, all measured in one run, interleaved.
+// credentials through it, all measured in one run, interleaved. Then the same
+// cache hit against `node -e 0` with hyperfine on each Node version.
 import { execFile, spawnSync } from "node:child_process";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { performance } from "node:perf_hooks";
 import { promisify } from "node:util";
-import { median, root, workspace } from "./lib.mjs";
+import { median, nodeBinaries, root, workspace } from "./lib.mjs";
 
 const RUNS = 30;
 const AWS_RUNS = 7;
 const CLI = join(root, "packages/cli/bin/credbridge.js");
+
+const HYPERFINE_RUNS = 40;
+
+/** Median wall times of `node -e 0` and of `args` on `node`, from one hyperfine run (-N: no shell). */
+const hyperfine = (node, args, env, dir) => {
+  const out = join(dir, "hyperfine.json");
+  const r = spawnSync(
+    "/usr/bin/hyperfine",
+    [
+      "-N",
+      "--warmup",
+      "5",
+      "--runs",
+      String(HYPERFINE_RUNS),
+      "--export-json",
+      out,
+      `${node} -e 0`,
+      [node, ...args].join(" "),
+    ],
+    { env, encoding: "utf8" },
+  );
+  if (r.status !== 0) throw new Error(`hyperfine failed: ${r.stderr}`);
+  const [floor, hit] = JSON.parse(readFileSync(out, "utf8")).results.map((x) => x.median * 1000);
+  return { floor, hit };
+};
 
 const time = (cmd, args, env) => {
   const start = performance.now();
@@ -64,7 +90,20 @@ export async function run() {
     const h = median(hit);
     const n = median(node);
     const a = median(aws);
+    const perNode = nodeBinaries().map(({ label, bin }) => {
+      const { floor, hit } = hyperfine(bin, args, env, dir);
+      return {
+        name: `process ${label}: cache hit wall time (hyperfine)`,
+        value: Number(hit.toFixed(1)),
+        unit: "ms",
+        peer: `node -e 0 ${floor.toFixed(1)} ms`,
+        ratio: hit / floor,
+        goal: "ratio ≤ 1.3",
+        pass: hit / floor <= 1.3,
+      };
+    });
     return [
+      ...perNode,
       {
         name: "process: cache hit wall time",
         value: Number(h.toFixed(1)),

@@ -1,0 +1,12 @@
+// The peer of the serve benchmark: bare node:http answering a fixed 1 KB JSON
+// body, the least any Node server does for a request. Prints its port.
+import { createServer } from "node:http";
+
+const body = JSON.stringify({ Code: "Success", Padding: "x".repeat(1000) }).slice(0, 1024 - 2) + '"}';
+const server = createServer((_req, res) => {
+  res.writeHead(200, { "Content-Type": "application/json", "Content-Length": Buffer.byteLength(body) });
+  res.end(body);
+});
+server.listen(0, "127.0.0.1", () =>
+  process.stdout.write(`${JSON.stringify({ port: server.address().port })}\n`),
+);
