@@ -16,13 +16,14 @@ const CLI = join(root, "packages/cli/bin/credbridge.js");
 
 const HYPERFINE_RUNS = 40;
 
-/** Median wall times of `node -e 0` and of `args` on `node`, from one hyperfine run (-N: no shell). */
+/** Median wall times of `node -e 0` and of `args` on `node`, from one hyperfine run (-N: no shell; stdout a pipe, as the AWS CLI reads it). */
 const hyperfine = (node, args, env, dir) => {
   const out = join(dir, "hyperfine.json");
   const r = spawnSync(
     "/usr/bin/hyperfine",
     [
       "-N",
+      "--output=pipe",
       "--warmup",
       "5",
       "--runs",
