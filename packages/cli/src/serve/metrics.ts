@@ -8,7 +8,9 @@ export const createMetrics = (engine: RefreshingProvider, now: () => number) => 
   let refreshFailures = 0;
   let fileWrites = 0;
   let fileWriteFailures = 0;
-  const requests = new Map<string, number>();
+  // Keyed by the raw label values; each counter keeps its escaped label set,
+  // built once, so a request costs one lookup (render order: first seen).
+  const requests = new Map<string, { labels: string; n: number }>();
   let refresher: RefresherHandle | undefined;
 
   const label = (v: string) => v.replaceAll("\\", "\\\\").replaceAll('"', '\\"').replaceAll("\n", "\\n");
@@ -23,8 +25,14 @@ export const createMetrics = (engine: RefreshingProvider, now: () => number) => 
       else if (e.type === "write-failure") fileWriteFailures++;
     },
     onRequest: (r: RequestInfo) => {
-      const key = `server="${r.server}",path="${label(r.path)}",status="${r.status}"`;
-      requests.set(key, (requests.get(key) ?? 0) + 1);
+      const key = `${r.server}\n${r.path}\n${r.status}`;
+      const counter = requests.get(key);
+      if (counter) counter.n++;
+      else
+        requests.set(key, {
+          labels: `server="${r.server}",path="${label(r.path)}",status="${r.status}"`,
+          n: 1,
+        });
     },
     watchRefresher: (handle: RefresherHandle) => {
       refresher = handle;
@@ -60,7 +68,7 @@ export const createMetrics = (engine: RefreshingProvider, now: () => number) => 
       lines.push(
         "# HELP credbridge_requests_total Requests served, by server, route and status.",
         "# TYPE credbridge_requests_total counter",
-        ...[...requests].map(([key, n]) => `credbridge_requests_total{${key}} ${n}`),
+        ...[...requests.values()].map(({ labels, n }) => `credbridge_requests_total{${labels}} ${n}`),
       );
       return `${lines.join("\n")}\n`;
     },

@@ -5,6 +5,7 @@ import {
   type CredentialsServer,
   createHttpServer,
   credentialsServer,
+  prepareReply,
   type Reply,
   type ServerOptions,
 } from "../internal/http.js";
@@ -84,7 +85,8 @@ export const createContainerCredentialsServer = (
   let path = configuredPath;
   let roleArn: string | undefined;
   let accountId: string | undefined;
-  let cached: { credentials: AwsCredentialIdentity; expiration: number; body: string } | undefined;
+  // The answer for the current credentials, rendered once per credential set.
+  let cached: { credentials: AwsCredentialIdentity; expiration: number; reply: Reply } | undefined;
 
   const body = (credentials: AwsCredentialIdentity, expiration: Date): string =>
     JSON.stringify({
@@ -104,13 +106,18 @@ export const createContainerCredentialsServer = (
         cached = {
           credentials: served.credentials,
           expiration,
-          body: body(served.credentials, served.expiration),
+          reply: prepareReply({
+            status: 200,
+            route: path,
+            contentType: "application/json",
+            body: body(served.credentials, served.expiration),
+          }),
         };
         logger?.debug?.(
           `credbridge container: serving key ${maskAccessKeyId(served.credentials.accessKeyId)} until ${served.expiration.toISOString()}`,
         );
       }
-      return { status: 200, route: path, contentType: "application/json", body: cached.body };
+      return cached.reply;
     } catch (error) {
       logger?.warn(
         `credbridge container: cannot serve credentials: ${(error as Error)?.message ?? String(error)}; answering 500`,

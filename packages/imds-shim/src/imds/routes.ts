@@ -1,7 +1,7 @@
 import { maskAccessKeyId } from "@credbridge/core";
 import type { AwsCredentialIdentity, Logger } from "@smithy/types";
 import type { CredentialSource } from "../internal/credentials.js";
-import type { Handler, Reply, RequestContext } from "../internal/http.js";
+import { type Handler, prepareReply, type Reply, type RequestContext } from "../internal/http.js";
 import {
   credentialsDocument,
   ec2ErrorPage,
@@ -72,7 +72,7 @@ interface Route {
 export const createImdsRoutes = (deps: ImdsRouteDeps): Handler => {
   const { tokens, source, identity, logger } = deps;
   // The served document is rebuilt only when the credentials object or its served expiration changes.
-  let cached: { credentials: AwsCredentialIdentity; expiration: number; body: string } | undefined;
+  let cached: { credentials: AwsCredentialIdentity; expiration: number; reply: Reply } | undefined;
 
   const credentialsFailed = (route: string, error: unknown): Reply => {
     logger?.warn(
@@ -132,12 +132,16 @@ export const createImdsRoutes = (deps: ImdsRouteDeps): Handler => {
         const expiration = served.expiration.getTime();
         if (cached?.credentials !== served.credentials || cached.expiration !== expiration) {
           const body = credentialsDocument(served.credentials, served.expiration, source.lastUpdated());
-          cached = { credentials: served.credentials, expiration, body };
+          cached = {
+            credentials: served.credentials,
+            expiration,
+            reply: prepareReply(text(CREDENTIALS_ROUTE, body)),
+          };
           logger?.debug?.(
             `credbridge imds: serving key ${maskAccessKeyId(served.credentials.accessKeyId)} until ${served.expiration.toISOString()}`,
           );
         }
-        return text(CREDENTIALS_ROUTE, cached.body);
+        return cached.reply;
       } catch (error) {
         return credentialsFailed(CREDENTIALS_ROUTE, error);
       }

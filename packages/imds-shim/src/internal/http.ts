@@ -61,7 +61,23 @@ export interface Reply {
   contentType: string;
   body: string;
   headers?: Record<string, string> | undefined;
+  /**
+   * The response headers as written, `Content-Type` and `Content-Length`
+   * included: set by `prepareReply` on a reply sent many times (the served
+   * credentials), so each request writes it without building anything.
+   */
+  readonly wireHeaders?: Readonly<Record<string, string | number>> | undefined;
 }
+
+const wireHeaders = (reply: Reply): Record<string, string | number> => {
+  const headers: Record<string, string | number> = reply.headers ? { ...reply.headers } : {};
+  headers["Content-Type"] = reply.contentType;
+  headers["Content-Length"] = Buffer.byteLength(reply.body);
+  return headers;
+};
+
+/** The reply with its headers built once, for a reply answered to many requests. */
+export const prepareReply = (reply: Reply): Reply => ({ ...reply, wireHeaders: wireHeaders(reply) });
 
 export interface RequestContext {
   req: IncomingMessage;
@@ -203,10 +219,7 @@ export const createHttpServer = (config: HttpServerConfig): HttpServerHandle => 
   const write = (res: ServerResponse, reply: Reply, close: boolean): void => {
     if (res.headersSent || res.destroyed) return;
     if (close || draining) res.shouldKeepAlive = false;
-    const headers: Record<string, string | number> = reply.headers ? { ...reply.headers } : {};
-    headers["Content-Type"] = reply.contentType;
-    headers["Content-Length"] = Buffer.byteLength(reply.body);
-    res.writeHead(reply.status, headers);
+    res.writeHead(reply.status, reply.wireHeaders ?? wireHeaders(reply));
     res.end(reply.body);
   };
 
