@@ -67,17 +67,29 @@ const run1 = (command, args) =>
 
 const toMs = (value, unit) => Number(value) * ({ us: 0.001, ms: 1, s: 1000 }[unit] ?? Number.NaN);
 
-/** One `wrk -t2 -c50` run: requests/s and p99 in ms. */
+/** User plus system CPU time of a process in µs, from /proc (10 ms ticks). */
+const cpuUs = (pid) => {
+  const fields = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1].split(" ");
+  return (Number(fields[11]) + Number(fields[12])) * 10_000;
+};
+
+/**
+ * One `wrk -t2 -c50` run: requests/s, p99 in ms, and the server's CPU per
+ * request in µs (the figure least moved by neighbours on a shared machine).
+ */
 const wrk = async (target, seconds) => {
+  const cpuBefore = cpuUs(target.pid);
   const args = ["-t2", "-c50", `-d${seconds}s`, "--latency"];
   for (const [k, v] of Object.entries(target.headers)) args.push("-H", `${k}: ${v}`);
   const out = await run1(WRK, [...args, target.url]);
   const errors = /Non-2xx or 3xx responses:\s+(\d+)/.exec(out)?.[1];
   if (errors) throw new Error(`${target.url}: ${errors} non-2xx responses under load`);
   const p99 = /\s99%\s+([\d.]+)(us|ms|s)/.exec(out);
+  const total = Number(/(\d+) requests in/.exec(out)?.[1]);
   return {
     rps: Number(/Requests\/sec:\s+([\d.]+)/.exec(out)?.[1]),
     p99: p99 ? toMs(p99[1], p99[2]) : Number.NaN,
+    cpu: (cpuUs(target.pid) - cpuBefore) / total,
   };
 };
 
@@ -158,12 +170,14 @@ const measureNode = async ({ label, bin }, agent) => {
       })
     ).text();
     const targets = {
-      bare: { url: bare.url, headers: { "x-aws-ec2-metadata-token": token } },
+      bare: { pid: bare.child.pid, url: bare.url, headers: { "x-aws-ec2-metadata-token": token } },
       imds: {
+        pid: serve.child.pid,
         url: `${serve.imds}/latest/meta-data/iam/security-credentials/${role}`,
         headers: { "x-aws-ec2-metadata-token": token },
       },
       container: {
+        pid: serve.child.pid,
         url: serve.container,
         headers: { Authorization: readFileSync(join(dir, "container-token"), "utf8").trim() },
       },
@@ -177,6 +191,7 @@ const measureNode = async ({ label, bin }, agent) => {
     const m = (name, key) => median(results[name].map((r) => r[key]));
     const bareRps = m("bare", "rps");
     const bareP99 = m("bare", "p99");
+    const bareCpu = m("bare", "cpu");
     const rows = [];
     for (const [name, what] of [
       ["imds", "IMDSv2 GET credentials"],
@@ -184,6 +199,7 @@ const measureNode = async ({ label, bin }, agent) => {
     ]) {
       const rps = m(name, "rps");
       const p99 = m(name, "p99");
+      const cpu = m(name, "cpu");
       rows.push(
         {
           name: `serve ${label}: ${what}, req/s`,
@@ -193,6 +209,7 @@ const measureNode = async ({ label, bin }, agent) => {
           ratio: rps / bareRps,
           goal: "ratio ≥ 0.8",
           pass: rps / bareRps >= 0.8,
+          note: `server CPU ${cpu.toFixed(1)} vs ${bareCpu.toFixed(1)} µs/request`,
         },
         {
           name: `serve ${label}: ${what}, p99`,

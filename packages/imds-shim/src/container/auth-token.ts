@@ -75,12 +75,27 @@ export const createAuthTokenSource = (
   };
 
   const current = (): ExpectedToken | Promise<ExpectedToken> => {
-    if (authToken === undefined) return fromFile(authTokenFile as string);
+    if (authToken === undefined) return thisTurn ?? checkFile(authTokenFile as string);
     fixed ??= expectedToken(authToken);
     return fixed;
   };
 
-  // A synchronous stat, once per request: the token file sits on a local volume
+  // One stat serves every request answered in the same event-loop turn. They
+  // were all received before the turn began, hence before the stat: a request
+  // sent after the file changed (by a client that read the new token) arrives
+  // in a later turn and sees the change, exactly as with a stat per request.
+  let thisTurn: ExpectedToken | Promise<ExpectedToken> | undefined;
+  const endTurn = (): void => {
+    thisTurn = undefined;
+  };
+  const checkFile = (path: string): ExpectedToken | Promise<ExpectedToken> => {
+    const expected = fromFile(path);
+    thisTurn = expected;
+    setImmediate(endTurn);
+    return expected;
+  };
+
+  // A synchronous stat: the token file sits on a local volume
   // (a projected or Secret volume), where it takes microseconds; the async one
   // went through the thread pool and was a third of a request's CPU time.
   const fromFile = (path: string): ExpectedToken | Promise<ExpectedToken> => {
