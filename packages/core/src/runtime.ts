@@ -1,5 +1,6 @@
 import { readFile } from "node:fs/promises";
 import type { Logger } from "@smithy/types";
+import { nodeFetch } from "./internal/node-fetch.js";
 
 /** A cancellable timer handle returned by {@link Runtime.setTimer}. */
 export interface TimerHandle {
@@ -23,7 +24,10 @@ export interface Runtime {
   env: Readonly<Record<string, string | undefined>>;
   /** Reads a UTF-8 text file (token files). */
   readTextFile(path: string): Promise<string>;
-  /** WHATWG fetch, used by the HTTP (container-credentials) provider. */
+  /**
+   * WHATWG fetch, used by the HTTP (container-credentials) provider. Default:
+   * its GET on node:http, the global fetch for anything else (see node-fetch.ts).
+   */
   fetch: typeof globalThis.fetch;
   /** Optional logger with the AWS SDK's logger shape. Never given a secret. */
   logger?: Logger | undefined;
@@ -60,6 +64,6 @@ export const resolveRuntime = (overrides: RuntimeOptions = {}): Runtime => ({
   random: Math.random,
   env: process.env,
   readTextFile: (path) => readFile(path, "utf8"),
-  fetch: (...args) => globalThis.fetch(...args),
+  fetch: nodeFetch,
   ...overrides,
 });
