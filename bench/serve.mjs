@@ -16,6 +16,8 @@ const WRK = "/usr/bin/wrk";
 const SECONDS = Number(process.env.BENCH_DURATION_S ?? 4);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
 const IDLE_MS = 3_000;
+// Node/V8 flags for serve alone, to measure one beside the default (e.g. --max-semi-space-size=1).
+const SERVE_FLAGS = (process.env.BENCH_SERVE_FLAGS ?? "").split(" ").filter(Boolean);
 
 const collect = (child) => {
   let out = "";
@@ -106,6 +108,7 @@ const startServe = async (node, dir, agent) => {
   const child = spawn(
     node,
     [
+      ...SERVE_FLAGS,
       CLI,
       "serve",
       "--credentials-file",
