@@ -5,10 +5,9 @@ import { backoffDelay } from "./internal/backoff.js";
 import { createListeners } from "./internal/listeners.js";
 import { type Decision, decide, type RefreshReason } from "./internal/refresh-decision.js";
 import { createLedger, recordFailure, recordSuccess } from "./internal/refresh-ledger.js";
-import { refreshFailureMessage, refreshSuccessMessage } from "./internal/refresh-log.js";
+import { createReporter } from "./internal/refresh-report.js";
 import { snapshot } from "./internal/refresh-state.js";
-import { resolveWindows } from "./internal/refresh-windows.js";
-import type { ScheduleOptions } from "./internal/schedule.js";
+import { windowsOnce } from "./internal/refresh-windows.js";
 import {
   REFRESHING,
   type RefreshEvent,
@@ -46,23 +45,13 @@ export const refreshing = (
     rt.logger?.warn(`credbridge: a refresh listener of ${name} threw: ${asError(error).message}`),
   );
   if (options.observer) listeners.add(options.observer);
+  const report = createReporter(name, listeners.emit, rt.logger);
   const ledger = createLedger();
-  let windows: ScheduleOptions | Error | undefined;
+  const config = windowsOnce(options);
   let cached: Cached | undefined;
   let inflight: Promise<AwsCredentialIdentity> | undefined;
   let timer: { cancel(): void } | undefined;
   let started = false;
-
-  const config = (): ScheduleOptions | Error => {
-    if (windows === undefined) {
-      try {
-        windows = resolveWindows(options);
-      } catch (error) {
-        windows = asError(error);
-      }
-    }
-    return windows;
-  };
 
   const schedule = (): void => {
     timer?.cancel();
@@ -80,20 +69,9 @@ export const refreshing = (
     (next: Cached): AwsCredentialIdentity => {
       const now = rt.now();
       cached = next;
-      const c = next.credentials;
       recordSuccess(ledger, now);
-      rt.logger?.debug?.(refreshSuccessMessage(name, reason, c));
-      const expiration = c.expiration;
-      listeners.emit({
-        type: "refresh-success",
-        source: name,
-        reason,
-        at: new Date(now),
-        credentials: c,
-        expiration,
-        durationMs: now - startedAt,
-      });
-      return c;
+      report.succeeded(reason, next.credentials, startedAt, now);
+      return next.credentials;
     };
 
   const failed =
@@ -101,26 +79,9 @@ export const refreshing = (
     (cause: unknown): never => {
       const now = rt.now();
       const error = asError(cause);
-      recordFailure(
-        ledger,
-        now,
-        error,
-        backoffDelay(ledger.consecutiveFailures + 1, rt.random, options.retry),
-      );
-      const still = isUsable(cached, now) ? cached : undefined;
-      const message = refreshFailureMessage(name, reason, error, ledger, still, now);
-      still ? rt.logger?.warn(message) : rt.logger?.error(message);
-      const { consecutiveFailures, nextAttemptAt } = ledger;
-      listeners.emit({
-        type: "refresh-failure",
-        source: name,
-        reason,
-        at: new Date(now),
-        error,
-        consecutiveFailures,
-        retryAt: new Date(nextAttemptAt),
-        servingCached: still !== undefined,
-      });
+      const retryIn = backoffDelay(ledger.consecutiveFailures + 1, rt.random, options.retry);
+      recordFailure(ledger, now, error, retryIn);
+      report.failed(reason, error, ledger, isUsable(cached, now) ? cached : undefined, now);
       throw error;
     };
 
@@ -140,7 +101,7 @@ export const refreshing = (
         inflight = undefined;
         schedule();
       });
-    listeners.emit({ type: "refresh-start", source: name, reason, at: new Date(startedAt) });
+    report.started(reason, startedAt);
     return inflight;
   };
 

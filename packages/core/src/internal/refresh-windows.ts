@@ -50,3 +50,18 @@ export const resolveWindows = (options: WindowOptions): ScheduleOptions => {
   }
   return { advisoryMs, mandatoryMs, minRemainingMs, jitterMs };
 };
+
+/** `resolveWindows` once: the windows, or the configuration error every later call reports. */
+export const windowsOnce = (options: WindowOptions): (() => ScheduleOptions | CredbridgeError) => {
+  let result: ScheduleOptions | CredbridgeError | undefined;
+  return () => {
+    if (result === undefined) {
+      try {
+        result = resolveWindows(options);
+      } catch (error) {
+        result = error as CredbridgeError;
+      }
+    }
+    return result;
+  };
+};
