@@ -96,16 +96,22 @@ describe("STS hanging while IMDS clients ask (manual clock)", () => {
   });
   afterAll(() => tmp.cleanup());
 
-  it("inside the background-refresh window, IMDS answers from cache at once while the refresh hangs", async () => {
+  /** STS on a manual clock, and the engine serve builds over it (the servers' windows). */
+  const stsAndEngine = async (name: string, requestTimeoutMs: number) => {
     const clock = manualClock();
     const sts = await startStsEmulator({ now: clock.now });
-    await writeToken(tmp.path("token"), clock.now);
-    const engine = refreshing(webIdentity(sts.url, tmp.path("token"), { requestTimeoutMs: 3_000 }), {
+    await writeToken(tmp.path(name), clock.now);
+    const engine = refreshing(webIdentity(sts.url, tmp.path(name), { requestTimeoutMs }), {
       minRemainingSeconds: 900,
       mandatoryWindowSeconds: 960,
       advisoryWindowSeconds: 1_200,
       runtime: { now: clock.now, setTimer: clock.setTimer, random: () => 0.5 },
     });
+    return { clock, sts, engine };
+  };
+
+  it("inside the background-refresh window, IMDS answers from cache at once while the refresh hangs", async () => {
+    const { clock, sts, engine } = await stsAndEngine("token", 3_000);
     const imds = createImdsServer({ provider: engine, roleName: "app", runtime: { now: clock.now } });
     const { url } = await imds.listen();
     try {
@@ -164,15 +170,7 @@ describe("STS hanging while IMDS clients ask (manual clock)", () => {
   });
 
   it("with nothing servable and STS hung, a request gets EC2's error within the wait bound, not after STS's time-out", async () => {
-    const clock = manualClock();
-    const sts = await startStsEmulator({ now: clock.now });
-    await writeToken(tmp.path("token-empty"), clock.now);
-    const engine = refreshing(webIdentity(sts.url, tmp.path("token-empty"), { requestTimeoutMs: 13_000 }), {
-      minRemainingSeconds: 900,
-      mandatoryWindowSeconds: 960,
-      advisoryWindowSeconds: 1_200,
-      runtime: { now: clock.now, setTimer: clock.setTimer, random: () => 0.5 },
-    });
+    const { clock, sts, engine } = await stsAndEngine("token-empty", 13_000);
     const imds = createImdsServer({ provider: engine, roleName: "app", runtime: { now: clock.now } });
     const { url } = await imds.listen();
     try {
