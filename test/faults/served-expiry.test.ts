@@ -133,18 +133,7 @@ describe("STS hanging while IMDS clients ask (manual clock)", () => {
   });
 
   it("inside the mandatory window, with STS hung, IMDS and the container endpoint still answer from cache at once", async () => {
-    const clock = manualClock();
-    const sts = await startStsEmulator({ now: clock.now });
-    await writeToken(tmp.path("token-mandatory"), clock.now);
-    const engine = refreshing(
-      webIdentity(sts.url, tmp.path("token-mandatory"), { requestTimeoutMs: 13_000 }),
-      {
-        minRemainingSeconds: 900,
-        mandatoryWindowSeconds: 960,
-        advisoryWindowSeconds: 1_200,
-        runtime: { now: clock.now, setTimer: clock.setTimer, random: () => 0.5 },
-      },
-    );
+    const { clock, sts, engine } = await stsAndEngine("token-mandatory", 13_000);
     const rt = { now: clock.now };
     const imds = createImdsServer({ provider: engine, roleName: "app", runtime: rt });
     const container = createContainerCredentialsServer({ provider: engine, authToken: TOKEN, runtime: rt });
