@@ -21,7 +21,9 @@ export interface ContainerCredentialsServerOptions extends ServedCredentialsOpti
   authToken?: string | undefined;
   /**
    * A file holding that value (`AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE` on the
-   * client), re-read whenever it changes; one trailing newline is ignored.
+   * client), re-read whenever it changes. Read by the rule core's client uses
+   * (`parseAuthorizationToken` in `@credbridge/core/wire`): one trailing newline
+   * and the spaces or tabs at either end are ignored, other line breaks refused.
    * Exactly one of `authToken` and `authTokenFile` is required.
    */
   authTokenFile?: string | undefined;
