@@ -1,4 +1,6 @@
-import { readFile } from "node:fs/promises";
+import { spawn } from "node:child_process";
+import { chmod, readFile, stat } from "node:fs/promises";
+import { dirname } from "node:path";
 import { fromIni } from "@aws-sdk/credential-provider-ini";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { startCli } from "../support/cli.js";
@@ -106,6 +108,52 @@ describe("credbridge serve", () => {
       expect(log).not.toContain(issued.secretAccessKey);
       expect(log).not.toContain(issued.sessionToken);
       expect(log).not.toContain(issued.accessKeyId);
+    }
+  });
+
+  it("gives the directories it creates for the container token file to the --file-owner user", async () => {
+    // Only root can hand files to another user, and only a real other user proves the app can read them.
+    expect(process.geteuid?.(), "this test needs root: it runs serve with --file-owner 65534:65534").toBe(0);
+    const nobody = { uid: 65534, gid: 65534 };
+    await chmod(fx.tmp.dir, 0o711);
+    const tokenFile = fx.tmp.path("owned", "shared", "container-token");
+    const cli = startCli(
+      [
+        "serve",
+        "--container-endpoint",
+        "127.0.0.1:0",
+        "--container-auth-token-file",
+        tokenFile,
+        "--file-owner",
+        `${nobody.uid}:${nobody.gid}`,
+      ],
+      fx.env(),
+    );
+    try {
+      const url = await urlOf(cli, "container credentials endpoint listening");
+      for (const dir of [dirname(dirname(tokenFile)), dirname(tokenFile)]) {
+        expect(await stat(dir)).toMatchObject(nobody);
+        expect((await stat(dir)).mode & 0o777).toBe(0o700);
+      }
+      // The application, running as that user, reads the token and is served with it.
+      const read = await new Promise<{ code: number | null; out: string; err: string }>((resolve) => {
+        const child = spawn("cat", [tokenFile], { ...nobody, stdio: ["ignore", "pipe", "pipe"] });
+        let out = "";
+        let err = "";
+        child.stdout.on("data", (d) => {
+          out += d;
+        });
+        child.stderr.on("data", (d) => {
+          err += d;
+        });
+        child.on("close", (code) => resolve({ code, out, err }));
+      });
+      expect(read.err).toBe("");
+      expect(read.code).toBe(0);
+      const res = await fetch(url, { headers: { authorization: read.out } });
+      expect(res.status).toBe(200);
+    } finally {
+      await cli.stop();
     }
   });
 

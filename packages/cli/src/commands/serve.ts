@@ -113,6 +113,8 @@ export const serveCommand: Command = async (ctx) => {
     const served = {
       provider: engine,
       minRemainingSeconds: minRemaining,
+      // The servers read only what serve was given, never this process's own environment.
+      runtime: { env: ctx.env, logger },
       logger,
       onRequest: metrics.onRequest,
       // Requests in flight at SIGTERM get this long, inside the shutdown budget.
@@ -122,8 +124,9 @@ export const serveCommand: Command = async (ctx) => {
       const imds = createImdsServer({
         ...served,
         ...imdsAt,
+        // The role and account come from the credentials served: --role-arn and AWS_ROLE_ARN
+        // name the source's role, which after --self-assume or --assume-role is not the one served.
         roleName: f["imds-role-name"] as string | undefined,
-        roleArn: (f["role-arn"] as string | undefined) ?? ctx.env.AWS_ROLE_ARN,
         region: (f.region as string | undefined) ?? ctx.env.AWS_REGION ?? ctx.env.AWS_DEFAULT_REGION,
         requireToken: f["imds-v2-only"] === true,
       });

@@ -98,6 +98,25 @@ describe("createContainerCredentialsServer", () => {
     });
   });
 
+  it("names the account and role the credentials carry (STS's answer), never AWS_ROLE_ARN", async () => {
+    const clock = manualClock();
+    const server = createContainerCredentialsServer({
+      // What chainRoles returns after IRSA in 111111111111 and an AssumeRole into 222222222222.
+      provider: async () => ({
+        ...KEY_A,
+        accountId: "222222222222",
+        roleArn: "arn:aws:iam::222222222222:role/x",
+        expiration: new Date(clock.now() + 3_600_000),
+      }),
+      authToken: TOKEN,
+      runtime: { now: clock.now, env: { AWS_ROLE_ARN: "arn:aws:iam::111111111111:role/source" } },
+    });
+    opened.push(server);
+    const { url } = await server.listen();
+    const body = await (await fetch(url, { headers: { Authorization: TOKEN } })).json();
+    expect(body).toMatchObject({ AccountId: "222222222222", RoleArn: "arn:aws:iam::222222222222:role/x" });
+  });
+
   it.each([
     ["no Authorization", 401, "Unauthorized", {}],
     ["an empty Authorization", 401, "Unauthorized", { Authorization: "" }],

@@ -153,21 +153,33 @@ describe("createImdsServer: the metadata EC2 serves", () => {
     expect((await get(CREDS, { "x-aws-ec2-metadata-token": await token() })).status).toBe(200);
   });
 
-  it("derives defaults: role name and account from AWS_ROLE_ARN, region from AWS_REGION", async () => {
-    const { get } = await start({
-      roleArn: undefined,
-      region: undefined,
-      instanceId: undefined,
+  it("names the role, account and partition the credentials carry (STS's answer), never AWS_ROLE_ARN; region from AWS_REGION", async () => {
+    const clock = manualClock();
+    const server = createImdsServer({
+      // What chainRoles returns after IRSA in 111111111111 and an AssumeRole into 222222222222.
+      provider: async () => ({
+        ...KEY_A,
+        accountId: "222222222222",
+        roleArn: "arn:aws-cn:iam::222222222222:role/team/x",
+        expiration: new Date(clock.now() + 3_600_000),
+      }),
       runtime: {
-        now: manualClock().now,
-        env: { AWS_ROLE_ARN: "arn:aws-cn:iam::210987654321:role/from-env", AWS_REGION: "cn-north-1" },
+        now: clock.now,
+        env: { AWS_ROLE_ARN: "arn:aws-cn:iam::111111111111:role/source", AWS_REGION: "cn-north-1" },
       },
     });
-    expect(await (await get("/latest/meta-data/iam/security-credentials/")).text()).toBe("from-env");
+    opened.push(server);
+    const { url } = await server.listen();
+    const get = (path: string) => fetch(`${url}${path}`);
+    expect(await (await get("/latest/meta-data/iam/security-credentials/")).text()).toBe("x");
+    expect((await get("/latest/meta-data/iam/security-credentials/x")).status).toBe(200);
+    expect((await get("/latest/meta-data/iam/security-credentials/source")).status).toBe(404);
+    const info = JSON.parse(await (await get("/latest/meta-data/iam/info")).text());
+    expect(info.InstanceProfileArn).toBe("arn:aws-cn:iam::222222222222:instance-profile/x");
+    const doc = JSON.parse(await (await get("/latest/dynamic/instance-identity/document")).text());
+    expect(doc).toMatchObject({ accountId: "222222222222", region: "cn-north-1" });
     expect(await (await get("/latest/meta-data/placement/availability-zone")).text()).toBe("cn-north-1a");
     expect(await (await get("/latest/meta-data/instance-id")).text()).toMatch(/^i-[0-9a-f]{17}$/);
-    const info = JSON.parse(await (await get("/latest/meta-data/iam/info")).text());
-    expect(info.InstanceProfileArn).toBe("arn:aws-cn:iam::210987654321:instance-profile/from-env");
   });
 
   it("without a role ARN serves the role `credbridge` and the credentials' account id", async () => {
