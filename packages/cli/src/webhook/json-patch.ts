@@ -24,9 +24,10 @@ export const deepEqual = (a: unknown, b: unknown): boolean => {
 
 /**
  * The operations that turn `before` into `after`: objects are compared key by
- * key, arrays element by element while their lengths match and otherwise
- * replaced whole (an API server applies the patch to the object it sent, so a
- * whole-array replace loses nothing). Equal inputs give no operations.
+ * key; arrays element by element while their lengths match, by appends (`/-`)
+ * when `after` only adds to the end, and otherwise replaced whole (an API
+ * server applies the patch to the object it sent, so a whole-array replace
+ * loses nothing). Equal inputs give no operations.
  */
 export const diff = (before: unknown, after: unknown, path = ""): PatchOperation[] => {
   if (deepEqual(before, after)) return [];
@@ -44,6 +45,14 @@ export const diff = (before: unknown, after: unknown, path = ""): PatchOperation
   }
   if (Array.isArray(before) && Array.isArray(after) && before.length === after.length) {
     return after.flatMap((value, i) => diff(before[i], value, `${path}/${i}`));
+  }
+  if (
+    Array.isArray(before) &&
+    Array.isArray(after) &&
+    after.length > before.length &&
+    before.every((value, i) => deepEqual(value, after[i]))
+  ) {
+    return after.slice(before.length).map((value) => ({ op: "add", path: `${path}/-`, value }));
   }
   return [{ op: "replace", path, value: after }];
 };
