@@ -19,6 +19,7 @@ import { goV1, jsV2 } from "../compat/support/clients.js";
 import { type BuiltCredcheck, buildCredcheck } from "../compat/support/go-build.js";
 import { cleanEnv, startCli } from "../support/cli.js";
 import { tempDir } from "../support/tmp.js";
+import { clientWorld } from "./support/client-env.js";
 import { applyPatch } from "./support/k8s.js";
 import { podRuntime } from "./support/pod-runtime.js";
 import { DEFAULTS, FIXTURES, readPod } from "./support/pods.js";
@@ -52,19 +53,6 @@ const injected = (fixture: string) => {
   return applyPatch(pod, m.patch);
 };
 
-/** A client's environment: nothing of this machine's AWS set-up, then exactly the app container's variables. */
-const clientWorld = (home: string) => ({
-  sts: { url: sts.url } as StsEmulator,
-  env: (app: Record<string, string> = {}) => ({
-    PATH: "/usr/bin:/bin",
-    HOME: home,
-    LANG: "C.UTF-8",
-    AWS_CONFIG_FILE: `${home}/no-config`,
-    AWS_EC2_METADATA_DISABLED: "true",
-    ...app,
-  }),
-});
-
 /** Runs the sidecar as the kubelet would, and waits for its startup probe (/readyz) to pass. */
 const startSidecar = async (runtime: ReturnType<typeof podRuntime>, addresses: Record<string, string>) => {
   const env = runtime.env(SIDECAR_NAME, addresses);
@@ -77,6 +65,8 @@ const startSidecar = async (runtime: ReturnType<typeof podRuntime>, addresses: R
   await expect.poll(async () => (await fetch(`${metrics}/readyz`)).status, { timeout: 15_000 }).toBe(200);
   return cli;
 };
+
+const world = () => ({ ...clientWorld(tmp.dir, sts.url), sts });
 
 const sidecarOf = (containers: Container[] | undefined) => containers?.find((c) => c.name === SIDECAR_NAME);
 
@@ -91,7 +81,7 @@ describe("the injected sidecar, run as the patched pod says", () => {
       },
     });
     const sidecar = await startSidecar(runtime, { "0.0.0.0:9753": "127.0.0.1:0" });
-    const client = goV1(clientWorld(tmp.dir), go.binary, "shared-file")(runtime.env("registry"));
+    const client = goV1(world(), go.binary, "shared-file")(runtime.env("registry"));
     try {
       const { creds } = await client.ask("get");
       expect(sts.calls.map((c) => c.action)).toEqual(["AssumeRoleWithWebIdentity", "AssumeRole"]);
@@ -126,7 +116,7 @@ describe("the injected sidecar, run as the patched pod says", () => {
     );
     const app = runtime.env("registry", { "http://127.0.0.1:9754/v1/credentials": endpoint });
     expect(app.AWS_CONTAINER_CREDENTIALS_FULL_URI).toBe(endpoint);
-    const client = jsV2(clientWorld(tmp.dir))(app);
+    const client = jsV2(world())(app);
     try {
       const { creds } = await client.ask("get");
       const served = agent.issued.at(-1)!;
