@@ -13,6 +13,9 @@ const openssl = async (args: string[]): Promise<void> => {
   }
 };
 
+/** A new P-256 key, unencrypted: the part of `openssl req` both certificates share. */
+const NEW_KEY = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes"];
+
 /** The Service name the API server calls, as in examples/kubernetes/webhook. */
 export const SERVICE_HOST = "credbridge-webhook.credbridge.svc";
 
@@ -24,11 +27,7 @@ export const makeCa = async (dir: string) => {
   await openssl([
     "req",
     "-x509",
-    "-newkey",
-    "ec",
-    "-pkeyopt",
-    "ec_paramgen_curve:prime256v1",
-    "-nodes",
+    ...NEW_KEY,
     "-keyout",
     key,
     "-out",
@@ -47,11 +46,7 @@ export const makeCa = async (dir: string) => {
       const base = join(dir, `serving-${serial}`);
       await openssl([
         "req",
-        "-newkey",
-        "ec",
-        "-pkeyopt",
-        "ec_paramgen_curve:prime256v1",
-        "-nodes",
+        ...NEW_KEY,
         "-keyout",
         `${base}.key`,
         "-out",

@@ -66,65 +66,56 @@ export const exampleTemplates = (): { name: string; pod: Pod }[] =>
     return { name: `examples/kubernetes/${dir}`, pod: { apiVersion: "v1", kind: "Pod", ...template } };
   });
 
+/** The projected ServiceAccount token volume AWS's webhook adds, mounted read-only at `dir`. */
+const tokenVolume = (name: string, audience: string, dir: string, file: string) => ({
+  mount: { name, readOnly: true, mountPath: dir },
+  volume: {
+    name,
+    projected: { sources: [{ serviceAccountToken: { audience, expirationSeconds: 86400, path: file } }] },
+  },
+});
+
+const REGION = [
+  { name: "AWS_STS_REGIONAL_ENDPOINTS", value: "regional" },
+  { name: "AWS_DEFAULT_REGION", value: "us-east-1" },
+  { name: "AWS_REGION", value: "us-east-1" },
+];
+
 /** What AWS's pod-identity webhook (amazon-eks-pod-identity-webhook, pkg/handler) adds for each mode. */
 const AWS_INJECTION = {
   irsa: {
     env: [
-      { name: "AWS_STS_REGIONAL_ENDPOINTS", value: "regional" },
-      { name: "AWS_DEFAULT_REGION", value: "us-east-1" },
-      { name: "AWS_REGION", value: "us-east-1" },
+      ...REGION,
       { name: "AWS_ROLE_ARN", value: "arn:aws:iam::111122223333:role/harbor-registry" },
       {
         name: "AWS_WEB_IDENTITY_TOKEN_FILE",
         value: "/var/run/secrets/eks.amazonaws.com/serviceaccount/token",
       },
     ],
-    mount: {
-      name: "aws-iam-token",
-      readOnly: true,
-      mountPath: "/var/run/secrets/eks.amazonaws.com/serviceaccount",
-    },
-    volume: {
-      name: "aws-iam-token",
-      projected: {
-        sources: [
-          { serviceAccountToken: { audience: "sts.amazonaws.com", expirationSeconds: 86400, path: "token" } },
-        ],
-      },
-    },
+    ...tokenVolume(
+      "aws-iam-token",
+      "sts.amazonaws.com",
+      "/var/run/secrets/eks.amazonaws.com/serviceaccount",
+      "token",
+    ),
   },
   "pod-identity": {
     env: [
-      { name: "AWS_STS_REGIONAL_ENDPOINTS", value: "regional" },
-      { name: "AWS_DEFAULT_REGION", value: "us-east-1" },
-      { name: "AWS_REGION", value: "us-east-1" },
+      ...REGION,
       { name: "AWS_CONTAINER_CREDENTIALS_FULL_URI", value: "http://169.254.170.23/v1/credentials" },
       {
         name: "AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE",
         value: "/var/run/secrets/pods.eks.amazonaws.com/serviceaccount/eks-pod-identity-token",
       },
     ],
-    mount: {
-      name: "eks-pod-identity-token",
-      readOnly: true,
-      mountPath: "/var/run/secrets/pods.eks.amazonaws.com/serviceaccount",
-    },
-    volume: {
-      name: "eks-pod-identity-token",
-      projected: {
-        sources: [
-          {
-            serviceAccountToken: {
-              audience: "pods.eks.amazonaws.com",
-              expirationSeconds: 86400,
-              path: "eks-pod-identity-token",
-            },
-          },
-        ],
-      },
-    },
+    ...tokenVolume(
+      "eks-pod-identity-token",
+      "pods.eks.amazonaws.com",
+      "/var/run/secrets/pods.eks.amazonaws.com/serviceaccount",
+      "eks-pod-identity-token",
+    ),
   },
-} as const;
+};
 
 /**
  * AWS's webhook as it mutates a pod: its variables appended to every container,
