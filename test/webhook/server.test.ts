@@ -82,6 +82,12 @@ describe("credbridge webhook over HTTPS", () => {
     );
   });
 
+  it("reads a chunked body as well as one with a Content-Length", async () => {
+    const review = admissionReview(harbor());
+    const answer = responseOf(await call(review, { chunked: true }));
+    expect(answer.response).toMatchObject({ uid: review.request.uid, allowed: true, patchType: "JSONPatch" });
+  });
+
   it("allows objects that are not Pods, and pods without the annotation, unchanged", async () => {
     const configMap = {
       apiVersion: "v1",
@@ -113,6 +119,14 @@ describe("credbridge webhook over HTTPS", () => {
       ["no request", { apiVersion: "admission.k8s.io/v1", kind: "AdmissionReview" }],
       ["no uid", { ...admissionReview(pod), request: { ...admissionReview(pod).request, uid: "" } }],
       ["a Pod without containers", admissionReview({ metadata: { name: "x" }, spec: {} })],
+      [
+        "a container whose env is not a list",
+        admissionReview({ spec: { containers: [{ name: "app", image: "x", env: { A: "1" } }] } }),
+      ],
+      [
+        "an annotation that is not a string",
+        admissionReview({ ...pod, metadata: { annotations: { a: 1 } } }),
+      ],
     ];
     for (const [what, body] of malformed) {
       const reply = await call(body);

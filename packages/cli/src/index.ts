@@ -16,3 +16,5 @@ export { mutatePod } from "./webhook/mutate.js";
 export type { Container, Pod } from "./webhook/pod.js";
 export type { ReviewAnswer } from "./webhook/review.js";
 export { answerReview } from "./webhook/review.js";
+export type { WebhookServerOptions } from "./webhook/server.js";
+export { createWebhookServer } from "./webhook/server.js";

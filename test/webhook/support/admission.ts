@@ -46,7 +46,14 @@ export const callWebhook = (
   caBundle: string,
   body: string | Buffer,
   /** `host`: another `Host` header on the same TLS connection to the Service name. */
-  options: { path?: string; method?: string; host?: string; headers?: Record<string, string> } = {},
+  /** `chunked`: the body streamed with Transfer-Encoding: chunked instead of a Content-Length. */
+  options: {
+    path?: string;
+    method?: string;
+    host?: string;
+    headers?: Record<string, string>;
+    chunked?: boolean;
+  } = {},
 ): Promise<WebhookReply> =>
   new Promise((resolve, reject) => {
     const req = request(
@@ -76,7 +83,10 @@ export const callWebhook = (
       },
     );
     req.on("error", reject);
-    req.end(body);
+    if (options.chunked) {
+      req.write(body);
+      req.end();
+    } else req.end(body);
   });
 
 /** The response of a 200 answer. */

@@ -25,16 +25,28 @@ const isObject = (v: unknown): v is Record<string, unknown> =>
 
 const bad = (message: string): ReviewAnswer => ({ status: 400, message });
 
+const optionalArrayOf = (v: unknown, item: (x: Record<string, unknown>) => boolean): boolean =>
+  v === undefined || v === null || (Array.isArray(v) && v.every((x) => isObject(x) && item(x)));
+
+const named = (x: Record<string, unknown>): boolean => typeof x.name === "string";
+
+const isContainer = (c: Record<string, unknown>): boolean =>
+  named(c) && optionalArrayOf(c.env, named) && optionalArrayOf(c.volumeMounts, named);
+
+/** The shape the mutation reads; anything else about the pod is the API server's to validate. */
 const looksLikePod = (v: unknown): v is Pod =>
   isObject(v) &&
   isObject(v.spec) &&
   Array.isArray(v.spec.containers) &&
-  v.spec.containers.every((c) => isObject(c) && typeof c.name === "string") &&
-  (v.spec.initContainers === undefined ||
-    (Array.isArray(v.spec.initContainers) &&
-      v.spec.initContainers.every((c) => isObject(c) && typeof c.name === "string"))) &&
+  optionalArrayOf(v.spec.containers, isContainer) &&
+  optionalArrayOf(v.spec.initContainers, isContainer) &&
+  optionalArrayOf(v.spec.volumes, named) &&
+  (v.spec.securityContext === undefined || isObject(v.spec.securityContext)) &&
   (v.metadata === undefined ||
-    (isObject(v.metadata) && (v.metadata.annotations === undefined || isObject(v.metadata.annotations))));
+    (isObject(v.metadata) &&
+      (v.metadata.annotations === undefined ||
+        (isObject(v.metadata.annotations) &&
+          Object.values(v.metadata.annotations).every((a) => typeof a === "string")))));
 
 /**
  * Answers an `admission.k8s.io/v1` AdmissionReview as the API server sends it:
