@@ -29,6 +29,13 @@ export const mutatePod = (pod: Pod, defaults: InjectDefaults): Mutation => {
     throw error;
   }
   if (!config) return { kind: "skip" };
+  if (pod.spec.hostNetwork === true) {
+    // The sidecar's ports and the IMDS address would be the node's, shared by every such pod on it.
+    return {
+      kind: "deny",
+      message: `credbridge: ${ANNOTATIONS.inject}: a pod with hostNetwork shares the node's network, where the sidecar's ports and the IMDS address would clash; remove the annotation or hostNetwork`,
+    };
+  }
   const conflicts = mountConflicts(config, selectedApps(pod, config));
   if (conflicts.length > 0) {
     return {
