@@ -49,7 +49,8 @@ describe("examples/kubernetes/webhook, run", () => {
     const kubectl = tmp.path("kubectl");
     await writeFile(
       kubectl,
-      `#!/bin/sh\necho "$*" >> "${log}"\ncase "$*" in "apply -f -") cat >> "${log}.stdin" ;; *"-o yaml"*) echo "kind: Secret" ;; esac\n`,
+      // `apply -f -` logs once its input is closed: after the `create` it reads from, whatever the scheduling.
+      `#!/bin/sh\ncase "$*" in "apply -f -") cat >> "${log}.stdin" ;; esac\necho "$*" >> "${log}"\ncase "$*" in *"-o yaml"*) echo "kind: Secret" ;; esac\n`,
     );
     await chmod(kubectl, 0o755);
     await run("sh", [`${DIR}openssl-certificate.sh`, runtime.volumeDir("tls")], {
@@ -61,6 +62,7 @@ describe("examples/kubernetes/webhook, run", () => {
       `-n credbridge create secret tls credbridge-webhook-tls --cert=${tls}/tls.crt --key=${tls}/tls.key --dry-run=client -o yaml`,
     );
     expect(calls[1]).toBe("apply -f -");
+    expect(await readFile(`${log}.stdin`, "utf8"), "the Secret is piped into apply").toBe("kind: Secret\n");
     expect(calls[2]).toBe(`apply -f ${DIR}mutating-webhook.yaml`);
     const patch = JSON.parse(/-p (.*)$/.exec(calls[3]!)![1]!) as [{ path: string; value: string }];
     expect(calls[3]).toMatch(/^patch mutatingwebhookconfiguration credbridge-webhook --type=json -p /);
