@@ -45,9 +45,13 @@ export const runCli = (args: string[], env: NodeJS.ProcessEnv, timeoutMs = 30_00
     });
   });
 
-/** A long-running `credbridge` whose JSON log lines can be awaited. */
-export const startCli = (args: string[], env: NodeJS.ProcessEnv) => {
-  const child: ChildProcess = spawn(process.execPath, [CLI, ...args], {
+/**
+ * A long-running `credbridge` whose JSON log lines can be awaited. `wrapper`
+ * runs it under another command, e.g. `ip netns exec NS` for a network namespace.
+ */
+export const startCli = (args: string[], env: NodeJS.ProcessEnv, wrapper: string[] = []) => {
+  const argv = [...wrapper, process.execPath, CLI, ...args];
+  const child: ChildProcess = spawn(argv[0]!, argv.slice(1), {
     env,
     stdio: ["ignore", "pipe", "pipe"],
   });

@@ -62,7 +62,11 @@ const FILE_FLAGS: FlagTable = {
     help: "credentials file to keep fresh (default AWS_SHARED_CREDENTIALS_FILE, ~/.aws/credentials)",
   },
   profile: { type: "string", value: "NAME", help: "profile to write (default default)" },
-  "file-mode": { type: "string", value: "OCTAL", help: "credentials file mode (default 0600)" },
+  "file-mode": {
+    type: "string",
+    value: "OCTAL",
+    help: "mode of the credentials file and the container token file (default 0600)",
+  },
   "file-owner": {
     type: "string",
     value: "UID:GID",
@@ -121,6 +125,34 @@ export const COMMANDS: Record<string, { summary: string; flags: FlagTable }> = {
   doctor: {
     summary: "explain the detected source, inspect the token, and test each step of the chain",
     flags: { ...SOURCE_FLAGS, json: { type: "boolean", help: "print the report as JSON" } },
+  },
+  webhook: {
+    summary: "Kubernetes admission webhook: inject the sidecar into pods annotated credbridge.io/inject",
+    flags: {
+      listen: {
+        type: "string",
+        value: "HOST:PORT",
+        help: "serve HTTPS here (POST /mutate, /healthz, /readyz)",
+      },
+      "tls-cert-file": {
+        type: "string",
+        value: "PATH",
+        help: "serving certificate (PEM), reloaded when it changes",
+      },
+      "tls-key-file": { type: "string", value: "PATH", help: "its private key (PEM), reloaded with it" },
+      image: {
+        type: "string",
+        value: "IMAGE",
+        help: "the injected sidecar's image (default ghcr.io/credbridge/credbridge of this version)",
+      },
+      "address-image": {
+        type: "string",
+        value: "IMAGE",
+        help: "image with `ip` that puts the IMDS address on loopback (default busybox:1.37)",
+      },
+      "log-level": SOURCE_FLAGS["log-level"]!,
+      help: SOURCE_FLAGS.help!,
+    },
   },
   "trust-policy": {
     summary: "print the IAM trust policy for IRSA or Pod Identity, optionally with self-assume",

@@ -135,7 +135,7 @@ export const serveCommand: Command = async (ctx) => {
       logger.log("info", "IMDS listening", { url: address.url, v2Only: f["imds-v2-only"] === true });
     }
     if (containerAt && tokenFile) {
-      if (await ensureAuthTokenFile(tokenFile, file.owner)) {
+      if (await ensureAuthTokenFile(tokenFile, file.owner, file.mode)) {
         logger.log("info", "created container authorization token file", { path: tokenFile });
       }
       const container = createContainerCredentialsServer({

@@ -1,5 +1,5 @@
 import { randomBytes } from "node:crypto";
-import { chown, mkdir, writeFile } from "node:fs/promises";
+import { chmod, chown, mkdir, writeFile } from "node:fs/promises";
 import { dirname, join, relative, resolve, sep } from "node:path";
 
 /** `"10000:10000"` → ids; the flag was checked by `fileOptions`. */
@@ -25,18 +25,26 @@ const makeDirectories = async (dir: string, owner: string | undefined): Promise<
 
 /**
  * Creates the container endpoint's token file with a random token when it does
- * not exist (0600, owned like the credentials file), so the sidecar and the
- * application can share it through a volume. An existing file is left as it is.
+ * not exist (mode and owner like the credentials file, 0600 by default), so the
+ * sidecar and the application can share it through a volume: an app running as
+ * another user reads it through the pod's fsGroup (0640) or as its owner. An
+ * existing file is left as it is.
  */
-export const ensureAuthTokenFile = async (path: string, owner: string | undefined): Promise<boolean> => {
+export const ensureAuthTokenFile = async (
+  path: string,
+  owner: string | undefined,
+  mode = 0o600,
+): Promise<boolean> => {
   await makeDirectories(resolve(dirname(path)), owner);
   try {
     // No trailing newline: aws-sdk v2 and v3 send the file's bytes as the header, and Node refuses a newline in one.
-    await writeFile(path, randomBytes(32).toString("base64url"), { mode: 0o600, flag: "wx" });
+    await writeFile(path, randomBytes(32).toString("base64url"), { mode, flag: "wx" });
   } catch (error) {
     if ((error as { code?: string }).code === "EEXIST") return false;
     throw error;
   }
+  // The umask may have taken bits the mode asked for.
+  await chmod(path, mode);
   if (owner) await chown(path, ...ids(owner));
   return true;
 };
