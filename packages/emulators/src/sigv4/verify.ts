@@ -1,6 +1,6 @@
 import { createHash, createHmac, timingSafeEqual } from "node:crypto";
 import type { IncomingHttpHeaders } from "node:http";
-import { SIGV4_ALGORITHM, type SigV4Auth } from "./sigv4-header.js";
+import { SIGV4_ALGORITHM, type SigV4Auth } from "./header.js";
 
 /** What of a received request went into its signature. */
 export interface ReceivedRequest {
@@ -29,8 +29,10 @@ const decode = (text: string): string => {
   }
 };
 
-// Non-S3 services encode each (already encoded) path segment once more.
-const canonicalPath = (path: string): string => path.split("/").map(encodeRfc3986).join("/") || "/";
+// Non-S3 services encode each (already encoded) path segment once more; S3
+// signs the path exactly as sent (aws-sdk-go's DisableURIPathEscaping).
+const canonicalPath = (path: string, service: string): string =>
+  service === "s3" ? path || "/" : path.split("/").map(encodeRfc3986).join("/") || "/";
 
 const canonicalQuery = (rawQuery: string): string =>
   rawQuery
@@ -71,7 +73,7 @@ export const verifySigV4 = (request: ReceivedRequest, auth: SigV4Auth, secretAcc
   const signedHeaders = [...auth.signedHeaders].sort();
   const canonicalRequest = [
     request.method,
-    canonicalPath(request.path),
+    canonicalPath(request.path, auth.service),
     canonicalQuery(request.rawQuery),
     signedHeaders.map((name) => `${name}:${headerValue(request.headers, name)}\n`).join(""),
     signedHeaders.join(";"),
