@@ -230,6 +230,7 @@ export const startStsEmulator = async (options: StartStsEmulatorOptions = {}): P
       issued.push(credentials);
       return credentials;
     },
+    session: (accessKeyId) => sessions.get(accessKeyId),
     revoke: (accessKeyId) => sessions.revoke(accessKeyId),
     reset: () => {
       calls.length = 0;
