@@ -45,9 +45,13 @@ export const runCli = (args: string[], env: NodeJS.ProcessEnv, timeoutMs = 30_00
     });
   });
 
+/** Runs a command line somewhere else, e.g. `ip netns exec <name> …`. */
+export type Wrap = (command: string, args: readonly string[]) => [string, string[]];
+
 /** A long-running `credbridge` whose JSON log lines can be awaited. */
-export const startCli = (args: string[], env: NodeJS.ProcessEnv) => {
-  const child: ChildProcess = spawn(process.execPath, [CLI, ...args], {
+export const startCli = (args: string[], env: NodeJS.ProcessEnv, wrap?: Wrap) => {
+  const [command, argv] = wrap ? wrap(process.execPath, [CLI, ...args]) : [process.execPath, [CLI, ...args]];
+  const child: ChildProcess = spawn(command, argv, {
     env,
     stdio: ["ignore", "pipe", "pipe"],
   });
