@@ -37,11 +37,14 @@ const ip = async (args: string[]): Promise<void> => {
 
 /**
  * Creates a network namespace with a unique name, loopback up and, as the IMDS
- * example's init container does, 169.254.169.254/32 on `lo`. Throws, naming the
- * reason, when it cannot (not root, no CAP_SYS_ADMIN, no `ip`): a test that
- * needs the namespace must fail, not pass without it.
+ * example's init container does, 169.254.169.254/32 on `lo` (unless
+ * `imdsAddress` is false: then that address is unreachable inside). Throws,
+ * naming the reason, when it cannot (not root, no CAP_SYS_ADMIN, no `ip`): a
+ * test that needs the namespace must fail, not pass without it.
  */
-export const createNetworkNamespace = async (): Promise<NetworkNamespace> => {
+export const createNetworkNamespace = async (
+  options: { imdsAddress?: boolean } = {},
+): Promise<NetworkNamespace> => {
   const name = `credbridge-reg-${process.pid}-${randomBytes(3).toString("hex")}`;
   await ip(["netns", "add", name]);
   const bridges: ChildProcess[] = [];
@@ -58,7 +61,8 @@ export const createNetworkNamespace = async (): Promise<NetworkNamespace> => {
   };
   try {
     await ip(["-n", name, "link", "set", "lo", "up"]);
-    await ip(["-n", name, "addr", "add", `${IMDS_ADDRESS}/32`, "dev", "lo"]);
+    if (options.imdsAddress !== false)
+      await ip(["-n", name, "addr", "add", `${IMDS_ADDRESS}/32`, "dev", "lo"]);
   } catch (error) {
     await close().catch(() => {});
     throw error;
