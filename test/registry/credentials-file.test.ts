@@ -1,11 +1,9 @@
-import { chmod, chown, mkdir, stat, writeFile } from "node:fs/promises";
-import { mintWebIdentityToken } from "@credbridge/emulators";
-import { afterEach, expect, it, vi } from "vitest";
-import { cleanEnv, startCli } from "../support/cli.js";
-import { APP_ROLE } from "../support/irsa.js";
+import { chmod, chown, mkdir } from "node:fs/promises";
+import { afterEach, expect, it } from "vitest";
 import { tempDir } from "../support/tmp.js";
+import { startFileSidecar } from "./support/file-sidecar.js";
 import { registryConfigFromExample, startRegistry } from "./support/registry.js";
-import { MIN_REMAINING_SECONDS, pushPullAcrossRotations, SESSION_SECONDS } from "./support/rotations.js";
+import { pushPullAcrossRotations, SESSION_SECONDS } from "./support/rotations.js";
 import { startS3World } from "./support/s3-world.js";
 import { REGISTRY_USER, systemUser } from "./support/users.js";
 
@@ -29,35 +27,18 @@ it("the registry on S3 through the credentials file credbridge keeps fresh, acro
   await mkdir(tmp.path("home", ".aws"), { recursive: true, mode: 0o700 });
   await chown(home, user.uid, user.gid);
   await chown(tmp.path("home", ".aws"), user.uid, user.gid);
-  const tokenFile = tmp.path("token");
-  await writeFile(tokenFile, mintWebIdentityToken({ sub: "system:serviceaccount:harbor:harbor-registry" }));
-
   const credentialsFile = tmp.path("home", ".aws", "credentials");
-  const credbridge = startCli(
-    [
-      "serve",
-      "--self-assume",
-      "--credentials-file",
-      credentialsFile,
-      "--file-owner",
-      `${user.uid}:${user.gid}`,
-      "--min-remaining",
-      String(MIN_REMAINING_SECONDS),
-    ],
-    cleanEnv(tmp.dir, {
-      AWS_ROLE_ARN: APP_ROLE,
-      AWS_WEB_IDENTITY_TOKEN_FILE: tokenFile,
-      AWS_REGION: "us-east-1",
-      AWS_ENDPOINT_URL_STS: world.sts.url,
-    }),
-  );
+  const credbridge = await startFileSidecar({
+    stsUrl: world.sts.url,
+    credentialsFile,
+    dir: tmp.dir,
+    fileOwner: `${user.uid}:${user.gid}`,
+  });
   cleanups.push(() => credbridge.stop());
-  await credbridge.waitFor((l) => l.msg === "credentials refreshed");
-  await vi.waitFor(() => stat(credentialsFile), { timeout: 5_000, interval: 50 });
 
   const registry = await startRegistry({
     configFile: tmp.path("config.yml"),
-    config: await registryConfigFromExample("pod-identity", world.front.url, "127.0.0.1:0"),
+    config: await registryConfigFromExample("irsa", world.front.url, "127.0.0.1:0"),
     env: { PATH: "/usr/bin:/bin", HOME: home },
     uid: user.uid,
     gid: user.gid,
@@ -66,12 +47,13 @@ it("the registry on S3 through the credentials file credbridge keeps fresh, acro
 
   const report = await pushPullAcrossRotations({
     path: "credentials file",
-    requests: world.front.requests,
+    world,
     registry: registry.address,
     workDir: tmp.path("images"),
   });
   expect(report.failures).toEqual([]);
   expect(report.digestMismatches).toBe(0);
+  expect([report.missingBlobs, report.partialBlobs]).toEqual([0, 0]);
   expect(report.signingKeys).toBeGreaterThanOrEqual(3);
   // Every signer is a session STS issued to credbridge: the registry used the file, nothing else.
   const issued = new Set(world.sts.issued.map((c) => c.accessKeyId));

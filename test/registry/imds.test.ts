@@ -68,13 +68,14 @@ it("the registry on S3 through IMDS at 169.254.169.254:80 in a network namespace
 
   const report = await pushPullAcrossRotations({
     path: "IMDS (netns, 169.254.169.254:80)",
-    requests: world.front.requests,
+    world,
     registry: registry.address,
     workDir: tmp.path("images"),
     place: netns,
   });
   expect(report.failures).toEqual([]);
   expect(report.digestMismatches).toBe(0);
+  expect([report.missingBlobs, report.partialBlobs]).toEqual([0, 0]);
   expect(report.signingKeys).toBeGreaterThanOrEqual(3);
   const issued = new Set(world.sts.issued.map((c) => c.accessKeyId));
   expect(world.front.requests.filter((r) => r.forwarded && !issued.has(r.accessKeyId!))).toEqual([]);

@@ -80,12 +80,13 @@ it("the registry on S3 with EKS Pod Identity as the source, through the file; it
 
   const report = await pushPullAcrossRotations({
     path: "Pod Identity → file",
-    requests: world.front.requests,
+    world,
     registry: registry.address,
     workDir: tmp.path("images"),
   });
   expect(report.failures, registry.log().slice(-3000)).toEqual([]);
   expect(report.digestMismatches).toBe(0);
+  expect([report.missingBlobs, report.partialBlobs]).toEqual([0, 0]);
   expect(report.signingKeys).toBeGreaterThanOrEqual(3);
   // Every signer is a session the agent handed to credbridge.
   const served = new Set(agent.issued.map((c) => c.accessKeyId));

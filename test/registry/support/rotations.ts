@@ -3,6 +3,7 @@ import { join } from "node:path";
 import type { S3FrontRequest } from "@credbridge/emulators";
 import { makeOciImage } from "./oci-image.js";
 import type { Place } from "./place.js";
+import { completedBlobs, type S3World } from "./s3-world.js";
 import { pull, push } from "./skopeo.js";
 
 /**
@@ -31,6 +32,10 @@ export interface RotationReport {
   signingKeys: number;
   /** Longest time from a refusal to the next accepted request, ms; 0 when nothing was refused. */
   maxRecoveryMs: number;
+  /** Blobs (layers, configs, manifests) of successful pushes not found intact in moto's bucket. */
+  missingBlobs: number;
+  /** Objects under a completed blob's path whose bytes do not hash to its name. */
+  partialBlobs: number;
   /** Whether the last push and pull succeeded in the same registry process. */
   recoveredWithoutRestart: boolean;
   wallMs: number;
@@ -42,6 +47,7 @@ export const summarise = (
   path: string,
   requests: readonly S3FrontRequest[],
   ops: { kind: "push" | "pull"; ok: boolean; stderr: string; digestOk: boolean }[],
+  bucket: { missingBlobs: number; partialBlobs: number },
   wallMs: number,
 ): RotationReport => {
   const accepted = requests.filter((r) => r.forwarded);
@@ -67,6 +73,7 @@ export const summarise = (
     refused,
     signingKeys: new Set(accepted.map((r) => r.accessKeyId)).size,
     maxRecoveryMs,
+    ...bucket,
     recoveredWithoutRestart: last.length === 2 && last.every((o) => o.ok),
     wallMs,
     failures: ops.filter((o) => !o.ok).map((o) => `${o.kind}: ${o.stderr.trim()}`),
@@ -81,7 +88,7 @@ export const summarise = (
  */
 export const pushPullAcrossRotations = async (options: {
   path: string;
-  requests: readonly S3FrontRequest[];
+  world: S3World;
   registry: string;
   workDir: string;
   place?: Place;
@@ -92,14 +99,17 @@ export const pushPullAcrossRotations = async (options: {
   const maxMs = options.maxMs ?? (SESSION_SECONDS * (wanted + 1) + 10) * 1000;
   const started = Date.now();
   const ops: { kind: "push" | "pull"; ok: boolean; stderr: string; digestOk: boolean }[] = [];
-  const keysSoFar = () => new Set(options.requests.filter((r) => r.forwarded).map((r) => r.accessKeyId)).size;
+  const requests = options.world.front.requests;
+  const pushed: string[] = [];
+  const keysSoFar = () => new Set(requests.filter((r) => r.forwarded).map((r) => r.accessKeyId)).size;
   // A path that keeps failing stops the loop early: its failures are the result.
   const failingInARow = () => ops.slice(-4).filter((o) => !o.ok).length;
   for (let i = 0; keysSoFar() < wanted && Date.now() - started < maxMs && failingInARow() < 4; i++) {
     const image = await makeOciImage(join(options.workDir, `in-${i}`), { layers: 2, layerBytes: 2048 });
     const ref = `${options.registry}/rotation/app:r${i}`;
-    const pushed = await push(image.ref, ref, options.place);
-    ops.push({ kind: "push", ok: pushed.ok, stderr: pushed.stderr, digestOk: true });
+    const pushedOk = await push(image.ref, ref, options.place);
+    ops.push({ kind: "push", ok: pushedOk.ok, stderr: pushedOk.stderr, digestOk: true });
+    if (pushedOk.ok) pushed.push(image.manifestDigest, ...image.blobDigests);
     const outDir = join(options.workDir, `out-${i}`);
     const pulled = await pull(ref, `oci:${outDir}:r${i}`, options.place);
     const digestOk =
@@ -108,7 +118,14 @@ export const pushPullAcrossRotations = async (options: {
         image.manifestDigest;
     ops.push({ kind: "pull", ok: pulled.ok, stderr: pulled.stderr, digestOk });
   }
-  const report = summarise(options.path, options.requests, ops, Date.now() - started);
+  const wallMs = Date.now() - started;
+  const blobs = await completedBlobs(options.world);
+  const intact = new Set(blobs.filter((b) => b.intact).map((b) => b.digest));
+  const bucket = {
+    missingBlobs: pushed.filter((d) => !intact.has(d)).length,
+    partialBlobs: blobs.filter((b) => !b.intact).length,
+  };
+  const report = summarise(options.path, requests, ops, bucket, wallMs);
   // The figures for the README, one JSON line per path in the test output.
   console.log(`registry-rotation ${JSON.stringify(report)}`);
   return report;

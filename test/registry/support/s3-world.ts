@@ -26,6 +26,15 @@ export interface S3World {
   close(): Promise<void>;
 }
 
+/**
+ * moto checks no signature but refuses anonymous object reads: reads that go
+ * straight to moto (around the front) carry this placeholder.
+ */
+const MOTO_READ = {
+  authorization:
+    "AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/20300101/us-east-1/s3/aws4_request, SignedHeaders=host, Signature=00",
+};
+
 const keysOf = (xml: string): string[] => [...xml.matchAll(/<Key>([^<]*)<\/Key>/g)].map((m) => m[1]!);
 
 export const startS3World = async (stsOptions: StartStsEmulatorOptions = {}): Promise<S3World> => {
@@ -53,7 +62,7 @@ export const startS3World = async (stsOptions: StartStsEmulatorOptions = {}): Pr
     let marker = "";
     for (;;) {
       const url = `${moto.url}/${BUCKET}?prefix=${encodeURIComponent(prefix)}&marker=${encodeURIComponent(marker)}`;
-      const xml = await (await fetch(url)).text();
+      const xml = await (await fetch(url, { headers: MOTO_READ })).text();
       const page = keysOf(xml);
       keys.push(...page);
       if (!xml.includes("<IsTruncated>true</IsTruncated>") || page.length === 0) return keys;
@@ -66,7 +75,7 @@ export const startS3World = async (stsOptions: StartStsEmulatorOptions = {}): Pr
     motoUrl: moto.url,
     listKeys,
     getObject: async (key) => {
-      const response = await fetch(`${moto.url}/${BUCKET}/${key}`);
+      const response = await fetch(`${moto.url}/${BUCKET}/${key}`, { headers: MOTO_READ });
       if (!response.ok) throw new Error(`GET ${key} from moto: ${response.status}`);
       return Buffer.from(await response.arrayBuffer());
     },
