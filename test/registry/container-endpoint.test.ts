@@ -1,21 +1,17 @@
 import { execFile } from "node:child_process";
-import { chmod, mkdir } from "node:fs/promises";
+import { mkdir } from "node:fs/promises";
 import { promisify } from "node:util";
 import { POD_IDENTITY_CREDENTIALS_PATH, startPodIdentityAgent } from "@credbridge/emulators";
-import { afterEach, expect, it } from "vitest";
+import { expect, it } from "vitest";
 import { APP_ROLE } from "../support/irsa.js";
-import { tempDir } from "../support/tmp.js";
 import { createNetworkNamespace } from "./support/netns.js";
 import { makeOciImage } from "./support/oci-image.js";
 import { registryConfigFromExample, startRegistry } from "./support/registry.js";
-import { startS3World } from "./support/s3-world.js";
 import { push } from "./support/skopeo.js";
+import { setStage, useCleanups } from "./support/stage.js";
 
 const run = promisify(execFile);
-const cleanups: (() => Promise<unknown>)[] = [];
-afterEach(async () => {
-  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
-});
+const defer = useCleanups();
 
 // Path 4, a negative result users need: distribution 2.8's S3 driver builds its
 // own chain (static keys, environment, shared file, EC2 role) and so has no
@@ -24,15 +20,11 @@ afterEach(async () => {
 // it. The namespace has no 169.254.169.254, so the EC2 link fails fast instead
 // of reaching whatever instance metadata the host has.
 it("the registry with only AWS_CONTAINER_CREDENTIALS_FULL_URI: no credentials, pushes fail with 500, the agent is never called", async () => {
-  const world = await startS3World();
-  cleanups.push(() => world.close());
+  const { world, tmp } = await setStage(defer, "container");
   const agent = await startPodIdentityAgent({ sts: world.sts, roleArn: APP_ROLE });
-  cleanups.push(() => agent.close());
-  const tmp = await tempDir("credbridge-registry-container-");
-  cleanups.push(() => tmp.cleanup());
-  await chmod(tmp.dir, 0o755);
+  defer(() => agent.close());
   const netns = await createNetworkNamespace({ imdsAddress: false });
-  cleanups.push(() => netns.close());
+  defer(() => netns.close());
   const s3Inside = await netns.expose(18081, world.front.url, tmp.dir);
   const agentInside = `${await netns.expose(18082, agent.url, tmp.dir)}${POD_IDENTITY_CREDENTIALS_PATH}`;
 
@@ -59,7 +51,7 @@ it("the registry with only AWS_CONTAINER_CREDENTIALS_FULL_URI: no credentials, p
     },
     place: netns,
   });
-  cleanups.push(() => registry.stop());
+  defer(() => registry.stop());
 
   const image = await makeOciImage(tmp.path("image"));
   const pushed = await push(image.ref, `${registry.address}/negative/app:v1`, netns);

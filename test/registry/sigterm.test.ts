@@ -1,18 +1,15 @@
 import { mkdir, readFile } from "node:fs/promises";
 import { join } from "node:path";
-import { afterEach, expect, it, vi } from "vitest";
-import { tempDir } from "../support/tmp.js";
+import { expect, it, vi } from "vitest";
 import { startFileSidecar } from "./support/file-sidecar.js";
 import { makeOciImage } from "./support/oci-image.js";
 import { registryConfigFromExample, startRegistry } from "./support/registry.js";
 import { SESSION_SECONDS } from "./support/rotations.js";
-import { completedBlobs, startS3World } from "./support/s3-world.js";
+import { completedBlobs } from "./support/s3-world.js";
 import { pull, push } from "./support/skopeo.js";
+import { setStage, useCleanups } from "./support/stage.js";
 
-const cleanups: (() => Promise<unknown>)[] = [];
-afterEach(async () => {
-  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
-});
+const defer = useCleanups();
 
 // credbridge stopped (SIGTERM) while the registry pushes: the file keeps the
 // last session, which expires; the registry's next push fails cleanly (a 500
@@ -20,21 +17,18 @@ afterEach(async () => {
 // push succeeds without restarting the registry, and no blob in the bucket
 // is a partial upload under a completed blob's name.
 it("SIGTERM to credbridge mid-push: the next push fails cleanly, succeeds after credbridge restarts, no partial blob", async () => {
-  const world = await startS3World({ lifetimeSeconds: SESSION_SECONDS });
-  cleanups.push(() => world.close());
-  const tmp = await tempDir("credbridge-registry-sigterm-");
-  cleanups.push(() => tmp.cleanup());
+  const { world, tmp } = await setStage(defer, "sigterm", { lifetimeSeconds: SESSION_SECONDS });
   await mkdir(tmp.path("home", ".aws"), { recursive: true, mode: 0o700 });
   const credentialsFile = tmp.path("home", ".aws", "credentials");
   const sidecar = () => startFileSidecar({ stsUrl: world.sts.url, credentialsFile, dir: tmp.dir });
   const first = await sidecar();
-  cleanups.push(() => first.stop());
+  defer(() => first.stop());
   const registry = await startRegistry({
     configFile: tmp.path("config.yml"),
     config: await registryConfigFromExample("irsa", world.front.url, "127.0.0.1:0"),
     env: { PATH: "/usr/bin:/bin", HOME: tmp.path("home") },
   });
-  cleanups.push(() => registry.stop());
+  defer(() => registry.stop());
   const images = tmp.path("images");
 
   // A push big enough to be caught in the middle: three layers of 2 MiB.
@@ -64,7 +58,7 @@ it("SIGTERM to credbridge mid-push: the next push fails cleanly, succeeds after 
   expect(registry.child.exitCode).toBeNull();
 
   const second = await sidecar();
-  cleanups.push(() => second.stop());
+  defer(() => second.stop());
   const retried = await push(next.ref, `${registry.address}/sigterm/app:next`);
   expect(retried.stderr).toBe("");
   expect(retried.ok).toBe(true);
