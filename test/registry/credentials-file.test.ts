@@ -1,8 +1,8 @@
 import { chown, mkdir } from "node:fs/promises";
 import { it } from "vitest";
-import { startFileSidecar } from "./support/file-sidecar.js";
 import { registryConfigFromExample, startRegistry } from "./support/registry.js";
 import { pushPullAcrossRotations, SESSION_SECONDS } from "./support/rotations.js";
+import { startFileSidecar } from "./support/sidecars.js";
 import { expectSurvivedRotations, setStage, useCleanups } from "./support/stage.js";
 import { REGISTRY_USER, systemUser } from "./support/users.js";
 

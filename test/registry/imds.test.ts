@@ -1,11 +1,11 @@
-import { chmod, mkdir, writeFile } from "node:fs/promises";
-import { mintWebIdentityToken } from "@credbridge/emulators";
+import { mkdir } from "node:fs/promises";
 import { expect, it } from "vitest";
-import { cleanEnv, startCli } from "../support/cli.js";
-import { APP_ROLE } from "../support/irsa.js";
 import { createNetworkNamespace, IMDS_ADDRESS } from "./support/netns.js";
+import { makeOciImage } from "./support/oci-image.js";
 import { registryConfigFromExample, startRegistry } from "./support/registry.js";
-import { MIN_REMAINING_SECONDS, pushPullAcrossRotations, SESSION_SECONDS } from "./support/rotations.js";
+import { pushPullAcrossRotations, SESSION_SECONDS } from "./support/rotations.js";
+import { startImdsSidecar } from "./support/sidecars.js";
+import { pull, push } from "./support/skopeo.js";
 import { expectSurvivedRotations, setStage, useCleanups } from "./support/stage.js";
 
 const defer = useCleanups();
@@ -23,32 +23,17 @@ it("the registry on S3 through IMDS at 169.254.169.254:80 in a network namespace
   const stsInside = await netns.expose(18080, world.sts.url, tmp.dir);
   const s3Inside = await netns.expose(18081, world.front.url, tmp.dir);
 
-  const tokenFile = tmp.path("token");
-  await writeFile(tokenFile, mintWebIdentityToken({ sub: "system:serviceaccount:harbor:harbor-registry" }));
-  const credbridge = startCli(
-    [
-      "serve",
-      "--source",
-      "web-identity",
-      "--imds",
-      `${IMDS_ADDRESS}:80`,
-      "--min-remaining",
-      String(MIN_REMAINING_SECONDS),
-    ],
-    cleanEnv(tmp.dir, {
-      AWS_ROLE_ARN: APP_ROLE,
-      AWS_WEB_IDENTITY_TOKEN_FILE: tokenFile,
-      AWS_REGION: "us-east-1",
-      AWS_ENDPOINT_URL_STS: stsInside,
-    }),
-    netns.wrap,
-  );
+  const { cli: credbridge, url: imdsUrl } = await startImdsSidecar({
+    stsUrl: stsInside,
+    imds: `${IMDS_ADDRESS}:80`,
+    dir: tmp.dir,
+    wrap: netns.wrap,
+  });
   defer(() => credbridge.stop());
-  expect((await credbridge.waitFor((l) => l.msg === "IMDS listening")).url).toBe(`http://${IMDS_ADDRESS}`);
+  expect(imdsUrl).toBe(`http://${IMDS_ADDRESS}`);
 
   const home = tmp.path("home");
   await mkdir(home, { mode: 0o755 });
-  await chmod(tmp.dir, 0o755);
   const env = { PATH: "/usr/bin:/bin", HOME: home };
   expect(env).not.toHaveProperty("AWS_EC2_METADATA_SERVICE_ENDPOINT");
   const registry = await startRegistry({
@@ -73,4 +58,38 @@ it("the registry on S3 through IMDS at 169.254.169.254:80 in a network namespace
     registry,
     world.sts.issued.map((c) => c.accessKeyId),
   );
+});
+
+// The example's comment said the registry's SDK is hard-wired to
+// 169.254.169.254. The S3 driver builds its EC2 role provider on a default
+// aws-sdk-go session, which reads AWS_EC2_METADATA_SERVICE_ENDPOINT from
+// v1.34.14 on: Debian's build (1.44) follows it to a loopback IMDS. Without
+// the variable it would reach this host's 169.254.169.254, whose keys the S3
+// front would refuse.
+it("the registry follows AWS_EC2_METADATA_SERVICE_ENDPOINT to credbridge's IMDS on loopback", async () => {
+  const { world, tmp } = await setStage(defer, "imds-endpoint");
+  const { cli: credbridge, url: imdsUrl } = await startImdsSidecar({
+    stsUrl: world.sts.url,
+    imds: "127.0.0.1:0",
+    dir: tmp.dir,
+  });
+  defer(() => credbridge.stop());
+  const home = tmp.path("home");
+  await mkdir(home, { mode: 0o755 });
+  const registry = await startRegistry({
+    configFile: tmp.path("config.yml"),
+    config: await registryConfigFromExample("imds", world.front.url, "127.0.0.1:0"),
+    env: { PATH: "/usr/bin:/bin", HOME: home, AWS_EC2_METADATA_SERVICE_ENDPOINT: imdsUrl },
+  });
+  defer(() => registry.stop());
+
+  const image = await makeOciImage(tmp.path("image"));
+  const ref = `${registry.address}/endpoint/app:v1`;
+  expect(await push(image.ref, ref)).toMatchObject({ ok: true, stderr: "" });
+  expect((await pull(ref, `oci:${tmp.path("out")}:v1`)).ok).toBe(true);
+  const issued = new Set(world.sts.issued.map((c) => c.accessKeyId));
+  const signers = new Set(world.front.requests.map((r) => r.accessKeyId));
+  expect(signers.size).toBeGreaterThan(0);
+  expect([...signers].filter((key) => !issued.has(key!))).toEqual([]);
+  expect(world.front.requests.filter((r) => !r.forwarded)).toEqual([]);
 });

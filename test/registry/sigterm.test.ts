@@ -1,11 +1,11 @@
 import { mkdir, readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { expect, it, vi } from "vitest";
-import { startFileSidecar } from "./support/file-sidecar.js";
 import { makeOciImage } from "./support/oci-image.js";
 import { registryConfigFromExample, startRegistry } from "./support/registry.js";
 import { SESSION_SECONDS } from "./support/rotations.js";
 import { completedBlobs } from "./support/s3-world.js";
+import { startFileSidecar } from "./support/sidecars.js";
 import { pull, push } from "./support/skopeo.js";
 import { setStage, useCleanups } from "./support/stage.js";
 
