@@ -90,8 +90,10 @@ export const startRegistry = async (options: {
     gone = true;
     for (const wake of waiters) wake();
   });
-  child.once("error", (error) => {
-    log += `\nspawn error: ${error.message}`;
+  child.once("error", (error: NodeJS.ErrnoException) => {
+    const hint =
+      error.code === "ENOENT" ? ` (${command} missing: apt-get install docker-registry iproute2)` : "";
+    log += `\nspawn error: ${error.message}${hint}`;
   });
 
   const waitForLog = (pattern: RegExp, timeoutMs = 15_000) =>
