@@ -28,6 +28,8 @@ export interface RotationReport {
   acceptedRequests: number;
   /** Requests the S3 front refused, by S3 error code. */
   refused: Record<string, number>;
+  /** How the registry signed its payloads, by kind (`sha256`, `unsigned`, `streaming`…). */
+  payloads: Record<string, number>;
   /** Distinct access keys that signed accepted requests: rotations + 1. */
   signingKeys: number;
   /** Longest time from a refusal to the next accepted request, ms; 0 when nothing was refused. */
@@ -54,6 +56,8 @@ export const summarise = (
   const refusedList = requests.filter((r) => !r.forwarded && r.code !== undefined);
   const refused: Record<string, number> = {};
   for (const r of refusedList) refused[r.code!] = (refused[r.code!] ?? 0) + 1;
+  const payloads: Record<string, number> = {};
+  for (const r of requests) payloads[r.payload] = (payloads[r.payload] ?? 0) + 1;
   let maxRecoveryMs = 0;
   for (const r of refusedList) {
     const next = accepted.find((a) => a.at >= r.at);
@@ -71,6 +75,7 @@ export const summarise = (
     digestMismatches: pulls.filter((o) => o.ok && !o.digestOk).length,
     acceptedRequests: accepted.length,
     refused,
+    payloads,
     signingKeys: new Set(accepted.map((r) => r.accessKeyId)).size,
     maxRecoveryMs,
     ...bucket,

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { authenticateS3Request, type S3Session } from "./authenticate.js";
+import { authenticateS3Request, payloadSigning, type S3Session } from "./authenticate.js";
 import { S3Error } from "./errors.js";
 import { received, signS3 } from "./sign.spec-helper.js";
 
@@ -119,5 +119,16 @@ describe("authenticateS3Request", () => {
       },
     };
     expect(codeOf(() => authenticateS3Request(sts, lookup, NOW))).toBe("403 SignatureDoesNotMatch");
+  });
+
+  it("tells how the payload was signed", () => {
+    const of = (headers: Record<string, string>, rawQuery = "") => payloadSigning({ headers, rawQuery });
+    expect(
+      of({ "x-amz-content-sha256": "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855" }),
+    ).toBe("sha256");
+    expect(of({ "x-amz-content-sha256": "UNSIGNED-PAYLOAD" })).toBe("unsigned");
+    expect(of({ "x-amz-content-sha256": "STREAMING-AWS4-HMAC-SHA256-PAYLOAD" })).toBe("streaming");
+    expect(of({}, "X-Amz-Signature=00")).toBe("presigned");
+    expect(of({})).toBe("none");
   });
 });

@@ -22,6 +22,18 @@ const header = (request: ReceivedRequest, name: string): string | undefined => {
   return Array.isArray(value) ? value[0] : value;
 };
 
+/** How a request's payload was signed, from its `x-amz-content-sha256` (or a presigned query). */
+export type PayloadSigning = "sha256" | "unsigned" | "streaming" | "presigned" | "none";
+
+export const payloadSigning = (request: Pick<ReceivedRequest, "headers" | "rawQuery">): PayloadSigning => {
+  if (new URLSearchParams(request.rawQuery).has("X-Amz-Signature")) return "presigned";
+  const value = request.headers["x-amz-content-sha256"];
+  const declared = Array.isArray(value) ? value[0] : value;
+  if (declared === undefined) return "none";
+  if (declared === UNSIGNED_PAYLOAD) return "unsigned";
+  return declared.startsWith("STREAMING-") ? "streaming" : "sha256";
+};
+
 const parseSignature = (request: ReceivedRequest): SigV4Auth => {
   const authorization = header(request, "authorization");
   try {

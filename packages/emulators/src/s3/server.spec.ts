@@ -67,7 +67,14 @@ describe("startS3Front", () => {
     expect([answer.status, answer.body, answer.headers.etag]).toEqual([200, "<stored/>", '"abc"']);
     expect(reached).toMatchObject([{ method: "PUT", url: path, body: "layer" }]);
     expect(front.requests).toMatchObject([
-      { method: "PUT", path, accessKeyId: session.accessKeyId, status: 200, forwarded: true },
+      {
+        method: "PUT",
+        path,
+        accessKeyId: session.accessKeyId,
+        status: 200,
+        forwarded: true,
+        payload: "sha256",
+      },
     ]);
   });
 

@@ -3,7 +3,7 @@ import { BodyTooLargeError, closeServer, listen, readBody } from "../internal/ht
 import { newRequestId } from "../internal/ids.js";
 import { parseAuthorizationHeader } from "../sigv4/header.js";
 import type { ReceivedRequest } from "../sigv4/verify.js";
-import { authenticateS3Request } from "./authenticate.js";
+import { authenticateS3Request, payloadSigning } from "./authenticate.js";
 import { S3Error, s3ErrorXml } from "./errors.js";
 import type { S3Front, S3FrontRequest, StartS3FrontOptions } from "./types.js";
 
@@ -104,6 +104,7 @@ export const startS3Front = async (options: StartS3FrontOptions): Promise<S3Fron
     const record: S3FrontRequest = {
       method: req.method ?? "",
       path: url.pathname,
+      payload: payloadSigning({ headers: req.headers, rawQuery: url.search.slice(1) }),
       status: 0,
       forwarded: false,
       requestId: newRequestId(),

@@ -1,4 +1,4 @@
-import type { SessionLookup } from "./authenticate.js";
+import type { PayloadSigning, SessionLookup } from "./authenticate.js";
 
 export interface StartS3FrontOptions {
   /** The S3 that stores the objects, e.g. moto_server's URL. Checked requests are forwarded there. */
@@ -26,6 +26,8 @@ export interface S3FrontRequest {
   path: string;
   /** The access key id the request claimed to be signed with, when it had a parsable signature. */
   accessKeyId?: string;
+  /** How the payload was signed: its SHA-256, `UNSIGNED-PAYLOAD`, aws-chunked streaming, presigned. */
+  payload: PayloadSigning;
   /** HTTP status sent; 0 while pending. */
   status: number;
   /** S3 error code when the front refused the request itself (not set for upstream answers). */
