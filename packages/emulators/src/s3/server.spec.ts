@@ -78,6 +78,33 @@ describe("startS3Front", () => {
     ]);
   });
 
+  it("forwards the path and query exactly as signed", async () => {
+    const session = sts.issueFor(ROLE, "registry", 900);
+    const signed = await signS3(session, {
+      method: "GET",
+      host: host(),
+      path: "/bucket",
+      query: { "list-type": "2", prefix: "docker/registry/v2/" },
+    });
+    const answer = await send("GET", "/bucket?list-type=2&prefix=docker%2Fregistry%2Fv2%2F", signed);
+    expect(answer.status).toBe(200);
+    expect(reached.map((r) => r.url)).toEqual(["/bucket?list-type=2&prefix=docker%2Fregistry%2Fv2%2F"]);
+  });
+
+  it("refuses an absolute-form request target instead of forwarding it elsewhere", async () => {
+    const answer = await new Promise<{ status: number; body: string }>((resolve, reject) => {
+      const req = request(
+        { host: "127.0.0.1", port: new URL(front.url).port, path: "http://elsewhere.invalid/bucket/key" },
+        async (res) => resolve({ status: res.statusCode!, body: (await readBody(res, 1 << 20)).toString() }),
+      );
+      req.once("error", reject);
+      req.end();
+    });
+    expect(answer.status).toBe(400);
+    expect(answer.body).toContain("<Code>InvalidRequest</Code>");
+    expect(reached).toEqual([]);
+  });
+
   it("answers S3's own ExpiredToken document once the session expired, and forwards nothing", async () => {
     const session = sts.issueFor(ROLE, "registry", 900);
     const signed = await signS3(session, { method: "GET", host: host(), path: "/bucket/key" });

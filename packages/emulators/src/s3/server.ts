@@ -71,7 +71,9 @@ export const startS3Front = async (options: StartS3FrontOptions): Promise<S3Fron
         if (value !== undefined && !HOP_HEADERS.has(name)) headers[name] = value;
       }
       headers["content-length"] = String(received.body.length);
-      const target = new URL(req.url ?? "/", upstream);
+      // The path exactly as received (it is what was signed), always on the upstream's origin.
+      const query = received.rawQuery === "" ? "" : `?${received.rawQuery}`;
+      const target = `${upstream.origin}${received.path}${query}`;
       const outgoing = httpRequest(target, { method: received.method, headers }, (answer) => {
         record.status = answer.statusCode ?? 502;
         const copied: Record<string, string | string[]> = {};
@@ -114,6 +116,9 @@ export const startS3Front = async (options: StartS3FrontOptions): Promise<S3Fron
     if (key !== undefined) record.accessKeyId = key;
     requests.push(record);
     try {
+      if (!(req.url ?? "").startsWith("/")) {
+        throw new S3Error("InvalidRequest", `Request target must be a path, got '${req.url ?? ""}'`);
+      }
       const body = await readBody(req, maxBodyBytes).catch((error: unknown) => {
         if (error instanceof BodyTooLargeError) {
           throw new S3Error("EntityTooLarge", `Request body exceeds ${maxBodyBytes} bytes`);
