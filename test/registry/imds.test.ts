@@ -6,7 +6,7 @@ import { registryConfigFromExample, startRegistry } from "./support/registry.js"
 import { pushPullAcrossRotations, SESSION_SECONDS } from "./support/rotations.js";
 import { startImdsSidecar } from "./support/sidecars.js";
 import { pull, push } from "./support/skopeo.js";
-import { expectSurvivedRotations, setStage, useCleanups } from "./support/stage.js";
+import { expectSurvivedRotations, REGISTRY_TEST_TIMEOUT_MS, setStage, useCleanups } from "./support/stage.js";
 
 const defer = useCleanups();
 
@@ -15,50 +15,54 @@ const defer = useCleanups();
 // credbridge serves IMDS on that address and port 80; the registry, with no
 // AWS_EC2_METADATA_SERVICE_ENDPOINT, asks the address old SDKs hard-code.
 // STS and the S3 front are reached inside at 127.0.0.1 through a bridge.
-it("the registry on S3 through IMDS at 169.254.169.254:80 in a network namespace, across rotations", async () => {
-  const { world, tmp } = await setStage(defer, "imds", { lifetimeSeconds: SESSION_SECONDS });
-  // Fails the test, with the reason, when the namespace cannot be made.
-  const netns = await createNetworkNamespace();
-  defer(() => netns.close());
-  const stsInside = await netns.expose(18080, world.sts.url, tmp.dir);
-  const s3Inside = await netns.expose(18081, world.front.url, tmp.dir);
+it(
+  "the registry on S3 through IMDS at 169.254.169.254:80 in a network namespace, across rotations",
+  async () => {
+    const { world, tmp } = await setStage(defer, "imds", { lifetimeSeconds: SESSION_SECONDS });
+    // Fails the test, with the reason, when the namespace cannot be made.
+    const netns = await createNetworkNamespace();
+    defer(() => netns.close());
+    const stsInside = await netns.expose(18080, world.sts.url, tmp.dir);
+    const s3Inside = await netns.expose(18081, world.front.url, tmp.dir);
 
-  const { cli: credbridge, url: imdsUrl } = await startImdsSidecar({
-    stsUrl: stsInside,
-    imds: `${IMDS_ADDRESS}:80`,
-    dir: tmp.dir,
-    wrap: netns.wrap,
-  });
-  defer(() => credbridge.stop());
-  expect(imdsUrl).toBe(`http://${IMDS_ADDRESS}`);
+    const { cli: credbridge, url: imdsUrl } = await startImdsSidecar({
+      stsUrl: stsInside,
+      imds: `${IMDS_ADDRESS}:80`,
+      dir: tmp.dir,
+      wrap: netns.wrap,
+    });
+    defer(() => credbridge.stop());
+    expect(imdsUrl).toBe(`http://${IMDS_ADDRESS}`);
 
-  const home = tmp.path("home");
-  await mkdir(home, { mode: 0o755 });
-  const env = { PATH: "/usr/bin:/bin", HOME: home };
-  expect(env).not.toHaveProperty("AWS_EC2_METADATA_SERVICE_ENDPOINT");
-  const registry = await startRegistry({
-    configFile: tmp.path("config.yml"),
-    config: await registryConfigFromExample("imds", s3Inside, "127.0.0.1:5000"),
-    env,
-    place: netns,
-  });
-  defer(() => registry.stop());
+    const home = tmp.path("home");
+    await mkdir(home, { mode: 0o755 });
+    const env = { PATH: "/usr/bin:/bin", HOME: home };
+    expect(env).not.toHaveProperty("AWS_EC2_METADATA_SERVICE_ENDPOINT");
+    const registry = await startRegistry({
+      configFile: tmp.path("config.yml"),
+      config: await registryConfigFromExample("imds", s3Inside, "127.0.0.1:5000"),
+      env,
+      place: netns,
+    });
+    defer(() => registry.stop());
 
-  const report = await pushPullAcrossRotations({
-    path: "IMDS (netns, 169.254.169.254:80)",
-    world,
-    registry: registry.address,
-    workDir: tmp.path("images"),
-    place: netns,
-  });
-  // Every signer is a session STS issued to credbridge: the registry used credbridge's output, nothing else.
-  expectSurvivedRotations(
-    report,
-    world,
-    registry,
-    world.sts.issued.map((c) => c.accessKeyId),
-  );
-});
+    const report = await pushPullAcrossRotations({
+      path: "IMDS (netns, 169.254.169.254:80)",
+      world,
+      registry: registry.address,
+      workDir: tmp.path("images"),
+      place: netns,
+    });
+    // Every signer is a session STS issued to credbridge: the registry used credbridge's output, nothing else.
+    expectSurvivedRotations(
+      report,
+      world,
+      registry,
+      world.sts.issued.map((c) => c.accessKeyId),
+    );
+  },
+  REGISTRY_TEST_TIMEOUT_MS,
+);
 
 // The example's comment said the registry's SDK is hard-wired to
 // 169.254.169.254. The S3 driver builds its EC2 role provider on a default

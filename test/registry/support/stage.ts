@@ -9,6 +9,13 @@ import { type S3World, startS3World } from "./s3-world.js";
 type Cleanup = () => Promise<unknown>;
 
 /**
+ * A rotation test pushes for about two session lifetimes (~15 s) after a few
+ * seconds of set-up; on a loaded machine moto's start-up and every copy slow
+ * down, so these tests get more than the suite's default 60 s.
+ */
+export const REGISTRY_TEST_TIMEOUT_MS = 90_000;
+
+/**
  * Registers an afterEach that undoes, last first, everything a test set up.
  * Returns `defer`: hand it each cleanup as soon as the thing exists.
  */
