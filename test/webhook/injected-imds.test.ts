@@ -17,6 +17,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type BuiltCredcheck, buildCredcheck } from "../compat/support/go-build.js";
 import { startLineClient } from "../compat/support/line-client.js";
 import { cleanEnv, startCli } from "../support/cli.js";
+import { createNetworkNamespace, type NetworkNamespace } from "../support/netns.js";
 import { tempDir } from "../support/tmp.js";
 import { clientWorld } from "./support/client-env.js";
 import { applyPatch } from "./support/k8s.js";
@@ -25,30 +26,23 @@ import { DEFAULTS, FIXTURES, readPod } from "./support/pods.js";
 
 const IP = "/usr/sbin/ip";
 const EMULATORS = new URL("../../packages/emulators/dist/bin.js", import.meta.url).pathname;
-const NS = `credbridge-webhook-${process.pid}`;
-const inNs = [IP, "netns", "exec", NS];
 const run = promisify(execFile);
+/** `command…` as a command line inside the test's namespace. */
+const inNamespace = ([command, ...args]: string[]) => (ns as NetworkNamespace).wrap(command as string, args);
 
 let tmp: Awaited<ReturnType<typeof tempDir>>;
 let go: BuiltCredcheck;
 let emulators: ChildProcess | undefined;
+let ns: NetworkNamespace | undefined;
 let stsUrl: string;
 
 beforeAll(async () => {
   tmp = await tempDir("credbridge-injected-imds-");
   go = await buildCredcheck();
-  try {
-    await run(IP, ["netns", "add", NS]);
-  } catch (error) {
-    throw new Error(
-      `cannot create network namespace ${NS} (run as root, with iproute2): ${(error as Error).message}`,
-    );
-  }
-  // What the pod sandbox gives every pod: loopback up.
-  await run(IP, ["netns", "exec", NS, IP, "link", "set", "lo", "up"]);
-  emulators = spawn(inNs[0]!, [...inNs.slice(1), process.execPath, EMULATORS, "--verify-signatures"], {
-    stdio: ["ignore", "pipe", "inherit"],
-  });
+  // What the pod sandbox gives every pod: loopback up; the address is the injected init container's to add.
+  ns = await createNetworkNamespace({ imdsAddress: false });
+  const [command, args] = ns.wrap(process.execPath, [EMULATORS, "--verify-signatures"]);
+  emulators = spawn(command, args, { stdio: ["ignore", "pipe", "inherit"] });
   const first = await new Promise<string>((resolve, reject) => {
     createInterface({ input: emulators!.stdout! }).once("line", resolve);
     emulators!.once("exit", (code) => reject(new Error(`the emulators exited with ${code}`)));
@@ -58,7 +52,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   emulators?.kill("SIGTERM");
-  await run(IP, ["netns", "del", NS]).catch(() => {});
+  await ns?.close();
   await tmp?.cleanup();
 });
 
@@ -78,16 +72,16 @@ describe("the injected IMDS output, in the pod's own network namespace", () => {
     // The init containers, in order: first the address, as its own command says.
     expect(pod.spec.initContainers?.map((c) => c.name)).toEqual([ADDRESS_INIT_NAME, SIDECAR_NAME]);
     const addressCommand = runtime.container(ADDRESS_INIT_NAME).command as string[];
-    await run(inNs[0]!, [...inNs.slice(1), ...addressCommand]);
+    await run(...inNamespace(addressCommand));
     // Idempotent: a restarted init container finds the address there.
-    await run(inNs[0]!, [...inNs.slice(1), ...addressCommand]);
-    const { stdout } = await run(inNs[0]!, [...inNs.slice(1), IP, "-4", "addr", "show", "dev", "lo"]);
+    await run(...inNamespace(addressCommand));
+    const { stdout } = await run(...inNamespace([IP, "-4", "addr", "show", "dev", "lo"]));
     expect(stdout).toContain("inet 169.254.169.254/32");
 
     const sidecar = startCli(
       runtime.args(SIDECAR_NAME),
       cleanEnv(tmp.dir, { ...runtime.env(SIDECAR_NAME), AWS_ENDPOINT_URL_STS: stsUrl }),
-      inNs,
+      (ns as NetworkNamespace).wrap,
     );
     try {
       const imds = await sidecar.waitFor((l) => l.msg === "IMDS listening");
@@ -100,8 +94,7 @@ describe("the injected IMDS output, in the pod's own network namespace", () => {
       const env = clientWorld(tmp.dir, stsUrl).env({ ...legacy, CREDCHECK_STS_ENDPOINT: stsUrl });
       delete env.AWS_EC2_METADATA_DISABLED;
       const client = startLineClient(
-        inNs[0]!,
-        [...inNs.slice(1), go.binary, "session"],
+        ...(ns as NetworkNamespace).wrap(go.binary, ["session"]),
         env,
         "install Debian's golang-go and golang-github-aws-aws-sdk-go-dev",
       );

@@ -143,6 +143,7 @@ export const startPodIdentityAgent = async (
       at: now(),
     };
     if (req.headers.host !== undefined) call.host = req.headers.host;
+    if (req.headers["user-agent"] !== undefined) call.userAgent = req.headers["user-agent"];
     calls.push(call);
     // The body is never used; drain it so keep-alive connections stay usable.
     req.resume();

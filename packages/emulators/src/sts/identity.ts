@@ -1,7 +1,7 @@
 import { stableUniqueId } from "../internal/ids.js";
+import type { SigV4Auth } from "../sigv4/header.js";
 import { StsError } from "./errors.js";
 import type { SessionStore } from "./issue.js";
-import type { SigV4Auth } from "./sigv4-header.js";
 
 /** Long-term keys the emulator accepts as signers besides the sessions it issued. */
 export interface BaseIdentity {
