@@ -87,7 +87,7 @@ export const COMMANDS: Record<string, { summary: string; flags: FlagTable }> = {
       "imds-role-name": {
         type: "string",
         value: "NAME",
-        help: "role name IMDS lists (default from the role ARN)",
+        help: "role name IMDS lists (default: the role STS names for the served credentials)",
       },
       "imds-v2-only": { type: "boolean", help: "refuse IMDSv1 requests (no session token)" },
       "container-endpoint": {
