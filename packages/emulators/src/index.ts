@@ -47,5 +47,4 @@ export type {
   StsHangFault,
   StsRawFault,
 } from "./sts/types.js";
-export { parseRoleArn, type RoleArnParts } from "./sts/validate.js";
 export { STS_XML_NAMESPACE } from "./sts/xml.js";

@@ -74,6 +74,13 @@ const FILE_FLAGS: FlagTable = {
   },
 };
 
+/** The margin `serve` and `write` keep: their sessions must outlive it. */
+const MIN_REMAINING: FlagSpec = {
+  type: "integer",
+  value: "SECONDS",
+  help: "never serve or write credentials with less left than this; sessions must last longer (default 900)",
+};
+
 export const COMMANDS: Record<string, { summary: string; flags: FlagTable }> = {
   serve: {
     summary: "run as a sidecar: keep a credentials file fresh and serve IMDS and container credentials",
@@ -84,7 +91,7 @@ export const COMMANDS: Record<string, { summary: string; flags: FlagTable }> = {
       "imds-role-name": {
         type: "string",
         value: "NAME",
-        help: "role name IMDS lists (default from the role ARN)",
+        help: "role name IMDS lists (default: the role STS names for the served credentials)",
       },
       "imds-v2-only": { type: "boolean", help: "refuse IMDSv1 requests (no session token)" },
       "container-endpoint": {
@@ -98,17 +105,13 @@ export const COMMANDS: Record<string, { summary: string; flags: FlagTable }> = {
         help: "token clients must send (created with a random token when missing)",
       },
       metrics: { type: "string", value: "HOST:PORT", help: "serve /metrics, /healthz and /readyz here" },
-      "min-remaining": {
-        type: "integer",
-        value: "SECONDS",
-        help: "never serve credentials with less left than this (default 900)",
-      },
+      "min-remaining": MIN_REMAINING,
       "remove-on-exit": { type: "boolean", help: "remove the written profile on shutdown" },
     },
   },
   write: {
     summary: "write the credentials file once and exit (init containers, cron)",
-    flags: { ...SOURCE_FLAGS, ...FILE_FLAGS },
+    flags: { ...SOURCE_FLAGS, ...FILE_FLAGS, "min-remaining": MIN_REMAINING },
   },
   process: {
     summary: "print credential_process JSON, cached on disk between calls",

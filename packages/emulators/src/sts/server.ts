@@ -1,4 +1,5 @@
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
+import { parseRoleArn } from "@credbridge/core/wire";
 import { FaultQueue } from "../faults.js";
 import { hold } from "../internal/hold.js";
 import { BodyTooLargeError, closeServer, listen, readBody } from "../internal/http.js";
@@ -21,7 +22,7 @@ import type {
   StsFault,
   StsRawFault,
 } from "./types.js";
-import { DEFAULT_DURATION_SECONDS, parseRoleArn } from "./validate.js";
+import { DEFAULT_DURATION_SECONDS } from "./validate.js";
 import { errorXml, successXml } from "./xml.js";
 
 export type {

@@ -4,8 +4,9 @@ import type { AddressInfo, Socket } from "node:net";
 import { performance } from "node:perf_hooks";
 import type { SecureContextOptions } from "node:tls";
 import { CredbridgeError, type RefreshingProvider, type RuntimeOptions } from "@credbridge/core";
+import { hostLiteral } from "@credbridge/core/wire";
 import type { Logger } from "@smithy/types";
-import { createHostCheck, type HostCheck, hostLiteral } from "./hosts.js";
+import { createHostCheck, type HostCheck } from "./hosts.js";
 import { parseTarget, type Target } from "./target.js";
 
 /** Where to listen; each field overrides the server's option of the same name. */
