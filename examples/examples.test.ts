@@ -117,17 +117,23 @@ const envOf = (c: Container): Map<string, string | undefined> =>
 
 const isSidecar = (c: Container): boolean => c.image.includes("credbridge");
 
-const workloads: Workload[] = manifests.flatMap((manifest) =>
-  manifest.objects.flatMap((object) => {
-    const pod = object.spec?.template?.spec;
-    if (!pod) return [];
-    const sidecarIndex = (pod.initContainers ?? []).findIndex(isSidecar);
-    const sidecar = pod.initContainers?.[sidecarIndex];
-    if (!sidecar)
-      throw new Error(`${manifest.file}: ${object.metadata.name} has no credbridge init container`);
-    return [{ manifest, object, pod, sidecar, sidecarIndex, env: envOf(sidecar) }];
-  }),
-);
+/** kubernetes/webhook/ installs the webhook itself: its Deployment runs no sidecar. */
+const isWebhookManifest = (m: Manifest): boolean =>
+  m.file.startsWith(`kubernetes${posix.sep}webhook${posix.sep}`);
+
+const workloads: Workload[] = manifests
+  .filter((m) => !isWebhookManifest(m))
+  .flatMap((manifest) =>
+    manifest.objects.flatMap((object) => {
+      const pod = object.spec?.template?.spec;
+      if (!pod) return [];
+      const sidecarIndex = (pod.initContainers ?? []).findIndex(isSidecar);
+      const sidecar = pod.initContainers?.[sidecarIndex];
+      if (!sidecar)
+        throw new Error(`${manifest.file}: ${object.metadata.name} has no credbridge init container`);
+      return [{ manifest, object, pod, sidecar, sidecarIndex, env: envOf(sidecar) }];
+    }),
+  );
 
 const parseHostPort = (value: string): { host: string; port: number } => {
   const m = /^(.+):(\d{1,5})$/.exec(value);
@@ -348,6 +354,138 @@ describe("kubernetes manifests", () => {
       });
     });
   }
+});
+
+// ---------------------------------------------------------------------------
+// The webhook's own manifests (kubernetes/webhook/)
+
+interface WebhookEntry {
+  name: string;
+  admissionReviewVersions: string[];
+  clientConfig: {
+    service?: { name: string; namespace: string; path?: string; port?: number };
+    caBundle?: string;
+  };
+  rules: { apiGroups: string[]; apiVersions: string[]; operations: string[]; resources: string[] }[];
+  namespaceSelector?: { matchLabels?: Record<string, string> };
+  objectSelector?: { matchLabels?: Record<string, string> };
+  sideEffects: string;
+  reinvocationPolicy?: string;
+  failurePolicy?: string;
+  timeoutSeconds?: number;
+}
+type Loose = K8sObject & {
+  metadata: { labels?: Record<string, string> };
+  webhooks?: WebhookEntry[];
+  spec?: {
+    replicas?: number;
+    minAvailable?: number;
+    selector?: { matchLabels?: Record<string, string> };
+    ports?: { port: number; targetPort: number | string }[];
+    secretName?: string;
+    dnsNames?: string[];
+    template?: { metadata?: { labels?: Record<string, string> }; spec?: PodSpec };
+  };
+};
+
+describe("webhook manifests (kubernetes/webhook/)", () => {
+  const objects = manifests.filter(isWebhookManifest).flatMap((m) => m.objects as Loose[]);
+  const one = (kind: string): Loose => {
+    const found = objects.filter((o) => o.kind === kind);
+    expect(found, kind).toHaveLength(1);
+    return found[0]!;
+  };
+  const deployment = one("Deployment");
+  const pod = deployment.spec!.template!.spec!;
+  const webhookContainer = pod.containers[0]!;
+  const service = one("Service");
+  const config = one("MutatingWebhookConfiguration");
+  const entry = config.webhooks![0]!;
+  const namespace = one("Namespace");
+  const serviceHost = `${service.metadata.name}.${service.metadata.namespace}.svc`;
+
+  it("runs two replicas of `credbridge webhook` kept up by a PodDisruptionBudget", () => {
+    expect(deployment.spec?.replicas).toBe(2);
+    expect(webhookContainer.args).toEqual(["webhook"]);
+    const pdb = one("PodDisruptionBudget");
+    expect(pdb.spec?.selector?.matchLabels).toEqual(deployment.spec?.selector?.matchLabels);
+    expect(pdb.spec?.minAvailable).toBeGreaterThanOrEqual(1);
+    expect(pdb.spec?.minAvailable).toBeLessThan(deployment.spec!.replicas!);
+  });
+
+  it("serves HTTPS on the port the Service targets, from the Secret cert-manager (or the script) fills", () => {
+    const env = envOf(webhookContainer);
+    const port = Number(env.get("CREDBRIDGE_LISTEN")?.split(":").at(-1));
+    expect(
+      webhookContainer.ports?.find((p) => p.name === service.spec?.ports?.[0]?.targetPort)?.containerPort,
+    ).toBe(port);
+    expect(service.spec?.selector?.matchLabels ?? service.spec?.selector).toEqual(
+      deployment.spec?.template?.metadata?.labels,
+    );
+    const certFile = env.get("CREDBRIDGE_TLS_CERT_FILE")!;
+    const mount = mountHolding(webhookContainer, certFile);
+    expect(mount?.mount.readOnly).toBe(true);
+    const volume = (pod.volumes ?? []).find((v) => v.name === mount?.mount.name) as {
+      secret?: { secretName: string };
+    };
+    const certificate = objects.find(
+      (o) => o.kind === "Certificate" && o.metadata.name === service.metadata.name,
+    );
+    expect(volume.secret?.secretName).toBe(certificate?.spec?.secretName);
+    expect(certificate?.spec?.dnsNames).toContain(serviceHost);
+    expect(read(join(here, "kubernetes", "webhook", "openssl-certificate.sh"))).toContain(
+      `create secret tls "$SERVICE-tls"`,
+    );
+    expect(`${service.metadata.name}-tls`).toBe(volume.secret?.secretName);
+  });
+
+  it("locks the webhook down like the sidecar: non-root, read-only root, no capabilities", () => {
+    const sc = webhookContainer.securityContext;
+    expect(sc?.runAsNonRoot).toBe(true);
+    expect(sc?.readOnlyRootFilesystem).toBe(true);
+    expect(sc?.allowPrivilegeEscalation).toBe(false);
+    expect(sc?.capabilities?.drop).toContain("ALL");
+    for (const probe of [webhookContainer.readinessProbe, webhookContainer.livenessProbe]) {
+      expect(probe?.httpGet?.path).toMatch(/^\/(readyz|healthz)$/);
+    }
+  });
+
+  it("is called for pods created in opted-in namespaces, idempotently, failing closed within 5 s", () => {
+    expect(entry.admissionReviewVersions).toContain("v1");
+    expect(entry.clientConfig.service).toEqual({
+      name: service.metadata.name,
+      namespace: service.metadata.namespace,
+      path: "/mutate",
+      port: service.spec?.ports?.[0]?.port,
+    });
+    expect(entry.rules).toEqual([
+      expect.objectContaining({
+        apiGroups: [""],
+        apiVersions: ["v1"],
+        operations: ["CREATE"],
+        resources: ["pods"],
+      }),
+    ]);
+    expect(entry.sideEffects).toBe("None");
+    expect(entry.reinvocationPolicy).toBe("IfNeeded");
+    expect(entry.failurePolicy).toBe("Fail");
+    expect(entry.timeoutSeconds).toBeLessThanOrEqual(5);
+    const selector = entry.namespaceSelector?.matchLabels ?? {};
+    expect(Object.keys(selector).length).toBeGreaterThan(0);
+    // Its own namespace is never selected: the webhook's pods must not wait for the webhook.
+    const own = namespace.metadata.labels ?? {};
+    expect(Object.entries(selector).every(([k, v]) => own[k] === v)).toBe(false);
+    expect(config.metadata.annotations?.["cert-manager.io/inject-ca-from"]).toBe(
+      `${service.metadata.namespace}/${service.metadata.name}`,
+    );
+  });
+
+  it("Harbor's chart values carry the one annotation on the registry pod", () => {
+    const values = manifests.find((m) => m.file.endsWith("harbor-values.yaml"))?.objects[0] as unknown as {
+      registry: { podAnnotations: Record<string, string> };
+    };
+    expect(values.registry.podAnnotations).toEqual({ "credbridge.io/inject": "true" });
+  });
 });
 
 // ---------------------------------------------------------------------------

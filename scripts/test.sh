@@ -1,11 +1,12 @@
 #!/bin/sh
-# The whole test suite, as CI runs it: set-up, build, lint and type checks once,
+# The whole test suite, as CI runs it: set-up (Debian packages included, see
+# scripts/setup-debian.sh), build, lint and type checks once,
 # then every test on each supported Node major. Node 20 is the machine's (past
 # end of life, still supported); 22 and 24 come from npm's `node` package.
 # CREDBRIDGE_TEST_NODES narrows the list for a quick local loop, e.g. "current".
 set -eu
 cd "$(dirname "$0")/.."
-sh scripts/setup.sh
+sh scripts/setup.sh --test
 pnpm run build
 pnpm run lint
 nodes=${CREDBRIDGE_TEST_NODES:-"current 22 24"}

@@ -1,8 +1,10 @@
-import { readFile } from "node:fs/promises";
+import { chmod, readFile, stat } from "node:fs/promises";
+import { dirname } from "node:path";
 import { fromIni } from "@aws-sdk/credential-provider-ini";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { startCli } from "../support/cli.js";
 import { irsaFixture } from "../support/irsa.js";
+import { run } from "../writer/helpers.js";
 
 let fx: Awaited<ReturnType<typeof irsaFixture>>;
 beforeAll(async () => {
@@ -13,6 +15,13 @@ afterEach(() => fx.sts.reset());
 
 const urlOf = async (cli: ReturnType<typeof startCli>, msg: string) =>
   String((await cli.waitFor((l) => l.msg === msg)).url);
+/** A cross-account hop after IRSA in 111122223333. */
+const ASSUMED = "arn:aws:iam::222222222222:role/x";
+const text = async (url: string, headers: Record<string, string> = {}) => {
+  const res = await fetch(url, { headers });
+  expect(res.status, url).toBe(200);
+  return res.text();
+};
 const readProfile = (file: string, profile: string) =>
   fromIni({ profile, filepath: file, configFilepath: fx.tmp.path("none"), ignoreCache: true })();
 
@@ -106,6 +115,85 @@ describe("credbridge serve", () => {
       expect(log).not.toContain(issued.secretAccessKey);
       expect(log).not.toContain(issued.sessionToken);
       expect(log).not.toContain(issued.accessKeyId);
+    }
+  });
+
+  it("gives the directories it creates for the container token file to the --file-owner user", async () => {
+    // Only root can hand files to another user, and only a real other user proves the app can read them.
+    expect(process.geteuid?.(), "this test needs root: it runs serve with --file-owner 65534:65534").toBe(0);
+    const nobody = { uid: 65534, gid: 65534 };
+    await chmod(fx.tmp.dir, 0o711);
+    const tokenFile = fx.tmp.path("owned", "shared", "container-token");
+    const cli = startCli(
+      [
+        "serve",
+        "--container-endpoint",
+        "127.0.0.1:0",
+        "--container-auth-token-file",
+        tokenFile,
+        "--file-owner",
+        `${nobody.uid}:${nobody.gid}`,
+      ],
+      fx.env(),
+    );
+    try {
+      const url = await urlOf(cli, "container credentials endpoint listening");
+      for (const dir of [dirname(dirname(tokenFile)), dirname(tokenFile)]) {
+        expect(await stat(dir)).toMatchObject(nobody);
+        expect((await stat(dir)).mode & 0o777).toBe(0o700);
+      }
+      // The application, running as that user, reads the token and is served with it.
+      const read = await run("cat", [tokenFile], nobody);
+      expect(read.stderr).toBe("");
+      expect(read.code).toBe(0);
+      const res = await fetch(url, { headers: { authorization: read.stdout } });
+      expect(res.status).toBe(200);
+    } finally {
+      await cli.stop();
+    }
+  });
+
+  it("after IRSA in 111122223333 and --assume-role into 222222222222, every output names the last hop, not AWS_ROLE_ARN", async () => {
+    const tokenFile = fx.tmp.path("identity", "container-token");
+    const cli = startCli(
+      [
+        "serve",
+        "--assume-role",
+        ASSUMED,
+        "--imds",
+        "127.0.0.1:0",
+        "--container-endpoint",
+        "127.0.0.1:0",
+        "--container-auth-token-file",
+        tokenFile,
+      ],
+      fx.env(),
+    );
+    try {
+      const imds = await urlOf(cli, "IMDS listening");
+      const container = await urlOf(cli, "container credentials endpoint listening");
+      const hop = fx.sts.issued.at(-1)!;
+      expect(fx.sts.calls.map((c) => c.action)).toEqual(["AssumeRoleWithWebIdentity", "AssumeRole"]);
+
+      const body = JSON.parse(await text(container, { authorization: await readFile(tokenFile, "utf8") }));
+      expect(body).toMatchObject({
+        AccessKeyId: hop.accessKeyId,
+        AccountId: "222222222222",
+        RoleArn: ASSUMED,
+      });
+
+      expect(await text(`${imds}/latest/meta-data/iam/security-credentials/`)).toBe("x");
+      const served = JSON.parse(await text(`${imds}/latest/meta-data/iam/security-credentials/x`));
+      expect(served.AccessKeyId).toBe(hop.accessKeyId);
+      const info = JSON.parse(await text(`${imds}/latest/meta-data/iam/info`));
+      expect(info.InstanceProfileArn).toBe("arn:aws:iam::222222222222:instance-profile/x");
+      const doc = JSON.parse(await text(`${imds}/latest/dynamic/instance-identity/document`));
+      expect(doc.accountId).toBe("222222222222");
+      // The source's role is nowhere in what the application sees.
+      expect((await fetch(`${imds}/latest/meta-data/iam/security-credentials/app`)).status).toBe(404);
+      expect(JSON.stringify([body, info, doc])).not.toContain("111122223333");
+    } finally {
+      await cli.stop();
     }
   });
 

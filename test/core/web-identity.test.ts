@@ -40,7 +40,7 @@ const provider = (extra: Record<string, string> = {}) =>
   fromWebIdentity({ runtime: { env: { ...irsaEnv(), ...extra } } });
 
 describe("fromWebIdentity against the STS emulator (real @aws-sdk/client-sts)", () => {
-  it("returns exactly the credentials STS issued, with expiration and account", async () => {
+  it("returns exactly the credentials STS issued, with expiration, account and role", async () => {
     await writeToken();
     const creds = await provider()();
     const issued = sts.issued.at(-1)!;
@@ -50,6 +50,7 @@ describe("fromWebIdentity against the STS emulator (real @aws-sdk/client-sts)", 
       sessionToken: issued.sessionToken,
       expiration: issued.expiration,
       accountId: "111122223333",
+      roleArn: ROLE,
     });
     const call = sts.calls[0]!;
     expect(call).toMatchObject({ action: "AssumeRoleWithWebIdentity", status: 200 });

@@ -1,4 +1,6 @@
 import { mkdir, rename, rm, symlink, writeFile } from "node:fs/promises";
+import { fromHttp } from "@aws-sdk/credential-provider-http";
+import { fromPodIdentity } from "@credbridge/core";
 import { type ContainerCredentialsServer, createContainerCredentialsServer } from "@credbridge/imds-shim";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { tempDir } from "../support/tmp.js";
@@ -20,12 +22,19 @@ const provider = async () => ({
 const serve = async (authTokenFile: string) => {
   const server: ContainerCredentialsServer = createContainerCredentialsServer({ provider, authTokenFile });
   const { url } = await server.listen();
+  const clients = {
+    /** credbridge's own client, as `serve --source pod-identity` uses it. */
+    core: () => fromPodIdentity({ uri: url, authTokenFile, maxRetries: 0 })(),
+    /** The SDK v3 client, which sends the file's bytes as they are. */
+    v3: () =>
+      fromHttp({ awsContainerCredentialsFullUri: url, awsContainerAuthorizationTokenFile: authTokenFile })(),
+  };
   const get = async (token: string) => {
     const res = await fetch(url, { headers: { authorization: token } });
     const body = (await res.json()) as Record<string, string>;
     return { status: res.status, body };
   };
-  return { server, get };
+  return { server, get, clients };
 };
 
 describe("container endpoint auth token file", () => {
@@ -129,6 +138,24 @@ describe("container endpoint auth token file", () => {
       await writeFile(file, "restored-token\n");
       expect((await get("deleted-token")).status).toBe(403);
       expect((await get("restored-token")).status).toBe(200);
+    } finally {
+      await server.close();
+    }
+  });
+
+  it("with spaces around the token: credbridge's client, the SDK v3 and the server read it by one rule", async () => {
+    const file = tmp.path("spaced");
+    // A header cannot carry edge whitespace: the SDK sends "spaced-token ", the server receives "spaced-token".
+    await writeFile(file, "spaced-token ");
+    const { server, get, clients } = await serve(file);
+    try {
+      expect((await get("spaced-token")).status).toBe(200);
+      expect((await clients.v3()).accessKeyId).toBe("ASIACONTAINERFAULT01");
+      expect((await clients.core()).accessKeyId).toBe("ASIACONTAINERFAULT01");
+      // Written by echo: the trailing newline goes too (v3 cannot send it; core and the server agree).
+      await writeFile(file, " spaced-token\t\n");
+      expect((await clients.core()).accessKeyId).toBe("ASIACONTAINERFAULT01");
+      expect((await get("other")).status).toBe(403);
     } finally {
       await server.close();
     }

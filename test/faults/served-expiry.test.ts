@@ -96,16 +96,22 @@ describe("STS hanging while IMDS clients ask (manual clock)", () => {
   });
   afterAll(() => tmp.cleanup());
 
-  it("inside the background-refresh window, IMDS answers from cache at once while the refresh hangs", async () => {
+  /** STS on a manual clock, and the engine serve builds over it (the servers' windows). */
+  const stsAndEngine = async (name: string, requestTimeoutMs: number) => {
     const clock = manualClock();
     const sts = await startStsEmulator({ now: clock.now });
-    await writeToken(tmp.path("token"), clock.now);
-    const engine = refreshing(webIdentity(sts.url, tmp.path("token"), { requestTimeoutMs: 3_000 }), {
+    await writeToken(tmp.path(name), clock.now);
+    const engine = refreshing(webIdentity(sts.url, tmp.path(name), { requestTimeoutMs }), {
       minRemainingSeconds: 900,
       mandatoryWindowSeconds: 960,
       advisoryWindowSeconds: 1_200,
       runtime: { now: clock.now, setTimer: clock.setTimer, random: () => 0.5 },
     });
+    return { clock, sts, engine };
+  };
+
+  it("inside the background-refresh window, IMDS answers from cache at once while the refresh hangs", async () => {
+    const { clock, sts, engine } = await stsAndEngine("token", 3_000);
     const imds = createImdsServer({ provider: engine, roleName: "app", runtime: { now: clock.now } });
     const { url } = await imds.listen();
     try {
@@ -120,6 +126,51 @@ describe("STS hanging while IMDS clients ask (manual clock)", () => {
         expect(JSON.parse(answer.text).AccessKeyId).toBe(first.accessKeyId);
       }
       expect(sts.calls.filter((c) => c.fault === "hang")).toHaveLength(1); // one background refresh, shared
+    } finally {
+      await imds.close();
+      await sts.close();
+    }
+  });
+
+  it("inside the mandatory window, with STS hung, IMDS and the container endpoint still answer from cache at once", async () => {
+    const { clock, sts, engine } = await stsAndEngine("token-mandatory", 13_000);
+    const rt = { now: clock.now };
+    const imds = createImdsServer({ provider: engine, roleName: "app", runtime: rt });
+    const container = createContainerCredentialsServer({ provider: engine, authToken: TOKEN, runtime: rt });
+    const [i, c] = await Promise.all([imds.listen(), container.listen()]);
+    try {
+      const first = await engine();
+      clock.set(first.expiration!.getTime() - 15.5 * MIN); // mandatory window: 30 s of margin left to serve
+      sts.hang();
+      for (let n = 0; n < 10; n++) {
+        for (const ask of [() => imdsCredentials(i.url), () => containerCredentials(c.url)]) {
+          const started = performance.now();
+          const answer = await ask();
+          expect(performance.now() - started).toBeLessThan(1_000); // the SDKs give up after 1 s
+          expect(answer.status).toBe(200);
+          expect(JSON.parse(answer.text).AccessKeyId).toBe(first.accessKeyId);
+        }
+      }
+      expect(sts.calls.filter((call) => call.fault === "hang")).toHaveLength(1); // one background refresh
+    } finally {
+      await Promise.all([imds.close(), container.close()]);
+      await sts.close();
+    }
+  });
+
+  it("with nothing servable and STS hung, a request gets EC2's error within the wait bound, not after STS's time-out", async () => {
+    const { clock, sts, engine } = await stsAndEngine("token-empty", 13_000);
+    const imds = createImdsServer({ provider: engine, roleName: "app", runtime: { now: clock.now } });
+    const { url } = await imds.listen();
+    try {
+      sts.hang();
+      const started = performance.now();
+      const answer = await imdsCredentials(url);
+      const waited = performance.now() - started;
+      expect(answer.status).toBe(500);
+      expect(answer.text).toContain("500 - Internal Server Error");
+      expect(waited).toBeGreaterThanOrEqual(400); // it did wait for the refresh, up to the bound (500 ms)
+      expect(waited).toBeLessThan(1_000); // and answered before the SDKs' 1 s time-out
     } finally {
       await imds.close();
       await sts.close();

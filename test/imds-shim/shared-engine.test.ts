@@ -1,6 +1,7 @@
 import { refreshing } from "@credbridge/core";
 import { createContainerCredentialsServer, createImdsServer } from "@credbridge/imds-shim";
 import { describe, expect, it } from "vitest";
+import { until } from "../faults/support.js";
 import { KEYS, rotatingProvider } from "./harness.js";
 
 // How the CLI wires it: one refresh engine, configured with the servers' margin,
@@ -33,7 +34,7 @@ describe("one engine behind both servers", () => {
             )
           : fetch(c.url, { headers: { Authorization: TOKEN } }).then((r) => r.json()),
       );
-      await new Promise((resolve) => setTimeout(resolve, 300));
+      await until(() => shared.state().refreshing, 10_000, "the first request to start the refresh");
       release();
       const bodies = (await Promise.all(requests)) as Array<{ AccessKeyId: string }>;
       expect(bodies.every((b) => b.AccessKeyId === KEYS("shared").accessKeyId)).toBe(true);

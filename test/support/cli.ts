@@ -1,5 +1,6 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import { fileURLToPath } from "node:url";
+import type { Place } from "./place.js";
 
 /** The launcher users get as `credbridge`. */
 export const CLI = fileURLToPath(new URL("../../packages/cli/bin/credbridge.js", import.meta.url));
@@ -45,9 +46,13 @@ export const runCli = (args: string[], env: NodeJS.ProcessEnv, timeoutMs = 30_00
     });
   });
 
+/** Runs a command line somewhere else, e.g. `ip netns exec <name> …` (a `Place`'s `wrap`). */
+export type Wrap = Place["wrap"];
+
 /** A long-running `credbridge` whose JSON log lines can be awaited. */
-export const startCli = (args: string[], env: NodeJS.ProcessEnv) => {
-  const child: ChildProcess = spawn(process.execPath, [CLI, ...args], {
+export const startCli = (args: string[], env: NodeJS.ProcessEnv, wrap?: Wrap) => {
+  const [command, argv] = wrap ? wrap(process.execPath, [CLI, ...args]) : [process.execPath, [CLI, ...args]];
+  const child: ChildProcess = spawn(command, argv, {
     env,
     stdio: ["ignore", "pipe", "pipe"],
   });

@@ -1,9 +1,9 @@
-import { readFileSync } from "node:fs";
 import { parseCommandLine } from "./args/parse.js";
 import { commandUsage, generalUsage } from "./args/usage.js";
 import { UsageError } from "./args/usage-error.js";
 import type { Command, CommandContext } from "./context.js";
 import { isLogLevel, jsonLogger, type LogLevel, routeProcessWarnings } from "./log.js";
+import { version } from "./version.js";
 
 /** Commands load on demand: `process` must not pay for the AWS SDK on a cache hit. */
 const COMMAND_MODULES: Record<string, () => Promise<Command>> = {
@@ -12,6 +12,7 @@ const COMMAND_MODULES: Record<string, () => Promise<Command>> = {
   process: async () => (await import("./commands/process.js")).processCommand,
   doctor: async () => (await import("./commands/doctor.js")).doctorCommand,
   "trust-policy": async () => (await import("./commands/trust-policy.js")).trustPolicyCommand,
+  webhook: async () => (await import("./commands/webhook.js")).webhookCommand,
 };
 
 export interface MainIo {
@@ -25,13 +26,6 @@ export interface MainIo {
   /** Route Node process warnings into the JSON log (the real binary does; tests do not). */
   captureWarnings?: boolean;
 }
-
-const version = (): string => {
-  const pkg = JSON.parse(readFileSync(new URL("../package.json", import.meta.url), "utf8")) as {
-    version: string;
-  };
-  return pkg.version;
-};
 
 /**
  * Runs one credbridge command and returns its exit code: 0 done, 1 failed,

@@ -6,6 +6,7 @@ import {
   fromDefaultChain,
   fromPodIdentity,
   fromWebIdentity,
+  ROLE_CHAINING_MAX_SECONDS,
   type RoleHop,
   selfAssume,
 } from "@credbridge/core";
@@ -23,12 +24,54 @@ export interface ChainStep {
   provider: AwsCredentialIdentityProvider;
 }
 
+/** How long the sessions the chain's last step asks STS for last. */
+export interface SessionLength {
+  seconds: number;
+  /** What on the command line decides it, for messages: `--duration 900`, `--assume-role ARN,duration=900`. */
+  setBy: string;
+}
+
 export interface BuiltChain {
   steps: ChainStep[];
   /** The whole chain: the last step's provider. */
   provider: AwsCredentialIdentityProvider;
   detection: AmbientDetection;
+  /** Undefined when no STS call of ours decides it (Pod Identity, the default chain). */
+  session: SessionLength | undefined;
 }
+
+/** STS's own default for every AssumeRole* call without DurationSeconds. */
+const STS_DEFAULT_SECONDS = 3600;
+
+const requested = (seconds: number | undefined, setBy: string): SessionLength =>
+  seconds === undefined
+    ? { seconds: STS_DEFAULT_SECONDS, setBy: `${setBy}, STS's default` }
+    : { seconds, setBy };
+
+/** A chained session (role credentials assuming a role) lasts an hour at most: core caps what is asked. */
+const chained = (seconds: number | undefined, setBy: string): SessionLength => {
+  const session = requested(seconds, setBy);
+  return session.seconds > ROLE_CHAINING_MAX_SECONDS
+    ? { seconds: ROLE_CHAINING_MAX_SECONDS, setBy: `${setBy}, capped by role chaining` }
+    : session;
+};
+
+const sessionOf = (
+  flags: ParsedFlags,
+  hops: readonly RoleHop[],
+  source: AmbientDetection["source"],
+): SessionLength | undefined => {
+  const duration = flags.duration as number | undefined;
+  const last = hops.at(-1);
+  if (last) {
+    const spec = `--assume-role ${last.roleArn}${last.durationSeconds === undefined ? "" : `,duration=${last.durationSeconds}`}`;
+    return chained(last.durationSeconds, spec);
+  }
+  const asked = duration === undefined ? "" : ` --duration ${duration}`;
+  if (flags["self-assume"] === true) return chained(duration, `--self-assume${asked}`);
+  if (source === "web-identity") return requested(duration, `web identity${asked}`);
+  return undefined;
+};
 
 const str = (flags: ParsedFlags, name: string): string | undefined => flags[name] as string | undefined;
 
@@ -90,5 +133,10 @@ export const buildChain = (
   for (const hop of hops) {
     steps.push({ label: `assume-role ${hop.roleArn}`, provider: chainRoles(steps.at(-1)!.provider, [hop]) });
   }
-  return { steps, provider: steps.at(-1)!.provider, detection };
+  return {
+    steps,
+    provider: steps.at(-1)!.provider,
+    detection,
+    session: sessionOf(flags, hops, detection.source),
+  };
 };

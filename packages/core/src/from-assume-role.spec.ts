@@ -45,7 +45,11 @@ describe("fromAssumeRole", () => {
       policyArns: ["arn:aws:iam::aws:policy/ReadOnlyAccess"],
       runtime: manualRuntime().runtime,
     })();
-    expect(creds).toMatchObject({ accessKeyId: "ASIATARGET", accountId: "999988887777" });
+    expect(creds).toMatchObject({
+      accessKeyId: "ASIATARGET",
+      accountId: "999988887777",
+      roleArn: "arn:aws:iam::999988887777:role/target",
+    });
     expect(sts.commandCalls(AssumeRoleCommand)[0]!.args[0].input).toEqual({
       RoleArn: "arn:aws:iam::999988887777:role/target",
       RoleSessionName: "sess",

@@ -5,6 +5,7 @@ import { createStsClient, type StsSettings, toPolicyArns } from "./internal/sts-
 import { fromStsCredentials } from "./internal/sts-credentials.js";
 import { toStsError } from "./internal/sts-error.js";
 import { type RuntimeOptions, resolveRuntime } from "./runtime.js";
+import { parseRoleArn } from "./wire/arn.js";
 
 export interface FromAssumeRoleOptions extends StsSettings {
   /** The role to assume. Required. */
@@ -26,10 +27,8 @@ export interface FromAssumeRoleOptions extends StsSettings {
   runtime?: RuntimeOptions | undefined;
 }
 
-const ROLE_ARN = /^arn:aws[\w-]*:iam::\d{12}:role\/[\w+=,.@/-]+$/;
-
 export const validateRoleArn = (roleArn: string | undefined, where: string): string => {
-  if (!roleArn || !ROLE_ARN.test(roleArn)) {
+  if (!roleArn || !parseRoleArn(roleArn)) {
     throw new CredbridgeError(
       `${where}: roleArn ${roleArn ? `"${roleArn.slice(0, 120)}" is not a role ARN` : "is missing"}: expected arn:aws:iam::<12-digit account>:role/<name>`,
       { code: "ERR_CONFIG" },

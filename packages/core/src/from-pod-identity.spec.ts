@@ -58,6 +58,21 @@ describe("fromPodIdentity", () => {
     expect(seen[0]!.url).toBe("/v1/credentials");
   });
 
+  it("keeps an ECS-style RoleArn beside AccountId, and drops one that is not a role ARN", async () => {
+    const { runtime } = setup({ AWS_CONTAINER_AUTHORIZATION_TOKEN: "plain" });
+    const withRole =
+      (RoleArn: string): Reply =>
+      (_req, res) =>
+        res.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify({ ...body, RoleArn }));
+    replies = [withRole("arn:aws:iam::123456789012:role/ecs-task"), withRole("not-an-arn")];
+    const provider = fromPodIdentity({ runtime });
+    expect(await provider()).toMatchObject({
+      accountId: "123456789012",
+      roleArn: "arn:aws:iam::123456789012:role/ecs-task",
+    });
+    expect(await provider()).not.toHaveProperty("roleArn");
+  });
+
   it("uses AWS_CONTAINER_AUTHORIZATION_TOKEN when no file is set", async () => {
     const { runtime } = setup({ AWS_CONTAINER_AUTHORIZATION_TOKEN: "plain" });
     await fromPodIdentity({ runtime })();

@@ -13,6 +13,7 @@ import { checkContainerUrl } from "./internal/check-url.js";
 import { describeErrorBody, parseContainerCredentials } from "./internal/container-response.js";
 import { readTokenFile } from "./internal/token-file.js";
 import { type Runtime, type RuntimeOptions, resolveRuntime } from "./runtime.js";
+import { parseAuthorizationToken } from "./wire/authorization-token.js";
 
 export interface FromPodIdentityOptions {
   /** Full endpoint URL. Default `AWS_CONTAINER_CREDENTIALS_FULL_URI`, else `AWS_CONTAINER_CREDENTIALS_RELATIVE_URI` on 169.254.170.2. */
@@ -70,17 +71,14 @@ const authorization = async (
   from: ResolvedPodIdentityConfig["tokenFrom"],
 ): Promise<string | undefined> => {
   if (!from) return undefined;
-  const token =
-    "file" in from
-      ? await readTokenFile(rt, from.file, from.variable, "container authorization token")
-      : from.value;
-  if (/[\r\n]/.test(token)) {
-    throw new CredbridgeError(
-      `the container authorization token${"file" in from ? ` in ${from.file}` : ""} contains a line break, which no HTTP header may carry`,
-      { code: "ERR_CONFIG" },
-    );
-  }
-  return token;
+  // The container-credentials server reads the token by the same rule, so both agree on every file.
+  return "file" in from
+    ? readTokenFile(rt, from.file, from.variable, "container authorization token", parseAuthorizationToken)
+    : parseAuthorizationToken(
+        from.value,
+        `the container authorization token (${ENV_CONTAINER_AUTHORIZATION_TOKEN} or the authToken option)`,
+        "ERR_CONFIG",
+      );
 };
 
 /** A failure worth another attempt: the agent is restarting or overloaded. */

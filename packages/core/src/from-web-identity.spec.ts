@@ -41,6 +41,8 @@ describe("fromWebIdentity", () => {
       sessionToken: "session1",
       expiration: new Date("2026-01-01T01:00:00Z"),
       accountId: "111122223333",
+      // The role STS confirmed in AssumedRoleUser.Arn: what servers name beside these credentials.
+      roleArn: "arn:aws:iam::111122223333:role/app",
     });
     const input = sts.commandCalls(AssumeRoleWithWebIdentityCommand)[0]!.args[0].input;
     expect(input).toMatchObject({ RoleArn: ROLE, WebIdentityToken: "jwt-one" });

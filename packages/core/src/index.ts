@@ -1,19 +1,7 @@
 export type { RoleHop } from "./chain-roles.js";
 export { chainRoles } from "./chain-roles.js";
-export {
-  ENV_CONTAINER_AUTHORIZATION_TOKEN,
-  ENV_CONTAINER_AUTHORIZATION_TOKEN_FILE,
-  ENV_CONTAINER_CREDENTIALS_FULL_URI,
-  ENV_CONTAINER_CREDENTIALS_RELATIVE_URI,
-  ENV_DEFAULT_REGION,
-  ENV_ENDPOINT_URL,
-  ENV_ENDPOINT_URL_STS,
-  ENV_REGION,
-  ENV_ROLE_ARN,
-  ENV_ROLE_SESSION_NAME,
-  ENV_WEB_IDENTITY_TOKEN_FILE,
-  ROLE_CHAINING_MAX_SECONDS,
-} from "./env.js";
+// Only the variables the other packages read too; the rest are named in each option's documentation.
+export { ENV_DEFAULT_REGION, ENV_REGION, ENV_ROLE_ARN, ROLE_CHAINING_MAX_SECONDS } from "./env.js";
 export type { CredbridgeErrorCode, CredbridgeErrorOptions } from "./errors.js";
 export { CredbridgeError, isCredbridgeError } from "./errors.js";
 export type {
@@ -28,9 +16,9 @@ export { fromAssumeRole, validateRoleArn } from "./from-assume-role.js";
 export type { FromDefaultChainOptions } from "./from-default-chain.js";
 export { fromDefaultChain } from "./from-default-chain.js";
 export type { FromPodIdentityOptions } from "./from-pod-identity.js";
-export { fromPodIdentity, resolvePodIdentityConfig } from "./from-pod-identity.js";
-export type { FromWebIdentityOptions, ResolvedWebIdentityConfig } from "./from-web-identity.js";
-export { fromWebIdentity, resolveWebIdentityConfig } from "./from-web-identity.js";
+export { fromPodIdentity } from "./from-pod-identity.js";
+export type { FromWebIdentityOptions } from "./from-web-identity.js";
+export { fromWebIdentity } from "./from-web-identity.js";
 export type { BackoffOptions } from "./internal/backoff.js";
 export type { ResolvedSts, StsSettings } from "./internal/sts-client.js";
 export { resolveStsSettings } from "./internal/sts-client.js";

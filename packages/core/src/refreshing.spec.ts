@@ -7,8 +7,9 @@ import { manualRuntime, settle } from "./testing.js";
 const MIN = 60_000;
 
 /** A source that issues numbered credentials living `lifetimeMs`, and can be made to fail. */
-const counterSource = (clock: () => number, lifetimeMs = 60 * MIN) => {
+const counterSource = (clock: () => number, initialLifetimeMs = 60 * MIN) => {
   let calls = 0;
+  let lifetimeMs = initialLifetimeMs;
   let failWith: Error | undefined;
   let gate: Promise<void> | undefined;
   const source = async (): Promise<AwsCredentialIdentity> => {
@@ -26,6 +27,9 @@ const counterSource = (clock: () => number, lifetimeMs = 60 * MIN) => {
   return {
     source,
     calls: () => calls,
+    setLifetime: (ms: number) => {
+      lifetimeMs = ms;
+    },
     fail: (error: Error | undefined) => {
       failWith = error;
     },
@@ -250,6 +254,24 @@ describe("refreshing", () => {
     expect((error as Error).message).toMatch(/less than the required 900 s/);
   });
 
+  it("counts credentials that are too short as a failed refresh: event, backoff, cached set kept", async () => {
+    const { provider, src, fake, events } = setup(60 * MIN, { minRemainingSeconds: 300 });
+    const first = await provider();
+    src.setLifetime(4 * MIN);
+    await fake.advance(52 * MIN); // mandatory window
+    expect(await provider()).toBe(first);
+    const failure = events.find((e) => e.type === "refresh-failure");
+    expect(failure).toMatchObject({
+      reason: "mandatory",
+      servingCached: true,
+      error: { code: "ERR_EXPIRED" },
+    });
+    expect(provider.state()).toMatchObject({ consecutiveFailures: 1, failures: 1, refreshing: false });
+    const calls = src.calls();
+    expect(await provider()).toBe(first); // inside the backoff: no new call
+    expect(src.calls()).toBe(calls);
+  });
+
   it("reports bad window options when called, not when built", async () => {
     const { provider } = setup(60 * MIN, { mandatoryWindowSeconds: 1000, advisoryWindowSeconds: 100 });
     await expect(provider()).rejects.toThrow(/mandatoryWindowSeconds \(1000\) must not exceed/);
@@ -296,5 +318,113 @@ describe("refreshing", () => {
     await p();
     expect(lines.some((l) => l.includes("ExpiredTokenException") && l.includes("serving cached"))).toBe(true);
     expect(lines.join("\n")).not.toMatch(/secret-|token-1|ASIAKEY1/);
+  });
+
+  describe("faults the engine must survive", () => {
+    it("recovers from a source that throws synchronously (a plain function)", async () => {
+      const fake = manualRuntime({ random: 0 });
+      let calls = 0;
+      let broken = true;
+      const source = () => {
+        calls++;
+        if (broken) throw new Error("sync failure");
+        return Promise.resolve({
+          accessKeyId: "ASIASYNC",
+          secretAccessKey: "s",
+          expiration: new Date(fake.now() + 60 * MIN),
+        });
+      };
+      const p = refreshing(source, { runtime: fake.runtime, retry: { initialDelayMs: 1_000 } });
+      await expect(p()).rejects.toThrow("sync failure");
+      expect(p.state().refreshing).toBe(false);
+      // Inside the backoff: refused without a call.
+      await expect(p()).rejects.toThrow(/next attempt/);
+      expect(calls).toBe(1);
+      broken = false;
+      await fake.advance(1_000);
+      expect((await p()).accessKeyId).toBe("ASIASYNC");
+      expect(calls).toBe(2);
+    });
+
+    it("starts no second upstream call when a refresh-start listener calls the provider", async () => {
+      const { provider, src } = setup();
+      const reentrant: Promise<unknown>[] = [];
+      provider.subscribe((e) => {
+        if (e.type === "refresh-start") reentrant.push(provider(), provider.refresh());
+      });
+      const first = await provider();
+      const others = await Promise.all(reentrant);
+      expect(src.calls()).toBe(1);
+      expect(others).toEqual([first, first]);
+    });
+
+    it("reports invalid windows as ERR_CONFIG before any upstream call, and never retries them", async () => {
+      const { provider, src, fake, events } = setup(60 * MIN, { minRemainingSeconds: 900 });
+      for (let i = 0; i < 3; i++) {
+        const error = await provider().catch((e: unknown) => e);
+        expect(isCredbridgeError(error) && error.code).toBe("ERR_CONFIG");
+        expect((error as Error).message).toMatch(
+          /minRemainingSeconds \(900\) must not exceed mandatoryWindowSeconds \(600\)/,
+        );
+        await fake.advance(10 * MIN);
+      }
+      expect(provider.peek()).toBeUndefined();
+      expect(() => provider.start()).toThrow(/minRemainingSeconds/);
+      expect(src.calls()).toBe(0);
+      expect(events).toEqual([]);
+      expect(provider.state()).toMatchObject({ failures: 0, consecutiveFailures: 0, refreshing: false });
+      expect(fake.pendingTimers()).toEqual([]);
+    });
+
+    it("marks the last error as past once a refresh succeeds", async () => {
+      const { provider, src, fake } = setup();
+      src.fail(new Error("throttled"));
+      await expect(provider()).rejects.toThrow("throttled");
+      expect(provider.state().lastError).toMatchObject({ message: "throttled", current: true });
+      src.fail(undefined);
+      await fake.advance(2_000);
+      await provider();
+      expect(provider.state().lastError).toMatchObject({ message: "throttled", current: false });
+      expect(provider.state().consecutiveFailures).toBe(0);
+    });
+  });
+
+  describe("peek, for servers that must answer at once", () => {
+    it("returns nothing while empty but starts the first refresh, which the provider then joins", async () => {
+      const { provider, src } = setup();
+      expect(provider.peek()).toBeUndefined();
+      expect(provider.state().refreshing).toBe(true);
+      const first = await provider();
+      expect(src.calls()).toBe(1);
+      expect(provider.peek()).toBe(first);
+    });
+
+    it("never waits in the mandatory window: returns the cached credentials and refreshes in the background", async () => {
+      const { provider, src, fake } = setup();
+      const first = await provider();
+      await fake.advance(52 * MIN); // 8 minutes left: mandatory window
+      const release = src.hold();
+      expect(provider.peek()).toBe(first);
+      await settle();
+      expect(provider.peek()).toBe(first);
+      expect(src.calls()).toBe(2);
+      release();
+      await settle();
+      const second = provider.peek();
+      expect(second?.accessKeyId).toBe("ASIAKEY2");
+    });
+
+    it("keeps returning usable credentials while the refresh fails, and nothing once they are past their usable life", async () => {
+      const { provider, src, fake } = setup(60 * MIN, { minRemainingSeconds: 300 });
+      const first = await provider();
+      src.fail(new Error("sts down"));
+      await fake.advance(52 * MIN);
+      expect(provider.peek()).toBe(first);
+      await settle();
+      expect(provider.state().consecutiveFailures).toBe(1);
+      expect(provider.peek()).toBe(first);
+      await fake.advance(3 * MIN); // 5 minutes left = minRemaining: no longer usable
+      expect(provider.peek()).toBeUndefined();
+    });
   });
 });

@@ -6,6 +6,7 @@ import { capChainedDuration } from "./internal/chain-duration.js";
 import { createStsClient } from "./internal/sts-client.js";
 import { toStsError } from "./internal/sts-error.js";
 import { resolveRuntime } from "./runtime.js";
+import { formatRoleArn, parseAssumedRoleArn } from "./wire/arn.js";
 
 export interface SelfAssumeOptions extends Omit<FromAssumeRoleOptions, "roleArn"> {
   /**
@@ -16,12 +17,10 @@ export interface SelfAssumeOptions extends Omit<FromAssumeRoleOptions, "roleArn"
   roleArn?: string | undefined;
 }
 
-const ASSUMED_ROLE = /^arn:(aws[\w-]*):sts::(\d{12}):assumed-role\/([\w+=,.@-]+)\/[\w+=,.@-]+$/;
-
 /** `arn:aws:sts::123:assumed-role/name/session` → `arn:aws:iam::123:role/name` (the path is unknowable). */
 export const roleArnFromAssumedRoleArn = (arn: string): string | undefined => {
-  const m = ASSUMED_ROLE.exec(arn);
-  return m ? `arn:${m[1]}:iam::${m[2]}:role/${m[3]}` : undefined;
+  const session = parseAssumedRoleArn(arn);
+  return session ? formatRoleArn(session) : undefined;
 };
 
 /**

@@ -30,6 +30,9 @@ export {
   mintWebIdentityToken,
 } from "./jwt.js";
 export { type MotoServer, type StartMotoServerOptions, startMotoServer } from "./moto.js";
+export type { S3Session, SessionLookup } from "./s3/authenticate.js";
+export { S3_ERRORS, S3Error } from "./s3/errors.js";
+export { type S3Front, type S3FrontRequest, type StartS3FrontOptions, startS3Front } from "./s3/server.js";
 export { STS_ERRORS, StsError } from "./sts/errors.js";
 export type { BaseIdentity, CallerIdentity } from "./sts/identity.js";
 export type { IssuedCredentials } from "./sts/issue.js";
@@ -44,5 +47,4 @@ export type {
   StsHangFault,
   StsRawFault,
 } from "./sts/types.js";
-export { parseRoleArn, type RoleArnParts } from "./sts/validate.js";
 export { STS_XML_NAMESPACE } from "./sts/xml.js";

@@ -1,4 +1,5 @@
 import { CredbridgeError, maskAccessKeyId } from "@credbridge/core";
+import { rfc3339Seconds } from "@credbridge/core/wire";
 import type { AwsCredentialIdentity } from "@smithy/types";
 import type { SharedFileOptions, WriteResult } from "./file-options.js";
 import { updateFile } from "./internal/atomic-write.js";
@@ -32,9 +33,6 @@ export interface WriteCredentialsOptions extends SharedFileOptions {
    */
   securityToken?: boolean | undefined;
 }
-
-/** RFC 3339 in UTC, whole seconds (rounded down, never later than the real expiry). */
-export const formatExpiration = (date: Date): string => date.toISOString().replace(/\.\d{3}Z$/, "Z");
 
 const credentialEntries = (
   credentials: AwsCredentialIdentity,
@@ -72,7 +70,7 @@ const credentialEntries = (
         { code: "ERR_EXPIRED" },
       );
     }
-    entries.push([EXPIRATION_KEY, formatExpiration(expiration)]);
+    entries.push([EXPIRATION_KEY, rfc3339Seconds(expiration)]);
   }
   return entries;
 };

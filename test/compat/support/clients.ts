@@ -8,12 +8,15 @@ const script = (name: string) => fileURLToPath(new URL(`../clients/${name}`, imp
 /** Debian's interpreter, not whatever `python3` is first on PATH: the packages under test are Debian's. */
 export const DEBIAN_PYTHON = "/usr/bin/python3";
 
-const withSts = (world: CompatWorld, env: Record<string, string>, extra: Record<string, string> = {}) =>
+/** What a client needs of a world: its environment and the STS it calls. */
+export type ClientWorld = Pick<CompatWorld, "env" | "sts">;
+
+const withSts = (world: ClientWorld, env: Record<string, string>, extra: Record<string, string> = {}) =>
   world.env({ ...env, ...extra, CREDCHECK_STS_ENDPOINT: world.sts.url });
 
 /** AWS SDK for JavaScript v3: STSClient on the default Node credential chain (clients/js-v3.cjs). */
 export const jsV3 =
-  (world: CompatWorld): StartClient =>
+  (world: ClientWorld): StartClient =>
   (env): LineClient =>
     startLineClient(
       process.execPath,
@@ -27,7 +30,7 @@ export const jsV3 =
  * `expiryWindow` replaces v2's 15-second refresh window, in seconds.
  */
 export const jsV2 =
-  (world: CompatWorld, options: { expiryWindow?: number } = {}): StartClient =>
+  (world: ClientWorld, options: { expiryWindow?: number } = {}): StartClient =>
   (env): LineClient =>
     startLineClient(
       process.execPath,
@@ -42,7 +45,7 @@ export const jsV2 =
 
 /** boto3 + botocore from Debian under /usr/bin/python3 (clients/boto3_client.py). */
 export const boto3 =
-  (world: CompatWorld): StartClient =>
+  (world: ClientWorld): StartClient =>
   (env): LineClient =>
     startLineClient(
       DEBIAN_PYTHON,
@@ -53,7 +56,7 @@ export const boto3 =
 
 /** aws-sdk-go v1, the credcheck program built from go/src/credcheck (see go-build.ts). */
 export const goV1 =
-  (world: CompatWorld, binary: string, mode: "session" | "shared-file" = "session"): StartClient =>
+  (world: ClientWorld, binary: string, mode: "session" | "shared-file" = "session"): StartClient =>
   (env): LineClient =>
     startLineClient(
       binary,

@@ -1,6 +1,6 @@
 import { execFile } from "node:child_process";
 import { existsSync } from "node:fs";
-import { mkdir, readFile } from "node:fs/promises";
+import { mkdir, readFile, rename } from "node:fs/promises";
 import { fileURLToPath } from "node:url";
 
 /** Debian's Go (golang-go) and aws-sdk-go v1 source (golang-github-aws-aws-sdk-go-dev). */
@@ -34,11 +34,14 @@ export const buildCredcheck = async (): Promise<BuiltCredcheck> => {
   const sdkVersion = /SDKVersion = "([^"]+)"/.exec(await readFile(versionFile, "utf8"))?.[1] ?? "unknown";
   await mkdir(BIN_DIR, { recursive: true });
   const binary = `${BIN_DIR}/credcheck`;
+  // Several test files build it at once, while others run it: each links its own
+  // file and renames it into place, so none sees a half-written binary (or ETXTBSY).
+  const building = `${binary}.${process.pid}.${Math.random().toString(36).slice(2)}`;
   const started = Date.now();
   await new Promise<void>((resolve, reject) => {
     execFile(
       GO,
-      ["build", "-o", binary, "credcheck"],
+      ["build", "-o", building, "credcheck"],
       {
         cwd: GO_DIR,
         env: {
@@ -57,5 +60,6 @@ export const buildCredcheck = async (): Promise<BuiltCredcheck> => {
         error ? reject(new Error(`go build credcheck failed: ${error.message}\n${stderr}`)) : resolve(),
     );
   });
+  await rename(building, binary);
   return { binary, sdkVersion, buildMs: Date.now() - started };
 };

@@ -3,12 +3,15 @@ import { UsageError } from "./usage-error.js";
 
 const KEYS = new Set(["external-id", "session-name", "duration"]);
 
-/** `ARN[,external-id=ID][,session-name=NAME][,duration=SECONDS]` → one hop of a chain. */
-export const parseAssumeRole = (spec: string, command: string): RoleHop => {
+/**
+ * `ARN[,external-id=ID][,session-name=NAME][,duration=SECONDS]` → one hop of a chain.
+ * `name` is what errors call the setting: the flag, or the webhook's annotation.
+ */
+export const parseAssumeRole = (spec: string, command: string, name = "--assume-role"): RoleHop => {
   const [roleArn, ...parts] = spec.split(",");
   if (!roleArn?.startsWith("arn:")) {
     throw new UsageError(
-      `--assume-role "${spec}" must start with a role ARN (arn:aws:iam::<account>:role/<name>)`,
+      `${name} "${spec}" must start with a role ARN (arn:aws:iam::<account>:role/<name>)`,
       command,
     );
   }
@@ -19,7 +22,7 @@ export const parseAssumeRole = (spec: string, command: string): RoleHop => {
     const value = part.slice(eq + 1);
     if (eq < 1 || !KEYS.has(key) || value === "") {
       throw new UsageError(
-        `--assume-role "${roleArn}": "${part}" is not one of external-id=ID, session-name=NAME, duration=SECONDS`,
+        `${name} "${roleArn}": "${part}" is not one of external-id=ID, session-name=NAME, duration=SECONDS`,
         command,
       );
     }
@@ -27,10 +30,7 @@ export const parseAssumeRole = (spec: string, command: string): RoleHop => {
     else if (key === "session-name") hop.roleSessionName = value;
     else if (/^\d+$/.test(value)) hop.durationSeconds = Number(value);
     else
-      throw new UsageError(
-        `--assume-role "${roleArn}": duration must be whole seconds, got "${value}"`,
-        command,
-      );
+      throw new UsageError(`${name} "${roleArn}": duration must be whole seconds, got "${value}"`, command);
   }
   return hop;
 };

@@ -62,12 +62,23 @@ const FILE_FLAGS: FlagTable = {
     help: "credentials file to keep fresh (default AWS_SHARED_CREDENTIALS_FILE, ~/.aws/credentials)",
   },
   profile: { type: "string", value: "NAME", help: "profile to write (default default)" },
-  "file-mode": { type: "string", value: "OCTAL", help: "credentials file mode (default 0600)" },
+  "file-mode": {
+    type: "string",
+    value: "OCTAL",
+    help: "mode of the credentials file and the container token file (default 0600)",
+  },
   "file-owner": {
     type: "string",
     value: "UID:GID",
     help: "chown the credentials file, for an application running as another user",
   },
+};
+
+/** The margin `serve` and `write` keep: their sessions must outlive it. */
+const MIN_REMAINING: FlagSpec = {
+  type: "integer",
+  value: "SECONDS",
+  help: "never serve or write credentials with less left than this; sessions must last longer (default 900)",
 };
 
 export const COMMANDS: Record<string, { summary: string; flags: FlagTable }> = {
@@ -80,7 +91,7 @@ export const COMMANDS: Record<string, { summary: string; flags: FlagTable }> = {
       "imds-role-name": {
         type: "string",
         value: "NAME",
-        help: "role name IMDS lists (default from the role ARN)",
+        help: "role name IMDS lists (default: the role STS names for the served credentials)",
       },
       "imds-v2-only": { type: "boolean", help: "refuse IMDSv1 requests (no session token)" },
       "container-endpoint": {
@@ -94,17 +105,13 @@ export const COMMANDS: Record<string, { summary: string; flags: FlagTable }> = {
         help: "token clients must send (created with a random token when missing)",
       },
       metrics: { type: "string", value: "HOST:PORT", help: "serve /metrics, /healthz and /readyz here" },
-      "min-remaining": {
-        type: "integer",
-        value: "SECONDS",
-        help: "never serve credentials with less left than this (default 900)",
-      },
+      "min-remaining": MIN_REMAINING,
       "remove-on-exit": { type: "boolean", help: "remove the written profile on shutdown" },
     },
   },
   write: {
     summary: "write the credentials file once and exit (init containers, cron)",
-    flags: { ...SOURCE_FLAGS, ...FILE_FLAGS },
+    flags: { ...SOURCE_FLAGS, ...FILE_FLAGS, "min-remaining": MIN_REMAINING },
   },
   process: {
     summary: "print credential_process JSON, cached on disk between calls",
@@ -121,6 +128,34 @@ export const COMMANDS: Record<string, { summary: string; flags: FlagTable }> = {
   doctor: {
     summary: "explain the detected source, inspect the token, and test each step of the chain",
     flags: { ...SOURCE_FLAGS, json: { type: "boolean", help: "print the report as JSON" } },
+  },
+  webhook: {
+    summary: "Kubernetes admission webhook: inject the sidecar into pods annotated credbridge.io/inject",
+    flags: {
+      listen: {
+        type: "string",
+        value: "HOST:PORT",
+        help: "serve HTTPS here (POST /mutate, /healthz, /readyz)",
+      },
+      "tls-cert-file": {
+        type: "string",
+        value: "PATH",
+        help: "serving certificate (PEM), reloaded when it changes",
+      },
+      "tls-key-file": { type: "string", value: "PATH", help: "its private key (PEM), reloaded with it" },
+      image: {
+        type: "string",
+        value: "IMAGE",
+        help: "the injected sidecar's image (default ghcr.io/credbridge/credbridge of this version)",
+      },
+      "address-image": {
+        type: "string",
+        value: "IMAGE",
+        help: "image with `ip` that puts the IMDS address on loopback (default busybox:1.37)",
+      },
+      "log-level": SOURCE_FLAGS["log-level"]!,
+      help: SOURCE_FLAGS.help!,
+    },
   },
   "trust-policy": {
     summary: "print the IAM trust policy for IRSA or Pod Identity, optionally with self-assume",

@@ -5,6 +5,11 @@ import { fileOptions } from "../args/file-options.js";
 import { parseHostPort } from "../args/host-port.js";
 import { UsageError } from "../args/usage-error.js";
 import type { Command } from "../context.js";
+import {
+  checkSessionOutlivesMargin,
+  DEFAULT_MIN_REMAINING_SECONDS,
+  firstCredentialsOutliveMargin,
+} from "../margin.js";
 import { ensureAuthTokenFile } from "../serve/auth-token-file.js";
 import { createMetrics } from "../serve/metrics.js";
 import { startMetricsServer } from "../serve/metrics-server.js";
@@ -47,18 +52,28 @@ export const serveCommand: Command = async (ctx) => {
     );
   }
   const file = fileOptions(f, "serve");
-  const minRemaining = (f["min-remaining"] as number | undefined) ?? 900;
+  const minRemaining = (f["min-remaining"] as number | undefined) ?? DEFAULT_MIN_REMAINING_SECONDS;
   const chain = buildChain(f, ctx.env, logger, "serve");
+  checkSessionOutlivesMargin(chain.session, minRemaining, "serve");
+  const source = chain.steps.map((s) => s.label).join(" → ");
 
   // Windows sit just outside the margin every output guarantees: callers block
   // only in the last minute before it, background refreshes start 5 minutes earlier.
-  const engine = refreshing(chain.provider, {
-    source: chain.steps.map((s) => s.label).join(" → "),
-    minRemainingSeconds: minRemaining,
-    mandatoryWindowSeconds: minRemaining + 60,
-    advisoryWindowSeconds: minRemaining + 300,
-    runtime: { env: ctx.env, logger },
-  });
+  const engine = refreshing(
+    firstCredentialsOutliveMargin(chain.provider, {
+      minRemainingSeconds: minRemaining,
+      now: ctx.now,
+      source,
+      session: chain.session,
+    }),
+    {
+      source,
+      minRemainingSeconds: minRemaining,
+      mandatoryWindowSeconds: minRemaining + 60,
+      advisoryWindowSeconds: minRemaining + 300,
+      runtime: { env: ctx.env, logger },
+    },
+  );
   const metrics = createMetrics(engine, ctx.now);
   engine.subscribe((event) => {
     metrics.onRefresh(event);
@@ -113,6 +128,8 @@ export const serveCommand: Command = async (ctx) => {
     const served = {
       provider: engine,
       minRemainingSeconds: minRemaining,
+      // The servers read only what serve was given, never this process's own environment.
+      runtime: { env: ctx.env, logger },
       logger,
       onRequest: metrics.onRequest,
       // Requests in flight at SIGTERM get this long, inside the shutdown budget.
@@ -122,8 +139,9 @@ export const serveCommand: Command = async (ctx) => {
       const imds = createImdsServer({
         ...served,
         ...imdsAt,
+        // The role and account come from the credentials served: --role-arn and AWS_ROLE_ARN
+        // name the source's role, which after --self-assume or --assume-role is not the one served.
         roleName: f["imds-role-name"] as string | undefined,
-        roleArn: (f["role-arn"] as string | undefined) ?? ctx.env.AWS_ROLE_ARN,
         region: (f.region as string | undefined) ?? ctx.env.AWS_REGION ?? ctx.env.AWS_DEFAULT_REGION,
         requireToken: f["imds-v2-only"] === true,
       });
@@ -132,7 +150,7 @@ export const serveCommand: Command = async (ctx) => {
       logger.log("info", "IMDS listening", { url: address.url, v2Only: f["imds-v2-only"] === true });
     }
     if (containerAt && tokenFile) {
-      if (await ensureAuthTokenFile(tokenFile, file.owner)) {
+      if (await ensureAuthTokenFile(tokenFile, file.owner, file.mode)) {
         logger.log("info", "created container authorization token file", { path: tokenFile });
       }
       const container = createContainerCredentialsServer({

@@ -1,8 +1,8 @@
+import { parseRoleArn } from "@credbridge/core/wire";
 import { UsageError } from "../args/usage-error.js";
 import type { Command } from "../context.js";
 import { irsaTrustPolicy, podIdentityTrustPolicy } from "../trust/policies.js";
 
-const ROLE_ARN = /^arn:(aws[\w-]*):iam::(\d{12}):role\/[\w+=,.@/-]+$/;
 /** Kubernetes names: DNS-1123 labels (namespaces) and subdomains (service accounts). */
 const K8S_NAME = /^[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$/;
 
@@ -14,7 +14,7 @@ export const trustPolicyCommand: Command = async (ctx) => {
   const pod = f["pod-identity"] === true;
   if (irsa === pod) throw fail("choose exactly one of --irsa or --pod-identity");
   const selfArn = f["self-assume"] as string | undefined;
-  const self = selfArn === undefined ? undefined : ROLE_ARN.exec(selfArn);
+  const self = selfArn === undefined ? undefined : parseRoleArn(selfArn);
   if (selfArn !== undefined && !self) {
     throw fail(`--self-assume "${selfArn}" is not a role ARN (arn:aws:iam::<12-digit account>:role/<name>)`);
   }
@@ -48,7 +48,7 @@ export const trustPolicyCommand: Command = async (ctx) => {
     if (!K8S_NAME.test(value))
       throw fail(`${flag} "${value}" is not a Kubernetes name (lower-case letters, digits, '-', '.')`);
   }
-  const accountId = (f["account-id"] as string | undefined) ?? self?.[2];
+  const accountId = (f["account-id"] as string | undefined) ?? self?.accountId;
   if (!accountId || !/^\d{12}$/.test(accountId)) {
     throw fail(
       "--irsa needs the 12-digit --account-id of the OIDC provider (or a --self-assume role ARN to take it from)",
@@ -59,7 +59,7 @@ export const trustPolicyCommand: Command = async (ctx) => {
     issuerHostPath: `${url.host}${url.pathname}`.replace(/\/+$/, ""),
     namespace: namespace!,
     serviceAccount: serviceAccount!,
-    partition: self?.[1] ?? "aws",
+    partition: self?.partition ?? "aws",
     selfAssumeRoleArn: selfArn,
   });
   ctx.stdout(`${JSON.stringify(policy, null, 2)}\n`);

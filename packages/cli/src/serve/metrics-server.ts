@@ -1,5 +1,6 @@
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
+import { hostLiteral } from "@credbridge/core/wire";
 import type { Metrics } from "./metrics.js";
 
 /** `/metrics`, `/healthz` (the process answers) and `/readyz` (credentials usable). */
@@ -32,9 +33,8 @@ export const startMetricsServer = async (
     server.listen(listen.port, listen.host, () => resolve());
   });
   const address = server.address() as AddressInfo;
-  const host = address.family === "IPv6" ? `[${address.address}]` : address.address;
   return {
-    url: `http://${host}:${address.port}`,
+    url: `http://${hostLiteral(address.address)}:${address.port}`,
     close: () =>
       new Promise<void>((resolve) => {
         server.close(() => resolve());

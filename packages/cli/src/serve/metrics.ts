@@ -78,7 +78,7 @@ export const createMetrics = (engine: RefreshingProvider, now: () => number) => 
       if (state.status !== "fresh" && state.status !== "advisory") {
         return {
           ok: false,
-          reason: `credentials ${state.status}${state.lastError ? `: ${state.lastError.message}` : ""}`,
+          reason: `credentials ${state.status}${state.lastError?.current ? `: ${state.lastError.message}` : ""}`,
         };
       }
       if (refresher && !refresher.status().healthy)

@@ -1,5 +1,6 @@
-import type { AwsCredentialIdentity } from "@smithy/types";
 import { CredbridgeError } from "../errors.js";
+import { parseRoleArn } from "../wire/arn.js";
+import type { RoleSessionCredentials } from "../wire/session-identity.js";
 
 /** Strict RFC 3339 with a Z or numeric offset, as the AWS SDKs require of `Expiration`. */
 const RFC3339 = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$/;
@@ -12,8 +13,12 @@ const field = (body: Record<string, unknown>, name: string, where: string): stri
   return value;
 };
 
-/** Validates a container-credentials JSON body (ECS, EKS Pod Identity agent). */
-export const parseContainerCredentials = (text: string, where: string): AwsCredentialIdentity => {
+/**
+ * Validates a container-credentials JSON body (ECS, EKS Pod Identity agent).
+ * `AccountId` (both) and `RoleArn` (ECS only) are kept, so a server fed by it
+ * names the same session.
+ */
+export const parseContainerCredentials = (text: string, where: string): RoleSessionCredentials => {
   let body: unknown;
   try {
     body = JSON.parse(text);
@@ -39,12 +44,14 @@ export const parseContainerCredentials = (text: string, where: string): AwsCrede
     );
   }
   const accountId = typeof b.AccountId === "string" && b.AccountId ? b.AccountId : undefined;
+  const roleArn = typeof b.RoleArn === "string" && parseRoleArn(b.RoleArn) ? b.RoleArn : undefined;
   return {
     accessKeyId: field(b, "AccessKeyId", where),
     secretAccessKey: field(b, "SecretAccessKey", where),
     sessionToken: field(b, "Token", where),
     expiration: when,
     ...(accountId ? { accountId } : {}),
+    ...(roleArn ? { roleArn } : {}),
   };
 };
 

@@ -1,16 +1,28 @@
 import { CredbridgeError } from "../errors.js";
 import type { Runtime } from "../runtime.js";
 
+/** A web-identity token (a JWT): surrounding whitespace is never part of it. */
+const trimmedToken = (text: string, where: string): string => {
+  const token = text.trim();
+  if (!token) {
+    throw new CredbridgeError(`${where} is empty: the kubelet may not have written it yet`, {
+      code: "ERR_TOKEN_FILE",
+    });
+  }
+  return token;
+};
+
 /**
  * Reads a token file afresh (the kubelet and the pod-identity webhook rotate
- * them in place). The error names the file and the variable it came from, never
- * the token.
+ * them in place) and takes the token from it by `parse` (default: trimmed, not
+ * empty). The error names the file and the variable it came from, never the token.
  */
 export const readTokenFile = async (
   rt: Runtime,
   path: string,
   variable: string,
   what: string,
+  parse: (text: string, where: string) => string = trimmedToken,
 ): Promise<string> => {
   let text: string;
   try {
@@ -28,12 +40,5 @@ export const readTokenFile = async (
       cause,
     });
   }
-  const token = text.trim();
-  if (!token) {
-    throw new CredbridgeError(
-      `the ${what} file ${path} (${variable}) is empty: the kubelet may not have written it yet`,
-      { code: "ERR_TOKEN_FILE" },
-    );
-  }
-  return token;
+  return parse(text, `the ${what} file ${path} (${variable})`);
 };

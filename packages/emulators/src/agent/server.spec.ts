@@ -172,6 +172,11 @@ describe("pod identity agent emulator on the wire", () => {
     expect((await get("/v1/credentials", { authorization: TOKEN, host: "[fd00:ec2::23]" })).status).toBe(200);
   });
 
+  it("logs the caller's User-Agent, so a test can tell which client asked", async () => {
+    await get("/v1/credentials", { authorization: TOKEN, "user-agent": "aws-sdk-go/1.44.133 (go1.19)" });
+    expect(agent.calls.at(-1)).toMatchObject({ userAgent: "aws-sdk-go/1.44.133 (go1.19)", status: 200 });
+  });
+
   it("can write plain-text errors like the real agent", async () => {
     await start({ errorFormat: "text" });
     const response = await get("/v1/credentials");

@@ -1,10 +1,10 @@
 import { randomBytes, randomUUID, timingSafeEqual } from "node:crypto";
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
+import { parseRoleArn, rfc3339Seconds } from "@credbridge/core/wire";
 import { FaultQueue } from "../faults.js";
 import { hold } from "../internal/hold.js";
 import { closeServer, listen } from "../internal/http.js";
 import { newSecretAccessKey, newSessionAccessKeyId, newSessionToken } from "../internal/ids.js";
-import { parseRoleArn } from "../sts/validate.js";
 import type {
   AgentCall,
   AgentCredentials,
@@ -26,9 +26,6 @@ export type {
   PodIdentityAgent,
   StartPodIdentityAgentOptions,
 } from "./types.js";
-
-/** RFC 3339 in UTC without fraction: strict parsers (v3, boto) accept it. */
-const rfc3339 = (date: Date): string => date.toISOString().replace(/\.\d{3}Z$/, "Z");
 
 const sameSecret = (a: string, b: string): boolean => {
   const left = Buffer.from(a);
@@ -127,7 +124,7 @@ export const startPodIdentityAgent = async (
     SecretAccessKey: c.secretAccessKey,
     Token: c.sessionToken,
     AccountId: c.accountId,
-    Expiration: rfc3339(c.expiration),
+    Expiration: rfc3339Seconds(c.expiration),
   });
 
   const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
@@ -143,6 +140,7 @@ export const startPodIdentityAgent = async (
       at: now(),
     };
     if (req.headers.host !== undefined) call.host = req.headers.host;
+    if (req.headers["user-agent"] !== undefined) call.userAgent = req.headers["user-agent"];
     calls.push(call);
     // The body is never used; drain it so keep-alive connections stay usable.
     req.resume();

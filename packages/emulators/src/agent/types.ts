@@ -57,6 +57,8 @@ export interface AgentCall {
   /** Path and query as requested. */
   path: string;
   host?: string;
+  /** The caller's `User-Agent`: tells which client asked (e.g. `aws-sdk-go/…`). */
+  userAgent?: string;
   tokenPresent: boolean;
   tokenMatched: boolean;
   /** HTTP status sent; 0 while pending or never answered. */

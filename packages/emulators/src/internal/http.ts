@@ -1,5 +1,6 @@
 import type { IncomingMessage, Server } from "node:http";
 import type { AddressInfo } from "node:net";
+import { hostLiteral } from "@credbridge/core/wire";
 
 /** Raised by {@link readBody} when a request body exceeds the limit. */
 export class BodyTooLargeError extends Error {
@@ -31,8 +32,7 @@ export const readBody = (req: IncomingMessage, limit: number): Promise<Buffer> =
 /** `http://host:port` for a listening server, bracketing IPv6 hosts. */
 export const serverUrl = (server: Server): string => {
   const address = server.address() as AddressInfo;
-  const host = address.family === "IPv6" ? `[${address.address}]` : address.address;
-  return `http://${host}:${address.port}`;
+  return `http://${hostLiteral(address.address)}:${address.port}`;
 };
 
 /** Listens on host:port (port 0 picks a free one) and resolves once bound. */

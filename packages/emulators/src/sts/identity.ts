@@ -1,7 +1,8 @@
+import { formatRoleArn, parseArn, parseAssumedRoleArn } from "@credbridge/core/wire";
 import { stableUniqueId } from "../internal/ids.js";
+import type { SigV4Auth } from "../sigv4/header.js";
 import { StsError } from "./errors.js";
 import type { SessionStore } from "./issue.js";
-import type { SigV4Auth } from "./sigv4-header.js";
 
 /** Long-term keys the emulator accepts as signers besides the sessions it issued. */
 export interface BaseIdentity {
@@ -32,21 +33,19 @@ export interface CallerIdentity {
   secretAccessKey?: string;
 }
 
-const ASSUMED_ROLE_ARN = /^arn:([\w-]+):sts::(\d{12}):assumed-role\/([\w+=,.@-]+)\/([\w+=,.@-]+)$/;
-const ACCOUNT_IN_ARN = /^arn:[\w-]+:[\w-]+::(\d{12}):/;
-
 /** What a configured base identity resolves to; throws on an ARN it cannot place in an account. */
 export const describeBaseIdentity = (accessKeyId: string, base: BaseIdentity): CallerIdentity => {
-  const session = ASSUMED_ROLE_ARN.exec(base.arn);
-  const accountId = ACCOUNT_IN_ARN.exec(base.arn)?.[1];
-  if (accountId === undefined) {
+  const parsed = parseArn(base.arn);
+  const accountId = parsed?.accountId;
+  if (!accountId || accountId === "aws" || (parsed.service !== "iam" && parsed.service !== "sts")) {
     throw new TypeError(`baseIdentities[${accessKeyId}].arn is not an IAM or STS ARN: ${base.arn}`);
   }
-  const roleArn = session ? `arn:${session[1]}:iam::${accountId}:role/${session[3]}` : undefined;
+  const session = parseAssumedRoleArn(base.arn);
+  const roleArn = session ? formatRoleArn(session) : undefined;
   const userId =
     base.userId ??
     (session
-      ? `${stableUniqueId("AROA", roleArn!)}:${session[4]}`
+      ? `${stableUniqueId("AROA", roleArn!)}:${session.sessionName}`
       : base.arn.endsWith(":root")
         ? accountId
         : stableUniqueId("AIDA", base.arn));

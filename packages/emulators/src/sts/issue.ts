@@ -1,10 +1,10 @@
+import { parseRoleArn } from "@credbridge/core/wire";
 import {
   newSecretAccessKey,
   newSessionAccessKeyId,
   newSessionToken,
   stableUniqueId,
 } from "../internal/ids.js";
-import { parseRoleArn } from "./validate.js";
 
 /** Temporary credentials the emulator handed out, with the identity they carry. */
 export interface IssuedCredentials {

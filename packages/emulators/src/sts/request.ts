@@ -1,7 +1,8 @@
 import type { IncomingMessage } from "node:http";
+import { SigV4Error } from "../sigv4/errors.js";
+import { parseAuthorizationHeader, parsePresignedQuery, type SigV4Auth } from "../sigv4/header.js";
+import type { ReceivedRequest } from "../sigv4/verify.js";
 import { StsError } from "./errors.js";
-import { parseAuthorizationHeader, parsePresignedQuery, type SigV4Auth } from "./sigv4-header.js";
-import type { ReceivedRequest } from "./sigv4-verify.js";
 
 const REDACTED = "<redacted>";
 
@@ -59,11 +60,11 @@ export const parseStsRequest = (req: IncomingMessage, url: URL, body: Buffer): S
     const authorization = header(req, "authorization");
     auth =
       authorization !== undefined
-        ? parseAuthorizationHeader(authorization)
-        : parsePresignedQuery(url.searchParams);
+        ? parseAuthorizationHeader(authorization, "sts")
+        : parsePresignedQuery(url.searchParams, "sts");
   } catch (error) {
-    if (!(error instanceof StsError)) throw error;
-    authError = error;
+    if (!(error instanceof SigV4Error)) throw error;
+    authError = new StsError(error.code, error.message);
   }
 
   return {

@@ -1,9 +1,11 @@
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
+import { parseRoleArn } from "@credbridge/core/wire";
 import { FaultQueue } from "../faults.js";
 import { hold } from "../internal/hold.js";
 import { BodyTooLargeError, closeServer, listen, readBody } from "../internal/http.js";
 import { newRequestId } from "../internal/ids.js";
 import { decodeJwtClaims } from "../jwt.js";
+import { verifySigV4 } from "../sigv4/verify.js";
 import { assumeRole } from "./actions/assume-role.js";
 import { assumeRoleWithWebIdentity } from "./actions/assume-role-with-web-identity.js";
 import type { ActionContext, ActionHandler } from "./actions/context.js";
@@ -12,7 +14,6 @@ import { StsError } from "./errors.js";
 import { type CallerIdentity, describeBaseIdentity, resolveCaller } from "./identity.js";
 import { type IssuedCredentials, SessionStore } from "./issue.js";
 import { parseStsRequest, type StsRequest } from "./request.js";
-import { verifySigV4 } from "./sigv4-verify.js";
 import type {
   StartStsEmulatorOptions,
   StsAction,
@@ -21,7 +22,7 @@ import type {
   StsFault,
   StsRawFault,
 } from "./types.js";
-import { DEFAULT_DURATION_SECONDS, parseRoleArn } from "./validate.js";
+import { DEFAULT_DURATION_SECONDS } from "./validate.js";
 import { errorXml, successXml } from "./xml.js";
 
 export type {
@@ -230,6 +231,7 @@ export const startStsEmulator = async (options: StartStsEmulatorOptions = {}): P
       issued.push(credentials);
       return credentials;
     },
+    session: (accessKeyId) => sessions.get(accessKeyId),
     revoke: (accessKeyId) => sessions.revoke(accessKeyId),
     reset: () => {
       calls.length = 0;

@@ -116,6 +116,12 @@ export interface StsEmulator {
    * signed requests resolve to, as if AssumeRole had returned it.
    */
   issueFor(roleArn: string, sessionName: string, lifetimeSeconds?: number): IssuedCredentials;
+  /**
+   * The session an access key belongs to, if this emulator issued it (also
+   * through `issueFor`) and did not revoke it — expired ones included. Lets
+   * other emulators (the S3 front) check what STS handed out.
+   */
+  session(accessKeyId: string): IssuedCredentials | undefined;
   /** Invalidate issued credentials: their key then fails with InvalidClientTokenId. */
   revoke(accessKeyId: string): boolean;
   /** Clear `calls`, `issued` and queued faults. Issued sessions stay valid. */

@@ -1,23 +1,5 @@
+import { parseRoleArn, type RoleArn } from "@credbridge/core/wire";
 import { StsError } from "./errors.js";
-
-/** The parts of `arn:aws:iam::<account>:role/<path/>name`. */
-export interface RoleArnParts {
-  partition: string;
-  accountId: string;
-  /** `/` or `/a/b/`. */
-  path: string;
-  roleName: string;
-}
-
-const ROLE_ARN =
-  /^arn:(aws|aws-cn|aws-us-gov):iam::(\d{12}):role(\/(?:[\x21-\x2e\x30-\x7e]+\/)*)([\w+=,.@-]{1,64})$/;
-
-/** The parts of a role ARN, or undefined when it is not one. */
-export const parseRoleArn = (arn: string): RoleArnParts | undefined => {
-  const m = ROLE_ARN.exec(arn);
-  if (!m) return undefined;
-  return { partition: m[1]!, accountId: m[2]!, path: m[3]!, roleName: m[4]! };
-};
 
 const SESSION_NAME = /^[\w+=,.@-]*$/;
 export const MIN_DURATION_SECONDS = 900;
@@ -58,7 +40,7 @@ const checkLength = (v: Violations, value: string | undefined, member: string, m
 /** The validated inputs common to AssumeRole and AssumeRoleWithWebIdentity. */
 export interface AssumeInput {
   roleArn: string;
-  role: RoleArnParts;
+  role: RoleArn;
   sessionName: string;
   /** As requested; undefined when the caller left it to the default. */
   durationSeconds: number | undefined;

@@ -52,6 +52,3 @@ export const errorXml = (code: string, message: string, status: number, requestI
   ]);
   return `<ErrorResponse xmlns="${STS_XML_NAMESPACE}">\n${render(error, 1)}${render(el("RequestId", requestId), 1)}</ErrorResponse>\n`;
 };
-
-/** `2026-01-02T03:04:05Z`: ISO 8601 without milliseconds, as STS writes it. */
-export const isoSeconds = (date: Date): string => date.toISOString().replace(/\.\d{3}Z$/, "Z");

@@ -1,6 +1,7 @@
 import { hash, timingSafeEqual } from "node:crypto";
 import { statSync } from "node:fs";
 import { CredbridgeError, type Runtime } from "@credbridge/core";
+import { parseAuthorizationToken } from "@credbridge/core/wire";
 
 /** Where the expected `Authorization` value comes from. */
 export interface AuthTokenSource {
@@ -13,27 +14,6 @@ export interface AuthTokenSource {
    */
   current(): ExpectedToken | Promise<ExpectedToken>;
 }
-
-const CR_OR_LF = /[\r\n]/;
-
-/**
- * A token file's content as a header value: one trailing newline stripped (as
- * written by `echo` or a Secret volume), anything else left alone, and refused
- * when empty or when it still holds CR or LF (the SDKs refuse such a header).
- */
-export const parseTokenFile = (text: string, path: string): string => {
-  const token = text.endsWith("\r\n") ? text.slice(0, -2) : text.endsWith("\n") ? text.slice(0, -1) : text;
-  if (!token) {
-    throw new CredbridgeError(`the authorization token file ${path} is empty`, { code: "ERR_TOKEN_FILE" });
-  }
-  if (CR_OR_LF.test(token)) {
-    throw new CredbridgeError(
-      `the authorization token file ${path} holds a line break inside the token; an HTTP header cannot carry it`,
-      { code: "ERR_TOKEN_FILE" },
-    );
-  }
-  return token;
-};
 
 export const createAuthTokenSource = (
   options: { authToken?: string | undefined; authTokenFile?: string | undefined },
@@ -54,10 +34,8 @@ export const createAuthTokenSource = (
         { code: "ERR_CONFIG" },
       );
     }
-    if (authToken !== undefined && (!authToken || CR_OR_LF.test(authToken))) {
-      throw new CredbridgeError("container server: authToken must be a non-empty single-line string", {
-        code: "ERR_CONFIG",
-      });
+    if (authToken !== undefined) {
+      fixed = expectedToken(parseAuthorizationToken(authToken, "container server: authToken", "ERR_CONFIG"));
     }
   };
 
@@ -71,12 +49,13 @@ export const createAuthTokenSource = (
         { code: "ERR_TOKEN_FILE", cause },
       );
     }
-    return expectedToken(parseTokenFile(text, path));
+    // The rule core's client reads the same file by: both sides agree on every token.
+    return expectedToken(parseAuthorizationToken(text, `the authorization token file ${path}`));
   };
 
   const current = (): ExpectedToken | Promise<ExpectedToken> => {
     if (authToken === undefined) return thisTurn ?? checkFile(authTokenFile as string);
-    fixed ??= expectedToken(authToken);
+    fixed ??= expectedToken(parseAuthorizationToken(authToken, "container server: authToken", "ERR_CONFIG"));
     return fixed;
   };
 

@@ -12,6 +12,7 @@ import {
   manualClock,
   rawRequest,
   recordingLogger,
+  until,
 } from "../internal/raw-http.spec.helper.js";
 import { type ContainerCredentialsServerOptions, createContainerCredentialsServer } from "./server.js";
 
@@ -46,7 +47,7 @@ const start = async (options: Partial<ContainerCredentialsServerOptions> = {}, c
     prefetch: false,
     logger: log.logger,
     onRequest: (info) => seen.push(info),
-    runtime: { now: clock.now, env: {} },
+    runtime: { now: clock.now, setTimer: clock.setTimer, env: {} },
     ...options,
   });
   opened.push(server);
@@ -82,7 +83,7 @@ describe("createContainerCredentialsServer", () => {
       }),
       authToken: TOKEN,
       path: "/creds/",
-      runtime: { now: clock.now, env: {} },
+      runtime: { now: clock.now, setTimer: clock.setTimer, env: {} },
     });
     opened.push(server);
     const { url } = await server.listen();
@@ -95,6 +96,25 @@ describe("createContainerCredentialsServer", () => {
       Expiration: "2026-01-01T02:00:00Z",
       AccountId: "111122223333",
     });
+  });
+
+  it("names the account and role the credentials carry (STS's answer), never AWS_ROLE_ARN", async () => {
+    const clock = manualClock();
+    const server = createContainerCredentialsServer({
+      // What chainRoles returns after IRSA in 111111111111 and an AssumeRole into 222222222222.
+      provider: async () => ({
+        ...KEY_A,
+        accountId: "222222222222",
+        roleArn: "arn:aws:iam::222222222222:role/x",
+        expiration: new Date(clock.now() + 3_600_000),
+      }),
+      authToken: TOKEN,
+      runtime: { now: clock.now, env: { AWS_ROLE_ARN: "arn:aws:iam::111111111111:role/source" } },
+    });
+    opened.push(server);
+    const { url } = await server.listen();
+    const body = await (await fetch(url, { headers: { Authorization: TOKEN } })).json();
+    expect(body).toMatchObject({ AccountId: "222222222222", RoleArn: "arn:aws:iam::222222222222:role/x" });
   });
 
   it.each([
@@ -194,11 +214,26 @@ describe("createContainerCredentialsServer", () => {
     expect((await get()).status).toBe(200);
   });
 
+  it("answers from cache in the mandatory window while upstream hangs", async () => {
+    const { get, p, clock } = await start();
+    expect((await get()).status).toBe(200);
+    // 15 min 30 s left: the server's mandatory window (16 min); the refresh hangs.
+    clock.advance((3600 - 15.5 * 60) * 1000);
+    p.hold();
+    p.rotate(KEY_B);
+    const res = await get();
+    expect(res.status).toBe(200);
+    expect(((await res.json()) as { AccessKeyId: string }).AccessKeyId).toBe(KEY_A.accessKeyId);
+    expect(p.state.calls).toBe(2);
+    p.release();
+    await until(() => p.state.done === 2, "the background refresh");
+  });
+
   it("1000 concurrent requests at start cause one upstream fetch", async () => {
     const { get, p } = await start();
     p.hold();
     const all = Array.from({ length: 1000 }, () => get());
-    await new Promise((resolve) => setTimeout(resolve, 300));
+    await until(() => p.state.calls === 1, "the first request to reach upstream");
     p.release();
     const statuses = await Promise.all(all.map(async (r) => (await r).status));
     expect(statuses.every((s) => s === 200)).toBe(true);

@@ -1,4 +1,5 @@
-import { CredbridgeError, ENV_ROLE_ARN, maskAccessKeyId, resolveRuntime } from "@credbridge/core";
+import { CredbridgeError, maskAccessKeyId, resolveRuntime } from "@credbridge/core";
+import { parseRoleArn, rfc3339Seconds, sessionIdentity } from "@credbridge/core/wire";
 import type { AwsCredentialIdentity } from "@smithy/types";
 import { createCredentialSource, type ServedCredentialsOptions } from "../internal/credentials.js";
 import {
@@ -22,13 +23,20 @@ export interface ContainerCredentialsServerOptions extends ServedCredentialsOpti
   authToken?: string | undefined;
   /**
    * A file holding that value (`AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE` on the
-   * client), re-read whenever it changes; one trailing newline is ignored.
+   * client), re-read whenever it changes. Read by the rule core's client uses
+   * (`parseAuthorizationToken` in `@credbridge/core/wire`): one trailing newline
+   * and the spaces or tabs at either end are ignored, other line breaks refused.
    * Exactly one of `authToken` and `authTokenFile` is required.
    */
   authTokenFile?: string | undefined;
-  /** Added to the response as `RoleArn`, as ECS does. Default `AWS_ROLE_ARN`. */
+  /**
+   * Added to the response as `RoleArn`, as ECS does. Default: the role the
+   * served credentials carry (credbridge's STS providers take it from STS's
+   * `AssumedRoleUser.Arn`, so after a chain it is the last hop's role), else
+   * none, as the Pod Identity agent answers. Never read from the environment.
+   */
   roleArn?: string | undefined;
-  /** Added as `AccountId`. Default: the account in `roleArn`, else the credentials' `accountId`. */
+  /** Added as `AccountId` (the SDK v3 builds account-based endpoints from it). Default: the credentials' account, else the one in `roleArn`. */
   accountId?: string | undefined;
   /** Default 127.0.0.1. Any other address exposes the credentials to whoever can reach it and holds the token. */
   host?: string | undefined;
@@ -64,11 +72,6 @@ const ERROR_CODES: Record<number, string> = {
   500: "InternalError",
 };
 
-/** Strict RFC 3339 in UTC to the second, as ECS and the Pod Identity agent write it. */
-const rfc3339 = (date: Date): string => `${date.toISOString().slice(0, 19)}Z`;
-
-const ACCOUNT_IN_ARN = /^arn:aws[\w-]*:(?:iam|sts)::(\d{12}):/;
-
 /**
  * The container-credentials endpoint (what ECS and the EKS Pod Identity agent
  * serve, read through `AWS_CONTAINER_CREDENTIALS_FULL_URI`) over any provider.
@@ -83,20 +86,24 @@ export const createContainerCredentialsServer = (
   const auth = createAuthTokenSource(options, rt);
   const configuredPath = options.path ?? DEFAULT_CONTAINER_CREDENTIALS_PATH;
   let path = configuredPath;
-  let roleArn: string | undefined;
-  let accountId: string | undefined;
   // The answer for the current credentials, rendered once per credential set.
   let cached: { credentials: AwsCredentialIdentity; expiration: number; reply: Reply } | undefined;
 
-  const body = (credentials: AwsCredentialIdentity, expiration: Date): string =>
-    JSON.stringify({
+  /** The session the credentials belong to, as they say themselves; options override. */
+  const body = (credentials: AwsCredentialIdentity, expiration: Date): string => {
+    const session = sessionIdentity(credentials);
+    const roleArn = options.roleArn ?? session.roleArn;
+    const accountId =
+      options.accountId ?? session.accountId ?? (roleArn ? parseRoleArn(roleArn)?.accountId : undefined);
+    return JSON.stringify({
       AccessKeyId: credentials.accessKeyId,
       SecretAccessKey: credentials.secretAccessKey,
       Token: credentials.sessionToken ?? "",
-      Expiration: rfc3339(expiration),
+      Expiration: rfc3339Seconds(expiration),
       ...(roleArn ? { RoleArn: roleArn } : {}),
-      ...((accountId ?? credentials.accountId) ? { AccountId: accountId ?? credentials.accountId } : {}),
+      ...(accountId ? { AccountId: accountId } : {}),
     });
+  };
 
   const serve = async (): Promise<Reply> => {
     try {
@@ -183,8 +190,6 @@ export const createContainerCredentialsServer = (
         );
       }
       path = target.path;
-      roleArn = options.roleArn ?? (rt.env[ENV_ROLE_ARN]?.trim() || undefined);
-      accountId = options.accountId ?? (roleArn ? ACCOUNT_IN_ARN.exec(roleArn)?.[1] : undefined);
       cached = undefined;
       source.start();
     },

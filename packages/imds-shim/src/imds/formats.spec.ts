@@ -2,20 +2,13 @@ import { describe, expect, it } from "vitest";
 import {
   credentialsDocument,
   ec2Architecture,
-  ec2Timestamp,
   iamInfoDocument,
   instanceIdentityDocument,
   instanceProfileId,
-  parseRoleArn,
   partitionOf,
 } from "./formats.js";
 
 describe("EC2 formats", () => {
-  it("writes timestamps to the second, truncating", () => {
-    expect(ec2Timestamp(new Date("2026-01-01T00:15:00.999Z"))).toBe("2026-01-01T00:15:00Z");
-    expect(ec2Timestamp(new Date("2026-12-31T23:59:59.000Z"))).toBe("2026-12-31T23:59:59Z");
-  });
-
   it("writes the credentials document byte for byte as EC2 lays it out", () => {
     const body = credentialsDocument(
       { accessKeyId: "ASIAEXAMPLE", secretAccessKey: "s/k+e=y", sessionToken: 'to"ken' },
@@ -93,18 +86,6 @@ describe("EC2 formats", () => {
       InstanceProfileArn: arn,
       InstanceProfileId: "AIPAX",
     });
-  });
-
-  it("parses role and assumed-role ARNs", () => {
-    expect(parseRoleArn("arn:aws:iam::123456789012:role/app")).toEqual({
-      partition: "aws",
-      accountId: "123456789012",
-      roleName: "app",
-    });
-    expect(parseRoleArn("arn:aws-cn:iam::123456789012:role/team/service/app")?.roleName).toBe("app");
-    expect(parseRoleArn("arn:aws:sts::123456789012:assumed-role/app/session")?.roleName).toBe("app");
-    expect(parseRoleArn("arn:aws:iam::123456789012:user/bob")).toBeUndefined();
-    expect(parseRoleArn("app")).toBeUndefined();
   });
 
   it("names partitions and architectures as EC2 does", () => {

@@ -1,15 +1,6 @@
 import { createHash } from "node:crypto";
+import { rfc3339Seconds } from "@credbridge/core/wire";
 import type { AwsCredentialIdentity } from "@smithy/types";
-
-/**
- * EC2's timestamp: UTC to the second, `Z`, no fraction (`2026-01-01T00:15:00Z`).
- * botocore parses exactly `%Y-%m-%dT%H:%M:%SZ`; go1 wants RFC 3339.
- * Truncates, so a served lifetime is never overstated.
- */
-export const ec2Timestamp = (date: Date): string => {
-  const iso = date.toISOString();
-  return `${iso.slice(0, 19)}Z`;
-};
 
 type Ec2JsonValue = string | null;
 
@@ -61,13 +52,13 @@ export const credentialsDocument = (
 ): string =>
   ec2Json([
     ["Code", "Success"],
-    ["LastUpdated", ec2Timestamp(lastUpdated)],
+    ["LastUpdated", rfc3339Seconds(lastUpdated)],
     ["Type", "AWS-HMAC"],
     ["AccessKeyId", credentials.accessKeyId],
     ["SecretAccessKey", credentials.secretAccessKey],
     // Long-term keys have no session token; botocore insists the field exists.
     ["Token", credentials.sessionToken ?? ""],
-    ["Expiration", ec2Timestamp(expiration)],
+    ["Expiration", rfc3339Seconds(expiration)],
   ]);
 
 export interface InstanceIdentity {
@@ -96,7 +87,7 @@ export const instanceIdentityDocument = (id: InstanceIdentity): string =>
     ["privateIp", id.privateIp],
     ["billingProducts", null],
     ["instanceId", id.instanceId],
-    ["pendingTime", ec2Timestamp(id.pendingTime)],
+    ["pendingTime", rfc3339Seconds(id.pendingTime)],
     ["architecture", id.architecture],
     ["instanceType", id.instanceType],
     ["region", id.region],
@@ -106,7 +97,7 @@ export const instanceIdentityDocument = (id: InstanceIdentity): string =>
 export const iamInfoDocument = (instanceProfileArn: string, instanceProfileId: string, lastUpdated: Date) =>
   ec2Json([
     ["Code", "Success"],
-    ["LastUpdated", ec2Timestamp(lastUpdated)],
+    ["LastUpdated", rfc3339Seconds(lastUpdated)],
     ["InstanceProfileArn", instanceProfileArn],
     ["InstanceProfileId", instanceProfileId],
   ]);
@@ -131,18 +122,3 @@ export const partitionOf = (region: string): string =>
 /** EC2's name for Node's `process.arch`. */
 export const ec2Architecture = (arch: string): string =>
   arch === "x64" ? "x86_64" : arch === "arm64" ? "arm64" : arch === "ia32" ? "i386" : arch;
-
-export interface ParsedRoleArn {
-  partition: string;
-  accountId: string;
-  roleName: string;
-}
-
-const ROLE_ARN = /^arn:(aws[\w-]*):iam::(\d{12}):role\/(?:[\w+=,.@-]+\/)*([\w+=,.@-]{1,64})$/;
-const ASSUMED_ROLE_ARN = /^arn:(aws[\w-]*):sts::(\d{12}):assumed-role\/([\w+=,.@-]{1,64})\/[\w+=,.@-]+$/;
-
-/** Partition, account and role name of a role ARN (or an assumed-role ARN); undefined otherwise. */
-export const parseRoleArn = (arn: string): ParsedRoleArn | undefined => {
-  const m = ROLE_ARN.exec(arn) ?? ASSUMED_ROLE_ARN.exec(arn);
-  return m ? { partition: m[1]!, accountId: m[2]!, roleName: m[3]! } : undefined;
-};

@@ -14,7 +14,8 @@ import { parseTokenTtl, TOKEN_HEADER, TOKEN_TTL_HEADER, type TokenIssuer } from 
 
 /** The instance facts the metadata routes serve, resolved once at `listen`. */
 export interface ImdsIdentity {
-  roleName: string;
+  /** Undefined unless configured: taken from the credentials. */
+  roleName: string | undefined;
   region: string;
   availabilityZone: string;
   instanceId: string;
@@ -22,16 +23,28 @@ export interface ImdsIdentity {
   imageId: string;
   privateIp: string;
   architecture: string;
-  partition: string;
-  /** Undefined when neither configured nor derivable from a role ARN: taken from the credentials. */
+  /** Undefined unless a role ARN is configured: taken from the credentials, else the region. */
+  partition: string | undefined;
+  /** Undefined unless configured (or in a configured role ARN): taken from the credentials. */
   accountId: string | undefined;
   pendingTime: Date;
+}
+
+/** Who the served credentials act as: the role listed, the account and partition of the documents. */
+export interface Principal {
+  roleName: string;
+  accountId: string;
+  partition: string;
 }
 
 export interface ImdsRouteDeps {
   tokens: TokenIssuer;
   source: CredentialSource;
   identity: () => ImdsIdentity;
+  /** The principal for routes that serve no credentials (configured, else from the current credentials). */
+  principal: () => Principal | Promise<Principal>;
+  /** The principal of these credentials. */
+  principalOf: (credentials: AwsCredentialIdentity) => Principal;
   requireToken: boolean;
   logger: Logger | undefined;
 }
@@ -70,7 +83,7 @@ interface Route {
  * - unknown paths 404, methods other than GET/PUT 405, PUT on a metadata path 405.
  */
 export const createImdsRoutes = (deps: ImdsRouteDeps): Handler => {
-  const { tokens, source, identity, logger } = deps;
+  const { tokens, source, identity, principal, principalOf, logger } = deps;
   // The served document is rebuilt only when the credentials object or its served expiration changes.
   let cached: { credentials: AwsCredentialIdentity; expiration: number; reply: Reply } | undefined;
 
@@ -91,14 +104,13 @@ export const createImdsRoutes = (deps: ImdsRouteDeps): Handler => {
   };
   const fact = (path: string, value: (id: ImdsIdentity) => string) =>
     add(path, path, () => text(path, value(identity())));
-  /** A document that needs the account id, which may come from the credentials. */
-  const document = (path: string, render: (id: ImdsIdentity, accountId: string) => string) =>
-    add(path, path, async () => {
+  /** A document naming the role or account, which may come from the credentials. */
+  const document = (name: string, path: string, render: (id: ImdsIdentity, who: Principal) => string) =>
+    add(path, name, async () => {
       try {
-        const id = identity();
-        return text(path, render(id, id.accountId ?? (await source.get()).credentials.accountId ?? ""));
+        return text(name, render(identity(), await principal()));
       } catch (error) {
-        return credentialsFailed(path, error);
+        return credentialsFailed(name, error);
       }
     });
 
@@ -107,11 +119,13 @@ export const createImdsRoutes = (deps: ImdsRouteDeps): Handler => {
   listing("/latest/meta-data", "iam/", "instance-id", "placement/");
   listing("/latest/meta-data/iam", "info", "security-credentials/");
   // No trailing newline: botocore uses the body verbatim as the role name.
-  add("/latest/meta-data/iam/security-credentials", "/latest/meta-data/iam/security-credentials/", () =>
-    text("/latest/meta-data/iam/security-credentials/", identity().roleName),
+  document(
+    "/latest/meta-data/iam/security-credentials/",
+    "/latest/meta-data/iam/security-credentials",
+    (_id, who) => who.roleName,
   );
-  document("/latest/meta-data/iam/info", (id, account) => {
-    const arn = `arn:${id.partition}:iam::${account}:instance-profile/${id.roleName}`;
+  document("/latest/meta-data/iam/info", "/latest/meta-data/iam/info", (_id, who) => {
+    const arn = `arn:${who.partition}:iam::${who.accountId}:instance-profile/${who.roleName}`;
     return iamInfoDocument(arn, instanceProfileId(arn), source.lastUpdated());
   });
   fact("/latest/meta-data/instance-id", (id) => id.instanceId);
@@ -120,15 +134,19 @@ export const createImdsRoutes = (deps: ImdsRouteDeps): Handler => {
   fact("/latest/meta-data/placement/availability-zone", (id) => id.availabilityZone);
   listing("/latest/dynamic", "instance-identity/");
   listing("/latest/dynamic/instance-identity", "document");
-  document("/latest/dynamic/instance-identity/document", (id, accountId) =>
-    instanceIdentityDocument({ ...id, accountId }),
+  document(
+    "/latest/dynamic/instance-identity/document",
+    "/latest/dynamic/instance-identity/document",
+    (id, who) => instanceIdentityDocument({ ...id, accountId: who.accountId }),
   );
 
   const credentials: Route = {
     name: CREDENTIALS_ROUTE,
-    handle: async () => {
+    handle: async (ctx) => {
       try {
         const served = await source.get();
+        // Another role name is not this instance's role: 404, as EC2 answers.
+        if (ctx.segments[4] !== principalOf(served.credentials).roleName) return imdsError(404, "not-found");
         const expiration = served.expiration.getTime();
         if (cached?.credentials !== served.credentials || cached.expiration !== expiration) {
           const body = credentialsDocument(served.credentials, served.expiration, source.lastUpdated());
@@ -156,8 +174,7 @@ export const createImdsRoutes = (deps: ImdsRouteDeps): Handler => {
       segments[2] === "iam" &&
       segments[3] === "security-credentials"
     ) {
-      // Another role name is not this instance's role: 404, as EC2 answers.
-      return segments[4] === identity().roleName ? credentials : undefined;
+      return credentials;
     }
     return routes.get(path);
   };

@@ -10,6 +10,8 @@ import {
   manualClock,
   rawRequest,
   recordingLogger,
+  turns,
+  until,
 } from "../internal/raw-http.spec.helper.js";
 import { createImdsServer, type ImdsServerOptions } from "./server.js";
 
@@ -43,7 +45,7 @@ const start = async (options: Partial<ImdsServerOptions> = {}, clock = manualClo
     prefetch: false,
     logger: log.logger,
     onRequest: (info) => seen.push(info),
-    runtime: { now: clock.now, env: {}, random: () => 0 },
+    runtime: { now: clock.now, setTimer: clock.setTimer, env: {}, random: () => 0 },
     ...options,
   });
   opened.push(server);
@@ -151,21 +153,33 @@ describe("createImdsServer: the metadata EC2 serves", () => {
     expect((await get(CREDS, { "x-aws-ec2-metadata-token": await token() })).status).toBe(200);
   });
 
-  it("derives defaults: role name and account from AWS_ROLE_ARN, region from AWS_REGION", async () => {
-    const { get } = await start({
-      roleArn: undefined,
-      region: undefined,
-      instanceId: undefined,
+  it("names the role, account and partition the credentials carry (STS's answer), never AWS_ROLE_ARN; region from AWS_REGION", async () => {
+    const clock = manualClock();
+    const server = createImdsServer({
+      // What chainRoles returns after IRSA in 111111111111 and an AssumeRole into 222222222222.
+      provider: async () => ({
+        ...KEY_A,
+        accountId: "222222222222",
+        roleArn: "arn:aws-cn:iam::222222222222:role/team/x",
+        expiration: new Date(clock.now() + 3_600_000),
+      }),
       runtime: {
-        now: manualClock().now,
-        env: { AWS_ROLE_ARN: "arn:aws-cn:iam::210987654321:role/from-env", AWS_REGION: "cn-north-1" },
+        now: clock.now,
+        env: { AWS_ROLE_ARN: "arn:aws-cn:iam::111111111111:role/source", AWS_REGION: "cn-north-1" },
       },
     });
-    expect(await (await get("/latest/meta-data/iam/security-credentials/")).text()).toBe("from-env");
+    opened.push(server);
+    const { url } = await server.listen();
+    const get = (path: string) => fetch(`${url}${path}`);
+    expect(await (await get("/latest/meta-data/iam/security-credentials/")).text()).toBe("x");
+    expect((await get("/latest/meta-data/iam/security-credentials/x")).status).toBe(200);
+    expect((await get("/latest/meta-data/iam/security-credentials/source")).status).toBe(404);
+    const info = JSON.parse(await (await get("/latest/meta-data/iam/info")).text());
+    expect(info.InstanceProfileArn).toBe("arn:aws-cn:iam::222222222222:instance-profile/x");
+    const doc = JSON.parse(await (await get("/latest/dynamic/instance-identity/document")).text());
+    expect(doc).toMatchObject({ accountId: "222222222222", region: "cn-north-1" });
     expect(await (await get("/latest/meta-data/placement/availability-zone")).text()).toBe("cn-north-1a");
     expect(await (await get("/latest/meta-data/instance-id")).text()).toMatch(/^i-[0-9a-f]{17}$/);
-    const info = JSON.parse(await (await get("/latest/meta-data/iam/info")).text());
-    expect(info.InstanceProfileArn).toBe("arn:aws-cn:iam::210987654321:instance-profile/from-env");
   });
 
   it("without a role ARN serves the role `credbridge` and the credentials' account id", async () => {
@@ -176,7 +190,7 @@ describe("createImdsServer: the metadata EC2 serves", () => {
         accountId: "111122223333",
         expiration: new Date(clock.now() + 3_600_000),
       }),
-      runtime: { now: clock.now, env: {} },
+      runtime: { now: clock.now, setTimer: clock.setTimer, env: {} },
       prefetch: false,
     });
     opened.push(server);
@@ -375,7 +389,7 @@ describe("createImdsServer: credentials from the refresh engine", () => {
     const { get, p } = await start();
     p.hold();
     const all = Array.from({ length: 1000 }, () => get(CREDS));
-    await new Promise((resolve) => setTimeout(resolve, 300));
+    await until(() => p.state.calls === 1, "the first request to reach upstream");
     p.release();
     const responses = await Promise.all(all);
     expect(responses.every((r) => r.status === 200)).toBe(true);
@@ -386,13 +400,12 @@ describe("createImdsServer: credentials from the refresh engine", () => {
 
   it("prefetches on listen, so the first request does not wait", async () => {
     const { get, p } = await start({ prefetch: true });
-    await new Promise((resolve) => setTimeout(resolve, 50));
-    expect(p.state.calls).toBe(1);
+    await until(() => p.state.calls === 1, "the prefetch");
     expect((await get(CREDS)).status).toBe(200);
     expect(p.state.calls).toBe(1);
   });
 
-  it("answers from cache in the advisory window and waits only in the mandatory window", async () => {
+  it("answers from cache in the advisory and mandatory windows while STS hangs, refreshing in the background", async () => {
     const { get, p, clock } = await start();
     expect(JSON.parse(await (await get(CREDS)).text()).AccessKeyId).toBe(KEY_A.accessKeyId);
 
@@ -403,26 +416,48 @@ describe("createImdsServer: credentials from the refresh engine", () => {
     const advisory = await get(CREDS);
     expect(JSON.parse(await advisory.text()).AccessKeyId).toBe(KEY_A.accessKeyId);
     expect(p.state.calls).toBe(2);
+
+    // 15 min 30 s left, upstream still hung: inside the mandatory window the
+    // cached credentials still meet the 15-minute margin, so they are served at once.
+    clock.advance(3.5 * 60_000);
+    for (let i = 0; i < 5; i++) {
+      const res = await get(CREDS);
+      expect(res.status).toBe(200);
+      expect(JSON.parse(await res.text()).AccessKeyId).toBe(KEY_A.accessKeyId);
+    }
+    expect(p.state.calls).toBe(2);
     p.release();
-    await new Promise((resolve) => setTimeout(resolve, 20));
+    await until(() => p.state.done === 2, "the background refresh to finish");
+    await turns();
     const fresh = JSON.parse(await (await get(CREDS)).text());
     expect(fresh.AccessKeyId).toBe(KEY_B.accessKeyId);
+    expect(new Date(fresh.Expiration).getTime() - clock.now()).toBeGreaterThan(3_500_000);
+  });
 
-    // 15 min 30 s left on B: inside the mandatory window, so the request waits for the refresh.
-    clock.advance((3600 - 15.5 * 60) * 1000);
+  it("with nothing servable cached, waits for upstream only up to maxWaitMilliseconds, then answers 500 so the client retries", async () => {
+    const { get, p, clock, log } = await start({ maxWaitMilliseconds: 400 });
     p.hold();
-    p.rotate(KEY_A);
-    let answered = false;
-    const waiting = get(CREDS).then(async (r) => {
-      answered = true;
-      return JSON.parse(await r.text());
+    let status: number | undefined;
+    const pending = get(CREDS).then((r) => {
+      status = r.status;
+      return r;
     });
-    await new Promise((resolve) => setTimeout(resolve, 100));
-    expect(answered).toBe(false);
+    await until(() => p.state.calls === 1, "the first fetch");
+    clock.advance(399);
+    await turns();
+    expect(status).toBeUndefined();
+    clock.advance(1);
+    const res = await pending;
+    expect(res.status).toBe(500);
+    expect(res.headers.get("content-type")).toBe("text/html");
+    expect(log.lines.some((l) => l.includes("no servable credentials within 400 ms"))).toBe(true);
+    // The refresh went on: once it lands, the next request is served from it without a second fetch.
     p.release();
-    const after = await waiting;
-    expect(after.AccessKeyId).toBe(KEY_A.accessKeyId);
-    expect(new Date(after.Expiration).getTime() - clock.now()).toBeGreaterThan(3_500_000);
+    await until(() => p.state.done === 1, "the refresh to land");
+    await turns();
+    const next = await get(CREDS);
+    expect(next.status).toBe(200);
+    expect(p.state.calls).toBe(1);
   });
 
   it("never serves credentials with less than 15 minutes left", async () => {
@@ -469,7 +504,7 @@ describe("createImdsServer: credentials from the refresh engine", () => {
     const server = createImdsServer({
       provider: engine,
       logger: log.logger,
-      runtime: { now: clock.now, env: {} },
+      runtime: { now: clock.now, setTimer: clock.setTimer, env: {} },
     });
     opened.push(server);
     expect(server.engine).toBe(engine);
@@ -512,9 +547,9 @@ describe("createImdsServer: lifecycle, limits and observation", () => {
     const { server, addr, get, p } = await start();
     p.hold();
     const inflight = get(CREDS);
-    await new Promise((resolve) => setTimeout(resolve, 50));
+    await until(() => p.state.calls === 1, "the request to reach upstream");
     const closed = server.close();
-    await new Promise((resolve) => setTimeout(resolve, 50));
+    await turns();
     p.release();
     const res = await inflight;
     expect(res.status).toBe(200);

@@ -1,12 +1,8 @@
 import { randomBytes } from "node:crypto";
 import { networkInterfaces } from "node:os";
-import {
-  CredbridgeError,
-  ENV_DEFAULT_REGION,
-  ENV_REGION,
-  ENV_ROLE_ARN,
-  resolveRuntime,
-} from "@credbridge/core";
+import { CredbridgeError, ENV_DEFAULT_REGION, ENV_REGION, resolveRuntime } from "@credbridge/core";
+import { parseRoleArn, sessionIdentity } from "@credbridge/core/wire";
+import type { AwsCredentialIdentity } from "@smithy/types";
 import { createCredentialSource, type ServedCredentialsOptions } from "../internal/credentials.js";
 import {
   type CredentialsServer,
@@ -15,11 +11,11 @@ import {
   type ServerOptions,
 } from "../internal/http.js";
 import { hasControlCharacter } from "../internal/target.js";
-import { ec2Architecture, parseRoleArn, partitionOf } from "./formats.js";
-import { createImdsRoutes, type ImdsIdentity, imdsError } from "./routes.js";
+import { ec2Architecture, partitionOf } from "./formats.js";
+import { createImdsRoutes, type ImdsIdentity, imdsError, type Principal } from "./routes.js";
 import { createTokenIssuer } from "./tokens.js";
 
-/** The role name served when none is configured and no role ARN names one. */
+/** The role name served when none is configured and the credentials name no role. */
 export const DEFAULT_ROLE_NAME = "credbridge";
 /** The region served when neither the option nor `AWS_REGION`/`AWS_DEFAULT_REGION` gives one. */
 export const DEFAULT_REGION = "us-east-1";
@@ -29,9 +25,18 @@ export const DEFAULT_HOST = "127.0.0.1";
 export const IMDS_WELL_KNOWN_HOSTS = ["169.254.169.254", "[fd00:ec2::254]"] as const;
 
 export interface ImdsServerOptions extends ServedCredentialsOptions, ServerOptions {
-  /** The role name served under `iam/security-credentials/`. Default: the name in `roleArn`, else `credbridge`. */
+  /**
+   * The role name served under `iam/security-credentials/`. Default: the name
+   * in `roleArn`, else the role the served credentials carry (credbridge's STS
+   * providers take it from STS's `AssumedRoleUser.Arn`: after a chain, the last
+   * hop's role), else `credbridge`.
+   */
   roleName?: string | undefined;
-  /** The role behind the credentials, for the default role name, account id and `iam/info`. Default `AWS_ROLE_ARN`. */
+  /**
+   * The role behind the credentials, for the role name, account id and
+   * `iam/info`. Default: the role the served credentials carry. Never read from
+   * the environment: `AWS_ROLE_ARN` names the source's role, not the served one.
+   */
   roleArn?: string | undefined;
   /** Served at `placement/region` and in the identity document. Default `AWS_REGION`, `AWS_DEFAULT_REGION`, else `us-east-1`. */
   region?: string | undefined;
@@ -39,7 +44,7 @@ export interface ImdsServerOptions extends ServedCredentialsOptions, ServerOptio
   availabilityZone?: string | undefined;
   /** Default: a random `i-` id drawn per server, as a new instance would get. */
   instanceId?: string | undefined;
-  /** Default: the account in `roleArn`, else the credentials' `accountId`, else empty. */
+  /** Default: the account in `roleArn`, else the credentials' account (what STS returned), else empty. */
   accountId?: string | undefined;
   /** For the identity document. Default `unknown`. */
   instanceType?: string | undefined;
@@ -78,16 +83,15 @@ export const createImdsServer = (options: ImdsServerOptions): ImdsServer => {
   let identity: ImdsIdentity | undefined;
 
   const resolveIdentity = (): ImdsIdentity => {
-    const roleArn = options.roleArn ?? (rt.env[ENV_ROLE_ARN]?.trim() || undefined);
-    const parsed = roleArn ? parseRoleArn(roleArn) : undefined;
+    const parsed = options.roleArn === undefined ? undefined : parseRoleArn(options.roleArn);
     if (options.roleArn !== undefined && !parsed) {
       throw new CredbridgeError(
         `imds: roleArn ${JSON.stringify(options.roleArn)} is not a role ARN (arn:aws:iam::123456789012:role/name)`,
         { code: "ERR_CONFIG" },
       );
     }
-    const roleName = options.roleName ?? parsed?.roleName ?? DEFAULT_ROLE_NAME;
-    if (!ROLE_NAME.test(roleName)) {
+    const roleName = options.roleName ?? parsed?.roleName;
+    if (roleName !== undefined && !ROLE_NAME.test(roleName)) {
       throw new CredbridgeError(
         `imds: roleName ${JSON.stringify(roleName)} is not a valid IAM role name (1–64 of letters, digits and +=,.@_-)`,
         { code: "ERR_CONFIG" },
@@ -121,16 +125,40 @@ export const createImdsServer = (options: ImdsServerOptions): ImdsServer => {
       imageId: options.imageId ?? "ami-00000000000000000",
       privateIp: options.privateIp ?? firstNonInternalIpv4(),
       architecture: ec2Architecture(process.arch),
-      partition: parsed?.partition ?? partitionOf(region),
+      partition: parsed?.partition,
       accountId: options.accountId ?? parsed?.accountId,
       pendingTime: new Date(rt.now()),
     };
+  };
+
+  // What the credentials say of themselves fills in what is not configured; one answer per credentials object.
+  let known: { credentials: AwsCredentialIdentity; principal: Principal } | undefined;
+  const principalOf = (credentials: AwsCredentialIdentity): Principal => {
+    if (known?.credentials === credentials) return known.principal;
+    const id = identity as ImdsIdentity;
+    const session = sessionIdentity(credentials);
+    const principal = {
+      roleName: id.roleName ?? session.roleName ?? DEFAULT_ROLE_NAME,
+      accountId: id.accountId ?? session.accountId ?? "",
+      partition: id.partition ?? session.partition ?? partitionOf(id.region),
+    };
+    known = { credentials, principal };
+    return principal;
   };
 
   const handler = createImdsRoutes({
     tokens,
     source,
     identity: () => identity as ImdsIdentity,
+    principal: () => {
+      const id = identity as ImdsIdentity;
+      // Configured in full: no credentials needed to say who this instance is.
+      if (id.roleName !== undefined && id.accountId !== undefined && id.partition !== undefined) {
+        return { roleName: id.roleName, accountId: id.accountId, partition: id.partition };
+      }
+      return source.get().then((served) => principalOf(served.credentials));
+    },
+    principalOf,
     requireToken: options.requireToken === true,
     logger,
   });

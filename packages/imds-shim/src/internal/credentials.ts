@@ -6,6 +6,7 @@ import {
   refreshing,
 } from "@credbridge/core";
 import type { AwsCredentialIdentity, AwsCredentialIdentityProvider } from "@smithy/types";
+import { withDeadline } from "./deadline.js";
 
 /**
  * Served credentials always have at least this long left. kube2iam keeps the
@@ -16,6 +17,8 @@ export const DEFAULT_MIN_REMAINING_SECONDS = 900;
 export const DEFAULT_MANDATORY_WINDOW_SECONDS = 960;
 /** From this long before expiry, new credentials are fetched in the background. */
 export const DEFAULT_ADVISORY_WINDOW_SECONDS = 1200;
+/** How long a request waits for credentials when nothing servable is cached. */
+export const DEFAULT_MAX_WAIT_MILLISECONDS = 500;
 /** Credentials without an expiration (long-term keys) are served as if they expired this long from now. */
 export const STATIC_CREDENTIALS_LIFETIME_SECONDS = 3600;
 
@@ -42,6 +45,13 @@ export interface ServedCredentialsOptions {
    * creates itself; a shared engine is started by its owner.
    */
   prefetch?: boolean | undefined;
+  /**
+   * How long a request waits for credentials when none that meet the margin
+   * are cached (first fetch, or after a failed refresh let them lapse), before
+   * it gets an error and retries. Default 500 ms, well under the SDKs' 1 s
+   * metadata timeout. A request never waits while servable credentials are cached.
+   */
+  maxWaitMilliseconds?: number | undefined;
 }
 
 export interface ServedCredentials {
@@ -55,7 +65,16 @@ export interface CredentialSource {
   readonly engine: RefreshingProvider;
   /** Throws ERR_CONFIG for windows the engine would refuse. */
   validate(): void;
-  /** Credentials with at least the margin left; rejects otherwise. */
+  /**
+   * Cached credentials with at least the margin left, at once, or undefined;
+   * starts a refresh in the background when one is due. Never waits.
+   */
+  current(): ServedCredentials | undefined;
+  /**
+   * `current()`, else the credentials of the refresh it started, waited for
+   * at most `maxWaitMilliseconds`; rejects when none arrive in time or they
+   * fall short of the margin.
+   */
   get(): Promise<ServedCredentials>;
   /** When the engine last obtained credentials. */
   lastUpdated(): Date;
@@ -90,6 +109,7 @@ export const createCredentialSource = (
         runtime: rt,
       });
   let minRemainingMs = DEFAULT_MIN_REMAINING_SECONDS * 1000;
+  let maxWaitMs = DEFAULT_MAX_WAIT_MILLISECONDS;
   let started = false;
 
   const validate = (): void => {
@@ -100,6 +120,13 @@ export const createCredentialSource = (
     }
     const min = seconds("minRemainingSeconds", options.minRemainingSeconds, DEFAULT_MIN_REMAINING_SECONDS);
     minRemainingMs = min * 1000;
+    const wait = options.maxWaitMilliseconds ?? DEFAULT_MAX_WAIT_MILLISECONDS;
+    if (!Number.isFinite(wait) || wait < 0) {
+      throw new CredbridgeError(`${name}: maxWaitMilliseconds must be a non-negative number, got ${wait}`, {
+        code: "ERR_CONFIG",
+      });
+    }
+    maxWaitMs = wait;
     if (shared) return;
     const mandatory = seconds(
       "mandatoryWindowSeconds",
@@ -119,30 +146,55 @@ export const createCredentialSource = (
     }
   };
 
-  const get = async (): Promise<ServedCredentials> => {
-    const credentials = await engine();
-    const now = rt.now();
+  /** The served form: expiration in whole seconds (rounded down), a lifetime for keys that never expire. */
+  const toServed = (credentials: AwsCredentialIdentity): ServedCredentials => {
     if (credentials.expiration === undefined) {
-      const expiration = new Date(Math.floor(now / 1000) * 1000 + STATIC_CREDENTIALS_LIFETIME_SECONDS * 1000);
-      return { credentials, expiration };
+      const now = Math.floor(rt.now() / 1000) * 1000;
+      return { credentials, expiration: new Date(now + STATIC_CREDENTIALS_LIFETIME_SECONDS * 1000) };
     }
-    const expiration = new Date(Math.floor(credentials.expiration.getTime() / 1000) * 1000);
-    const left = expiration.getTime() - now;
-    if (!(left >= minRemainingMs)) {
-      throw new CredbridgeError(
-        `${name}: the credentials have ${Math.max(0, Math.floor(left / 1000))} s left, less than the ${minRemainingMs / 1000} s this server guarantees its clients` +
-          (shared
-            ? "; give the shared refreshing engine a minRemainingSeconds at least this server's"
-            : "; the provider keeps returning short-lived credentials"),
-        { code: "ERR_EXPIRED" },
-      );
+    if (last?.credentials !== credentials) {
+      last = {
+        credentials,
+        expiration: new Date(Math.floor(credentials.expiration.getTime() / 1000) * 1000),
+      };
     }
-    return { credentials, expiration };
+    return last;
+  };
+  let last: ServedCredentials | undefined;
+
+  const meetsMargin = (served: ServedCredentials): boolean =>
+    served.expiration.getTime() - rt.now() >= minRemainingMs;
+
+  const current = (): ServedCredentials | undefined => {
+    const credentials = engine.peek();
+    if (credentials === undefined) return undefined;
+    const served = toServed(credentials);
+    return meetsMargin(served) ? served : undefined;
+  };
+
+  const tooShort = (served: ServedCredentials): CredbridgeError => {
+    const left = served.expiration.getTime() - rt.now();
+    return new CredbridgeError(
+      `${name}: the credentials have ${Math.max(0, Math.floor(left / 1000))} s left, less than the ${minRemainingMs / 1000} s this server guarantees its clients` +
+        (shared
+          ? "; give the shared refreshing engine a minRemainingSeconds at least this server's"
+          : "; the provider keeps returning short-lived credentials"),
+      { code: "ERR_EXPIRED" },
+    );
+  };
+
+  const get = async (): Promise<ServedCredentials> => {
+    const now = current();
+    if (now) return now;
+    const served = toServed(await withDeadline(engine(), maxWaitMs, rt, name));
+    if (!meetsMargin(served)) throw tooShort(served);
+    return served;
   };
 
   return {
     engine,
     validate,
+    current,
     get,
     lastUpdated: () => engine.state().lastSuccessAt ?? new Date(rt.now()),
     start: () => {

@@ -1,4 +1,5 @@
 import { isIP } from "node:net";
+import { hostLiteral } from "@credbridge/core/wire";
 
 /**
  * Decides whether a request's `Host` header names this server (DNS-rebinding
@@ -43,9 +44,6 @@ export const parseHostHeader = (value: string): ParsedHost | undefined => {
   const port = Number(rest.slice(1));
   return port <= 65_535 ? { name, port } : undefined;
 };
-
-/** `::1` → `[::1]`; IPv4 addresses and names unchanged. */
-export const hostLiteral = (address: string): string => (isIP(address) === 6 ? `[${address}]` : address);
 
 const isLoopback = (address: string): boolean =>
   address === "::1" || address.startsWith("127.") || address === "::ffff:127.0.0.1";

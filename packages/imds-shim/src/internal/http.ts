@@ -1,9 +1,12 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
+import { createServer as createHttpsServer } from "node:https";
 import type { AddressInfo, Socket } from "node:net";
 import { performance } from "node:perf_hooks";
+import type { SecureContextOptions } from "node:tls";
 import { CredbridgeError, type RefreshingProvider, type RuntimeOptions } from "@credbridge/core";
+import { hostLiteral } from "@credbridge/core/wire";
 import type { Logger } from "@smithy/types";
-import { createHostCheck, type HostCheck, hostLiteral } from "./hosts.js";
+import { createHostCheck, type HostCheck } from "./hosts.js";
 import { parseTarget, type Target } from "./target.js";
 
 /** Where to listen; each field overrides the server's option of the same name. */
@@ -43,7 +46,7 @@ export interface HttpLimits {
 
 /** One served request, for metrics. Holds nothing a client chose except the method. */
 export interface RequestInfo {
-  server: "imds" | "container";
+  server: "imds" | "container" | "webhook";
   method: string;
   /** The route's name (e.g. `/latest/meta-data/iam/security-credentials/{role}`), never the raw path. */
   path: string;
@@ -86,6 +89,8 @@ export interface RequestContext {
   segments: readonly string[];
   /** `/` + segments joined: the normalized path, without the trailing slash. */
   path: string;
+  /** The request body, read whole (within `maxBodyBytes`) when the server asked for it; empty otherwise. */
+  body: Buffer;
 }
 
 export type Handler = (ctx: RequestContext) => Reply | Promise<Reply>;
@@ -94,7 +99,7 @@ export type Handler = (ctx: RequestContext) => Reply | Promise<Reply>;
 export type ErrorReply = (status: number, route: string, message: string) => Reply;
 
 export interface HttpServerConfig {
-  name: "imds" | "container";
+  name: RequestInfo["server"];
   host: string;
   port: number;
   limits: HttpLimits;
@@ -110,6 +115,10 @@ export interface HttpServerConfig {
   beforeListen: () => void | Promise<void>;
   /** Stops dependencies once the server is closed. */
   afterClose: () => void;
+  /** Serve HTTPS with this key and certificate (replaced later with `setSecureContext`); plain HTTP without. */
+  tls?: SecureContextOptions | undefined;
+  /** Read each request's body before the handler runs (bounded by `maxBodyBytes`), into `ctx.body`. */
+  readBody?: boolean | undefined;
 }
 
 /** HTTP options both servers take. */
@@ -146,6 +155,10 @@ export interface HttpServerHandle {
   listen(options?: ListenOptions): Promise<ServerAddress>;
   close(): Promise<void>;
   readonly address: ServerAddress | undefined;
+  /** Replaces the key and certificate of an HTTPS server for new connections (a rotated certificate). */
+  setSecureContext(options: SecureContextOptions): void;
+  /** Replaces the `allowedHosts` the `Host` check accepts from now on. */
+  setAllowedHosts(hosts: readonly string[]): void;
 }
 
 const DEFAULTS = {
@@ -178,6 +191,8 @@ export const resolveLimits = (limits: HttpLimits): Required<{ [K in keyof HttpLi
   closeGraceMs: positive("closeGraceMs", limits.closeGraceMs, DEFAULTS.closeGraceMs),
 });
 
+const EMPTY = Buffer.alloc(0);
+
 const isThenable = (value: unknown): value is Promise<Reply> =>
   typeof (value as { then?: unknown })?.then === "function";
 
@@ -193,6 +208,9 @@ export const createHttpServer = (config: HttpServerConfig): HttpServerHandle => 
   let server: Server | undefined;
   let address: ServerAddress | undefined;
   let hostCheck: HostCheck = () => false;
+  let allowedHosts = config.allowedHosts;
+  let bindHostCheck: ((hosts: readonly string[]) => HostCheck) | undefined;
+  let tls = config.tls;
   let closing: Promise<void> | undefined;
   const sockets = new Set<Socket>();
   const answering = new WeakSet<Socket>();
@@ -240,7 +258,7 @@ export const createHttpServer = (config: HttpServerConfig): HttpServerHandle => 
     return t;
   };
 
-  const dispatch = (req: IncomingMessage, res: ServerResponse, startedAt: number): void => {
+  const dispatch = (req: IncomingMessage, res: ServerResponse, startedAt: number, body: Buffer): void => {
     const method = req.method ?? "GET";
     const parsed = target(req.url ?? "");
     if (!parsed.ok) {
@@ -251,7 +269,7 @@ export const createHttpServer = (config: HttpServerConfig): HttpServerHandle => 
     }
     let result: Reply | Promise<Reply>;
     try {
-      result = config.handler({ req, method, segments: parsed.segments, path: parsed.path });
+      result = config.handler({ req, method, segments: parsed.segments, path: parsed.path, body });
     } catch (error) {
       result = failed(error);
     }
@@ -289,14 +307,17 @@ export const createHttpServer = (config: HttpServerConfig): HttpServerHandle => 
       observe(method, reply, startedAt);
       return;
     }
-    if (req.headers["transfer-encoding"] === undefined) {
-      dispatch(req, res, startedAt);
+    if (req.headers["transfer-encoding"] === undefined && !config.readBody) {
+      dispatch(req, res, startedAt, EMPTY);
       return;
     }
-    // A chunked body: count it before answering so an endless one cannot be streamed at us.
+    // A chunked body, or one the handler needs: count it before answering so an
+    // endless one cannot be streamed at us.
     let received = 0;
+    const chunks: Buffer[] = [];
     const onData = (chunk: Buffer) => {
       received += chunk.length;
+      if (config.readBody && received <= limits.maxBodyBytes) chunks.push(chunk);
       if (received > limits.maxBodyBytes) {
         req.off("data", onData);
         req.pause();
@@ -308,7 +329,7 @@ export const createHttpServer = (config: HttpServerConfig): HttpServerHandle => 
     };
     req.on("data", onData);
     req.once("end", () => {
-      if (received <= limits.maxBodyBytes) dispatch(req, res, startedAt);
+      if (received <= limits.maxBodyBytes) dispatch(req, res, startedAt, Buffer.concat(chunks));
     });
   };
 
@@ -322,18 +343,18 @@ export const createHttpServer = (config: HttpServerConfig): HttpServerHandle => 
     await config.beforeListen();
     const host = options.host ?? config.host;
     const port = options.port ?? config.port;
-    const s = createServer(
-      {
-        maxHeaderSize: limits.maxHeaderSize,
-        requestTimeout: limits.requestTimeoutMs,
-        headersTimeout: Math.min(limits.headersTimeoutMs, limits.requestTimeoutMs),
-        keepAliveTimeout: limits.keepAliveTimeoutMs,
-        // Node checks the two timeouts above only this often (default 30 s).
-        connectionsCheckingInterval: Math.min(1_000, limits.headersTimeoutMs),
-        requireHostHeader: true,
-      },
-      onRequest,
-    );
+    const serverOptions = {
+      maxHeaderSize: limits.maxHeaderSize,
+      requestTimeout: limits.requestTimeoutMs,
+      headersTimeout: Math.min(limits.headersTimeoutMs, limits.requestTimeoutMs),
+      keepAliveTimeout: limits.keepAliveTimeoutMs,
+      // Node checks the two timeouts above only this often (default 30 s).
+      connectionsCheckingInterval: Math.min(1_000, limits.headersTimeoutMs),
+      requireHostHeader: true,
+    };
+    const s: Server = tls
+      ? createHttpsServer({ ...serverOptions, ...tls }, onRequest)
+      : createServer(serverOptions, onRequest);
     s.timeout = limits.idleTimeoutMs;
     s.maxConnections = limits.maxConnections;
     // Which connections carry a request being answered: on close, every other one
@@ -370,18 +391,24 @@ export const createHttpServer = (config: HttpServerConfig): HttpServerHandle => 
       config.logger?.error(`credbridge ${config.name}: server error: ${error.message}`),
     );
     const bound = s.address() as AddressInfo;
-    hostCheck = createHostCheck({
-      boundAddress: bound.address,
-      port: bound.port,
-      wellKnown: config.wellKnownHosts,
-      allowedHosts: config.allowedHosts,
-    });
+    bindHostCheck = (allowedHosts) =>
+      createHostCheck({
+        boundAddress: bound.address,
+        port: bound.port,
+        wellKnown: config.wellKnownHosts,
+        allowedHosts,
+      });
+    hostCheck = bindHostCheck(allowedHosts);
     const clientHost =
       bound.address === "0.0.0.0" ? "127.0.0.1" : bound.address === "::" ? "::1" : bound.address;
     server = s;
     draining = false;
     address = {
-      url: config.url(`http://${hostLiteral(clientHost)}${bound.port === 80 ? "" : `:${bound.port}`}`),
+      url: config.url(
+        tls
+          ? `https://${hostLiteral(clientHost)}${bound.port === 443 ? "" : `:${bound.port}`}`
+          : `http://${hostLiteral(clientHost)}${bound.port === 80 ? "" : `:${bound.port}`}`,
+      ),
       host: bound.address,
       port: bound.port,
     };
@@ -417,6 +444,19 @@ export const createHttpServer = (config: HttpServerConfig): HttpServerHandle => 
     close,
     get address() {
       return address;
+    },
+    setSecureContext: (options) => {
+      if (!tls) {
+        throw new CredbridgeError(`the ${config.name} server serves plain HTTP`, { code: "ERR_CONFIG" });
+      }
+      (server as { setSecureContext?: (o: SecureContextOptions) => void } | undefined)?.setSecureContext?.(
+        options,
+      );
+      tls = options;
+    },
+    setAllowedHosts: (hosts) => {
+      allowedHosts = hosts;
+      if (bindHostCheck) hostCheck = bindHostCheck(hosts);
     },
   };
 };

@@ -1,12 +1,13 @@
+import { rfc3339Seconds } from "@credbridge/core/wire";
 import type { IssuedCredentials } from "../issue.js";
-import { el, isoSeconds, type XmlElement } from "../xml.js";
+import { el, type XmlElement } from "../xml.js";
 
 // Member order follows the examples in the STS API reference; parsers must not rely on it.
 export const credentialsXml = (c: IssuedCredentials): XmlElement =>
   el("Credentials", [
     el("SessionToken", c.sessionToken),
     el("SecretAccessKey", c.secretAccessKey),
-    el("Expiration", isoSeconds(c.expiration)),
+    el("Expiration", rfc3339Seconds(c.expiration)),
     el("AccessKeyId", c.accessKeyId),
   ]);
 

@@ -1,7 +1,7 @@
 import { createHash } from "node:crypto";
 import { describe, expect, it } from "vitest";
-import type { SigV4Auth } from "./sigv4-header.js";
-import { verifySigV4 } from "./sigv4-verify.js";
+import type { SigV4Auth } from "./header.js";
+import { verifySigV4 } from "./verify.js";
 
 // The "get-vanilla" case of the AWS Signature Version 4 test suite.
 const SECRET = "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY";

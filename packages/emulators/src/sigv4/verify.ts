@@ -1,6 +1,6 @@
 import { createHash, createHmac, timingSafeEqual } from "node:crypto";
 import type { IncomingHttpHeaders } from "node:http";
-import { SIGV4_ALGORITHM, type SigV4Auth } from "./sigv4-header.js";
+import { SIGV4_ALGORITHM, type SigV4Auth } from "./header.js";
 
 /** What of a received request went into its signature. */
 export interface ReceivedRequest {
@@ -29,8 +29,10 @@ const decode = (text: string): string => {
   }
 };
 
-// Non-S3 services encode each (already encoded) path segment once more.
-const canonicalPath = (path: string): string => path.split("/").map(encodeRfc3986).join("/") || "/";
+// Non-S3 services encode each (already encoded) path segment once more; S3
+// signs the path exactly as sent (aws-sdk-go's DisableURIPathEscaping).
+const canonicalPath = (path: string, service: string): string =>
+  service === "s3" ? path || "/" : path.split("/").map(encodeRfc3986).join("/") || "/";
 
 const canonicalQuery = (rawQuery: string): string =>
   rawQuery
@@ -67,11 +69,15 @@ export const verifySigV4 = (request: ReceivedRequest, auth: SigV4Auth, secretAcc
       ? queryParam(request.rawQuery, "X-Amz-Date")
       : headerValue(request.headers, "x-amz-date") || headerValue(request.headers, "date");
   if (!amzDate) return false;
-  const payloadHash = headerValue(request.headers, "x-amz-content-sha256") || sha256Hex(request.body);
+  // A presigned S3 URL signs no payload: the body is not known when the URL is made.
+  const payloadHash =
+    auth.service === "s3" && auth.location === "query"
+      ? "UNSIGNED-PAYLOAD"
+      : headerValue(request.headers, "x-amz-content-sha256") || sha256Hex(request.body);
   const signedHeaders = [...auth.signedHeaders].sort();
   const canonicalRequest = [
     request.method,
-    canonicalPath(request.path),
+    canonicalPath(request.path, auth.service),
     canonicalQuery(request.rawQuery),
     signedHeaders.map((name) => `${name}:${headerValue(request.headers, name)}\n`).join(""),
     signedHeaders.join(";"),

@@ -1,4 +1,4 @@
-import { StsError } from "./errors.js";
+import { SigV4Error } from "./errors.js";
 
 export const SIGV4_ALGORITHM = "AWS4-HMAC-SHA256";
 
@@ -15,20 +15,26 @@ export interface SigV4Auth {
   location: "header" | "query";
 }
 
-const parseScope = (credential: string): Pick<SigV4Auth, "accessKeyId" | "date" | "region" | "service"> => {
+const parseScope = (
+  credential: string,
+  expectedService: string,
+): Pick<SigV4Auth, "accessKeyId" | "date" | "region" | "service"> => {
   const parts = credential.split("/");
   if (parts.length !== 5 || parts.some((p) => p.length === 0)) {
-    throw new StsError(
+    throw new SigV4Error(
       "IncompleteSignature",
       `Credential must have exactly 5 slash-delimited elements, e.g. keyid/date/region/service/term, got '${credential}'`,
     );
   }
   const [accessKeyId, date, region, service, terminator] = parts as [string, string, string, string, string];
-  if (service !== "sts") {
-    throw new StsError("SignatureDoesNotMatch", "Credential should be scoped to correct service: 'sts'. ");
+  if (service !== expectedService) {
+    throw new SigV4Error(
+      "SignatureDoesNotMatch",
+      `Credential should be scoped to correct service: '${expectedService}'. `,
+    );
   }
   if (terminator !== "aws4_request") {
-    throw new StsError(
+    throw new SigV4Error(
       "SignatureDoesNotMatch",
       `Credential should be scoped with a valid terminator: 'aws4_request', not '${terminator}'. `,
     );
@@ -37,16 +43,17 @@ const parseScope = (credential: string): Pick<SigV4Auth, "accessKeyId" | "date" 
 };
 
 /**
- * Parses `AWS4-HMAC-SHA256 Credential=AKID/date/region/sts/aws4_request,
- * SignedHeaders=a;b, Signature=hex`. Anything else is an {@link StsError}
- * (`IncompleteSignature`, or `SignatureDoesNotMatch` for a wrong scope).
+ * Parses `AWS4-HMAC-SHA256 Credential=AKID/date/region/<service>/aws4_request,
+ * SignedHeaders=a;b, Signature=hex`. Anything else is a {@link SigV4Error}
+ * (`IncompleteSignature`, or `SignatureDoesNotMatch` for a scope naming
+ * another service than `service`).
  */
-export const parseAuthorizationHeader = (value: string): SigV4Auth => {
+export const parseAuthorizationHeader = (value: string, service: string): SigV4Auth => {
   const trimmed = value.trim();
   const space = trimmed.indexOf(" ");
   const algorithm = space === -1 ? trimmed : trimmed.slice(0, space);
   if (algorithm !== SIGV4_ALGORITHM) {
-    throw new StsError(
+    throw new SigV4Error(
       "IncompleteSignature",
       `Unsupported AWS 'algorithm': '${algorithm}'; only '${SIGV4_ALGORITHM}' is accepted.`,
     );
@@ -58,13 +65,13 @@ export const parseAuthorizationHeader = (value: string): SigV4Auth => {
   }
   const missing = ["Credential", "SignedHeaders", "Signature"].filter((name) => !fields.get(name));
   if (missing.length > 0) {
-    throw new StsError(
+    throw new SigV4Error(
       "IncompleteSignature",
       missing.map((name) => `Authorization header requires '${name}' parameter.`).join(" "),
     );
   }
   return {
-    ...parseScope(fields.get("Credential")!),
+    ...parseScope(fields.get("Credential")!, service),
     signedHeaders: fields.get("SignedHeaders")!.split(";"),
     signature: fields.get("Signature")!,
     location: "header",
@@ -72,20 +79,25 @@ export const parseAuthorizationHeader = (value: string): SigV4Auth => {
 };
 
 /** The signature of a presigned request (`X-Amz-Credential` & co.), or undefined when unsigned. */
-export const parsePresignedQuery = (query: URLSearchParams): SigV4Auth | undefined => {
+export const parsePresignedQuery = (query: URLSearchParams, service: string): SigV4Auth | undefined => {
   const credential = query.get("X-Amz-Credential");
   if (credential === null) return undefined;
   const algorithm = query.get("X-Amz-Algorithm");
   if (algorithm !== SIGV4_ALGORITHM) {
-    throw new StsError("IncompleteSignature", `Unsupported X-Amz-Algorithm: '${algorithm ?? ""}'.`);
+    throw new SigV4Error("IncompleteSignature", `Unsupported X-Amz-Algorithm: '${algorithm ?? ""}'.`);
   }
   const signedHeaders = query.get("X-Amz-SignedHeaders");
   const signature = query.get("X-Amz-Signature");
   if (!signedHeaders || !signature) {
-    throw new StsError(
+    throw new SigV4Error(
       "IncompleteSignature",
       "Presigned request requires X-Amz-SignedHeaders and X-Amz-Signature.",
     );
   }
-  return { ...parseScope(credential), signedHeaders: signedHeaders.split(";"), signature, location: "query" };
+  return {
+    ...parseScope(credential, service),
+    signedHeaders: signedHeaders.split(";"),
+    signature,
+    location: "query",
+  };
 };

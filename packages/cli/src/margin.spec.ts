@@ -1,0 +1,70 @@
+import { isCredbridgeError } from "@credbridge/core";
+import { describe, expect, it } from "vitest";
+import { UsageError } from "./args/usage-error.js";
+import { checkSessionOutlivesMargin, firstCredentialsOutliveMargin } from "./margin.js";
+
+describe("checkSessionOutlivesMargin", () => {
+  it.each([
+    [{ seconds: 900, setBy: "--duration 900" }, 900, true],
+    [{ seconds: 600, setBy: "--duration 600" }, 900, true],
+    [{ seconds: 901, setBy: "--duration 901" }, 900, false],
+    [{ seconds: 3600, setBy: "STS's default" }, 3600, true],
+    [undefined, 100_000, false],
+  ])("session %j with --min-remaining %i: refused %s", (session, min, refused) => {
+    const run = () => checkSessionOutlivesMargin(session, min, "serve");
+    if (!refused) return expect(run).not.toThrow();
+    expect(run).toThrow(UsageError);
+    expect(run).toThrow(new RegExp(`--min-remaining ${min} can never be met.*${session!.setBy}.*--duration`));
+  });
+});
+
+describe("firstCredentialsOutliveMargin", () => {
+  const now = () => Date.parse("2026-01-01T00:00:00Z");
+  const lasting = (seconds: number) => ({
+    accessKeyId: "ASIA",
+    secretAccessKey: "s",
+    expiration: new Date(now() + seconds * 1000),
+  });
+
+  it("refuses short first credentials once, with the fix, and lets later ones through", async () => {
+    const answers = [lasting(600), lasting(600)];
+    const provider = firstCredentialsOutliveMargin(async () => answers.shift()!, {
+      minRemainingSeconds: 900,
+      now,
+      source: "source pod-identity",
+      session: undefined,
+    });
+    const error = await provider().catch((e: unknown) => e);
+    expect(isCredbridgeError(error) && error.code).toBe("ERR_CONFIG");
+    expect((error as Error).message).toMatch(
+      /first credentials from source pod-identity last 600 s, not more than --min-remaining 900.*lower --min-remaining below 600/,
+    );
+    // Said once: what follows is the engine's business (its own margin), not this check's.
+    expect((await provider()).expiration).toEqual(new Date(now() + 600_000));
+  });
+
+  it("names what was asked of STS when the chain set the length", async () => {
+    const provider = firstCredentialsOutliveMargin(async () => lasting(900), {
+      minRemainingSeconds: 900,
+      now,
+      source: "source web-identity",
+      session: { seconds: 3600, setBy: "web identity --duration 3600" },
+    });
+    await expect(provider()).rejects.toThrow(
+      /issue the 3600 s asked for \(web identity --duration 3600; the role's MaxSessionDuration/,
+    );
+  });
+
+  it("passes credentials that outlive the margin, and long-term keys", async () => {
+    const options = { minRemainingSeconds: 900, now, source: "s", session: undefined };
+    expect(await firstCredentialsOutliveMargin(async () => lasting(901), options)()).toMatchObject({
+      accessKeyId: "ASIA",
+    });
+    expect(
+      await firstCredentialsOutliveMargin(
+        async () => ({ accessKeyId: "AKIA", secretAccessKey: "s" }),
+        options,
+      )(),
+    ).toMatchObject({ accessKeyId: "AKIA" });
+  });
+});

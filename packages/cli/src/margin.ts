@@ -1,0 +1,66 @@
+import { CredbridgeError } from "@credbridge/core";
+import type { AwsCredentialIdentityProvider } from "@smithy/types";
+import { UsageError } from "./args/usage-error.js";
+import type { SessionLength } from "./source.js";
+
+/** `--min-remaining`'s default: kube2iam's fifteen minutes (the imds-shim README works through why). */
+export const DEFAULT_MIN_REMAINING_SECONDS = 900;
+
+const FIX =
+  "ask for a longer session with --duration (or duration= on the last --assume-role; at most 3600 s when chaining roles, and at most the role's MaxSessionDuration)";
+
+/**
+ * Refuses, before any STS call, a session that can never outlive the margin:
+ * `serve` would retry forever while serving nothing, `write` would write
+ * credentials it promised never to hand out.
+ */
+export const checkSessionOutlivesMargin = (
+  session: SessionLength | undefined,
+  minRemainingSeconds: number,
+  command: string,
+): void => {
+  if (session === undefined || session.seconds > minRemainingSeconds) return;
+  throw new UsageError(
+    `--min-remaining ${minRemainingSeconds} can never be met: sessions last ${session.seconds} s (${session.setBy}), and credentials with less than --min-remaining left are never served or written. ` +
+      `Either ${FIX}, or lower --min-remaining below ${session.seconds}.`,
+    command,
+  );
+};
+
+/**
+ * The same check on what the source really returns (a Pod Identity agent, a
+ * role's MaxSessionDuration below what was asked): the first credentials
+ * received must outlive the margin, or the command stops once with the fix
+ * (ERR_CONFIG) instead of refusing the same credentials on every retry.
+ * Later refreshes pass through unchecked.
+ */
+export const firstCredentialsOutliveMargin = (
+  provider: AwsCredentialIdentityProvider,
+  options: {
+    minRemainingSeconds: number;
+    now: () => number;
+    /** The chain's steps, for the message. */
+    source: string;
+    /** What the chain asked STS for; undefined when the source alone decides the length. */
+    session: SessionLength | undefined;
+  },
+): AwsCredentialIdentityProvider => {
+  let checked = false;
+  return async (properties) => {
+    const credentials = await provider(properties);
+    if (checked || credentials.expiration === undefined) return credentials;
+    checked = true;
+    const leftMs = credentials.expiration.getTime() - options.now();
+    if (leftMs > options.minRemainingSeconds * 1000) return credentials;
+    const left = Math.max(0, Math.floor(leftMs / 1000));
+    const { session } = options;
+    const longer = session
+      ? `have STS issue the ${session.seconds} s asked for (${session.setBy}; the role's MaxSessionDuration may be lower)`
+      : "use a source whose sessions last longer (the source alone decides their length)";
+    throw new CredbridgeError(
+      `the first credentials from ${options.source} last ${left} s, not more than --min-remaining ${options.minRemainingSeconds}: none could ever be served or written. ` +
+        `Either lower --min-remaining below ${left}, or ${longer}`,
+      { code: "ERR_CONFIG" },
+    );
+  };
+};

@@ -1,0 +1,47 @@
+import { ANNOTATIONS, AnnotationError, parseInjectConfig } from "./annotations.js";
+import { type InjectDefaults, injectPod, mountConflicts, selectedApps } from "./inject.js";
+import { diff, type PatchOperation } from "./json-patch.js";
+import type { Pod } from "./pod.js";
+
+/** What the webhook answers for one pod. */
+export type Mutation =
+  /** Not asked for (no `credbridge.io/inject: "true"`): allowed, untouched. */
+  | { kind: "skip" }
+  /** Allowed with these operations; none when the pod is already as it must be. */
+  | { kind: "patch"; patch: PatchOperation[] }
+  /** Refused: the message names the annotation and what it accepts. */
+  | { kind: "deny"; message: string };
+
+/**
+ * Pod + its annotations + the operator's defaults → the JSON Patch that injects
+ * the credbridge sidecar. Pure and idempotent: the patch of an injected pod is
+ * empty, which is what a reinvocation after other webhooks relies on.
+ */
+export const mutatePod = (pod: Pod, defaults: InjectDefaults): Mutation => {
+  let config: ReturnType<typeof parseInjectConfig>;
+  try {
+    config = parseInjectConfig(
+      pod.metadata?.annotations,
+      pod.spec.containers.map((c) => c.name),
+    );
+  } catch (error) {
+    if (error instanceof AnnotationError) return { kind: "deny", message: `credbridge: ${error.message}` };
+    throw error;
+  }
+  if (!config) return { kind: "skip" };
+  if (pod.spec.hostNetwork === true) {
+    // The sidecar's ports and the IMDS address would be the node's, shared by every such pod on it.
+    return {
+      kind: "deny",
+      message: `credbridge: ${ANNOTATIONS.inject}: a pod with hostNetwork shares the node's network, where the sidecar's ports and the IMDS address would clash; remove the annotation or hostNetwork`,
+    };
+  }
+  const conflicts = mountConflicts(config, selectedApps(pod, config));
+  if (conflicts.length > 0) {
+    return {
+      kind: "deny",
+      message: `credbridge: ${ANNOTATIONS.credentialsPath}: container(s) ${conflicts.join(", ")} already mount another volume at the credentials file's directory; choose a path in a directory of its own`,
+    };
+  }
+  return { kind: "patch", patch: diff(pod, injectPod(pod, config, defaults)) };
+};

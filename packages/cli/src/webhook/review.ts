@@ -1,0 +1,114 @@
+import type { InjectDefaults } from "./inject.js";
+import { type Mutation, mutatePod } from "./mutate.js";
+import type { Pod } from "./pod.js";
+
+const API_VERSION = "admission.k8s.io/v1";
+
+/** What one AdmissionReview gets: 400 for a malformed one, or the review to send back. */
+export type ReviewAnswer =
+  | { status: 400; message: string }
+  | {
+      status: 200;
+      review: { apiVersion: string; kind: "AdmissionReview"; response: Record<string, unknown> };
+      /** For the log: what was done, without any of the pod's values. */
+      summary: {
+        uid: string;
+        namespace: string | undefined;
+        pod: string | undefined;
+        outcome: "not-a-pod" | Mutation["kind"];
+        operations: number;
+      };
+    };
+
+const isObject = (v: unknown): v is Record<string, unknown> =>
+  typeof v === "object" && v !== null && !Array.isArray(v);
+
+const bad = (message: string): ReviewAnswer => ({ status: 400, message });
+
+const optionalArrayOf = (v: unknown, item: (x: Record<string, unknown>) => boolean): boolean =>
+  v === undefined || v === null || (Array.isArray(v) && v.every((x) => isObject(x) && item(x)));
+
+const named = (x: Record<string, unknown>): boolean => typeof x.name === "string";
+
+const isContainer = (c: Record<string, unknown>): boolean =>
+  named(c) && optionalArrayOf(c.env, named) && optionalArrayOf(c.volumeMounts, named);
+
+/** The shape the mutation reads; anything else about the pod is the API server's to validate. */
+const looksLikePod = (v: unknown): v is Pod =>
+  isObject(v) &&
+  isObject(v.spec) &&
+  Array.isArray(v.spec.containers) &&
+  optionalArrayOf(v.spec.containers, isContainer) &&
+  optionalArrayOf(v.spec.initContainers, isContainer) &&
+  optionalArrayOf(v.spec.volumes, named) &&
+  (v.spec.securityContext === undefined || isObject(v.spec.securityContext)) &&
+  (v.metadata === undefined ||
+    (isObject(v.metadata) &&
+      (v.metadata.annotations === undefined ||
+        (isObject(v.metadata.annotations) &&
+          Object.values(v.metadata.annotations).every((a) => typeof a === "string")))));
+
+/**
+ * Answers an `admission.k8s.io/v1` AdmissionReview as the API server sends it:
+ * Pods are mutated (or refused, for annotations credbridge cannot honour),
+ * anything else is allowed unchanged.
+ */
+export const answerReview = (body: string, defaults: InjectDefaults): ReviewAnswer => {
+  let review: unknown;
+  try {
+    review = JSON.parse(body);
+  } catch {
+    return bad("the body is not JSON: expected an admission.k8s.io/v1 AdmissionReview");
+  }
+  if (!isObject(review) || review.apiVersion !== API_VERSION || review.kind !== "AdmissionReview") {
+    return bad(`expected apiVersion ${API_VERSION} and kind AdmissionReview`);
+  }
+  const request = review.request;
+  if (!isObject(request) || typeof request.uid !== "string" || request.uid === "") {
+    return bad("the AdmissionReview has no request.uid");
+  }
+  if (!isObject(request.kind) || typeof request.kind.kind !== "string") {
+    return bad("the AdmissionReview has no request.kind");
+  }
+  const uid = request.uid;
+  const namespace = typeof request.namespace === "string" ? request.namespace : undefined;
+  const answer = (
+    response: Record<string, unknown>,
+    outcome: "not-a-pod" | Mutation["kind"],
+    pod?: Pod,
+    operations = 0,
+  ): ReviewAnswer => ({
+    status: 200,
+    review: { apiVersion: API_VERSION, kind: "AdmissionReview", response: { uid, ...response } },
+    summary: {
+      uid,
+      namespace,
+      pod: pod?.metadata?.name ?? pod?.metadata?.generateName,
+      outcome,
+      operations,
+    },
+  });
+  const { group, version, kind } = request.kind;
+  const isPod =
+    (group ?? "") === "" && version === "v1" && kind === "Pod" && request.subResource === undefined;
+  if (!isPod || request.operation !== "CREATE") return answer({ allowed: true }, "not-a-pod");
+  if (!looksLikePod(request.object)) return bad("request.object is not a Pod with spec.containers");
+  const pod = request.object;
+  const mutation = mutatePod(pod, defaults);
+  if (mutation.kind === "deny") {
+    return answer({ allowed: false, status: { code: 403, message: mutation.message } }, "deny", pod);
+  }
+  if (mutation.kind === "skip" || mutation.patch.length === 0) {
+    return answer({ allowed: true }, mutation.kind, pod);
+  }
+  return answer(
+    {
+      allowed: true,
+      patchType: "JSONPatch",
+      patch: Buffer.from(JSON.stringify(mutation.patch)).toString("base64"),
+    },
+    "patch",
+    pod,
+    mutation.patch.length,
+  );
+};

@@ -1,0 +1,130 @@
+import { createHttpServer, type Reply, type ServerAddress } from "@credbridge/imds-shim/http";
+import type { JsonLogger } from "../log.js";
+import type { InjectDefaults } from "./inject.js";
+import { answerReview } from "./review.js";
+import { readTlsPair, type TlsPair, type TlsWatcher, watchTlsFiles } from "./tls-files.js";
+
+export interface WebhookServerOptions {
+  host: string;
+  port: number;
+  certFile: string;
+  keyFile: string;
+  defaults: InjectDefaults;
+  logger: JsonLogger;
+  now?: () => number;
+  /** How often the certificate files are read when no file event arrives. Default 60 s. */
+  tlsPollMs?: number;
+}
+
+/**
+ * An AdmissionReview bound: the API server sends the whole pod, and etcd keeps
+ * objects under 1.5 MiB. A review above 3 MiB is not one the API server sends.
+ */
+const MAX_REVIEW_BYTES = 3 * 1024 * 1024;
+
+const json = (status: number, route: string, body: unknown): Reply => ({
+  status,
+  route,
+  contentType: "application/json",
+  body: JSON.stringify(body),
+});
+
+const text = (status: number, route: string, body: string): Reply => ({
+  status,
+  route,
+  contentType: "text/plain; charset=utf-8",
+  body,
+});
+
+/**
+ * `credbridge webhook`'s HTTPS server: POST /mutate answers AdmissionReviews,
+ * /healthz and /readyz answer the kubelet. The certificate and key are read at
+ * `listen` and again whenever their files change (cert-manager rotates them in
+ * place); only `Host` values the certificate names (or IP literals) are served.
+ */
+export const createWebhookServer = (options: WebhookServerOptions) => {
+  const { logger } = options;
+  const now = options.now ?? Date.now;
+  let pair: TlsPair | undefined;
+  let watcher: TlsWatcher | undefined;
+
+  const http = createHttpServer({
+    name: "webhook",
+    host: options.host,
+    port: options.port,
+    limits: {
+      maxBodyBytes: MAX_REVIEW_BYTES,
+      // The API server gives up after the webhook's timeoutSeconds (at most 30).
+      requestTimeoutMs: 30_000,
+      idleTimeoutMs: 120_000,
+      keepAliveTimeoutMs: 60_000,
+    },
+    wellKnownHosts: [],
+    allowedHosts: [],
+    readBody: true,
+    logger,
+    onRequest: undefined,
+    url: (base) => base,
+    beforeListen: async () => {
+      pair = await readTlsPair(options.certFile, options.keyFile);
+      http.setSecureContext(pair.options);
+      http.setAllowedHosts(pair.names);
+    },
+    afterClose: () => watcher?.stop(),
+    // HTTPS: the real pair replaces this in beforeListen, before the server exists.
+    tls: { cert: "", key: "" },
+    errorReply: (status, route, message) => json(status, route, { message }),
+    handler: ({ method, path, body }) => {
+      if (path === "/healthz" && method === "GET") return text(200, path, "ok\n");
+      if (path === "/readyz" && method === "GET") {
+        const valid = pair !== undefined && pair.notAfter.getTime() > now();
+        return valid ? text(200, path, "ready\n") : text(503, path, "the serving certificate has expired\n");
+      }
+      if (path !== "/mutate") return json(404, "not-found", { message: "not found: POST /mutate" });
+      if (method !== "POST") return json(405, path, { message: "POST an AdmissionReview to /mutate" });
+      const answer = answerReview(body.toString("utf8"), options.defaults);
+      if (answer.status === 400) {
+        logger.log("warn", "malformed admission review", { reason: answer.message });
+        return json(400, path, { message: answer.message });
+      }
+      logger.log(answer.summary.outcome === "deny" ? "warn" : "info", "admission review", {
+        ...answer.summary,
+        ...(answer.summary.outcome === "deny" ? { message: answer.review.response.status } : {}),
+      });
+      return json(200, path, answer.review);
+    },
+  });
+
+  const listen = async (): Promise<ServerAddress> => {
+    const address = await http.listen();
+    const current = pair!;
+    watcher = watchTlsFiles(
+      options.certFile,
+      options.keyFile,
+      current,
+      (next) => {
+        pair = next;
+        http.setSecureContext(next.options);
+        http.setAllowedHosts(next.names);
+        logger.log("info", "serving certificate reloaded", {
+          fingerprint: next.fingerprint,
+          notAfter: next.notAfter.toISOString(),
+        });
+      },
+      (error) =>
+        logger.log("warn", "serving certificate not reloaded; keeping the previous one", {
+          error: error.message,
+        }),
+      options.tlsPollMs,
+    );
+    return address;
+  };
+
+  return {
+    listen,
+    close: () => http.close(),
+    get address() {
+      return http.address;
+    },
+  };
+};

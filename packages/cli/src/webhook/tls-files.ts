@@ -1,0 +1,118 @@
+import { X509Certificate } from "node:crypto";
+import { type FSWatcher, watch } from "node:fs";
+import { readFile } from "node:fs/promises";
+import { dirname } from "node:path";
+import { createSecureContext, type SecureContextOptions } from "node:tls";
+
+/** A key pair as read from disk, checked to belong together. */
+export interface TlsPair {
+  options: SecureContextOptions;
+  /** DNS names and IPs the certificate is valid for: the `Host` values the webhook accepts. */
+  names: string[];
+  notAfter: Date;
+  /** SHA-256 fingerprint, for the log: identifies the certificate without revealing anything. */
+  fingerprint: string;
+}
+
+/** Reads both files and checks that the key matches the certificate; throws naming the file to fix. */
+export const readTlsPair = async (certFile: string, keyFile: string): Promise<TlsPair> => {
+  const read = async (path: string, flag: string) => {
+    try {
+      return await readFile(path);
+    } catch (error) {
+      throw new Error(`${flag} ${path} cannot be read: ${(error as Error).message}`);
+    }
+  };
+  const [cert, key] = await Promise.all([read(certFile, "--tls-cert-file"), read(keyFile, "--tls-key-file")]);
+  let x509: X509Certificate;
+  try {
+    x509 = new X509Certificate(cert);
+  } catch (error) {
+    throw new Error(`--tls-cert-file ${certFile} holds no PEM certificate: ${(error as Error).message}`);
+  }
+  try {
+    createSecureContext({ cert, key });
+  } catch (error) {
+    throw new Error(
+      `--tls-key-file ${keyFile} is not the key of --tls-cert-file ${certFile}: ${(error as Error).message}`,
+    );
+  }
+  const names = (x509.subjectAltName ?? "")
+    .split(/,\s*/)
+    .map((entry) => /^(?:DNS|IP Address):(.+)$/.exec(entry)?.[1])
+    .filter((n): n is string => n !== undefined);
+  return {
+    options: { cert, key },
+    names,
+    notAfter: new Date(x509.validTo),
+    fingerprint: x509.fingerprint256,
+  };
+};
+
+export interface TlsWatcher {
+  stop(): void;
+}
+
+/**
+ * Calls `onChange` with the new pair whenever the files' contents change. It
+ * watches the directories (cert-manager's secret volume swaps a symlink, which
+ * an inotify watch on the files themselves would miss) and also looks every
+ * `pollMs`, for filesystems that send no events. A half-written rotation (a new
+ * certificate, the old key) is reported to `onError` and retried on the next
+ * change: the server keeps serving the previous pair meanwhile.
+ */
+export const watchTlsFiles = (
+  certFile: string,
+  keyFile: string,
+  current: TlsPair,
+  onChange: (pair: TlsPair) => void,
+  onError: (error: Error) => void,
+  pollMs = 60_000,
+): TlsWatcher => {
+  let last = current;
+  let checking = false;
+  let again = false;
+  const check = async () => {
+    if (checking) {
+      again = true;
+      return;
+    }
+    checking = true;
+    try {
+      const pair = await readTlsPair(certFile, keyFile);
+      if (
+        pair.fingerprint !== last.fingerprint ||
+        !(pair.options.key as Buffer).equals(last.options.key as Buffer)
+      ) {
+        last = pair;
+        onChange(pair);
+      }
+    } catch (error) {
+      onError(error as Error);
+    } finally {
+      checking = false;
+      if (again) {
+        again = false;
+        void check();
+      }
+    }
+  };
+  const watchers: FSWatcher[] = [];
+  for (const dir of new Set([dirname(certFile), dirname(keyFile)])) {
+    try {
+      const w = watch(dir, () => void check());
+      w.on("error", () => {});
+      watchers.push(w);
+    } catch {
+      // No events here (or no such directory yet): the poll below still sees changes.
+    }
+  }
+  const timer = setInterval(() => void check(), pollMs);
+  timer.unref();
+  return {
+    stop: () => {
+      clearInterval(timer);
+      for (const w of watchers) w.close();
+    },
+  };
+};

@@ -1,0 +1,33 @@
+import { maskAccessKeyId } from "../redact.js";
+import type { RefreshState } from "../refresh-types.js";
+import type { Cached } from "./accept-credentials.js";
+import { statusAt } from "./refresh-decision.js";
+import type { RefreshLedger } from "./refresh-ledger.js";
+
+const toDate = (ms: number | undefined) => (ms === undefined ? undefined : new Date(ms));
+
+/** The engine's state as `state()` reports it: no secret. */
+export const snapshot = (
+  source: string,
+  cached: Cached | undefined,
+  ledger: RefreshLedger,
+  refreshing: boolean,
+  now: number,
+): RefreshState => {
+  const failing = ledger.consecutiveFailures > 0;
+  const { lastError } = ledger;
+  return {
+    source,
+    status: statusAt(cached && (cached.schedule ?? "static"), now),
+    expiration: cached?.credentials.expiration,
+    accessKeyId: cached ? maskAccessKeyId(cached.credentials.accessKeyId) : undefined,
+    lastSuccessAt: toDate(ledger.lastSuccessAt),
+    lastAttemptAt: toDate(ledger.lastAttemptAt),
+    lastError: lastError && { ...lastError, at: new Date(lastError.at), current: failing },
+    consecutiveFailures: ledger.consecutiveFailures,
+    nextRefreshAt: toDate(failing ? ledger.nextAttemptAt : cached?.schedule?.refreshAt),
+    refreshing,
+    refreshes: ledger.refreshes,
+    failures: ledger.failures,
+  };
+};

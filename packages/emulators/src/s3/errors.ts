@@ -1,0 +1,54 @@
+import { escapeXml } from "../sts/xml.js";
+
+/** HTTP status and message of each S3 error code the front answers, as S3 words them. */
+export const S3_ERRORS: Readonly<Record<string, { status: number; message: string }>> = {
+  AccessDenied: { status: 403, message: "Access Denied" },
+  AuthorizationHeaderMalformed: { status: 400, message: "The authorization header is malformed." },
+  EntityTooLarge: { status: 400, message: "Your proposed upload exceeds the maximum allowed size" },
+  ExpiredToken: { status: 400, message: "The provided token has expired." },
+  InternalError: { status: 500, message: "We encountered an internal error. Please try again." },
+  InvalidAccessKeyId: {
+    status: 403,
+    message: "The AWS Access Key Id you provided does not exist in our records.",
+  },
+  InvalidArgument: { status: 400, message: "Invalid Argument" },
+  InvalidRequest: { status: 400, message: "Invalid Request" },
+  InvalidToken: { status: 400, message: "The provided token is malformed or otherwise invalid." },
+  NotImplemented: {
+    status: 501,
+    message: "A header you provided implies functionality that is not implemented",
+  },
+  SignatureDoesNotMatch: {
+    status: 403,
+    message:
+      "The request signature we calculated does not match the signature you provided. Check your key and signing method.",
+  },
+  XAmzContentSHA256Mismatch: {
+    status: 400,
+    message: "The provided 'x-amz-content-sha256' header does not match what was computed.",
+  },
+};
+
+/** An S3 error answer: code, HTTP status and message, plus S3's extra elements (`AWSAccessKeyId`). */
+export class S3Error extends Error {
+  override name = "S3Error";
+  readonly code: string;
+  readonly status: number;
+  readonly details: Readonly<Record<string, string>>;
+
+  constructor(code: string, message?: string, details: Record<string, string> = {}) {
+    const known = S3_ERRORS[code];
+    super(message ?? known?.message ?? code);
+    this.code = code;
+    this.status = known?.status ?? 400;
+    this.details = details;
+  }
+}
+
+/** The document S3 sends with an error (HEAD answers carry none). */
+export const s3ErrorXml = (error: S3Error, requestId: string): string => {
+  const extra = Object.entries(error.details)
+    .map(([name, value]) => `<${name}>${escapeXml(value)}</${name}>`)
+    .join("");
+  return `<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>${escapeXml(error.code)}</Code><Message>${escapeXml(error.message)}</Message>${extra}<RequestId>${escapeXml(requestId)}</RequestId></Error>`;
+};

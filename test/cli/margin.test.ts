@@ -1,0 +1,108 @@
+import { readFile } from "node:fs/promises";
+import { type PodIdentityAgent, startPodIdentityAgent } from "@credbridge/emulators";
+import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { cleanEnv, runCli, startCli } from "../support/cli.js";
+import { irsaFixture } from "../support/irsa.js";
+
+/** `serve` and `write` promise never to hand out credentials with less than --min-remaining left. */
+let fx: Awaited<ReturnType<typeof irsaFixture>>;
+let agent: PodIdentityAgent;
+beforeAll(async () => {
+  fx = await irsaFixture();
+  // EKS decides a Pod Identity session's length, not a flag: ten minutes here.
+  agent = await startPodIdentityAgent({ lifetimeSeconds: 600 });
+});
+afterAll(async () => {
+  await agent.close();
+  await fx.close();
+});
+afterEach(() => fx.sts.reset());
+
+const podIdentityEnv = () =>
+  cleanEnv(fx.tmp.dir, {
+    AWS_CONTAINER_CREDENTIALS_FULL_URI: agent.credentialsUrl,
+    AWS_CONTAINER_AUTHORIZATION_TOKEN: agent.token,
+  });
+
+describe("a session that can never outlive --min-remaining", () => {
+  it.each([
+    [["write", "--duration", "900"], /sessions last 900 s \(web identity --duration 900\)/],
+    [["serve", "--credentials-file", "creds", "--duration", "900"], /sessions last 900 s/],
+    [
+      ["write", "--assume-role", "arn:aws:iam::222222222222:role/x,duration=900", "--duration", "3600"],
+      /sessions last 900 s \(--assume-role arn:aws:iam::222222222222:role\/x,duration=900\)/,
+    ],
+    [
+      ["serve", "--imds", "127.0.0.1:0", "--self-assume", "--duration", "7200", "--min-remaining", "3600"],
+      /sessions last 3600 s \(--self-assume --duration 7200, capped by role chaining\)/,
+    ],
+    [["write", "--min-remaining", "3600"], /sessions last 3600 s \(web identity, STS's default\)/],
+  ])("%j exits 2 at start, naming both flags, before any STS call", async (args, setBy) => {
+    const r = await runCli(
+      args,
+      fx.env({ CREDBRIDGE_CREDENTIALS_FILE: fx.tmp.path("never", "credentials") }),
+    );
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/--min-remaining \d+ can never be met/);
+    expect(r.stderr).toMatch(setBy);
+    expect(r.stderr).toMatch(/--duration/);
+    expect(r.stderr).toMatch(/lower --min-remaining below \d+/);
+    expect(fx.sts.calls).toHaveLength(0);
+  });
+
+  it("lets a session just longer than the margin through", async () => {
+    const file = fx.tmp.path("enough", "credentials");
+    const r = await runCli(["write", "--credentials-file", file, "--duration", "1000"], fx.env());
+    expect(r.code, r.stderr).toBe(0);
+    expect(await readFile(file, "utf8")).toContain(fx.sts.issued[0]!.accessKeyId);
+  });
+});
+
+describe("first credentials that cannot outlive --min-remaining", () => {
+  it("write: exits 1 saying so once, with the fix, and writes nothing", async () => {
+    const file = fx.tmp.path("short-write", "credentials");
+    const calls = agent.calls.length;
+    const r = await runCli(
+      ["write", "--source", "pod-identity", "--credentials-file", file],
+      podIdentityEnv(),
+    );
+    expect(r.code).toBe(1);
+    expect(r.stderr.trim().split("\n")).toHaveLength(1);
+    expect(r.stderr).toMatch(
+      /the first credentials from source pod-identity last 59\d s, not more than --min-remaining 900/,
+    );
+    expect(r.stderr).toMatch(/lower --min-remaining below 59\d, or use a source whose sessions last longer/);
+    expect(agent.calls.length - calls).toBe(1);
+    await expect(readFile(file, "utf8")).rejects.toThrow(/ENOENT/);
+  });
+
+  it("serve: exits 1 at start with the fix instead of refusing the same credentials on every retry", async () => {
+    const calls = agent.calls.length;
+    const r = await runCli(
+      ["serve", "--source", "pod-identity", "--credentials-file", fx.tmp.path("short-serve", "credentials")],
+      podIdentityEnv(),
+    );
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(
+      /the first credentials from source pod-identity last 59\d s, not more than --min-remaining 900/,
+    );
+    // One upstream fetch, then the exit: no retry refuses the same credentials again.
+    expect(agent.calls.length - calls).toBe(1);
+  });
+
+  it("serve: with --min-remaining below the agent's sessions, serves them", async () => {
+    const file = fx.tmp.path("short-ok", "credentials");
+    const cli = startCli(
+      ["serve", "--source", "pod-identity", "--credentials-file", file, "--min-remaining", "300"],
+      podIdentityEnv(),
+    );
+    try {
+      await cli.waitFor((l) => l.msg === "credentials refreshed");
+      await expect
+        .poll(() => readFile(file, "utf8").catch(() => ""), { timeout: 10_000 })
+        .toContain(agent.issued.at(-1)!.accessKeyId);
+    } finally {
+      await cli.stop();
+    }
+  });
+});

@@ -1,0 +1,57 @@
+import { chown, mkdir } from "node:fs/promises";
+import { it } from "vitest";
+import { registryConfigFromExample, startRegistry } from "./support/registry.js";
+import { pushPullAcrossRotations, SESSION_SECONDS } from "./support/rotations.js";
+import { startFileSidecar } from "./support/sidecars.js";
+import { expectSurvivedRotations, REGISTRY_TEST_TIMEOUT_MS, setStage, useCleanups } from "./support/stage.js";
+import { REGISTRY_USER, systemUser } from "./support/users.js";
+
+const defer = useCleanups();
+
+// Path 1: the seed's sidecar layout. credbridge (root here, like any sidecar
+// with its own uid) keeps the registry user's ~/.aws/credentials fresh; the
+// registry, as its own user with nothing but HOME, reads it through aws-sdk-go
+// v1's SharedCredentialsProvider.
+it(
+  "the registry on S3 through the credentials file credbridge keeps fresh, across rotations",
+  async () => {
+    const { world, tmp } = await setStage(defer, "file", { lifetimeSeconds: SESSION_SECONDS });
+    const user = await systemUser(REGISTRY_USER);
+    const home = tmp.path("home");
+    await mkdir(tmp.path("home", ".aws"), { recursive: true, mode: 0o700 });
+    await chown(home, user.uid, user.gid);
+    await chown(tmp.path("home", ".aws"), user.uid, user.gid);
+    const credentialsFile = tmp.path("home", ".aws", "credentials");
+    const credbridge = await startFileSidecar({
+      stsUrl: world.sts.url,
+      credentialsFile,
+      dir: tmp.dir,
+      fileOwner: `${user.uid}:${user.gid}`,
+    });
+    defer(() => credbridge.stop());
+
+    const registry = await startRegistry({
+      configFile: tmp.path("config.yml"),
+      config: await registryConfigFromExample("irsa", world.front.url, "127.0.0.1:0"),
+      env: { PATH: "/usr/bin:/bin", HOME: home },
+      uid: user.uid,
+      gid: user.gid,
+    });
+    defer(() => registry.stop());
+
+    const report = await pushPullAcrossRotations({
+      path: "credentials file",
+      world,
+      registry: registry.address,
+      workDir: tmp.path("images"),
+    });
+    // Every signer is a session STS issued to credbridge: the registry used credbridge's output, nothing else.
+    expectSurvivedRotations(
+      report,
+      world,
+      registry,
+      world.sts.issued.map((c) => c.accessKeyId),
+    );
+  },
+  REGISTRY_TEST_TIMEOUT_MS,
+);

@@ -1,0 +1,94 @@
+import { chown, mkdir, stat, writeFile } from "node:fs/promises";
+import { startPodIdentityAgent } from "@credbridge/emulators";
+import { expect, it, vi } from "vitest";
+import { cleanEnv, startCli } from "../support/cli.js";
+import { APP_ROLE } from "../support/irsa.js";
+import { registryConfigFromExample, startRegistry } from "./support/registry.js";
+import { MIN_REMAINING_SECONDS, pushPullAcrossRotations, SESSION_SECONDS } from "./support/rotations.js";
+import { expectSurvivedRotations, REGISTRY_TEST_TIMEOUT_MS, setStage, useCleanups } from "./support/stage.js";
+import { REGISTRY_USER, systemUser } from "./support/users.js";
+
+const defer = useCleanups();
+
+// Path 3: the Pod Identity example. The agent (emulated, minting sessions
+// through the STS emulator so the S3 front knows them) is credbridge's source;
+// credbridge writes the shared file; the registry gets the agent's variables
+// too, as EKS injects them into every container, and must never use them.
+it(
+  "the registry on S3 with EKS Pod Identity as the source, through the file; it never calls the agent",
+  async () => {
+    const { world, tmp } = await setStage(defer, "pod-identity");
+    const agent = await startPodIdentityAgent({
+      sts: world.sts,
+      roleArn: APP_ROLE,
+      lifetimeSeconds: SESSION_SECONDS,
+    });
+    defer(() => agent.close());
+    const user = await systemUser(REGISTRY_USER);
+    // The example's emptyDir at the registry's ~/.aws, and the projected token every container sees.
+    const awsDir = tmp.path("home", "harbor", ".aws");
+    await mkdir(tmp.path("home", "harbor"), { recursive: true, mode: 0o755 });
+    await mkdir(awsDir, { mode: 0o750 });
+    await chown(awsDir, 0, user.gid);
+    const tokenFile = tmp.path("eks-pod-identity-token");
+    await writeFile(tokenFile, agent.token, { mode: 0o644 });
+    const podIdentityEnv = {
+      AWS_CONTAINER_CREDENTIALS_FULL_URI: agent.credentialsUrl,
+      AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE: tokenFile,
+    };
+
+    const credentialsFile = `${awsDir}/credentials`;
+    const credbridge = startCli(
+      [
+        "serve",
+        "--source",
+        "pod-identity",
+        "--credentials-file",
+        credentialsFile,
+        "--file-mode",
+        "0640",
+        "--file-owner",
+        `0:${user.gid}`,
+        "--min-remaining",
+        String(MIN_REMAINING_SECONDS),
+      ],
+      cleanEnv(tmp.dir, { ...podIdentityEnv, AWS_REGION: "us-east-1" }),
+    );
+    defer(() => credbridge.stop());
+    await credbridge.waitFor((l) => l.msg === "credentials refreshed");
+    await vi.waitFor(() => stat(credentialsFile), { timeout: 5_000, interval: 50 });
+
+    const registry = await startRegistry({
+      configFile: tmp.path("config.yml"),
+      config: await registryConfigFromExample("pod-identity", world.front.url, "127.0.0.1:0"),
+      env: {
+        PATH: "/usr/bin:/bin",
+        HOME: tmp.path("home", "harbor"),
+        AWS_SHARED_CREDENTIALS_FILE: credentialsFile,
+        ...podIdentityEnv,
+      },
+      uid: user.uid,
+      gid: user.gid,
+    });
+    defer(() => registry.stop());
+
+    const report = await pushPullAcrossRotations({
+      path: "Pod Identity → file",
+      world,
+      registry: registry.address,
+      workDir: tmp.path("images"),
+    });
+    // Every signer is a session the agent handed to credbridge.
+    expectSurvivedRotations(
+      report,
+      world,
+      registry,
+      agent.issued.map((c) => c.accessKeyId),
+    );
+    // The registry never reached the agent: every call came from credbridge (Node), one per refresh.
+    expect(agent.calls.filter((c) => /aws-sdk-go|Go-http-client/.test(c.userAgent ?? ""))).toEqual([]);
+    const refreshes = credbridge.lines.filter((l) => l.includes('"credentials refreshed"')).length;
+    expect(agent.calls.length).toBe(refreshes);
+  },
+  REGISTRY_TEST_TIMEOUT_MS,
+);

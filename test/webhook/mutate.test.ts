@@ -1,0 +1,145 @@
+/**
+ * The mutation as a pure function, case by case: each fixtures/<case>.pod.yaml
+ * is a pod as the API server hands it over, <case>.expected.json what the
+ * webhook answers (a patch, a refusal, or nothing). A new case is a new file.
+ * Every patch is applied with fast-json-patch, the result checked against the
+ * Kubernetes API schema, and mutated again: the second patch must be empty.
+ * CREDBRIDGE_UPDATE_FIXTURES=1 rewrites the expected files (review the diff).
+ */
+import { existsSync, readFileSync, writeFileSync } from "node:fs";
+import {
+  ANNOTATIONS,
+  COMMANDS,
+  type Container,
+  envNameOf,
+  type Mutation,
+  mutatePod,
+  type Pod,
+  SIDECAR_NAME,
+} from "@credbridge/cli";
+import { describe, expect, it } from "vitest";
+import { applyPatch, expectValidPod } from "./support/k8s.js";
+import { awsWebhook, DEFAULTS, exampleTemplates, podFixtures } from "./support/pods.js";
+
+const SERVE_ENV = new Set(Object.keys(COMMANDS.serve!.flags).map(envNameOf));
+/** What the sidecar may carry besides serve's own variables: what AWS's webhook gave the pod. */
+const AWS_COPIED =
+  /^AWS_(ROLE_ARN|WEB_IDENTITY_TOKEN_FILE|CONTAINER_CREDENTIALS_FULL_URI|CONTAINER_AUTHORIZATION_TOKEN_FILE|REGION|DEFAULT_REGION|STS_REGIONAL_ENDPOINTS|EC2_METADATA_DISABLED)$/;
+
+const patched = (pod: Pod): Pod => {
+  const m = mutatePod(pod, DEFAULTS);
+  if (m.kind !== "patch") throw new Error(`expected a patch, got ${JSON.stringify(m)}`);
+  return applyPatch(pod, m.patch);
+};
+const sidecarOf = (pod: Pod): Container | undefined =>
+  pod.spec.initContainers?.find((c) => c.name === SIDECAR_NAME);
+const envMap = (c: Container | undefined) => new Map((c?.env ?? []).map((e) => [e.name, e.value]));
+
+/** What holds for every injected pod, whatever it asked for. */
+const expectInjected = (before: Pod, after: Pod) => {
+  expectValidPod(after);
+  const sidecar = sidecarOf(after);
+  expect(sidecar, "the sidecar is an init container").toBeDefined();
+  expect(sidecar).toMatchObject({
+    image: DEFAULTS.image,
+    restartPolicy: "Always",
+    args: ["serve"],
+    startupProbe: { httpGet: { path: "/readyz" } },
+    securityContext: {
+      runAsNonRoot: true,
+      readOnlyRootFilesystem: true,
+      allowPrivilegeEscalation: false,
+      capabilities: { drop: ["ALL"] },
+      seccompProfile: { type: "RuntimeDefault" },
+    },
+    resources: { requests: { memory: "64Mi" }, limits: { memory: "128Mi" } },
+  });
+  for (const { name } of sidecar!.env ?? []) {
+    expect(
+      SERVE_ENV.has(name) || AWS_COPIED.test(name),
+      `${name} is read by credbridge serve or an SDK`,
+    ).toBe(true);
+  }
+  const selected = before.metadata?.annotations?.[ANNOTATIONS.containers]?.split(",");
+  for (const [i, app] of before.spec.containers.entries()) {
+    if (selected && !selected.includes(app.name))
+      expect(after.spec.containers[i], `${app.name} is not selected`).toEqual(app);
+    else expect(after.spec.containers[i]).not.toEqual(app);
+  }
+};
+
+describe("mutatePod on the fixtures", () => {
+  for (const { name, pod, expectedFile } of podFixtures()) {
+    it(`${name}: answers as ${name}.expected.json says`, () => {
+      const got = mutatePod(pod, DEFAULTS);
+      if (process.env.CREDBRIDGE_UPDATE_FIXTURES === "1") {
+        writeFileSync(expectedFile, `${JSON.stringify(got, null, 2)}\n`);
+      }
+      expect(existsSync(expectedFile), `${expectedFile} is missing`).toBe(true);
+      expect(got).toEqual(JSON.parse(readFileSync(expectedFile, "utf8")) as Mutation);
+      if (got.kind === "deny") expect(got.message).toMatch(/credbridge\.io\/[a-z-]+/);
+      if (got.kind !== "patch") return;
+      const once = applyPatch(pod, got.patch);
+      expectInjected(pod, once);
+      expect(mutatePod(once, DEFAULTS), "applied twice = once").toEqual({ kind: "patch", patch: [] });
+    });
+  }
+});
+
+describe("reinvocation with AWS's pod-identity webhook", () => {
+  const harbor = podFixtures().find((f) => f.name === "harbor-registry")!.pod;
+
+  for (const mode of ["irsa", "pod-identity"] as const) {
+    it(`${mode}: the same sidecar whether AWS's webhook ran before or after, and then nothing more to do`, () => {
+      const awsFirst = patched(awsWebhook(harbor, mode));
+      // credbridge first; AWS's webhook then adds its variables everywhere; the API server calls credbridge again.
+      const firstPass = patched(harbor);
+      const reinvoked = patched(awsWebhook(firstPass, mode));
+      expectInjected(harbor, reinvoked);
+      expect(mutatePod(reinvoked, DEFAULTS)).toEqual({ kind: "patch", patch: [] });
+      expect(sidecarOf(reinvoked)).toEqual(sidecarOf(awsFirst));
+
+      const sidecar = envMap(sidecarOf(reinvoked));
+      expect(sidecar.get("CREDBRIDGE_SOURCE")).toBe(mode === "irsa" ? "web-identity" : "pod-identity");
+      if (mode === "irsa")
+        expect(sidecar.get("AWS_ROLE_ARN")).toBe("arn:aws:iam::111122223333:role/harbor-registry");
+      else
+        expect(sidecar.get("AWS_CONTAINER_CREDENTIALS_FULL_URI")).toBe(
+          "http://169.254.170.23/v1/credentials",
+        );
+      const tokenMount = mode === "irsa" ? "aws-iam-token" : "eks-pod-identity-token";
+      expect(sidecarOf(reinvoked)?.volumeMounts?.map((m) => m.name)).toContain(tokenMount);
+    });
+  }
+
+  it("a pod already injected is returned unchanged, even after AWS's webhook ran again", () => {
+    const once = patched(awsWebhook(harbor, "irsa"));
+    expect(mutatePod(awsWebhook(once, "irsa"), DEFAULTS)).toEqual({ kind: "patch", patch: [] });
+  });
+
+  it("the container output wins over Pod Identity's URI in the app, and the sidecar keeps the agent's", () => {
+    const pod = structuredClone(harbor);
+    pod.metadata!.annotations![ANNOTATIONS.outputs] = "container";
+    const after = patched(awsWebhook(patched(pod), "pod-identity"));
+    // AWS's webhook leaves variables a container already has: the app keeps credbridge's endpoint.
+    expect(envMap(after.spec.containers[0]).get("AWS_CONTAINER_CREDENTIALS_FULL_URI")).toBe(
+      "http://127.0.0.1:9754/v1/credentials",
+    );
+    expect(envMap(sidecarOf(after)).get("AWS_CONTAINER_CREDENTIALS_FULL_URI")).toBe(
+      "http://169.254.170.23/v1/credentials",
+    );
+  });
+});
+
+describe("the examples' Deployment templates, as a chart would ship them, annotated instead", () => {
+  for (const { name, pod } of exampleTemplates()) {
+    it(`${name}: injected into a valid pod, once`, () => {
+      for (const mode of ["irsa", "pod-identity"] as const) {
+        const input = awsWebhook(pod, mode);
+        const once = patched(input);
+        expectInjected(input, once);
+        expect(mutatePod(once, DEFAULTS)).toEqual({ kind: "patch", patch: [] });
+      }
+    });
+  }
+});
