@@ -21,6 +21,6 @@ const bundle = await rolldown({
   external: /^@aws-sdk\//,
   logLevel: "warn",
 });
-// The entry sits one level below the package, as dist/bin.js does: `../package.json` still resolves.
-await bundle.write({ dir: out, format: "esm", chunkFileNames: "chunks/[name]-[hash].js" });
+// Every file sits one level below the package, as in dist/: `new URL("../package.json", import.meta.url)` still resolves.
+await bundle.write({ dir: out, format: "esm", chunkFileNames: "[name]-[hash].js" });
 await bundle.close();

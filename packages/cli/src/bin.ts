@@ -1,5 +1,6 @@
 #!/usr/bin/env node
 import { main } from "./main.js";
+import { createStdoutWriter } from "./stdout.js";
 
 const stop = new AbortController();
 const reloaders: (() => void)[] = [];
@@ -16,7 +17,7 @@ process.on("SIGHUP", () => {
 const code = await main({
   argv: process.argv.slice(2),
   env: process.env,
-  stdout: (text) => process.stdout.write(text),
+  stdout: createStdoutWriter(),
   stderr: (text) => process.stderr.write(text),
   stopSignal: stop.signal,
   onReload: (listener) => reloaders.push(listener),

@@ -1,4 +1,4 @@
-import { readFileSync } from "node:fs";
+import { readFileSync } from "./builtins.js";
 
 /** This package's version: what `credbridge version` prints and the webhook's default image tag. */
 export const version = (): string => {

@@ -1,4 +1,4 @@
-import { parseArgs } from "node:util";
+import { parseArgs } from "../builtins.js";
 import { COMMANDS, envNameOf, type FlagSpec } from "./flags.js";
 import { UsageError } from "./usage-error.js";
 

@@ -1,4 +1,4 @@
-import { join } from "node:path";
+import { join } from "../builtins.js";
 import type { Command } from "../context.js";
 import { cacheFileName, cacheIdentity, defaultCacheDir, readCached } from "../process/cache.js";
 

@@ -1,6 +1,4 @@
-import { readFileSync } from "node:fs";
-import { homedir } from "node:os";
-import { join } from "node:path";
+import { homedir, join, readFileSync } from "../builtins.js";
 import { SOURCE_ENV } from "../source-env.js";
 
 /** The credential_process output format (Version 1), as the AWS CLI and SDKs read it. */
