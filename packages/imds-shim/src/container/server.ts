@@ -1,7 +1,11 @@
 import { CredbridgeError, maskAccessKeyId, resolveRuntime } from "@credbridge/core";
 import { parseRoleArn, rfc3339Seconds, sessionIdentity } from "@credbridge/core/wire";
 import type { AwsCredentialIdentity } from "@smithy/types";
-import { createCredentialSource, type ServedCredentialsOptions } from "../internal/credentials.js";
+import {
+  createCredentialSource,
+  type ServedCredentials,
+  type ServedCredentialsOptions,
+} from "../internal/credentials.js";
 import {
   type CredentialsServer,
   createHttpServer,
@@ -105,32 +109,44 @@ export const createContainerCredentialsServer = (
     });
   };
 
-  const serve = async (): Promise<Reply> => {
-    try {
-      const served = await source.get();
-      const expiration = served.expiration.getTime();
-      if (cached?.credentials !== served.credentials || cached.expiration !== expiration) {
-        cached = {
-          credentials: served.credentials,
-          expiration,
-          reply: prepareReply({
-            status: 200,
-            route: path,
-            contentType: "application/json",
-            body: body(served.credentials, served.expiration),
-          }),
-        };
-        logger?.debug?.(
-          `credbridge container: serving key ${maskAccessKeyId(served.credentials.accessKeyId)} until ${served.expiration.toISOString()}`,
-        );
-      }
-      return cached.reply;
-    } catch (error) {
-      logger?.warn(
-        `credbridge container: cannot serve credentials: ${(error as Error)?.message ?? String(error)}; answering 500`,
+  /** The prepared answer for these credentials, rendered when they change. */
+  const answer = (served: ServedCredentials): Reply => {
+    const expiration = served.expiration.getTime();
+    if (cached?.credentials !== served.credentials || cached.expiration !== expiration) {
+      cached = {
+        credentials: served.credentials,
+        expiration,
+        reply: prepareReply({
+          status: 200,
+          route: path,
+          contentType: "application/json",
+          body: body(served.credentials, served.expiration),
+        }),
+      };
+      logger?.debug?.(
+        `credbridge container: serving key ${maskAccessKeyId(served.credentials.accessKeyId)} until ${served.expiration.toISOString()}`,
       );
-      return containerError(500, path, "InternalError", "credentials are unavailable; see the server's log");
     }
+    return cached.reply;
+  };
+
+  const unavailable = (error: unknown): Reply => {
+    logger?.warn(
+      `credbridge container: cannot serve credentials: ${(error as Error)?.message ?? String(error)}; answering 500`,
+    );
+    return containerError(500, path, "InternalError", "credentials are unavailable; see the server's log");
+  };
+
+  // Servable cached credentials are answered synchronously, in the request's own
+  // callback; only a request that must wait for a refresh takes a promise.
+  const serve = (): Reply | Promise<Reply> => {
+    try {
+      const served = source.current();
+      if (served) return answer(served);
+    } catch (error) {
+      return unavailable(error);
+    }
+    return source.get().then(answer).catch(unavailable);
   };
 
   const authorize = (presented: string, expected: ExpectedToken): Reply | Promise<Reply> =>

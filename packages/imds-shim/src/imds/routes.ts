@@ -1,6 +1,6 @@
 import { maskAccessKeyId } from "@credbridge/core";
 import type { AwsCredentialIdentity, Logger } from "@smithy/types";
-import type { CredentialSource } from "../internal/credentials.js";
+import type { CredentialSource, ServedCredentials } from "../internal/credentials.js";
 import { type Handler, prepareReply, type Reply, type RequestContext } from "../internal/http.js";
 import {
   credentialsDocument,
@@ -140,29 +140,41 @@ export const createImdsRoutes = (deps: ImdsRouteDeps): Handler => {
     (id, who) => instanceIdentityDocument({ ...id, accountId: who.accountId }),
   );
 
+  /** The prepared document for these credentials (rendered when they change), or 404 for another role. */
+  const credentialsReply = (role: string | undefined, served: ServedCredentials): Reply => {
+    // Another role name is not this instance's role: 404, as EC2 answers.
+    if (role !== principalOf(served.credentials).roleName) return imdsError(404, "not-found");
+    const expiration = served.expiration.getTime();
+    if (cached?.credentials !== served.credentials || cached.expiration !== expiration) {
+      const body = credentialsDocument(served.credentials, served.expiration, source.lastUpdated());
+      cached = {
+        credentials: served.credentials,
+        expiration,
+        reply: prepareReply(text(CREDENTIALS_ROUTE, body)),
+      };
+      logger?.debug?.(
+        `credbridge imds: serving key ${maskAccessKeyId(served.credentials.accessKeyId)} until ${served.expiration.toISOString()}`,
+      );
+    }
+    return cached.reply;
+  };
+
   const credentials: Route = {
     name: CREDENTIALS_ROUTE,
-    handle: async (ctx) => {
+    // Servable cached credentials are answered synchronously; only a request
+    // that must wait for a refresh takes a promise.
+    handle: (ctx) => {
+      const role = ctx.segments[4];
       try {
-        const served = await source.get();
-        // Another role name is not this instance's role: 404, as EC2 answers.
-        if (ctx.segments[4] !== principalOf(served.credentials).roleName) return imdsError(404, "not-found");
-        const expiration = served.expiration.getTime();
-        if (cached?.credentials !== served.credentials || cached.expiration !== expiration) {
-          const body = credentialsDocument(served.credentials, served.expiration, source.lastUpdated());
-          cached = {
-            credentials: served.credentials,
-            expiration,
-            reply: prepareReply(text(CREDENTIALS_ROUTE, body)),
-          };
-          logger?.debug?.(
-            `credbridge imds: serving key ${maskAccessKeyId(served.credentials.accessKeyId)} until ${served.expiration.toISOString()}`,
-          );
-        }
-        return cached.reply;
+        const served = source.current();
+        if (served) return credentialsReply(role, served);
       } catch (error) {
         return credentialsFailed(CREDENTIALS_ROUTE, error);
       }
+      return source
+        .get()
+        .then((served) => credentialsReply(role, served))
+        .catch((error: unknown) => credentialsFailed(CREDENTIALS_ROUTE, error));
     },
   };
 
