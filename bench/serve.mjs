@@ -13,8 +13,8 @@ import { median, mib, nodeBinaries, peakRssOf, root, rssOf, workspace } from "./
 const CLI = join(root, "packages/cli/bin/credbridge.js");
 const BARE = join(root, "bench/peers/bare-http.mjs");
 const WRK = "/usr/bin/wrk";
-const SECONDS = Number(process.env.BENCH_DURATION_S ?? 4);
-const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
+const SECONDS = Number(process.env.BENCH_DURATION_S ?? 3);
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5);
 const IDLE_MS = 3_000;
 // Node/V8 flags for serve alone, to measure one beside the default (e.g. --max-semi-space-size=1).
 const SERVE_FLAGS = (process.env.BENCH_SERVE_FLAGS ?? "").split(" ").filter(Boolean);
