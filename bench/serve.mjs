@@ -187,8 +187,12 @@ const measureNode = async ({ label, bin }, agent) => {
     };
     for (const target of Object.values(targets)) await wrk(target, 1); // warm-up: JIT, first answers
     const results = { bare: [], imds: [], container: [] };
+    // Bare runs before each of serve's two loads, so both processes take the same
+    // load (the same number of wrk runs) before their peaks are compared.
     for (let round = 0; round < ROUNDS; round++) {
-      for (const name of Object.keys(results)) results[name].push(await wrk(targets[name], SECONDS));
+      for (const name of ["bare", "imds", "bare", "container"]) {
+        results[name].push(await wrk(targets[name], SECONDS));
+      }
     }
     const peak = { serve: peakRssOf(serve.child.pid), bare: peakRssOf(bare.child.pid) };
     const m = (name, key) => median(results[name].map((r) => r[key]));
