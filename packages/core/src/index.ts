@@ -32,6 +32,7 @@ export { fromPodIdentity, resolvePodIdentityConfig } from "./from-pod-identity.j
 export type { FromWebIdentityOptions, ResolvedWebIdentityConfig } from "./from-web-identity.js";
 export { fromWebIdentity, resolveWebIdentityConfig } from "./from-web-identity.js";
 export type { BackoffOptions } from "./internal/backoff.js";
+export { backoffDelay } from "./internal/backoff.js";
 export type { ResolvedSts, StsSettings } from "./internal/sts-client.js";
 export { resolveStsSettings } from "./internal/sts-client.js";
 export { maskAccessKeyId } from "./redact.js";
