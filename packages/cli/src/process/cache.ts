@@ -1,6 +1,6 @@
-import { readFileSync } from "node:fs";
+import { closeSync, constants, fstatSync, openSync, readFileSync, type Stats, statSync } from "node:fs";
 import { homedir } from "node:os";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import { SOURCE_ENV } from "../source-env.js";
 
 /** The credential_process output format (Version 1), as the AWS CLI and SDKs read it. */
@@ -18,9 +18,18 @@ export const defaultCacheDir = (env: Readonly<Record<string, string | undefined>
   join(env.XDG_CACHE_HOME || join(env.HOME || homedir(), ".cache"), "credbridge");
 
 /**
- * What identifies a configuration: the source and chain flags and the variables
- * that change the credentials. Stored in the entry and compared whole, so the
- * file name needs only a fast hash and a collision can never serve another
+ * Variables that select the base identity besides the source variables: the
+ * SDK default chain (`--source default`) reads static keys and the shared
+ * files. The key id stands for its key pair; secrets are never part of the
+ * identity stored in the entry.
+ */
+const DEFAULT_CHAIN_ENV = ["AWS_ACCESS_KEY_ID", "AWS_SHARED_CREDENTIALS_FILE", "AWS_CONFIG_FILE"] as const;
+
+/**
+ * What identifies a configuration: the source, role-chain and session flags
+ * (CREDBRIDGE_* variables arrive here as flags) and the variables that change
+ * the credentials. Stored in the entry and compared whole, so the file name
+ * needs only a fast hash and a collision can never serve another
  * configuration's credentials.
  */
 export const cacheIdentity = (
@@ -32,8 +41,10 @@ export const cacheIdentity = (
       .filter(([name]) => !["cache-dir", "no-cache", "log-level", "help"].includes(name))
       .sort(([a], [b]) => a.localeCompare(b)),
   );
-  const vars = Object.fromEntries(SOURCE_ENV.map((name) => [name, env[name] ?? null]));
-  return JSON.stringify({ v: 1, flags: relevant, vars });
+  const vars = Object.fromEntries(
+    [...SOURCE_ENV, ...DEFAULT_CHAIN_ENV].map((name) => [name, env[name] ?? null]),
+  );
+  return JSON.stringify({ v: 2, flags: relevant, vars });
 };
 
 /**
@@ -67,20 +78,80 @@ const isCredentials = (value: unknown): value is ProcessCredentials => {
   );
 };
 
+export interface CacheReadOptions {
+  /** The user the cache belongs to. Default the effective uid (none on Windows: no checks). */
+  uid?: number | undefined;
+  /**
+   * Told why a cache file or directory was not trusted, or what was repaired:
+   * as errors, so that even the quiet `process` shows them, since the cache
+   * may have been tampered with.
+   */
+  logger?: { error(message: string): void } | undefined;
+}
+
+/** Why `st` (of `what`) must not be trusted by user `uid`, or undefined when it may be. */
+export const untrusted = (what: string, st: Stats, uid: number | undefined): string | undefined => {
+  if (uid !== undefined && st.uid !== uid) {
+    return `${what} is owned by uid ${st.uid}, not by this user (uid ${uid})`;
+  }
+  if ((st.mode & 0o022) !== 0) {
+    return `${what} is writable by group or others (mode ${(st.mode & 0o777).toString(8).padStart(4, "0")})`;
+  }
+  return undefined;
+};
+
+/**
+ * The entry's text, or undefined when there is none or it must not be trusted:
+ * another user could have planted or replaced it. O_NOFOLLOW refuses a
+ * symbolic link; the checks are on the file actually opened.
+ */
+const readTrusted = (file: string, uid: number | undefined, refuse: (message: string) => void) => {
+  let fd: number | undefined;
+  try {
+    const dirProblem = untrusted(`the cache directory ${dirname(file)}`, statSync(dirname(file)), uid);
+    if (dirProblem) {
+      refuse(`credbridge: not reading the cache: ${dirProblem}. Fetching afresh instead.`);
+      return undefined;
+    }
+    fd = openSync(file, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
+    const st = fstatSync(fd);
+    const problem = st.isFile() ? untrusted(file, st, uid) : `${file} is not a regular file`;
+    if (problem) {
+      refuse(`credbridge: ignoring the cached credentials: ${problem}. It is replaced on the next fetch.`);
+      return undefined;
+    }
+    return readFileSync(fd, "utf8");
+  } catch (error) {
+    if ((error as { code?: string }).code === "ELOOP") {
+      refuse(`credbridge: ignoring the cached credentials: ${file} is a symbolic link.`);
+    }
+    return undefined;
+  } finally {
+    if (fd !== undefined) closeSync(fd);
+  }
+};
+
 /**
  * The cached answer if it belongs to `identity` and has more than `windowMs`
  * left, else undefined. A missing, unreadable, corrupt or foreign entry is a
- * miss, never an error: the caller then fetches afresh and overwrites it.
- * Synchronous on purpose: this is the whole of a cache hit.
+ * miss, never an error: the caller then fetches afresh and overwrites it. An
+ * entry in a directory others can write, or a file not the user's own or
+ * writable by others, is never read (and the logger is told why). Synchronous on
+ * purpose: this is the whole of a cache hit.
  */
 export const readCached = (
   file: string,
   identity: string,
   now: number,
   windowMs: number,
+  options: CacheReadOptions = {},
 ): ProcessCredentials | undefined => {
+  const text = readTrusted(file, options.uid ?? process.geteuid?.(), (message) =>
+    options.logger?.error(message),
+  );
+  if (text === undefined) return undefined;
   try {
-    const entry = JSON.parse(readFileSync(file, "utf8")) as Partial<CacheEntry>;
+    const entry = JSON.parse(text) as Partial<CacheEntry>;
     const value = entry.credentials;
     if (entry.identity !== identity || !isCredentials(value)) return undefined;
     const expires = Date.parse(value.Expiration ?? "");
