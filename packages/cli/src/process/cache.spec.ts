@@ -4,7 +4,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { parseCommandLine } from "../args/parse.js";
-import { cacheFileName, cacheIdentity, type ProcessCredentials, readCached, untrusted } from "./cache.js";
+import { cacheFileName, cacheIdentity, type ProcessCredentials, readCached } from "./cache.js";
+import { untrusted } from "./cache-trust.js";
 import { ensureCacheDir, writeCached } from "./write-cache.js";
 
 const NOW = Date.parse("2026-06-01T00:00:00Z");

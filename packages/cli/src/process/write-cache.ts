@@ -1,6 +1,7 @@
 import { chmod, mkdir, rename, stat, unlink, writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import { type CacheEntry, type CacheReadOptions, type ProcessCredentials, untrusted } from "./cache.js";
+import type { CacheEntry, ProcessCredentials } from "./cache.js";
+import { type CacheReadOptions, untrusted } from "./cache-trust.js";
 
 /**
  * Makes sure `dir` is a directory only this user can write: created 0700; an

@@ -207,9 +207,10 @@ const replaceLocked = (req: UpdateRequest, held: HeldLock): boolean => {
 /**
  * Locked read-merge-write: take the lock, read the target, compute the new
  * text, write it to an exclusive temp file in the lock (beside the target, on
- * the same file system), fsync, rename it over the target, fsync the directory, release. Readers see the old file or
- * the new one, whole; on any failure the temp file is removed and the old file
- * stays as it was. Returns whether the file was replaced.
+ * the same file system), fsync, rename it over the target, fsync the
+ * directory, release. Readers see the old file or the new one, whole; on any
+ * failure the temp file is removed and the old file stays as it was. Returns
+ * whether the file was replaced.
  */
 export const updateFile = async (req: UpdateRequest): Promise<boolean> => {
   let held: HeldLock;
