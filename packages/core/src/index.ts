@@ -20,8 +20,11 @@ export { fromPodIdentity } from "./from-pod-identity.js";
 export type { FromWebIdentityOptions } from "./from-web-identity.js";
 export { fromWebIdentity } from "./from-web-identity.js";
 export type { BackoffOptions } from "./internal/backoff.js";
+export { backoffDelay } from "./internal/backoff.js";
 export type { ResolvedSts, StsSettings } from "./internal/sts-client.js";
 export { resolveStsSettings } from "./internal/sts-client.js";
+export type { JwtClaims } from "./jwt.js";
+export { audiences, decodeJwtClaims, MalformedJwtError } from "./jwt.js";
 export { maskAccessKeyId } from "./redact.js";
 export type {
   RefreshEvent,
