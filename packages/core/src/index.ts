@@ -23,8 +23,6 @@ export type { BackoffOptions } from "./internal/backoff.js";
 export { backoffDelay } from "./internal/backoff.js";
 export type { ResolvedSts, StsSettings } from "./internal/sts-client.js";
 export { resolveStsSettings } from "./internal/sts-client.js";
-export type { JwtClaims } from "./jwt.js";
-export { audiences, decodeJwtClaims, MalformedJwtError } from "./jwt.js";
 export { maskAccessKeyId } from "./redact.js";
 export type {
   RefreshEvent,

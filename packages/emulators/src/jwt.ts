@@ -1,4 +1,4 @@
-import type { JwtClaims } from "@credbridge/core";
+import type { JwtClaims } from "@credbridge/core/wire";
 import { randomBase64Url } from "./internal/ids.js";
 
 export const DEFAULT_TOKEN_ISSUER = "https://oidc.eks.us-east-1.amazonaws.com/id/EXAMPLE0123456789";
@@ -49,4 +49,4 @@ export const mintWebIdentityToken = (options: MintWebIdentityTokenOptions = {}):
 };
 
 // Decoding lives in core, shared with `credbridge doctor`.
-export { audiences, decodeJwtClaims, type JwtClaims, MalformedJwtError } from "@credbridge/core";
+export { audiences, decodeJwtClaims, type JwtClaims, MalformedJwtError } from "@credbridge/core/wire";

@@ -1,5 +1,5 @@
 import { readFile, stat } from "node:fs/promises";
-import { decodeJwtClaims } from "@credbridge/core";
+import { decodeJwtClaims } from "@credbridge/core/wire";
 import { SOURCE_ENV } from "../source-env.js";
 
 /** Variables doctor reports. Token values are never shown, only whether they are set. */
