@@ -3,7 +3,7 @@ import { createServer, type IncomingMessage, type ServerResponse } from "node:ht
 import { parseRoleArn, rfc3339Seconds } from "@credbridge/core/wire";
 import { FaultQueue } from "../faults.js";
 import { hold } from "../internal/hold.js";
-import { closeServer, listen } from "../internal/http.js";
+import { closeServer, listen, sendBody } from "../internal/http.js";
 import { newSecretAccessKey, newSessionAccessKeyId, newSessionToken } from "../internal/ids.js";
 import type {
   AgentCall,
@@ -89,12 +89,7 @@ export const startPodIdentityAgent = async (
 
   const sendJson = (res: ServerResponse, call: AgentCall, status: number, body: string): void => {
     call.status = status;
-    if (res.destroyed || res.headersSent) return;
-    res.writeHead(status, {
-      "Content-Type": "application/json",
-      "Content-Length": String(Buffer.byteLength(body)),
-    });
-    res.end(body);
+    sendBody(res, status, { "Content-Type": "application/json" }, body);
   };
 
   const sendError = (
@@ -109,14 +104,12 @@ export const startPodIdentityAgent = async (
       return;
     }
     call.status = status;
-    if (res.destroyed || res.headersSent) return;
-    const body = `${message}\n`;
-    res.writeHead(status, {
-      "Content-Type": "text/plain; charset=utf-8",
-      "X-Content-Type-Options": "nosniff",
-      "Content-Length": String(Buffer.byteLength(body)),
-    });
-    res.end(body);
+    sendBody(
+      res,
+      status,
+      { "Content-Type": "text/plain; charset=utf-8", "X-Content-Type-Options": "nosniff" },
+      `${message}\n`,
+    );
   };
 
   const credentialsBody = (c: AgentCredentials): Record<string, string> => ({
