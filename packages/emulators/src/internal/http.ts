@@ -1,4 +1,10 @@
-import type { IncomingMessage, OutgoingHttpHeaders, Server, ServerResponse } from "node:http";
+import {
+  createServer,
+  type IncomingMessage,
+  type OutgoingHttpHeaders,
+  type Server,
+  type ServerResponse,
+} from "node:http";
 import type { AddressInfo } from "node:net";
 import { hostLiteral } from "@credbridge/core/wire";
 
@@ -65,6 +71,21 @@ export const listen = (server: Server, host: string, port: number): Promise<stri
       resolve(serverUrl(server));
     });
   });
+
+/**
+ * Serves an async handler on `host:port`, loopback and a free port unless
+ * told otherwise: an emulator is for tests on this machine. The handler
+ * answers its own failures; nothing it rejects with reaches the server.
+ */
+export const startHttpServer = async (
+  handle: (req: IncomingMessage, res: ServerResponse) => Promise<void>,
+  at: { host?: string; port?: number },
+): Promise<{ server: Server; url: string }> => {
+  const server = createServer((req, res) => {
+    void handle(req, res);
+  });
+  return { server, url: await listen(server, at.host ?? "127.0.0.1", at.port ?? 0) };
+};
 
 /**
  * Stops a server now: keep-alive sockets and requests an emulator is deliberately

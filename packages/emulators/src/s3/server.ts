@@ -1,5 +1,5 @@
-import { createServer, request as httpRequest, type IncomingMessage, type ServerResponse } from "node:http";
-import { closeServer, listen, readBody, sendBody } from "../internal/http.js";
+import { request as httpRequest, type IncomingMessage, type ServerResponse } from "node:http";
+import { closeServer, readBody, sendBody, startHttpServer } from "../internal/http.js";
 import { newRequestId } from "../internal/ids.js";
 import { parseAuthorizationHeader } from "../sigv4/header.js";
 import type { ReceivedRequest } from "../sigv4/verify.js";
@@ -144,10 +144,7 @@ export const startS3Front = async (options: StartS3FrontOptions): Promise<S3Fron
     }
   };
 
-  const server = createServer((req, res) => {
-    void handle(req, res);
-  });
-  const url = await listen(server, options.host ?? "127.0.0.1", options.port ?? 0);
+  const { server, url } = await startHttpServer(handle, options);
   return {
     url,
     requests,

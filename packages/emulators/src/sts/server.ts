@@ -1,8 +1,8 @@
-import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
+import type { IncomingMessage, ServerResponse } from "node:http";
 import { parseRoleArn } from "@credbridge/core/wire";
 import { FaultQueue } from "../faults.js";
 import { hold } from "../internal/hold.js";
-import { closeServer, listen, readBody, sendBody } from "../internal/http.js";
+import { closeServer, readBody, sendBody, startHttpServer } from "../internal/http.js";
 import { newRequestId } from "../internal/ids.js";
 import { decodeJwtClaims } from "../jwt.js";
 import { verifySigV4 } from "../sigv4/verify.js";
@@ -195,10 +195,7 @@ export const startStsEmulator = async (options: StartStsEmulatorOptions = {}): P
     }
   };
 
-  const server = createServer((req, res) => {
-    void handle(req, res);
-  });
-  const url = await listen(server, options.host ?? "127.0.0.1", options.port ?? 0);
+  const { server, url } = await startHttpServer(handle, options);
 
   return {
     url,
