@@ -3,6 +3,7 @@ import { dirname } from "node:path";
 import { fromIni } from "@aws-sdk/credential-provider-ini";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { listeningUrl, loopbackServers, startCli } from "../support/cli.js";
+import { IMDS_TOKEN_HEADER, imdsToken } from "../support/imds.js";
 import { irsaFixture } from "../support/irsa.js";
 import { run } from "../writer/helpers.js";
 
@@ -24,13 +25,7 @@ const readProfile = (file: string, profile: string) =>
   fromIni({ profile, filepath: file, configFilepath: fx.tmp.path("none"), ignoreCache: true })();
 
 const imdsCredentials = async (base: string) => {
-  const token = await (
-    await fetch(`${base}/latest/api/token`, {
-      method: "PUT",
-      headers: { "x-aws-ec2-metadata-token-ttl-seconds": "60" },
-    })
-  ).text();
-  const headers = { "x-aws-ec2-metadata-token": token };
+  const headers = { [IMDS_TOKEN_HEADER]: await imdsToken(base) };
   const role = await (await fetch(`${base}/latest/meta-data/iam/security-credentials/`, { headers })).text();
   return (
     await fetch(`${base}/latest/meta-data/iam/security-credentials/${role}`, { headers })
