@@ -2,7 +2,7 @@ import { request as httpRequest, type IncomingMessage, type ServerResponse } fro
 import { closeServer, readBody, sendBody, startHttpServer } from "../internal/http.js";
 import { newRequestId } from "../internal/ids.js";
 import { parseAuthorizationHeader } from "../sigv4/header.js";
-import type { ReceivedRequest } from "../sigv4/verify.js";
+import { type ReceivedRequest, receivedRequest } from "../sigv4/verify.js";
 import { authenticateS3Request, payloadSigning } from "./authenticate.js";
 import { S3Error, s3ErrorXml } from "./errors.js";
 import type { S3Front, S3FrontRequest, StartS3FrontOptions } from "./types.js";
@@ -123,13 +123,7 @@ export const startS3Front = async (options: StartS3FrontOptions): Promise<S3Fron
         maxBodyBytes,
         () => new S3Error("EntityTooLarge", `Request body exceeds ${maxBodyBytes} bytes`),
       );
-      const received: ReceivedRequest = {
-        method: record.method,
-        path: (req.url ?? "/").split("?")[0]!,
-        rawQuery: url.search.slice(1),
-        headers: req.headers,
-        body,
-      };
+      const received = receivedRequest(req, url, body);
       authenticateS3Request(received, options.sessions, now());
       await forward(req, res, record, received);
     } catch (error) {
