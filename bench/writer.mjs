@@ -129,21 +129,32 @@ export async function run() {
       note: "/dev/shm, as on an emptyDir with medium: Memory",
     });
   }
-  const busy = await contended(tmpdir());
-  rows.push(
-    {
-      name: `writer: write p50, ${PROCESSES} contending processes`,
-      value: round(busy.p50),
-      unit: "ms",
-      note: `${PROCESSES}×${WRITES_PER_PROCESS} writes to one file, lock wait included`,
-    },
-    { name: `writer: write p99, ${PROCESSES} contending processes`, value: round(busy.p99), unit: "ms" },
-    {
-      name: `writer: throughput, ${PROCESSES} contending processes`,
-      value: Math.round(busy.throughput),
-      unit: "writes/s",
-    },
-  );
+  // The sidecar's file sits on a Memory emptyDir (tmpfs) in every example; /tmp is a disk whose fsync
+  // latency, on a shared machine, sets a floor under any lock's tail.
+  const places = [[tmpdir(), ""], ...(existsSync("/dev/shm") ? [["/dev/shm", ", tmpfs"]] : [])];
+  for (const [base, where] of places) {
+    const busy = await contended(base);
+    rows.push(
+      {
+        name: `writer: write p50, ${PROCESSES} contending processes${where}`,
+        value: round(busy.p50),
+        unit: "ms",
+        note: `${PROCESSES}×${WRITES_PER_PROCESS} writes to one file in ${base}, lock wait included`,
+      },
+      {
+        name: `writer: write p99, ${PROCESSES} contending processes${where}`,
+        value: round(busy.p99),
+        unit: "ms",
+        goal: "≤ 50 ms",
+        pass: busy.p99 <= 50,
+      },
+      {
+        name: `writer: throughput, ${PROCESSES} contending processes${where}`,
+        value: Math.round(busy.throughput),
+        unit: "writes/s",
+      },
+    );
+  }
   return rows;
 }
 

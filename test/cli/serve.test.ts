@@ -2,7 +2,8 @@ import { chmod, readFile, stat } from "node:fs/promises";
 import { dirname } from "node:path";
 import { fromIni } from "@aws-sdk/credential-provider-ini";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import { startCli } from "../support/cli.js";
+import { listeningUrl, loopbackServers, startCli } from "../support/cli.js";
+import { IMDS_TOKEN_HEADER, imdsToken } from "../support/imds.js";
 import { irsaFixture } from "../support/irsa.js";
 import { run } from "../writer/helpers.js";
 
@@ -13,8 +14,6 @@ beforeAll(async () => {
 afterAll(() => fx.close());
 afterEach(() => fx.sts.reset());
 
-const urlOf = async (cli: ReturnType<typeof startCli>, msg: string) =>
-  String((await cli.waitFor((l) => l.msg === msg)).url);
 /** A cross-account hop after IRSA in 111122223333. */
 const ASSUMED = "arn:aws:iam::222222222222:role/x";
 const text = async (url: string, headers: Record<string, string> = {}) => {
@@ -26,13 +25,7 @@ const readProfile = (file: string, profile: string) =>
   fromIni({ profile, filepath: file, configFilepath: fx.tmp.path("none"), ignoreCache: true })();
 
 const imdsCredentials = async (base: string) => {
-  const token = await (
-    await fetch(`${base}/latest/api/token`, {
-      method: "PUT",
-      headers: { "x-aws-ec2-metadata-token-ttl-seconds": "60" },
-    })
-  ).text();
-  const headers = { "x-aws-ec2-metadata-token": token };
+  const headers = { [IMDS_TOKEN_HEADER]: await imdsToken(base) };
   const role = await (await fetch(`${base}/latest/meta-data/iam/security-credentials/`, { headers })).text();
   return (
     await fetch(`${base}/latest/meta-data/iam/security-credentials/${role}`, { headers })
@@ -53,12 +46,7 @@ describe("credbridge serve", () => {
         file,
         "--profile",
         "legacy",
-        "--imds",
-        "127.0.0.1:0",
-        "--container-endpoint",
-        "127.0.0.1:0",
-        "--container-auth-token-file",
-        tokenFile,
+        ...loopbackServers(tokenFile),
         "--metrics",
         "127.0.0.1:0",
         "--remove-on-exit",
@@ -66,9 +54,9 @@ describe("credbridge serve", () => {
       fx.env(),
     );
     try {
-      const imds = await urlOf(cli, "IMDS listening");
-      const container = await urlOf(cli, "container credentials endpoint listening");
-      const metrics = await urlOf(cli, "metrics listening");
+      const imds = await listeningUrl(cli, "imds");
+      const container = await listeningUrl(cli, "container");
+      const metrics = await listeningUrl(cli, "metrics");
       await expect.poll(async () => (await fetch(`${metrics}/readyz`)).status, { timeout: 10_000 }).toBe(200);
 
       const issued = fx.sts.issued[0]!;
@@ -137,7 +125,7 @@ describe("credbridge serve", () => {
       fx.env(),
     );
     try {
-      const url = await urlOf(cli, "container credentials endpoint listening");
+      const url = await listeningUrl(cli, "container");
       for (const dir of [dirname(dirname(tokenFile)), dirname(tokenFile)]) {
         expect(await stat(dir)).toMatchObject(nobody);
         expect((await stat(dir)).mode & 0o777).toBe(0o700);
@@ -155,23 +143,10 @@ describe("credbridge serve", () => {
 
   it("after IRSA in 111122223333 and --assume-role into 222222222222, every output names the last hop, not AWS_ROLE_ARN", async () => {
     const tokenFile = fx.tmp.path("identity", "container-token");
-    const cli = startCli(
-      [
-        "serve",
-        "--assume-role",
-        ASSUMED,
-        "--imds",
-        "127.0.0.1:0",
-        "--container-endpoint",
-        "127.0.0.1:0",
-        "--container-auth-token-file",
-        tokenFile,
-      ],
-      fx.env(),
-    );
+    const cli = startCli(["serve", "--assume-role", ASSUMED, ...loopbackServers(tokenFile)], fx.env());
     try {
-      const imds = await urlOf(cli, "IMDS listening");
-      const container = await urlOf(cli, "container credentials endpoint listening");
+      const imds = await listeningUrl(cli, "imds");
+      const container = await listeningUrl(cli, "container");
       const hop = fx.sts.issued.at(-1)!;
       expect(fx.sts.calls.map((c) => c.action)).toEqual(["AssumeRoleWithWebIdentity", "AssumeRole"]);
 
@@ -232,7 +207,7 @@ describe("credbridge serve", () => {
       fx.env(),
     );
     try {
-      const metrics = await urlOf(cli, "metrics listening");
+      const metrics = await listeningUrl(cli, "metrics");
       expect((await fetch(`${metrics}/readyz`)).status).toBe(503);
       fx.sts.clearFaults();
       await expect

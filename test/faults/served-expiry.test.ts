@@ -3,6 +3,7 @@ import { startStsEmulator } from "@credbridge/emulators";
 import { createContainerCredentialsServer, createImdsServer } from "@credbridge/imds-shim";
 import type { AwsCredentialIdentity } from "@smithy/types";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { IMDS_TOKEN_HEADER, imdsToken } from "../support/imds.js";
 import { tempDir } from "../support/tmp.js";
 import { manualClock, memoryLogger, webIdentity, writeToken } from "./support.js";
 
@@ -16,14 +17,8 @@ const MIN = 60_000;
 const TOKEN = "served-expiry-token";
 
 const imdsCredentials = async (base: string) => {
-  const token = await (
-    await fetch(`${base}/latest/api/token`, {
-      method: "PUT",
-      headers: { "x-aws-ec2-metadata-token-ttl-seconds": "60" },
-    })
-  ).text();
   const res = await fetch(`${base}/latest/meta-data/iam/security-credentials/app`, {
-    headers: { "x-aws-ec2-metadata-token": token },
+    headers: { [IMDS_TOKEN_HEADER]: await imdsToken(base) },
   });
   return { status: res.status, text: await res.text() };
 };

@@ -1,6 +1,6 @@
 import { connect } from "node:net";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import { startCli } from "../support/cli.js";
+import { listeningUrl, startCli } from "../support/cli.js";
 import { irsaFixture } from "../support/irsa.js";
 import { until } from "./support.js";
 
@@ -46,7 +46,7 @@ describe("SIGTERM must not wait for work it can abandon", () => {
       fx.env(),
     );
     try {
-      const url = new URL(String((await cli.waitFor((l) => l.msg === "IMDS listening")).url));
+      const url = new URL(await listeningUrl(cli, "imds"));
       await cli.waitFor((l) => l.msg === "credentials refreshed");
       const stalled = connect({ host: url.hostname, port: Number(url.port) });
       stalled.on("error", () => {});

@@ -2,7 +2,7 @@ import { mkdir, readFile, utimes } from "node:fs/promises";
 import { Agent, request } from "node:http";
 import { fromIni } from "@aws-sdk/credential-provider-ini";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import { startCli } from "../support/cli.js";
+import { listeningUrl, loopbackServers, startCli } from "../support/cli.js";
 import { irsaFixture } from "../support/irsa.js";
 import { until } from "./support.js";
 
@@ -129,25 +129,13 @@ describe("SIGTERM while work is in flight (credbridge serve)", () => {
   it("with IMDS and the container endpoint holding idle keep-alive connections: exit 0 within 1 s", async () => {
     const file = fx.tmp.path("imds", "credentials");
     const cli = startCli(
-      [
-        "serve",
-        "--credentials-file",
-        file,
-        "--imds",
-        "127.0.0.1:0",
-        "--container-endpoint",
-        "127.0.0.1:0",
-        "--container-auth-token-file",
-        fx.tmp.path("imds", "container-token"),
-      ],
+      ["serve", "--credentials-file", file, ...loopbackServers(fx.tmp.path("imds", "container-token"))],
       fx.env(),
     );
     const agent = new Agent({ keepAlive: true });
     try {
-      const imds = new URL(String((await cli.waitFor((l) => l.msg === "IMDS listening")).url));
-      const container = new URL(
-        String((await cli.waitFor((l) => l.msg === "container credentials endpoint listening")).url),
-      );
+      const imds = new URL(await listeningUrl(cli, "imds"));
+      const container = new URL(await listeningUrl(cli, "container"));
       await cli.waitFor((l) => l.msg === "credentials refreshed");
       const statuses = await Promise.all([
         status(agent, imds, "/latest/api/token", "PUT", { "x-aws-ec2-metadata-token-ttl-seconds": "60" }),

@@ -262,7 +262,7 @@ describe("disk full for longer than the credentials in the file live", () => {
 });
 
 describe("writer SIGKILLed mid-write", () => {
-  it("the old file stays whole; the next writer takes over the dead lock, sweeps the temp file and writes", async () => {
+  it("the old file stays whole; the next writer takes over the dead lock with the temp file in it, and writes", async () => {
     const { dir, path } = await seeded();
     const child = spawn(
       process.execPath,
@@ -288,12 +288,9 @@ describe("writer SIGKILLed mid-write", () => {
     expect(await exited).toEqual([null, "SIGKILL"]);
 
     // What the dead writer left: a half-written temp file and its lock; the target untouched.
-    const left = (await readdir(dir)).sort();
-    expect(left).toHaveLength(3);
-    expect(left).toContain("credentials.lock");
-    const temp = left.find((f) => /^\.credentials\.[0-9a-f]{12}\.tmp$/.test(f));
-    expect(temp).toBeDefined();
-    const half = await readFile(`${dir}/${temp}`, "utf8");
+    expect((await readdir(dir)).sort()).toEqual(["credentials", "credentials.lock"]);
+    const [holder] = await readdir(`${path}.lock`);
+    const half = await readFile(`${path}.lock/${holder}/credentials.tmp`, "utf8");
     expect(half.length).toBeGreaterThan(0);
     expect(half).not.toContain("killed-token");
     expect(await readFile(path, "utf8")).toBe(SEED);

@@ -6,7 +6,7 @@ import { expect, it } from "vitest";
 import { APP_ROLE } from "../support/irsa.js";
 import { createNetworkNamespace } from "../support/netns.js";
 import { makeOciImage } from "./support/oci-image.js";
-import { registryConfigFromExample, startRegistry } from "./support/registry.js";
+import { registryConfigFromExample, registryEnv, startRegistry } from "./support/registry.js";
 import { push } from "./support/skopeo.js";
 import { setStage, useCleanups } from "./support/stage.js";
 
@@ -43,12 +43,10 @@ it("the registry with only AWS_CONTAINER_CREDENTIALS_FULL_URI: no credentials, p
   const registry = await startRegistry({
     configFile: tmp.path("config.yml"),
     config: await registryConfigFromExample("pod-identity", s3Inside, "127.0.0.1:5000"),
-    env: {
-      PATH: "/usr/bin:/bin",
-      HOME: home,
+    env: registryEnv(home, {
       AWS_CONTAINER_CREDENTIALS_FULL_URI: agentInside,
       AWS_CONTAINER_AUTHORIZATION_TOKEN: agent.token,
-    },
+    }),
     place: netns,
   });
   defer(() => registry.stop());

@@ -1,9 +1,9 @@
 import { chown, mkdir } from "node:fs/promises";
 import { it } from "vitest";
-import { registryConfigFromExample, startRegistry } from "./support/registry.js";
-import { pushPullAcrossRotations, SESSION_SECONDS } from "./support/rotations.js";
+import { registryConfigFromExample, registryEnv, startRegistry } from "./support/registry.js";
+import { SESSION_SECONDS } from "./support/rotations.js";
 import { startFileSidecar } from "./support/sidecars.js";
-import { expectSurvivedRotations, REGISTRY_TEST_TIMEOUT_MS, setStage, useCleanups } from "./support/stage.js";
+import { expectSurvivesRotations, REGISTRY_TEST_TIMEOUT_MS, setStage, useCleanups } from "./support/stage.js";
 import { REGISTRY_USER, systemUser } from "./support/users.js";
 
 const defer = useCleanups();
@@ -33,25 +33,20 @@ it(
     const registry = await startRegistry({
       configFile: tmp.path("config.yml"),
       config: await registryConfigFromExample("irsa", world.front.url, "127.0.0.1:0"),
-      env: { PATH: "/usr/bin:/bin", HOME: home },
+      env: registryEnv(home),
       uid: user.uid,
       gid: user.gid,
     });
     defer(() => registry.stop());
 
-    const report = await pushPullAcrossRotations({
+    // Every signer is a session STS issued to credbridge: the registry used credbridge's output, nothing else.
+    await expectSurvivesRotations({
       path: "credentials file",
       world,
-      registry: registry.address,
-      workDir: tmp.path("images"),
-    });
-    // Every signer is a session STS issued to credbridge: the registry used credbridge's output, nothing else.
-    expectSurvivedRotations(
-      report,
-      world,
       registry,
-      world.sts.issued.map((c) => c.accessKeyId),
-    );
+      workDir: tmp.path("images"),
+      signers: () => world.sts.issued.map((c) => c.accessKeyId),
+    });
   },
   REGISTRY_TEST_TIMEOUT_MS,
 );

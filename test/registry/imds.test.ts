@@ -2,11 +2,11 @@ import { mkdir } from "node:fs/promises";
 import { expect, it } from "vitest";
 import { createNetworkNamespace, IMDS_ADDRESS } from "../support/netns.js";
 import { makeOciImage } from "./support/oci-image.js";
-import { registryConfigFromExample, startRegistry } from "./support/registry.js";
-import { pushPullAcrossRotations, SESSION_SECONDS } from "./support/rotations.js";
+import { registryConfigFromExample, registryEnv, startRegistry } from "./support/registry.js";
+import { SESSION_SECONDS } from "./support/rotations.js";
 import { startImdsSidecar } from "./support/sidecars.js";
 import { pull, push } from "./support/skopeo.js";
-import { expectSurvivedRotations, REGISTRY_TEST_TIMEOUT_MS, setStage, useCleanups } from "./support/stage.js";
+import { expectSurvivesRotations, REGISTRY_TEST_TIMEOUT_MS, setStage, useCleanups } from "./support/stage.js";
 
 const defer = useCleanups();
 
@@ -36,7 +36,7 @@ it(
 
     const home = tmp.path("home");
     await mkdir(home, { mode: 0o755 });
-    const env = { PATH: "/usr/bin:/bin", HOME: home };
+    const env = registryEnv(home);
     expect(env).not.toHaveProperty("AWS_EC2_METADATA_SERVICE_ENDPOINT");
     const registry = await startRegistry({
       configFile: tmp.path("config.yml"),
@@ -46,20 +46,15 @@ it(
     });
     defer(() => registry.stop());
 
-    const report = await pushPullAcrossRotations({
+    // Every signer is a session STS issued to credbridge: the registry used credbridge's output, nothing else.
+    await expectSurvivesRotations({
       path: "IMDS (netns, 169.254.169.254:80)",
       world,
-      registry: registry.address,
+      registry,
       workDir: tmp.path("images"),
       place: netns,
+      signers: () => world.sts.issued.map((c) => c.accessKeyId),
     });
-    // Every signer is a session STS issued to credbridge: the registry used credbridge's output, nothing else.
-    expectSurvivedRotations(
-      report,
-      world,
-      registry,
-      world.sts.issued.map((c) => c.accessKeyId),
-    );
   },
   REGISTRY_TEST_TIMEOUT_MS,
 );
@@ -83,7 +78,7 @@ it("the registry follows AWS_EC2_METADATA_SERVICE_ENDPOINT to credbridge's IMDS 
   const registry = await startRegistry({
     configFile: tmp.path("config.yml"),
     config: await registryConfigFromExample("imds", world.front.url, "127.0.0.1:0"),
-    env: { PATH: "/usr/bin:/bin", HOME: home, AWS_EC2_METADATA_SERVICE_ENDPOINT: imdsUrl },
+    env: registryEnv(home, { AWS_EC2_METADATA_SERVICE_ENDPOINT: imdsUrl }),
   });
   defer(() => registry.stop());
 

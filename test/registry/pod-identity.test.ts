@@ -3,9 +3,9 @@ import { startPodIdentityAgent } from "@credbridge/emulators";
 import { expect, it, vi } from "vitest";
 import { cleanEnv, startCli } from "../support/cli.js";
 import { APP_ROLE } from "../support/irsa.js";
-import { registryConfigFromExample, startRegistry } from "./support/registry.js";
-import { MIN_REMAINING_SECONDS, pushPullAcrossRotations, SESSION_SECONDS } from "./support/rotations.js";
-import { expectSurvivedRotations, REGISTRY_TEST_TIMEOUT_MS, setStage, useCleanups } from "./support/stage.js";
+import { registryConfigFromExample, registryEnv, startRegistry } from "./support/registry.js";
+import { MIN_REMAINING_SECONDS, SESSION_SECONDS } from "./support/rotations.js";
+import { expectSurvivesRotations, REGISTRY_TEST_TIMEOUT_MS, setStage, useCleanups } from "./support/stage.js";
 import { REGISTRY_USER, systemUser } from "./support/users.js";
 
 const defer = useCleanups();
@@ -61,30 +61,23 @@ it(
     const registry = await startRegistry({
       configFile: tmp.path("config.yml"),
       config: await registryConfigFromExample("pod-identity", world.front.url, "127.0.0.1:0"),
-      env: {
-        PATH: "/usr/bin:/bin",
-        HOME: tmp.path("home", "harbor"),
+      env: registryEnv(tmp.path("home", "harbor"), {
         AWS_SHARED_CREDENTIALS_FILE: credentialsFile,
         ...podIdentityEnv,
-      },
+      }),
       uid: user.uid,
       gid: user.gid,
     });
     defer(() => registry.stop());
 
-    const report = await pushPullAcrossRotations({
+    // Every signer is a session the agent handed to credbridge.
+    await expectSurvivesRotations({
       path: "Pod Identity → file",
       world,
-      registry: registry.address,
-      workDir: tmp.path("images"),
-    });
-    // Every signer is a session the agent handed to credbridge.
-    expectSurvivedRotations(
-      report,
-      world,
       registry,
-      agent.issued.map((c) => c.accessKeyId),
-    );
+      workDir: tmp.path("images"),
+      signers: () => agent.issued.map((c) => c.accessKeyId),
+    });
     // The registry never reached the agent: every call came from credbridge (Node), one per refresh.
     expect(agent.calls.filter((c) => /aws-sdk-go|Go-http-client/.test(c.userAgent ?? ""))).toEqual([]);
     const refreshes = credbridge.lines.filter((l) => l.includes('"credentials refreshed"')).length;

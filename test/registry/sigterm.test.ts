@@ -2,7 +2,7 @@ import { mkdir, readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { expect, it, vi } from "vitest";
 import { makeOciImage } from "./support/oci-image.js";
-import { registryConfigFromExample, startRegistry } from "./support/registry.js";
+import { registryConfigFromExample, registryEnv, startRegistry } from "./support/registry.js";
 import { SESSION_SECONDS } from "./support/rotations.js";
 import { completedBlobs } from "./support/s3-world.js";
 import { startFileSidecar } from "./support/sidecars.js";
@@ -28,7 +28,7 @@ it(
     const registry = await startRegistry({
       configFile: tmp.path("config.yml"),
       config: await registryConfigFromExample("irsa", world.front.url, "127.0.0.1:0"),
-      env: { PATH: "/usr/bin:/bin", HOME: tmp.path("home") },
+      env: registryEnv(tmp.path("home")),
     });
     defer(() => registry.stop());
     const images = tmp.path("images");

@@ -122,3 +122,27 @@ export const startCli = (args: string[], env: NodeJS.ProcessEnv, wrap?: Wrap) =>
     },
   };
 };
+
+/** A `credbridge` started by {@link startCli}. */
+export type RunningCli = ReturnType<typeof startCli>;
+
+/** What `credbridge serve` logs, with the URL, once each of its servers listens. */
+const LISTENING = {
+  imds: "IMDS listening",
+  container: "container credentials endpoint listening",
+  metrics: "metrics listening",
+} as const;
+
+/** The URL one of `serve`'s servers listens on, from its log line (useful with port 0). */
+export const listeningUrl = async (cli: RunningCli, server: keyof typeof LISTENING): Promise<string> =>
+  String((await cli.waitFor((l) => l.msg === LISTENING[server])).url);
+
+/** `serve` flags for IMDS and the container endpoint on free loopback ports, the endpoint's token in `tokenFile`. */
+export const loopbackServers = (tokenFile: string): string[] => [
+  "--imds",
+  "127.0.0.1:0",
+  "--container-endpoint",
+  "127.0.0.1:0",
+  "--container-auth-token-file",
+  tokenFile,
+];

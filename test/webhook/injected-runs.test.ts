@@ -17,7 +17,7 @@ import {
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { goV1, jsV2 } from "../compat/support/clients.js";
 import { type BuiltCredcheck, buildCredcheck } from "../compat/support/go-build.js";
-import { cleanEnv, startCli } from "../support/cli.js";
+import { cleanEnv, listeningUrl, startCli } from "../support/cli.js";
 import { tempDir } from "../support/tmp.js";
 import { clientWorld } from "./support/client-env.js";
 import { applyPatch } from "./support/k8s.js";
@@ -111,9 +111,7 @@ describe("the injected sidecar, run as the patched pod says", () => {
       "0.0.0.0:9753": "127.0.0.1:0",
       "127.0.0.1:9754": "127.0.0.1:0",
     });
-    const endpoint = String(
-      (await sidecar.waitFor((l) => l.msg === "container credentials endpoint listening")).url,
-    );
+    const endpoint = await listeningUrl(sidecar, "container");
     const app = runtime.env("registry", { "http://127.0.0.1:9754/v1/credentials": endpoint });
     expect(app.AWS_CONTAINER_CREDENTIALS_FULL_URI).toBe(endpoint);
     const client = jsV2(world())(app);

@@ -1,5 +1,6 @@
 import { type ChildProcess, fork, spawn } from "node:child_process";
 import { once } from "node:events";
+import { readFile } from "node:fs/promises";
 import { fileURLToPath } from "node:url";
 
 export const fixture = (name: string) => fileURLToPath(new URL(`./fixtures/${name}`, import.meta.url));
@@ -66,3 +67,15 @@ export const run = (
   });
 
 export const lastJsonLine = (stdout: string) => JSON.parse(stdout.trim().split("\n").at(-1) ?? "null");
+
+/** Whether a process is stopped (SIGSTOP): its state in /proc, else as `ps` reports it. */
+export const isStopped = async (pid: number): Promise<boolean> => {
+  let state: string;
+  try {
+    const stat = await readFile(`/proc/${pid}/stat`, "utf8");
+    state = stat.slice(stat.lastIndexOf(")") + 2, stat.lastIndexOf(")") + 3);
+  } catch {
+    state = (await run("ps", ["-o", "stat=", "-p", String(pid)])).stdout.trim().slice(0, 1);
+  }
+  return state === "T";
+};

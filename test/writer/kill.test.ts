@@ -64,7 +64,9 @@ describe("a writer killed with SIGKILL", () => {
 
     // Killed between its fsync and its rename: lock and temp file left, file untouched.
     expect(existsSync(`${path}.lock`)).toBe(true);
-    expect((await readdir(dir)).filter((n) => n.endsWith(".tmp"))).toHaveLength(1);
+    const [left, ...others] = await readdir(`${path}.lock`);
+    expect(others).toEqual([]);
+    expect(await readdir(join(`${path}.lock`, left ?? ""))).toEqual(["credentials.tmp"]);
     expect(await readFile(path, "utf8")).toBe(before);
 
     const next = await nextWriter(2, 7);

@@ -1,7 +1,8 @@
 import { CredbridgeError } from "@credbridge/core";
 import type { AwsCredentialIdentityProvider } from "@smithy/types";
 import { UsageError } from "./args/usage-error.js";
-import type { SessionLength } from "./source.js";
+import type { CommandContext } from "./context.js";
+import { type BuiltChain, buildChain, type SessionLength } from "./source.js";
 
 /** `--min-remaining`'s default: kube2iam's fifteen minutes (the imds-shim README works through why). */
 export const DEFAULT_MIN_REMAINING_SECONDS = 900;
@@ -63,4 +64,33 @@ export const firstCredentialsOutliveMargin = (
       { code: "ERR_CONFIG" },
     );
   };
+};
+
+/**
+ * The chain `serve` and `write` take credentials from, with `--min-remaining`
+ * checked on both sides: the session the chain asks for, at start, and the
+ * first credentials it returns (`provider`).
+ */
+export const chainOutlivingMargin = (
+  ctx: Pick<CommandContext, "flags" | "env" | "logger" | "now">,
+  command: string,
+): {
+  chain: BuiltChain;
+  provider: AwsCredentialIdentityProvider;
+  /** The chain's steps, `a → b`, for messages and the engine's name. */
+  source: string;
+  minRemainingSeconds: number;
+} => {
+  const minRemainingSeconds =
+    (ctx.flags["min-remaining"] as number | undefined) ?? DEFAULT_MIN_REMAINING_SECONDS;
+  const chain = buildChain(ctx.flags, ctx.env, ctx.logger, command);
+  checkSessionOutlivesMargin(chain.session, minRemainingSeconds, command);
+  const source = chain.steps.map((s) => s.label).join(" → ");
+  const provider = firstCredentialsOutliveMargin(chain.provider, {
+    minRemainingSeconds,
+    now: ctx.now,
+    source,
+    session: chain.session,
+  });
+  return { chain, provider, source, minRemainingSeconds };
 };

@@ -20,6 +20,7 @@ export { fromPodIdentity } from "./from-pod-identity.js";
 export type { FromWebIdentityOptions } from "./from-web-identity.js";
 export { fromWebIdentity } from "./from-web-identity.js";
 export type { BackoffOptions } from "./internal/backoff.js";
+export { backoffDelay } from "./internal/backoff.js";
 export type { ResolvedSts, StsSettings } from "./internal/sts-client.js";
 export { resolveStsSettings } from "./internal/sts-client.js";
 export { maskAccessKeyId } from "./redact.js";

@@ -38,9 +38,11 @@ export interface FileOwner {
 
 export interface FileLockOptions {
   /**
-   * A lock older than this is considered left behind by a dead writer and taken
-   * over. proper-lockfile refreshes a held lock every `staleMs / 2`. Minimum
-   * 2 000. Default 10 000.
+   * A lock older than this is considered left behind by a dead (or stalled)
+   * writer and taken over; a stalled writer that wakes after that finds it lost
+   * the lock and fails with ERR_LOCKED instead of replacing the newer file. The
+   * lock is held only for one synchronous read-merge-write, so this must merely
+   * outlast the slowest fsync. Minimum 2 000. Default 10 000.
    */
   staleMs?: number | undefined;
   /** Give up waiting for the lock after this long. Default twice `staleMs`, so a dead writer's lock is always outlived. */

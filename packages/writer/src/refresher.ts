@@ -1,4 +1,5 @@
 import {
+  backoffDelay,
   CredbridgeError,
   isCredbridgeError,
   isRefreshingProvider,
@@ -11,7 +12,6 @@ import {
 } from "@credbridge/core";
 import type { AwsCredentialIdentity, AwsCredentialIdentityProvider } from "@smithy/types";
 import { isCredentialsFileError } from "./errors.js";
-import { backoffDelay } from "./internal/backoff.js";
 import { resolveFileRequest } from "./internal/file-request.js";
 import { removeProfile } from "./remove-profile.js";
 import { type WriteCredentialsOptions, writeCredentials } from "./write-credentials.js";

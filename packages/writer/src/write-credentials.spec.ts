@@ -1,5 +1,16 @@
 import { execFileSync } from "node:child_process";
-import { lstat, mkdir, mkdtemp, readdir, readFile, rm, stat, symlink, writeFile } from "node:fs/promises";
+import {
+  lstat,
+  mkdir,
+  mkdtemp,
+  readdir,
+  readFile,
+  rm,
+  stat,
+  symlink,
+  utimes,
+  writeFile,
+} from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { isCredbridgeError } from "@credbridge/core";
@@ -120,11 +131,14 @@ describe("writeCredentials", () => {
     },
   );
 
-  it("removes temp files a dead writer left, and nothing else", async () => {
+  it("takes over a dead writer's lock, removing the temp file in it, and nothing else", async () => {
     const path = join(dir, "credentials");
-    await writeFile(join(dir, ".credentials.0123456789ab.tmp"), "half a file");
+    await mkdir(join(dir, "credentials.lock", "4242-0123456789ab"), { recursive: true });
+    await writeFile(join(dir, "credentials.lock", "4242-0123456789ab", "credentials.tmp"), "half a file");
+    const old = new Date(Date.now() - 5_000);
+    await utimes(join(dir, "credentials.lock"), old, old);
     await writeFile(join(dir, ".credentials.backup"), "mine");
-    await writeCredentials(creds(1), { path });
+    await writeCredentials(creds(1), { path, lock: { staleMs: 2_000 } });
     expect((await readdir(dir)).sort()).toEqual([".credentials.backup", "credentials"]);
   });
 

@@ -56,6 +56,13 @@ export interface RunningRegistry {
   stop(): Promise<void>;
 }
 
+/** The registry's whole environment: PATH, HOME and what the path under test injects. */
+export const registryEnv = (home: string, extra: Record<string, string> = {}): NodeJS.ProcessEnv => ({
+  PATH: "/usr/bin:/bin",
+  HOME: home,
+  ...extra,
+});
+
 /**
  * Starts `docker-registry serve <config>` and waits until it listens.
  * `env` is its whole environment: nothing of the test runner's leaks in.

@@ -1,6 +1,6 @@
 import { writeFile } from "node:fs/promises";
 import { mintWebIdentityToken } from "@credbridge/emulators";
-import { cleanEnv, startCli, type Wrap } from "../../support/cli.js";
+import { cleanEnv, listeningUrl, startCli, type Wrap } from "../../support/cli.js";
 import { APP_ROLE } from "../../support/irsa.js";
 import { MIN_REMAINING_SECONDS } from "./rotations.js";
 
@@ -67,6 +67,5 @@ export const startImdsSidecar = async (options: {
     await irsaEnv(options.dir, options.stsUrl),
     options.wrap,
   );
-  const url = String((await cli.waitFor((l) => l.msg === "IMDS listening")).url);
-  return { cli, url };
+  return { cli, url: await listeningUrl(cli, "imds") };
 };

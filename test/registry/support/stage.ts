@@ -1,9 +1,10 @@
 import { chmod } from "node:fs/promises";
 import type { StartStsEmulatorOptions } from "@credbridge/emulators";
 import { afterEach, expect } from "vitest";
+import type { Place } from "../../support/place.js";
 import { tempDir } from "../../support/tmp.js";
 import type { RunningRegistry } from "./registry.js";
-import type { RotationReport } from "./rotations.js";
+import { pushPullAcrossRotations, type RotationReport } from "./rotations.js";
 import { type S3World, startS3World } from "./s3-world.js";
 
 type Cleanup = () => Promise<unknown>;
@@ -47,24 +48,36 @@ export const setStage = async (
 };
 
 /**
- * What every working path must show across rotations: no failed copy, every
- * blob intact in the bucket, at least two rotations, every signer one of
- * `signers` (the sessions credbridge was handed), no refusal but ExpiredToken,
- * and the same registry process at the end.
+ * Pushes and pulls across rotations, then checks what every working path must
+ * show: no failed copy, every blob intact in the bucket, at least two
+ * rotations, every signer one of `signers()` (the sessions credbridge was
+ * handed, read once the run is over), no refusal but ExpiredToken, and the
+ * same registry process at the end.
  */
-export const expectSurvivedRotations = (
-  report: RotationReport,
-  world: S3World,
-  registry: RunningRegistry,
-  signers: Iterable<string>,
-): void => {
+export const expectSurvivesRotations = async (options: {
+  path: string;
+  world: S3World;
+  registry: RunningRegistry;
+  workDir: string;
+  place?: Place;
+  signers: () => Iterable<string>;
+}): Promise<RotationReport> => {
+  const { world, registry } = options;
+  const report = await pushPullAcrossRotations({
+    path: options.path,
+    world,
+    registry: registry.address,
+    workDir: options.workDir,
+    ...(options.place === undefined ? {} : { place: options.place }),
+  });
   expect(report.failures, registry.log().slice(-3000)).toEqual([]);
   expect(report.digestMismatches).toBe(0);
   expect([report.missingBlobs, report.partialBlobs]).toEqual([0, 0]);
   expect(report.signingKeys).toBeGreaterThanOrEqual(3);
-  const known = new Set(signers);
+  const known = new Set(options.signers());
   expect(world.front.requests.filter((r) => r.forwarded && !known.has(r.accessKeyId!))).toEqual([]);
   expect(Object.keys(report.refused).filter((code) => code !== "ExpiredToken")).toEqual([]);
   expect(report.recoveredWithoutRestart).toBe(true);
   expect(registry.child.exitCode).toBeNull();
+  return report;
 };

@@ -15,8 +15,9 @@ export const processCommand: Command = async (ctx) => {
   const dir = (ctx.flags["cache-dir"] as string | undefined) ?? defaultCacheDir(ctx.env);
   const identity = cacheIdentity(ctx.flags, ctx.env);
   const file = join(dir, cacheFileName(identity));
+  const trust = { logger: ctx.logger };
   if (!noCache) {
-    const hit = readCached(file, identity, ctx.now(), REFRESH_WINDOW_MS);
+    const hit = readCached(file, identity, ctx.now(), REFRESH_WINDOW_MS, trust);
     if (hit) {
       ctx.stdout(`${JSON.stringify(hit)}\n`);
       return 0;
@@ -30,8 +31,8 @@ export const processCommand: Command = async (ctx) => {
   const chain = buildChain(ctx.flags, ctx.env, ctx.logger, "process");
   const output = toProcessCredentials(await chain.provider());
   if (!noCache) {
-    await writeCached(file, dir, identity, output).catch((error: Error) =>
-      ctx.logger.warn(`credbridge: could not cache credentials in ${dir}: ${error.message}`),
+    await writeCached(file, dir, identity, output, trust).catch((error: Error) =>
+      ctx.logger.error(`credbridge: could not cache credentials in ${dir}: ${error.message}`),
     );
   }
   ctx.stdout(`${JSON.stringify(output)}\n`);

@@ -5,15 +5,10 @@ import { fileOptions } from "../args/file-options.js";
 import { parseHostPort } from "../args/host-port.js";
 import { UsageError } from "../args/usage-error.js";
 import type { Command } from "../context.js";
-import {
-  checkSessionOutlivesMargin,
-  DEFAULT_MIN_REMAINING_SECONDS,
-  firstCredentialsOutliveMargin,
-} from "../margin.js";
+import { chainOutlivingMargin } from "../margin.js";
 import { ensureAuthTokenFile } from "../serve/auth-token-file.js";
 import { createMetrics } from "../serve/metrics.js";
 import { startMetricsServer } from "../serve/metrics-server.js";
-import { buildChain } from "../source.js";
 
 /** SIGTERM to exit: Kubernetes' grace period is longer, but a sidecar should be quick. */
 const SHUTDOWN_BUDGET_MS = 4_000;
@@ -52,28 +47,17 @@ export const serveCommand: Command = async (ctx) => {
     );
   }
   const file = fileOptions(f, "serve");
-  const minRemaining = (f["min-remaining"] as number | undefined) ?? DEFAULT_MIN_REMAINING_SECONDS;
-  const chain = buildChain(f, ctx.env, logger, "serve");
-  checkSessionOutlivesMargin(chain.session, minRemaining, "serve");
-  const source = chain.steps.map((s) => s.label).join(" → ");
+  const { chain, provider, source, minRemainingSeconds: minRemaining } = chainOutlivingMargin(ctx, "serve");
 
   // Windows sit just outside the margin every output guarantees: callers block
   // only in the last minute before it, background refreshes start 5 minutes earlier.
-  const engine = refreshing(
-    firstCredentialsOutliveMargin(chain.provider, {
-      minRemainingSeconds: minRemaining,
-      now: ctx.now,
-      source,
-      session: chain.session,
-    }),
-    {
-      source,
-      minRemainingSeconds: minRemaining,
-      mandatoryWindowSeconds: minRemaining + 60,
-      advisoryWindowSeconds: minRemaining + 300,
-      runtime: { env: ctx.env, logger },
-    },
-  );
+  const engine = refreshing(provider, {
+    source,
+    minRemainingSeconds: minRemaining,
+    mandatoryWindowSeconds: minRemaining + 60,
+    advisoryWindowSeconds: minRemaining + 300,
+    runtime: { env: ctx.env, logger },
+  });
   const metrics = createMetrics(engine, ctx.now);
   engine.subscribe((event) => {
     metrics.onRefresh(event);

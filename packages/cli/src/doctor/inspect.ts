@@ -1,6 +1,6 @@
 import { readFile, stat } from "node:fs/promises";
+import { decodeJwtClaims } from "@credbridge/core/wire";
 import { SOURCE_ENV } from "../source-env.js";
-import { decodeJwtClaims, type TokenClaims } from "./jwt.js";
 
 /** Variables doctor reports. Token values are never shown, only whether they are set. */
 const SHOWN = [...SOURCE_ENV, "AWS_SHARED_CREDENTIALS_FILE", "AWS_CONFIG_FILE"];
@@ -22,6 +22,14 @@ export const inspectEnvironment = (
   }
   return out;
 };
+
+/** The claims doctor shows. Decoded only: the signature is not (and cannot here be) verified. */
+export interface TokenClaims {
+  iss?: string;
+  sub?: string;
+  aud?: string | string[];
+  exp?: number;
+}
 
 export interface TokenFileReport {
   path: string;
@@ -45,11 +53,16 @@ export const inspectTokenFile = async (
     report.size = (await stat(path)).size;
     report.exists = true;
     if (jwt) {
-      const claims = decodeJwtClaims(await readFile(path, "utf8"));
-      if (claims) {
-        report.claims = claims;
-        if (claims.exp !== undefined) report.expiresInSeconds = Math.round(claims.exp - now / 1000);
-      } else report.error = "the file is not a JWT (three base64url parts with a JSON payload)";
+      const text = await readFile(path, "utf8");
+      try {
+        const { iss, sub, aud, exp } = decodeJwtClaims(text);
+        report.claims = Object.fromEntries(
+          Object.entries({ iss, sub, aud, exp }).filter(([, v]) => v !== undefined),
+        ) as TokenClaims;
+        if (exp !== undefined) report.expiresInSeconds = Math.round(exp - now / 1000);
+      } catch (error) {
+        report.error = `the file is not a JWT: ${(error as Error).message}`;
+      }
     }
   } catch (error) {
     report.error = (error as { code?: string }).code ?? (error as Error).message;

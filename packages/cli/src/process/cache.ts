@@ -1,5 +1,6 @@
-import { homedir, join, readFileSync } from "../builtins.js";
+import { homedir, join } from "../builtins.js";
 import { SOURCE_ENV } from "../source-env.js";
+import { type CacheReadOptions, readTrusted } from "./cache-trust.js";
 
 /** The credential_process output format (Version 1), as the AWS CLI and SDKs read it. */
 export interface ProcessCredentials {
@@ -16,9 +17,18 @@ export const defaultCacheDir = (env: Readonly<Record<string, string | undefined>
   join(env.XDG_CACHE_HOME || join(env.HOME || homedir(), ".cache"), "credbridge");
 
 /**
- * What identifies a configuration: the source and chain flags and the variables
- * that change the credentials. Stored in the entry and compared whole, so the
- * file name needs only a fast hash and a collision can never serve another
+ * Variables that select the base identity besides the source variables: the
+ * SDK default chain (`--source default`) reads static keys and the shared
+ * files. The key id stands for its key pair; secrets are never part of the
+ * identity stored in the entry.
+ */
+const DEFAULT_CHAIN_ENV = ["AWS_ACCESS_KEY_ID", "AWS_SHARED_CREDENTIALS_FILE", "AWS_CONFIG_FILE"] as const;
+
+/**
+ * What identifies a configuration: the source, role-chain and session flags
+ * (CREDBRIDGE_* variables arrive here as flags) and the variables that change
+ * the credentials. Stored in the entry and compared whole, so the file name
+ * needs only a fast hash and a collision can never serve another
  * configuration's credentials.
  */
 export const cacheIdentity = (
@@ -32,8 +42,10 @@ export const cacheIdentity = (
       // and for flag names ([a-z-]) both orders agree, so identities are unchanged.
       .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)),
   );
-  const vars = Object.fromEntries(SOURCE_ENV.map((name) => [name, env[name] ?? null]));
-  return JSON.stringify({ v: 1, flags: relevant, vars });
+  const vars = Object.fromEntries(
+    [...SOURCE_ENV, ...DEFAULT_CHAIN_ENV].map((name) => [name, env[name] ?? null]),
+  );
+  return JSON.stringify({ v: 2, flags: relevant, vars });
 };
 
 /**
@@ -70,17 +82,24 @@ const isCredentials = (value: unknown): value is ProcessCredentials => {
 /**
  * The cached answer if it belongs to `identity` and has more than `windowMs`
  * left, else undefined. A missing, unreadable, corrupt or foreign entry is a
- * miss, never an error: the caller then fetches afresh and overwrites it.
- * Synchronous on purpose: this is the whole of a cache hit.
+ * miss, never an error: the caller then fetches afresh and overwrites it. An
+ * entry in a directory others can write, or a file not the user's own or
+ * writable by others, is never read (and the logger is told why). Synchronous on
+ * purpose: this is the whole of a cache hit.
  */
 export const readCached = (
   file: string,
   identity: string,
   now: number,
   windowMs: number,
+  options: CacheReadOptions = {},
 ): ProcessCredentials | undefined => {
+  const text = readTrusted(file, options.uid ?? process.geteuid?.(), (message) =>
+    options.logger?.error(message),
+  );
+  if (text === undefined) return undefined;
   try {
-    const entry = JSON.parse(readFileSync(file, "utf8")) as Partial<CacheEntry>;
+    const entry = JSON.parse(text) as Partial<CacheEntry>;
     const value = entry.credentials;
     if (entry.identity !== identity || !isCredentials(value)) return undefined;
     const expires = Date.parse(value.Expiration ?? "");

@@ -1,9 +1,9 @@
 import { randomBytes, randomUUID, timingSafeEqual } from "node:crypto";
-import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
+import type { IncomingMessage, ServerResponse } from "node:http";
 import { parseRoleArn, rfc3339Seconds } from "@credbridge/core/wire";
 import { FaultQueue } from "../faults.js";
 import { hold } from "../internal/hold.js";
-import { closeServer, listen } from "../internal/http.js";
+import { closeServer, sendBody, startHttpServer } from "../internal/http.js";
 import { newSecretAccessKey, newSessionAccessKeyId, newSessionToken } from "../internal/ids.js";
 import type {
   AgentCall,
@@ -89,12 +89,7 @@ export const startPodIdentityAgent = async (
 
   const sendJson = (res: ServerResponse, call: AgentCall, status: number, body: string): void => {
     call.status = status;
-    if (res.destroyed || res.headersSent) return;
-    res.writeHead(status, {
-      "Content-Type": "application/json",
-      "Content-Length": String(Buffer.byteLength(body)),
-    });
-    res.end(body);
+    sendBody(res, status, { "Content-Type": "application/json" }, body);
   };
 
   const sendError = (
@@ -109,14 +104,12 @@ export const startPodIdentityAgent = async (
       return;
     }
     call.status = status;
-    if (res.destroyed || res.headersSent) return;
-    const body = `${message}\n`;
-    res.writeHead(status, {
-      "Content-Type": "text/plain; charset=utf-8",
-      "X-Content-Type-Options": "nosniff",
-      "Content-Length": String(Buffer.byteLength(body)),
-    });
-    res.end(body);
+    sendBody(
+      res,
+      status,
+      { "Content-Type": "text/plain; charset=utf-8", "X-Content-Type-Options": "nosniff" },
+      `${message}\n`,
+    );
   };
 
   const credentialsBody = (c: AgentCredentials): Record<string, string> => ({
@@ -205,12 +198,13 @@ export const startPodIdentityAgent = async (
     sendJson(res, call, 200, JSON.stringify(body));
   };
 
-  const server = createServer((req, res) => {
-    handle(req, res).catch(() => {
-      if (!res.headersSent) res.writeHead(500).end();
-    });
-  });
-  const url = await listen(server, options.host ?? "127.0.0.1", options.port ?? 0);
+  const { server, url } = await startHttpServer(
+    (req, res) =>
+      handle(req, res).catch(() => {
+        if (!res.headersSent) res.writeHead(500).end();
+      }),
+    options,
+  );
 
   return {
     url,

@@ -1,7 +1,8 @@
-import { escapeXml } from "../sts/xml.js";
+import { type ErrorCatalog, ServiceError } from "../internal/service-error.js";
+import { el, renderXml } from "../internal/xml.js";
 
 /** HTTP status and message of each S3 error code the front answers, as S3 words them. */
-export const S3_ERRORS: Readonly<Record<string, { status: number; message: string }>> = {
+export const S3_ERRORS: ErrorCatalog = {
   AccessDenied: { status: 403, message: "Access Denied" },
   AuthorizationHeaderMalformed: { status: 400, message: "The authorization header is malformed." },
   EntityTooLarge: { status: 400, message: "Your proposed upload exceeds the maximum allowed size" },
@@ -30,25 +31,23 @@ export const S3_ERRORS: Readonly<Record<string, { status: number; message: strin
 };
 
 /** An S3 error answer: code, HTTP status and message, plus S3's extra elements (`AWSAccessKeyId`). */
-export class S3Error extends Error {
+export class S3Error extends ServiceError {
   override name = "S3Error";
-  readonly code: string;
-  readonly status: number;
   readonly details: Readonly<Record<string, string>>;
 
   constructor(code: string, message?: string, details: Record<string, string> = {}) {
-    const known = S3_ERRORS[code];
-    super(message ?? known?.message ?? code);
-    this.code = code;
-    this.status = known?.status ?? 400;
+    super(S3_ERRORS, code, message);
     this.details = details;
   }
 }
 
-/** The document S3 sends with an error (HEAD answers carry none). */
-export const s3ErrorXml = (error: S3Error, requestId: string): string => {
-  const extra = Object.entries(error.details)
-    .map(([name, value]) => `<${name}>${escapeXml(value)}</${name}>`)
-    .join("");
-  return `<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>${escapeXml(error.code)}</Code><Message>${escapeXml(error.message)}</Message>${extra}<RequestId>${escapeXml(requestId)}</RequestId></Error>`;
-};
+/** The document S3 sends with an error (HEAD answers carry none): one line after the declaration. */
+export const s3ErrorXml = (error: S3Error, requestId: string): string =>
+  `<?xml version="1.0" encoding="UTF-8"?>\n${renderXml(
+    el("Error", [
+      el("Code", error.code),
+      el("Message", error.message),
+      ...Object.entries(error.details).map(([name, value]) => el(name, value)),
+      el("RequestId", requestId),
+    ]),
+  )}`;

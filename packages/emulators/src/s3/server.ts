@@ -1,8 +1,8 @@
-import { createServer, request as httpRequest, type IncomingMessage, type ServerResponse } from "node:http";
-import { BodyTooLargeError, closeServer, listen, readBody } from "../internal/http.js";
+import { request as httpRequest, type IncomingMessage, type ServerResponse } from "node:http";
+import { closeServer, readBody, sendBody, startHttpServer } from "../internal/http.js";
 import { newRequestId } from "../internal/ids.js";
 import { parseAuthorizationHeader } from "../sigv4/header.js";
-import type { ReceivedRequest } from "../sigv4/verify.js";
+import { type ReceivedRequest, receivedRequest } from "../sigv4/verify.js";
 import { authenticateS3Request, payloadSigning } from "./authenticate.js";
 import { S3Error, s3ErrorXml } from "./errors.js";
 import type { S3Front, S3FrontRequest, StartS3FrontOptions } from "./types.js";
@@ -35,15 +35,14 @@ const claimedKey = (req: IncomingMessage, url: URL): string | undefined => {
 const sendError = (req: IncomingMessage, res: ServerResponse, record: S3FrontRequest, error: S3Error) => {
   record.status = error.status;
   record.code = error.code;
-  if (res.headersSent || res.destroyed) return;
   // HEAD answers have no body: clients fall back on the status code.
   const body = req.method === "HEAD" ? "" : s3ErrorXml(error, record.requestId);
-  res.writeHead(error.status, {
-    "Content-Type": "application/xml",
-    "x-amz-request-id": record.requestId,
-    "Content-Length": String(Buffer.byteLength(body)),
-  });
-  res.end(body);
+  sendBody(
+    res,
+    error.status,
+    { "Content-Type": "application/xml", "x-amz-request-id": record.requestId },
+    body,
+  );
 };
 
 /**
@@ -119,19 +118,12 @@ export const startS3Front = async (options: StartS3FrontOptions): Promise<S3Fron
       if (!(req.url ?? "").startsWith("/")) {
         throw new S3Error("InvalidRequest", `Request target must be a path, got '${req.url ?? ""}'`);
       }
-      const body = await readBody(req, maxBodyBytes).catch((error: unknown) => {
-        if (error instanceof BodyTooLargeError) {
-          throw new S3Error("EntityTooLarge", `Request body exceeds ${maxBodyBytes} bytes`);
-        }
-        throw error;
-      });
-      const received: ReceivedRequest = {
-        method: record.method,
-        path: (req.url ?? "/").split("?")[0]!,
-        rawQuery: url.search.slice(1),
-        headers: req.headers,
-        body,
-      };
+      const body = await readBody(
+        req,
+        maxBodyBytes,
+        () => new S3Error("EntityTooLarge", `Request body exceeds ${maxBodyBytes} bytes`),
+      );
+      const received = receivedRequest(req, url, body);
       authenticateS3Request(received, options.sessions, now());
       await forward(req, res, record, received);
     } catch (error) {
@@ -146,10 +138,7 @@ export const startS3Front = async (options: StartS3FrontOptions): Promise<S3Fron
     }
   };
 
-  const server = createServer((req, res) => {
-    void handle(req, res);
-  });
-  const url = await listen(server, options.host ?? "127.0.0.1", options.port ?? 0);
+  const { server, url } = await startHttpServer(handle, options);
   return {
     url,
     requests,

@@ -1,5 +1,5 @@
 import { createHash, createHmac, timingSafeEqual } from "node:crypto";
-import type { IncomingHttpHeaders } from "node:http";
+import type { IncomingHttpHeaders, IncomingMessage } from "node:http";
 import { SIGV4_ALGORITHM, type SigV4Auth } from "./header.js";
 
 /** What of a received request went into its signature. */
@@ -12,6 +12,15 @@ export interface ReceivedRequest {
   headers: IncomingHttpHeaders;
   body: Buffer;
 }
+
+/** The signed parts of `req` exactly as they arrived: the path unnormalised, the query unparsed. */
+export const receivedRequest = (req: IncomingMessage, url: URL, body: Buffer): ReceivedRequest => ({
+  method: req.method ?? "",
+  path: (req.url ?? "/").split("?")[0]!,
+  rawQuery: url.search.slice(1),
+  headers: req.headers,
+  body,
+});
 
 const sha256Hex = (data: string | Buffer): string => createHash("sha256").update(data).digest("hex");
 const hmac = (key: string | Buffer, data: string): Buffer => createHmac("sha256", key).update(data).digest();

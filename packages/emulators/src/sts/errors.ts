@@ -1,5 +1,7 @@
+import { type ErrorCatalog, ServiceError } from "../internal/service-error.js";
+
 /** HTTP status and default message of each STS error code the emulator knows. */
-export const STS_ERRORS: Readonly<Record<string, { status: number; message: string }>> = {
+export const STS_ERRORS: ErrorCatalog = {
   AccessDenied: { status: 403, message: "Access denied" },
   ExpiredToken: { status: 400, message: "The security token included in the request is expired" },
   ExpiredTokenException: { status: 400, message: "Token expired" },
@@ -31,15 +33,10 @@ export const STS_ERRORS: Readonly<Record<string, { status: number; message: stri
 };
 
 /** An STS error response: code, HTTP status and message, as the wire carries them. */
-export class StsError extends Error {
+export class StsError extends ServiceError {
   override name = "StsError";
-  readonly code: string;
-  readonly status: number;
 
   constructor(code: string, message?: string, status?: number) {
-    const known = STS_ERRORS[code];
-    super(message ?? known?.message ?? code);
-    this.code = code;
-    this.status = status ?? known?.status ?? 400;
+    super(STS_ERRORS, code, message, status);
   }
 }

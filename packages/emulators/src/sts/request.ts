@@ -1,7 +1,7 @@
 import type { IncomingMessage } from "node:http";
 import { SigV4Error } from "../sigv4/errors.js";
 import { parseAuthorizationHeader, parsePresignedQuery, type SigV4Auth } from "../sigv4/header.js";
-import type { ReceivedRequest } from "../sigv4/verify.js";
+import { type ReceivedRequest, receivedRequest } from "../sigv4/verify.js";
 import { StsError } from "./errors.js";
 
 const REDACTED = "<redacted>";
@@ -74,12 +74,6 @@ export const parseStsRequest = (req: IncomingMessage, url: URL, body: Buffer): S
     authError,
     securityToken:
       header(req, "x-amz-security-token") ?? url.searchParams.get("X-Amz-Security-Token") ?? undefined,
-    received: {
-      method,
-      path: (req.url ?? "/").split("?")[0]!,
-      rawQuery: url.search.slice(1),
-      headers: req.headers,
-      body,
-    },
+    received: receivedRequest(req, url, body),
   };
 };

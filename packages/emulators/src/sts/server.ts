@@ -1,8 +1,8 @@
-import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
+import type { IncomingMessage, ServerResponse } from "node:http";
 import { parseRoleArn } from "@credbridge/core/wire";
 import { FaultQueue } from "../faults.js";
 import { hold } from "../internal/hold.js";
-import { BodyTooLargeError, closeServer, listen, readBody } from "../internal/http.js";
+import { closeServer, readBody, sendBody, startHttpServer } from "../internal/http.js";
 import { newRequestId } from "../internal/ids.js";
 import { decodeJwtClaims } from "../jwt.js";
 import { verifySigV4 } from "../sigv4/verify.js";
@@ -48,13 +48,7 @@ const isAction = (action: string): action is StsAction => Object.hasOwn(ACTIONS,
 
 const send = (res: ServerResponse, call: StsCall, status: number, body: string): void => {
   call.status = status;
-  if (res.destroyed || res.headersSent) return;
-  res.writeHead(status, {
-    "Content-Type": "text/xml",
-    "x-amzn-RequestId": call.requestId,
-    "Content-Length": String(Buffer.byteLength(body)),
-  });
-  res.end(body);
+  sendBody(res, status, { "Content-Type": "text/xml", "x-amzn-RequestId": call.requestId }, body);
 };
 
 const sendError = (res: ServerResponse, call: StsCall, error: StsError): void => {
@@ -153,12 +147,11 @@ export const startStsEmulator = async (options: StartStsEmulatorOptions = {}): P
       if (method !== "POST" && method !== "GET") {
         throw new StsError("MethodNotAllowed", `Method ${method} is not allowed; use POST (or GET)`, 405);
       }
-      const body = await readBody(req, maxBodyBytes).catch((error: unknown) => {
-        if (error instanceof BodyTooLargeError) {
-          throw new StsError("ValidationError", `Request body exceeds ${maxBodyBytes} bytes`);
-        }
-        throw error;
-      });
+      const body = await readBody(
+        req,
+        maxBodyBytes,
+        () => new StsError("ValidationError", `Request body exceeds ${maxBodyBytes} bytes`),
+      );
       const request = parseStsRequest(req, url, body);
       call.action = request.params.Action ?? "";
       call.params = request.loggable;
@@ -202,10 +195,7 @@ export const startStsEmulator = async (options: StartStsEmulatorOptions = {}): P
     }
   };
 
-  const server = createServer((req, res) => {
-    void handle(req, res);
-  });
-  const url = await listen(server, options.host ?? "127.0.0.1", options.port ?? 0);
+  const { server, url } = await startHttpServer(handle, options);
 
   return {
     url,

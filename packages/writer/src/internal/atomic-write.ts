@@ -1,4 +1,3 @@
-import { randomBytes } from "node:crypto";
 import { constants, type Stats } from "node:fs";
 import { basename, dirname, join } from "node:path";
 import type { Logger } from "@smithy/types";
@@ -25,9 +24,6 @@ export interface UpdateRequest {
   logger: Logger | undefined;
   deps: LockDeps;
 }
-
-const tempPattern = (base: string) =>
-  new RegExp(`^\\.${base.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")}\\.[0-9a-f]{12}\\.tmp$`);
 
 /** Refuses what the writer must not replace: a symbolic link, or anything but a regular file. */
 const checkTarget = (fs: WriterFs, path: string, st: Stats): void => {
@@ -73,31 +69,6 @@ const ensureDirectory = (req: UpdateRequest, dir: string): void => {
     } catch (error) {
       throw writeError(req.path, `giving the new directory ${d} to ${req.owner.uid}:${req.owner.gid}`, error);
     }
-  }
-};
-
-/**
- * Removes temp files left beside the target. Temp files exist only while their
- * writer holds the lock, and we hold it now: any found belongs to a writer that
- * died, or that stalled past the stale timeout, whose late rename then fails
- * instead of replacing a newer merge with an older one.
- */
-const sweepTempFiles = (req: UpdateRequest, dir: string, base: string): void => {
-  try {
-    const pattern = tempPattern(base);
-    for (const name of req.fs.readdirSync(dir)) {
-      if (!pattern.test(name)) continue;
-      try {
-        req.fs.unlinkSync(join(dir, name));
-        req.logger?.info?.(
-          `credbridge: removed ${join(dir, name)}, left by a writer that died or lost the lock`,
-        );
-      } catch {
-        // Gone already, or not ours to remove: harmless either way.
-      }
-    }
-  } catch {
-    // Best effort: leftovers cost a few bytes, never correctness.
   }
 };
 
@@ -148,13 +119,20 @@ const syncDirectory = (req: UpdateRequest, dir: string): void => {
   }
 };
 
-/** Writes `text` to a new exclusive temp file beside the target, with its mode and owner, synced. */
-const writeTemp = (req: UpdateRequest, temp: string, text: string, current: Stats | undefined): void => {
+/** Writes `text` to a new exclusive temp file in the lock's holder directory, with its mode and owner, synced. */
+const writeTemp = (
+  req: UpdateRequest,
+  held: HeldLock,
+  temp: string,
+  text: string,
+  current: Stats | undefined,
+): void => {
   let fd: number;
   try {
     fd = req.fs.openSync(temp, "wx", req.mode);
   } catch (error) {
-    throw writeError(req.path, "creating a temporary file in its directory", error);
+    if (systemCode(error) === "ENOENT") held.assertHeld();
+    throw writeError(req.path, "creating a temporary file beside it", error);
   }
   try {
     req.fs.writeFileSync(fd, text, "utf8");
@@ -199,16 +177,18 @@ const replaceLocked = (req: UpdateRequest, held: HeldLock): boolean => {
       `credbridge: ${req.path} has ${current.stat.nlink} hard links; the file is replaced, so the other names keep the old content`,
     );
   }
-  sweepTempFiles(req, dir, base);
-  const temp = join(dir, `.${base}.${randomBytes(6).toString("hex")}.tmp`);
+  // In the holder directory, which a writer taking our lock over as stale
+  // removes: should we have stalled that long, the rename fails instead of
+  // putting our older merge over the newer file, whenever we wake.
+  const temp = join(held.dir, `${base}.tmp`);
   let renamed = false;
   try {
-    writeTemp(req, temp, next, current.stat);
-    held.assertHeld();
+    writeTemp(req, held, temp, next, current.stat);
     try {
       req.fs.renameSync(temp, req.path);
       renamed = true;
     } catch (error) {
+      if (systemCode(error) === "ENOENT") held.assertHeld();
       throw writeError(req.path, "renaming the temporary file over it", error);
     }
   } finally {
@@ -226,10 +206,11 @@ const replaceLocked = (req: UpdateRequest, held: HeldLock): boolean => {
 
 /**
  * Locked read-merge-write: take the lock, read the target, compute the new
- * text, write it to an exclusive temp file beside the target, fsync, rename it
- * over the target, fsync the directory, release. Readers see the old file or
- * the new one, whole; on any failure the temp file is removed and the old file
- * stays as it was. Returns whether the file was replaced.
+ * text, write it to an exclusive temp file in the lock (beside the target, on
+ * the same file system), fsync, rename it over the target, fsync the
+ * directory, release. Readers see the old file or the new one, whole; on any
+ * failure the temp file is removed and the old file stays as it was. Returns
+ * whether the file was replaced.
  */
 export const updateFile = async (req: UpdateRequest): Promise<boolean> => {
   let held: HeldLock;

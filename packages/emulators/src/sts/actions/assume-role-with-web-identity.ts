@@ -1,8 +1,8 @@
+import { children, el } from "../../internal/xml.js";
 import { audiences, decodeJwtClaims } from "../../jwt.js";
 import { StsError } from "../errors.js";
 import { checkMaxSessionDuration, webIdentityTrustFailure } from "../trust.js";
 import { DEFAULT_DURATION_SECONDS, validateWebIdentityInput } from "../validate.js";
-import { children, el } from "../xml.js";
 import type { ActionHandler } from "./context.js";
 import { assumedRoleUserXml, credentialsXml, packedPolicySizeXml } from "./credentials-xml.js";
 

@@ -1,7 +1,7 @@
+import { children, el } from "../../internal/xml.js";
 import { StsError } from "../errors.js";
 import { assumeRoleTrusted, checkMaxSessionDuration } from "../trust.js";
 import { DEFAULT_DURATION_SECONDS, validateAssumeInput } from "../validate.js";
-import { children, el } from "../xml.js";
 import type { ActionHandler } from "./context.js";
 import { assumedRoleUserXml, credentialsXml, packedPolicySizeXml } from "./credentials-xml.js";
 

@@ -1,7 +1,7 @@
+import type { XmlElement } from "../../internal/xml.js";
 import type { CallerIdentity } from "../identity.js";
 import type { IssuedCredentials, SessionStore } from "../issue.js";
 import type { RoleTrust } from "../trust.js";
-import type { XmlElement } from "../xml.js";
 
 /** What an action handler may use: the request's parameters and the emulator's state. */
 export interface ActionContext {

@@ -1,6 +1,6 @@
 import { rfc3339Seconds } from "@credbridge/core/wire";
+import { el, type XmlElement } from "../../internal/xml.js";
 import type { IssuedCredentials } from "../issue.js";
-import { el, type XmlElement } from "../xml.js";
 
 // Member order follows the examples in the STS API reference; parsers must not rely on it.
 export const credentialsXml = (c: IssuedCredentials): XmlElement =>

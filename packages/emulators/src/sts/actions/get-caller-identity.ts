@@ -1,4 +1,4 @@
-import { el } from "../xml.js";
+import { el } from "../../internal/xml.js";
 import type { ActionHandler } from "./context.js";
 
 /** `GetCallerIdentity`: who signed the request. */

@@ -1,0 +1,42 @@
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { inspectTokenFile } from "./inspect.js";
+
+const segment = (value: unknown) => Buffer.from(JSON.stringify(value)).toString("base64url");
+const NOW = Date.parse("2030-01-01T00:00:00Z");
+
+let dir: string;
+beforeEach(async () => {
+  dir = await mkdtemp(join(tmpdir(), "credbridge-doctor-"));
+});
+afterEach(async () => {
+  await rm(dir, { recursive: true, force: true });
+});
+
+describe("inspectTokenFile", () => {
+  it("shows the claims doctor reports, and the time left", async () => {
+    const path = join(dir, "token");
+    const claims = {
+      iss: "https://issuer",
+      sub: "system:serviceaccount:ns:sa",
+      aud: ["sts"],
+      exp: NOW / 1000 + 60,
+    };
+    await writeFile(path, `${segment({ alg: "RS256" })}.${segment({ ...claims, extra: 1 })}.sig\n`);
+    expect(await inspectTokenFile(path, "AWS_WEB_IDENTITY_TOKEN_FILE", NOW, true)).toMatchObject({
+      exists: true,
+      claims,
+      expiresInSeconds: 60,
+    });
+  });
+
+  it("says why a token file is not a JWT, by the same rule as the STS emulator", async () => {
+    const path = join(dir, "token");
+    await writeFile(path, `${segment({ alg: "RS256" })}.${segment({ exp: "soon" })}.sig`);
+    const report = await inspectTokenFile(path, "AWS_WEB_IDENTITY_TOKEN_FILE", NOW, true);
+    expect(report.claims).toBeUndefined();
+    expect(report.error).toBe("the file is not a JWT: JWT claim exp must be a number");
+  });
+});

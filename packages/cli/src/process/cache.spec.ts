@@ -1,0 +1,193 @@
+import type { Stats } from "node:fs";
+import { chmod, mkdir, mkdtemp, readdir, rm, stat, symlink, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { parseCommandLine } from "../args/parse.js";
+import { cacheFileName, cacheIdentity, type ProcessCredentials, readCached } from "./cache.js";
+import { untrusted } from "./cache-trust.js";
+import { ensureCacheDir, writeCached } from "./write-cache.js";
+
+const NOW = Date.parse("2026-06-01T00:00:00Z");
+const CREDS: ProcessCredentials = {
+  Version: 1,
+  AccessKeyId: "ASIACACHEDKEY0000001",
+  SecretAccessKey: "cached/secret",
+  SessionToken: "cached-token",
+  Expiration: "2026-06-01T01:00:00Z",
+};
+const me = process.geteuid?.();
+
+let dir: string;
+beforeEach(async () => {
+  dir = await mkdtemp(join(tmpdir(), "credbridge-cache-"));
+});
+afterEach(async () => {
+  await rm(dir, { recursive: true, force: true });
+});
+
+/** The identity `credbridge process ARGS` has under `env`, flags parsed as the CLI parses them. */
+const identityOf = (args: string[], env: Record<string, string>) =>
+  cacheIdentity(parseCommandLine(["process", ...args], env).flags, env);
+
+describe("cacheIdentity", () => {
+  const env = {
+    AWS_ROLE_ARN: "arn:aws:iam::111122223333:role/app",
+    AWS_WEB_IDENTITY_TOKEN_FILE: "/var/run/token",
+    AWS_REGION: "eu-west-1",
+  };
+  const base = identityOf([], env);
+
+  it.each([
+    ["AWS_ACCESS_KEY_ID", { AWS_ACCESS_KEY_ID: "AKIAOTHERKEY00000001" }],
+    ["AWS_PROFILE", { AWS_PROFILE: "other" }],
+    ["AWS_SHARED_CREDENTIALS_FILE", { AWS_SHARED_CREDENTIALS_FILE: "/other/credentials" }],
+    ["AWS_CONFIG_FILE", { AWS_CONFIG_FILE: "/other/config" }],
+    ["AWS_ROLE_ARN", { AWS_ROLE_ARN: "arn:aws:iam::111122223333:role/other" }],
+    ["AWS_WEB_IDENTITY_TOKEN_FILE", { AWS_WEB_IDENTITY_TOKEN_FILE: "/other/token" }],
+    ["AWS_ROLE_SESSION_NAME", { AWS_ROLE_SESSION_NAME: "other" }],
+    ["AWS_CONTAINER_CREDENTIALS_FULL_URI", { AWS_CONTAINER_CREDENTIALS_FULL_URI: "http://127.0.0.1:1/c" }],
+    ["CREDBRIDGE_ASSUME_ROLE", { CREDBRIDGE_ASSUME_ROLE: "arn:aws:iam::444455556666:role/next" }],
+    ["CREDBRIDGE_DURATION", { CREDBRIDGE_DURATION: "1800" }],
+    ["CREDBRIDGE_SOURCE", { CREDBRIDGE_SOURCE: "default" }],
+  ])("changes with %s", (_name, change) => {
+    expect(identityOf([], { ...env, ...change })).not.toBe(base);
+  });
+
+  it.each([
+    [["--source", "default"]],
+    [["--assume-role", "arn:aws:iam::444455556666:role/next"]],
+    [["--assume-role", "arn:aws:iam::444455556666:role/next,external-id=x"]],
+    [["--self-assume"]],
+    [["--duration", "1800"]],
+    [["--role-session-name", "other"]],
+    [["--role-arn", "arn:aws:iam::111122223333:role/other"]],
+    [["--region", "us-west-2"]],
+  ])("changes with %j", (args) => {
+    expect(identityOf(args, env)).not.toBe(base);
+  });
+
+  it("does not change with the cache flags or the log level", () => {
+    expect(identityOf(["--cache-dir", "/elsewhere", "--log-level", "debug"], env)).toBe(base);
+  });
+
+  it("never holds a secret", () => {
+    const id = identityOf([], {
+      ...env,
+      AWS_SECRET_ACCESS_KEY: "the-secret-key",
+      AWS_SESSION_TOKEN: "the-session-token",
+      AWS_CONTAINER_AUTHORIZATION_TOKEN: "the-auth-token",
+    });
+    expect(id).not.toMatch(/the-secret-key|the-session-token|the-auth-token/);
+  });
+
+  it("an entry written for one source key is a miss for another", async () => {
+    const a = identityOf(["--source", "default"], { AWS_ACCESS_KEY_ID: "AKIAFIRSTKEY00000001" });
+    const b = identityOf(["--source", "default"], { AWS_ACCESS_KEY_ID: "AKIASECONDKEY0000001" });
+    await writeCached(join(dir, cacheFileName(a)), dir, a, CREDS);
+    expect(readCached(join(dir, cacheFileName(a)), a, NOW, 0)).toEqual(CREDS);
+    expect(readCached(join(dir, cacheFileName(b)), b, NOW, 0)).toBeUndefined();
+    expect(readCached(join(dir, cacheFileName(a)), b, NOW, 0)).toBeUndefined();
+  });
+});
+
+describe("untrusted", () => {
+  const st = (uid: number, mode: number) => ({ uid, mode }) as Stats;
+  it.each([
+    [st(1000, 0o100600), 1000, undefined],
+    [st(1000, 0o40700), 1000, undefined],
+    [st(1000, 0o100644), 1000, undefined],
+    [st(0, 0o100600), 1000, /owned by uid 0, not by this user \(uid 1000\)/],
+    [st(1000, 0o100620), 1000, /writable by group or others \(mode 0620\)/],
+    [st(1000, 0o40777), 1000, /writable by group or others \(mode 0777\)/],
+    [st(1000, 0o101777), 1000, /writable by group or others/],
+    [st(1000, 0o100666), undefined, /writable by group or others/],
+  ])("%o for uid %s", (stats, uid, problem) => {
+    const found = untrusted("f", stats, uid);
+    if (problem === undefined) expect(found).toBeUndefined();
+    else expect(found).toMatch(problem);
+  });
+});
+
+describe("readCached", () => {
+  const identity = identityOf([], {});
+  const file = () => join(dir, cacheFileName(identity));
+  const read = (uid = me) => {
+    const warnings: string[] = [];
+    const got = readCached(file(), identity, NOW, 0, { uid, logger: { error: (m) => warnings.push(m) } });
+    return { got, warnings };
+  };
+
+  it("reads the user's own entry", async () => {
+    await writeCached(file(), dir, identity, CREDS);
+    expect(read()).toEqual({ got: CREDS, warnings: [] });
+  });
+
+  it("never reads a file group or others can write: it may have been planted", async () => {
+    await writeFile(file(), JSON.stringify({ identity, credentials: CREDS }), { mode: 0o666 });
+    await chmod(file(), 0o666);
+    const { got, warnings } = read();
+    expect(got).toBeUndefined();
+    expect(warnings.join()).toMatch(
+      /ignoring the cached credentials: .* writable by group or others \(mode 0666\)/,
+    );
+  });
+
+  it("never reads through a symbolic link", async () => {
+    const elsewhere = join(dir, "elsewhere.json");
+    await writeFile(elsewhere, JSON.stringify({ identity, credentials: CREDS }), { mode: 0o600 });
+    await symlink(elsewhere, file());
+    const { got, warnings } = read();
+    expect(got).toBeUndefined();
+    expect(warnings.join()).toMatch(/is a symbolic link/);
+  });
+
+  it("never reads from a directory group or others can write", async () => {
+    await writeCached(file(), dir, identity, CREDS);
+    await chmod(dir, 0o777);
+    const { got, warnings } = read();
+    expect(got).toBeUndefined();
+    expect(warnings.join()).toMatch(
+      /not reading the cache: the cache directory .* writable by group or others/,
+    );
+  });
+
+  it("never reads from a directory, or a file, of another user", async () => {
+    await writeCached(file(), dir, identity, CREDS);
+    const { got, warnings } = read((me ?? 1000) + 1);
+    expect(got).toBeUndefined();
+    expect(warnings.join()).toMatch(/owned by uid \d+, not by this user/);
+  });
+});
+
+describe("ensureCacheDir", () => {
+  it("creates the directory 0700", async () => {
+    const cache = join(dir, "home", ".cache", "credbridge");
+    await ensureCacheDir(cache);
+    expect((await stat(cache)).mode & 0o777).toBe(0o700);
+  });
+
+  it("sets an existing directory of the user's that others can write to 0700, and says so", async () => {
+    const cache = join(dir, "loose");
+    await mkdir(cache);
+    await chmod(cache, 0o777);
+    const warnings: string[] = [];
+    await ensureCacheDir(cache, { logger: { error: (m) => warnings.push(m) } });
+    expect((await stat(cache)).mode & 0o777).toBe(0o700);
+    expect(warnings).toEqual([
+      `credbridge: the cache directory ${cache} is writable by group or others (mode 0777); set it to 0700`,
+    ]);
+  });
+
+  it("refuses a directory of another user, naming what to do, and writes nothing there", async () => {
+    const cache = join(dir, "theirs");
+    await mkdir(cache, { mode: 0o700 });
+    const error = await writeCached(join(cache, "x.json"), cache, "id", CREDS, {
+      uid: (me ?? 1000) + 1,
+    }).catch((e: Error) => e);
+    expect((error as Error).message).toMatch(
+      /owned by uid \d+, not by this user .*Remove it, or pass --cache-dir/,
+    );
+    expect(await readdir(cache)).toEqual([]);
+  });
+});
