@@ -26,4 +26,13 @@ export const writeError = (path: string, action: string, error: unknown): Creden
   );
 };
 
-export { systemCode };
+/** Runs `fn`, ignoring the system errors whose codes are listed: the outcomes a race with another writer may leave. */
+const ignoring = (codes: string[], fn: () => void): void => {
+  try {
+    fn();
+  } catch (error) {
+    if (!codes.includes(systemCode(error) ?? "")) throw error;
+  }
+};
+
+export { ignoring, systemCode };

@@ -2,7 +2,7 @@ import { existsSync } from "node:fs";
 import { mkdir, mkdtemp, readdir, rm, utimes, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { manualRuntime, settle } from "@credbridge/core/testing";
+import { manualRuntime } from "@credbridge/core/testing";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { isCredentialsFileError } from "../errors.js";
 import { acquireLock, type LockDeps, lockSettings } from "./lock.js";
@@ -17,6 +17,12 @@ const depsOf = (fake: ReturnType<typeof manualRuntime>): LockDeps => ({
 const age = async (lockDir: string, ms: number) => {
   const then = new Date(Date.now() - ms);
   await utimes(lockDir, then, then);
+};
+
+/** Makes the lock look released `ms` ago (negative: in the future): waiters read it from the directory's mtime. */
+const freedAgo = async (ms: number) => {
+  const then = new Date(Date.now() - ms);
+  await utimes(dir, then, then);
 };
 
 let dir: string;
@@ -101,25 +107,45 @@ describe("acquireLock", () => {
     expect(existsSync(`${path}.lock`)).toBe(false);
   });
 
-  it("after finding the lock contended, lets the other writers poll before taking it a third time in a row", async () => {
+  it("defers to a writer that has waited past the priority time while the lock has been free only briefly", async () => {
     const fake = manualRuntime({ sleep: "timers" });
     const settings = { staleMs: 5_000, timeoutMs: 5_000 };
-    const other = await acquireLock(path, settings, depsOf(fake));
-    const waiting = acquireLock(path, settings, depsOf(fake));
-    await settle();
-    other.release();
+    // A live writer (this process) queued a second ago; its ticket names when.
+    const first = `${String(Math.round((Date.now() - 1_000) * 1_000)).padStart(17, "0")}-${process.pid}-aaaaaaaa`;
+    await mkdir(`${path}.lock.q`);
+    await writeFile(`${path}.lock.q/${first}`, "");
+    // The lock is free, but was released "just now" (the directory's mtime says when).
+    await freedAgo(-60_000);
+    let held = false;
+    const waiting = acquireLock(path, settings, depsOf(fake)).then((l) => {
+      held = true;
+      return l;
+    });
+    await fake.advance(20);
+    expect(held).toBe(false);
+    expect(existsSync(`${path}.lock`)).toBe(false);
+    expect((await readdir(`${path}.lock.q`)).length).toBe(2);
+    // The first has left it free for long enough: it is not coming, anyone may take it.
+    await freedAgo(1_000);
     await fake.advance(4);
-    (await waiting).release();
+    const lock = await waiting;
+    expect(await readdir(`${path}.lock.q`)).toEqual([first]);
+    lock.release();
+  });
 
-    fake.sleeps.length = 0;
-    (await acquireLock(path, settings, depsOf(fake))).release();
-    (await acquireLock(path, settings, depsOf(fake))).release();
-    expect(fake.sleeps).toEqual([]);
-    const third = acquireLock(path, settings, depsOf(fake));
-    await settle();
-    // Free, yet it waits first: a writer it kept waiting would have polled in this time.
-    expect(fake.sleeps).toEqual([2]);
-    await fake.advance(2);
-    (await third).release();
+  it("removes the ticket of a waiter that died, and the queue with the last ticket", async () => {
+    const fake = manualRuntime({ sleep: "timers" });
+    const settings = { staleMs: 5_000, timeoutMs: 5_000 };
+    // No such process: pids stop far below 2^30.
+    const dead = `${String(Math.round((Date.now() - 1_000) * 1_000)).padStart(17, "0")}-${2 ** 30}-bbbbbbbb`;
+    await mkdir(`${path}.lock.q`);
+    await writeFile(`${path}.lock.q/${dead}`, "");
+    await freedAgo(-60_000);
+    const waiting = acquireLock(path, settings, depsOf(fake));
+    await fake.advance(10);
+    const lock = await waiting;
+    expect((await readdir(dir)).sort()).toEqual(["credentials.lock"]);
+    lock.release();
+    expect(await readdir(dir)).toEqual([]);
   });
 });

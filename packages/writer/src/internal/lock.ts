@@ -1,9 +1,10 @@
 import { randomBytes } from "node:crypto";
 import { mkdirSync, readdirSync, rmdirSync, rmSync, statSync } from "node:fs";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import { backoffDelay } from "@credbridge/core";
 import { CredentialsFileError } from "../errors.js";
-import { systemCode, writeError } from "./fs-error.js";
+import { ignoring, systemCode, writeError } from "./fs-error.js";
+import { dropTicket, isAbandoned, queued, type Ticket, takeTicket, waitedMs } from "./lock-queue.js";
 
 export const DEFAULT_STALE_MS = 10_000;
 /**
@@ -45,37 +46,28 @@ export const lockSettings = (
 };
 
 /**
- * Waiters poll every 1-4 ms (a write holds the lock for about a millisecond).
- * Polls that back off to 50 ms, as they did, made the tail: a waiter that had
- * lost a few times slept through many releases, 8 contending processes saw a
- * p99 of 200 ms. File system events (fs.watch) woke every waiter at every
- * lock and release, and on two busy cores that herd was slower still.
+ * Fairness with a deadline. With a free-for-all, the writer that just released
+ * the lock is already on the CPU and retakes it while the others sleep until
+ * their next poll (runs of 50-90 writes by one of 8 processes, a p99 of 200 ms
+ * and more). So a writer that finds the lock held takes a ticket (see
+ * lock-queue.ts), and once the first in the queue has waited PRIORITY_AFTER_MS
+ * nobody else takes the lock before it, until the lock has stood free for
+ * HEAD_GRACE_MS: a strict order makes every hand-over wait for one particular
+ * process to be scheduled, which with busy readers on two cores stretched 8
+ * writers' runs four to ten times, and a dead waiter would stall everyone.
+ * The first polls every HEAD_POLL_MS, the others every 1-4 ms. File system
+ * events (fs.watch) instead of polls woke every waiter at every change, and on
+ * two busy cores that herd was slower still.
  */
+const HEAD_POLL_MS = 1;
 const POLL = { initialDelayMs: 1, maxDelayMs: 4 };
-
+const HEAD_GRACE_MS = 2;
 /**
- * A writer that released the lock and comes straight back for it is already
- * on the CPU while the ones it kept waiting sleep until their next poll: it
- * wins again and again (runs of 50-90 writes by one of 8 processes in the
- * bench, which made the tail). So a process that found this lock held by
- * another within the last CONTENDED_MS, and has since taken it STREAK times
- * in a row, lets the others poll for YIELD_MS before its next try. Yielding
- * every time instead halved throughput on a loaded machine, where a woken
- * waiter may take longer than that to run. A writer alone never waits, so it
- * never pays this.
+ * Below 8 writers' round of hand-overs on tmpfs (about 12 ms when each waits
+ * for the first to be scheduled), so there the order is kept only for the
+ * unlucky; on a disk, where a round is 8 fsyncs, it is kept throughout.
  */
-const CONTENDED_MS = 1_000;
-const STREAK = 3;
-const YIELD_MS = 2;
-const contention = new Map<string, { at: number; streak: number }>();
-
-const ignoring = (codes: string[], fn: () => void): void => {
-  try {
-    fn();
-  } catch (error) {
-    if (!codes.includes(systemCode(error) ?? "")) throw error;
-  }
-};
+const PRIORITY_AFTER_MS = 20;
 
 const lostLock = (path: string, settings: LockSettings) =>
   new CredentialsFileError(
@@ -174,6 +166,22 @@ const tryLock = (path: string, settings: LockSettings): HeldLock | undefined => 
 };
 
 /**
+ * How long the lock on `path` has been free, at least, or undefined while it
+ * is held. Releasing it (rmdir) is the last change to the target's directory,
+ * whose mtime (wall clock, at the kernel's coarse granularity) therefore says
+ * when; a write since then only makes the lock look free for less long.
+ */
+const freeForMs = (path: string): number | undefined => {
+  try {
+    statSync(`${path}.lock`);
+    return undefined;
+  } catch (error) {
+    if (systemCode(error) !== "ENOENT") throw error;
+  }
+  return Date.now() - statSync(dirname(path)).mtimeMs;
+};
+
+/**
  * Takes the `<path>.lock` directory, waiting while another writer holds it. A
  * lock older than `staleMs` is taken over, so a killed writer blocks the next
  * one for at most `staleMs`, and a stalled one finds on waking that it lost
@@ -185,28 +193,44 @@ export const acquireLock = async (
   deps: LockDeps,
 ): Promise<HeldLock> => {
   const deadline = deps.now() + settings.timeoutMs;
-  const seen = contention.get(path);
-  if (seen && deps.now() - seen.at < CONTENDED_MS && ++seen.streak >= STREAK) {
-    seen.streak = 0;
-    await deps.sleep(YIELD_MS);
-  }
-  for (let attempt = 1; ; attempt++) {
-    let held: HeldLock | undefined;
-    try {
-      held = tryLock(path, settings);
-    } catch (error) {
-      throw writeError(path, `taking the lock ${path}.lock`, error);
+  let ticket: Ticket | undefined;
+  // The first in the queue as this waiter saw it, and when it was last checked for abandonment.
+  let head: { name: string; checked: number } | undefined;
+  try {
+    for (let polls = 1; ; polls++) {
+      let held: HeldLock | undefined;
+      let wait: number;
+      try {
+        const [first] = ticket ? ticket.ahead() : queued(path);
+        const now = deps.now();
+        let mayTry = first === undefined || waitedMs(first) < PRIORITY_AFTER_MS;
+        if (mayTry || first === undefined) {
+          head = undefined;
+        } else {
+          if (head?.name !== first) head = { name: first, checked: now };
+          if (now - head.checked >= HEAD_GRACE_MS) {
+            head.checked = now;
+            if (isAbandoned(path, first, 2 * settings.timeoutMs)) dropTicket(path, first);
+          }
+          mayTry = (freeForMs(path) ?? 0) >= HEAD_GRACE_MS;
+        }
+        if (mayTry) held = tryLock(path, settings);
+        if (held) return held;
+        ticket ??= takeTicket(path);
+        wait = first === undefined ? HEAD_POLL_MS : backoffDelay(polls, deps.random, POLL);
+      } catch (error) {
+        throw writeError(path, `taking the lock ${path}.lock`, error);
+      }
+      if (deps.now() + wait > deadline) {
+        throw new CredentialsFileError(
+          `credbridge: ${path} stayed locked by another writer for ${settings.timeoutMs} ms. ` +
+            `If no writer is running, ${path}.lock is left from a dead one and is taken over once it is ${settings.staleMs} ms old.`,
+          { code: "ERR_LOCKED", path, syscallCode: "ELOCKED" },
+        );
+      }
+      await deps.sleep(wait);
     }
-    if (held) return held;
-    contention.set(path, { at: deps.now(), streak: 0 });
-    const wait = backoffDelay(attempt, deps.random, POLL);
-    if (deps.now() + wait > deadline) {
-      throw new CredentialsFileError(
-        `credbridge: ${path} stayed locked by another writer for ${settings.timeoutMs} ms. ` +
-          `If no writer is running, ${path}.lock is left from a dead one and is taken over once it is ${settings.staleMs} ms old.`,
-        { code: "ERR_LOCKED", path, syscallCode: "ELOCKED" },
-      );
-    }
-    await deps.sleep(wait);
+  } finally {
+    ticket?.leave();
   }
 };
