@@ -71,7 +71,8 @@ describe("writeCredentials under contention", () => {
       `stress: ${WRITERS}×${WRITES} writes in ${(elapsed / 1000).toFixed(1)} s; ` +
         `per-write p50 ${Math.max(...perWriter.map((p) => p.p50)).toFixed(1)} ms (worst writer), ` +
         `p99 ${Math.max(...perWriter.map((p) => p.p99)).toFixed(1)} ms, max ${Math.max(...perWriter.map((p) => p.max)).toFixed(0)} ms; ` +
-        `${READERS} readers parsed the file ${reads} times, ${invalid} invalid`,
+        `${READERS} readers parsed the file ${reads} times, ${invalid} invalid; ` +
+        `${perWriter.reduce((n, p) => n + (p.lostLocks ?? 0), 0)} writes lost their lock to a stall and were written again`,
     );
     expect(readerStats.flatMap((s) => s.stats.errors)).toEqual([]);
     expect(invalid).toBe(0);
