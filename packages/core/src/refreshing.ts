@@ -1,6 +1,6 @@
 import type { AwsCredentialIdentity, AwsCredentialIdentityProvider } from "@smithy/types";
 import { CredbridgeError } from "./errors.js";
-import { acceptCredentials, type Cached, isUsable } from "./internal/accept-credentials.js";
+import { acceptCredentials, type Cached, isUsable, windowsOf } from "./internal/accept-credentials.js";
 import { backoffDelay } from "./internal/backoff.js";
 import { createListeners } from "./internal/listeners.js";
 import { type Decision, decide, type RefreshReason } from "./internal/refresh-decision.js";
@@ -108,7 +108,7 @@ export const refreshing = (
   const decideNow = (mayWait: boolean): Decision =>
     decide({
       now: rt.now(),
-      cached: cached && (cached.schedule ?? "static"),
+      cached: windowsOf(cached),
       inflight: inflight !== undefined,
       nextAttemptAt: ledger.nextAttemptAt,
       mayWait,

@@ -41,3 +41,7 @@ export const acceptCredentials = (
 /** Whether cached credentials may still be returned at `now`. */
 export const isUsable = (cached: Cached | undefined, now: number): cached is Cached =>
   cached !== undefined && (cached.schedule === undefined || now < cached.schedule.usableUntil);
+
+/** What the decision and the status need of the cached credentials: their windows, `"static"`, or nothing cached. */
+export const windowsOf = (cached: Cached | undefined): Schedule | "static" | undefined =>
+  cached && (cached.schedule ?? "static");

@@ -1,6 +1,6 @@
 import { maskAccessKeyId } from "../redact.js";
 import type { RefreshState } from "../refresh-types.js";
-import type { Cached } from "./accept-credentials.js";
+import { type Cached, windowsOf } from "./accept-credentials.js";
 import { statusAt } from "./refresh-decision.js";
 import type { RefreshLedger } from "./refresh-ledger.js";
 
@@ -18,7 +18,7 @@ export const snapshot = (
   const { lastError } = ledger;
   return {
     source,
-    status: statusAt(cached && (cached.schedule ?? "static"), now),
+    status: statusAt(windowsOf(cached), now),
     expiration: cached?.credentials.expiration,
     accessKeyId: cached ? maskAccessKeyId(cached.credentials.accessKeyId) : undefined,
     lastSuccessAt: toDate(ledger.lastSuccessAt),

@@ -1,16 +1,12 @@
-import { CredbridgeError, maskAccessKeyId, resolveRuntime } from "@credbridge/core";
+import { CredbridgeError, resolveRuntime } from "@credbridge/core";
 import { parseRoleArn, rfc3339Seconds, sessionIdentity } from "@credbridge/core/wire";
 import type { AwsCredentialIdentity } from "@smithy/types";
-import {
-  createCredentialSource,
-  type ServedCredentials,
-  type ServedCredentialsOptions,
-} from "../internal/credentials.js";
+import { createCredentialSource, type ServedCredentialsOptions } from "../internal/credentials.js";
+import { answerWithCredentials, preparedCredentialsReply } from "../internal/credentials-reply.js";
 import {
   type CredentialsServer,
   createHttpServer,
   credentialsServer,
-  prepareReply,
   type Reply,
   type ServerOptions,
 } from "../internal/http.js";
@@ -90,8 +86,6 @@ export const createContainerCredentialsServer = (
   const auth = createAuthTokenSource(options, rt);
   const configuredPath = options.path ?? DEFAULT_CONTAINER_CREDENTIALS_PATH;
   let path = configuredPath;
-  // The answer for the current credentials, rendered once per credential set.
-  let cached: { credentials: AwsCredentialIdentity; expiration: number; reply: Reply } | undefined;
 
   /** The session the credentials belong to, as they say themselves; options override. */
   const body = (credentials: AwsCredentialIdentity, expiration: Date): string => {
@@ -110,25 +104,16 @@ export const createContainerCredentialsServer = (
   };
 
   /** The prepared answer for these credentials, rendered when they change. */
-  const answer = (served: ServedCredentials): Reply => {
-    const expiration = served.expiration.getTime();
-    if (cached?.credentials !== served.credentials || cached.expiration !== expiration) {
-      cached = {
-        credentials: served.credentials,
-        expiration,
-        reply: prepareReply({
-          status: 200,
-          route: path,
-          contentType: "application/json",
-          body: body(served.credentials, served.expiration),
-        }),
-      };
-      logger?.debug?.(
-        `credbridge container: serving key ${maskAccessKeyId(served.credentials.accessKeyId)} until ${served.expiration.toISOString()}`,
-      );
-    }
-    return cached.reply;
-  };
+  const answer = preparedCredentialsReply(
+    "container",
+    (served) => ({
+      status: 200,
+      route: path,
+      contentType: "application/json",
+      body: body(served.credentials, served.expiration),
+    }),
+    logger,
+  );
 
   const unavailable = (error: unknown): Reply => {
     logger?.warn(
@@ -137,17 +122,7 @@ export const createContainerCredentialsServer = (
     return containerError(500, path, "InternalError", "credentials are unavailable; see the server's log");
   };
 
-  // Servable cached credentials are answered synchronously, in the request's own
-  // callback; only a request that must wait for a refresh takes a promise.
-  const serve = (): Reply | Promise<Reply> => {
-    try {
-      const served = source.current();
-      if (served) return answer(served);
-    } catch (error) {
-      return unavailable(error);
-    }
-    return source.get().then(answer).catch(unavailable);
-  };
+  const serve = (): Reply | Promise<Reply> => answerWithCredentials(source, answer, unavailable);
 
   const authorize = (presented: string, expected: ExpectedToken): Reply | Promise<Reply> =>
     tokensMatch(presented, expected)
@@ -206,7 +181,7 @@ export const createContainerCredentialsServer = (
         );
       }
       path = target.path;
-      cached = undefined;
+      answer.forget();
       source.start();
     },
     afterClose: () => source.stop(),

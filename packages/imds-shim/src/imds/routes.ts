@@ -1,7 +1,7 @@
-import { maskAccessKeyId } from "@credbridge/core";
 import type { AwsCredentialIdentity, Logger } from "@smithy/types";
-import type { CredentialSource, ServedCredentials } from "../internal/credentials.js";
-import { type Handler, prepareReply, type Reply, type RequestContext } from "../internal/http.js";
+import type { CredentialSource } from "../internal/credentials.js";
+import { answerWithCredentials, preparedCredentialsReply } from "../internal/credentials-reply.js";
+import type { Handler, Reply, RequestContext } from "../internal/http.js";
 import {
   credentialsDocument,
   ec2ErrorPage,
@@ -84,8 +84,6 @@ interface Route {
  */
 export const createImdsRoutes = (deps: ImdsRouteDeps): Handler => {
   const { tokens, source, identity, principal, principalOf, logger } = deps;
-  // The served document is rebuilt only when the credentials object or its served expiration changes.
-  let cached: { credentials: AwsCredentialIdentity; expiration: number; reply: Reply } | undefined;
 
   const credentialsFailed = (route: string, error: unknown): Reply => {
     logger?.warn(
@@ -140,41 +138,32 @@ export const createImdsRoutes = (deps: ImdsRouteDeps): Handler => {
     (id, who) => instanceIdentityDocument({ ...id, accountId: who.accountId }),
   );
 
-  /** The prepared document for these credentials (rendered when they change), or 404 for another role. */
-  const credentialsReply = (role: string | undefined, served: ServedCredentials): Reply => {
-    // Another role name is not this instance's role: 404, as EC2 answers.
-    if (role !== principalOf(served.credentials).roleName) return imdsError(404, "not-found");
-    const expiration = served.expiration.getTime();
-    if (cached?.credentials !== served.credentials || cached.expiration !== expiration) {
-      const body = credentialsDocument(served.credentials, served.expiration, source.lastUpdated());
-      cached = {
-        credentials: served.credentials,
-        expiration,
-        reply: prepareReply(text(CREDENTIALS_ROUTE, body)),
-      };
-      logger?.debug?.(
-        `credbridge imds: serving key ${maskAccessKeyId(served.credentials.accessKeyId)} until ${served.expiration.toISOString()}`,
-      );
-    }
-    return cached.reply;
-  };
+  // The served document is rebuilt only when the credentials object or its served expiration changes.
+  const credentialsDocumentReply = preparedCredentialsReply(
+    "imds",
+    (served) =>
+      text(
+        CREDENTIALS_ROUTE,
+        credentialsDocument(served.credentials, served.expiration, source.lastUpdated()),
+      ),
+    logger,
+  );
+
+  const credentialsUnavailable = (error: unknown) => credentialsFailed(CREDENTIALS_ROUTE, error);
 
   const credentials: Route = {
     name: CREDENTIALS_ROUTE,
-    // Servable cached credentials are answered synchronously; only a request
-    // that must wait for a refresh takes a promise.
     handle: (ctx) => {
       const role = ctx.segments[4];
-      try {
-        const served = source.current();
-        if (served) return credentialsReply(role, served);
-      } catch (error) {
-        return credentialsFailed(CREDENTIALS_ROUTE, error);
-      }
-      return source
-        .get()
-        .then((served) => credentialsReply(role, served))
-        .catch((error: unknown) => credentialsFailed(CREDENTIALS_ROUTE, error));
+      return answerWithCredentials(
+        source,
+        // Another role name is not this instance's role: 404, as EC2 answers.
+        (served) =>
+          role === principalOf(served.credentials).roleName
+            ? credentialsDocumentReply(served)
+            : imdsError(404, "not-found"),
+        credentialsUnavailable,
+      );
     },
   };
 
