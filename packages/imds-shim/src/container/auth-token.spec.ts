@@ -11,4 +11,31 @@ describe("tokensMatch", () => {
     expect(tokensMatch("", abc)).toBe(false);
     expect(tokensMatch("é", expectedToken("é"))).toBe(true);
   });
+
+  it("compares code units, never a lossy byte form of them", () => {
+    // One byte per character would make "\u0141" (Ł) and "A" (0x41) the same.
+    expect(tokensMatch("A", expectedToken("\u0141"))).toBe(false);
+    expect(tokensMatch("\u0141", expectedToken("A"))).toBe(false);
+    expect(tokensMatch("\ud83d\ude00", expectedToken("\ud83d\ude00"))).toBe(true);
+    expect(tokensMatch("\ud83d", expectedToken("\ud83d\ude00"))).toBe(false);
+  });
+
+  it("matches tokens longer than the fixed comparison size, and refuses values that only start with the token", () => {
+    const long = "t".repeat(300) + "x";
+    const expected = expectedToken(long);
+    expect(tokensMatch(long, expected)).toBe(true);
+    expect(tokensMatch(`${long.slice(0, -1)}y`, expected)).toBe(false);
+    expect(tokensMatch(`${long}x`, expected)).toBe(false);
+    const short = expectedToken("abc");
+    expect(tokensMatch(`abc${"\0".repeat(300)}`, short)).toBe(false);
+    expect(tokensMatch("abc".padEnd(5000, "c"), short)).toBe(false);
+    expect(tokensMatch("abc", short)).toBe(true);
+  });
+
+  it("compares over 512 bytes for any token up to 256 code units, so their lengths do not show in the timing", () => {
+    expect(expectedToken("a").padded.length).toBe(512);
+    expect(expectedToken("a".repeat(256)).padded.length).toBe(512);
+    expect(expectedToken("a".repeat(257)).padded.length).toBe(1024);
+    expect(expectedToken("a".repeat(257)).scratch.length).toBe(1024);
+  });
 });
