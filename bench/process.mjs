@@ -12,7 +12,7 @@ import { median, nodeBinaries, root, workspace } from "./lib.mjs";
 
 const RUNS = 30;
 const AWS_RUNS = 7;
-const CLI = join(root, "packages/cli/bin/credbridge.js");
+const CLI = join(root, "packages/cli/bin/credbridge.cjs");
 
 const HYPERFINE_RUNS = 40;
 

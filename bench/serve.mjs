@@ -10,7 +10,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { median, mib, nodeBinaries, peakRssOf, root, rssOf, workspace } from "./lib.mjs";
 
-const CLI = join(root, "packages/cli/bin/credbridge.js");
+const CLI = join(root, "packages/cli/bin/credbridge.cjs");
 const BARE = join(root, "bench/peers/bare-http.mjs");
 const WRK = "/usr/bin/wrk";
 const SECONDS = Number(process.env.BENCH_DURATION_S ?? 3);

@@ -7,7 +7,7 @@ import { join } from "node:path";
 import { promisify } from "node:util";
 import { root, rssOf, workspace } from "./lib.mjs";
 
-const CLI = join(root, "packages/cli/bin/credbridge.js");
+const CLI = join(root, "packages/cli/bin/credbridge.cjs");
 const LOAD_SECONDS = 5;
 
 const waitForLog = (child, msg) =>

@@ -649,10 +649,10 @@ describe("IAM policies", () => {
   });
 
   it("the IRSA and Pod Identity trust policies are what `credbridge trust-policy` prints", () => {
-    const bin = join(repoRoot, "packages", "cli", "bin", "credbridge.js");
+    const bin = join(repoRoot, "packages", "cli", "bin", "credbridge.cjs");
     expect(
-      existsSync(join(repoRoot, "packages", "cli", "dist", "bin.js")),
-      "build first: pnpm exec tsc -b",
+      existsSync(join(repoRoot, "packages", "cli", "bundle", "credbridge.cjs")),
+      "build first: pnpm run build",
     ).toBe(true);
     const trustPolicy = (...args: string[]): Policy =>
       JSON.parse(

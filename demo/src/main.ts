@@ -17,7 +17,7 @@ import { createLegacyClients, createModernClients, whoAmIV3 } from "./clients.js
 import { formatReport, type Row } from "./report.js";
 import { startServe } from "./serve.js";
 
-const CLI = fileURLToPath(new URL("../../packages/cli/bin/credbridge.js", import.meta.url));
+const CLI = fileURLToPath(new URL("../../packages/cli/bin/credbridge.cjs", import.meta.url));
 const ROLE = "arn:aws:iam::111122223333:role/legacy-registry";
 
 const main = async (): Promise<number> => {

@@ -282,7 +282,7 @@ describe("the packed packages, installed with npm outside the workspace", { time
     ];
     for (const target of targets)
       expect(entries, `${target} is packed`).toContain(target.replace(/^\.\//, ""));
-    if (pkg === "cli") expect(manifest.bin).toEqual({ credbridge: "./bin/credbridge.js" });
+    if (pkg === "cli") expect(manifest.bin).toEqual({ credbridge: "./bin/credbridge.cjs" });
   });
 
   it.each(PACKAGES)("%s: every module the build imports is packed or a declared dependency", async (pkg) => {
@@ -291,7 +291,8 @@ describe("the packed packages, installed with npm outside the workspace", { time
     const undeclared: string[] = [];
     const missing: string[] = [];
     const used = new Set<string>();
-    for (const e of entries.filter((e) => e.endsWith(".js") || e.endsWith(".d.ts"))) {
+    // .cjs: the CLI's bin and its bundle (scripts/bundle.mjs) are CommonJS.
+    for (const e of entries.filter((e) => /\.c?js$/.test(e) || e.endsWith(".d.ts"))) {
       for (const specifier of specifiersIn(await readFile(join(dir, e), "utf8"))) {
         if (specifier.startsWith(".")) {
           const target = join(dirname(e), specifier);

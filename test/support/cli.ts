@@ -3,7 +3,7 @@ import { fileURLToPath } from "node:url";
 import type { Place } from "./place.js";
 
 /** The launcher users get as `credbridge`. */
-export const CLI = fileURLToPath(new URL("../../packages/cli/bin/credbridge.js", import.meta.url));
+export const CLI = fileURLToPath(new URL("../../packages/cli/bin/credbridge.cjs", import.meta.url));
 
 /** A minimal environment: nothing of the developer's AWS set-up leaks in. */
 export const cleanEnv = (

@@ -1,12 +1,19 @@
 // Bundles the CLI (dist/bin.js, from `tsc -b`) into bundle/: the entry
-// `credbridge.js` with what every command needs, and one chunk per lazily
+// `credbridge.cjs` with what every command needs, and one chunk per lazily
 // loaded part (each command), so a `process` cache hit loads only its own code.
 // The AWS SDK stays a dependency, imported lazily from node_modules as before:
-// only the paths that call STS load it.
+// only the paths that call STS load it (a dynamic import(), valid in CommonJS).
 //
-// Why: Node's ESM loader pays per module (resolution, a module record, touched
-// loader code): the ~100 modules of `serve` cost ~7 MiB more resident memory on
-// Node 20 and 24 than the same code in a few chunks (see docs/benchmarks.md).
+// Why a bundle: Node's ESM loader pays per module (resolution, a module record,
+// touched loader code): the ~100 modules of `serve` cost ~7 MiB more resident
+// memory on Node 20 and 24 than the same code in a few chunks (see docs/benchmarks.md).
+//
+// Why CommonJS: the sources and dist/ stay ESM; only this shipped bin bundle is
+// CommonJS (format "cjs", .cjs files, whatever the package's "type"). Even a few
+// ESM chunks go through the ESM loader (defaultResolve, module records), which a
+// short-lived `credbridge process` pays on every call: answered from its cache,
+// it cost 1.17–1.19× `node -e 0` on Node 20/22/24 as ESM and 1.06–1.10× as
+// CommonJS (hyperfine, bench/process.mjs). Issue 11 asks for ≤ 1.3× on every Node.
 import { rm } from "node:fs/promises";
 import { fileURLToPath } from "node:url";
 import { rolldown } from "rolldown";
@@ -21,6 +28,12 @@ const bundle = await rolldown({
   external: /^@aws-sdk\//,
   logLevel: "warn",
 });
-// Every file sits one level below the package, as in dist/: `new URL("../package.json", import.meta.url)` still resolves.
-await bundle.write({ dir: out, format: "esm", chunkFileNames: "[name]-[hash].js" });
+// Every file sits one level below the package, as in dist/: `new URL("../package.json", import.meta.url)`
+// still resolves (rolldown turns import.meta.url into a URL of __filename).
+await bundle.write({
+  dir: out,
+  format: "cjs",
+  entryFileNames: "[name].cjs",
+  chunkFileNames: "[name]-[hash].cjs",
+});
 await bundle.close();

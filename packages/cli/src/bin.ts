@@ -14,7 +14,8 @@ process.on("SIGHUP", () => {
   for (const reload of reloaders) reload();
 });
 
-const code = await main({
+// No top-level await: the shipped bundle is CommonJS (scripts/bundle.mjs), which cannot have one.
+void main({
   argv: process.argv.slice(2),
   env: process.env,
   stdout: createStdoutWriter(),
@@ -22,7 +23,8 @@ const code = await main({
   stopSignal: stop.signal,
   onReload: (listener) => reloaders.push(listener),
   captureWarnings: true,
+}).then((code) => {
+  process.exitCode = code;
+  // Long-running commands return after closing their servers; nothing else should keep the process.
+  if (stop.signal.aborted) setTimeout(() => process.exit(code), 100).unref();
 });
-process.exitCode = code;
-// Long-running commands return after closing their servers; nothing else should keep the process.
-if (stop.signal.aborted) setTimeout(() => process.exit(code), 100).unref();
