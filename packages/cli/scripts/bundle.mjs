@@ -33,6 +33,8 @@ const bundle = await rolldown({
 await bundle.write({
   dir: out,
   format: "cjs",
+  // The sources are ES modules, always strict; CommonJS output is strict only when told.
+  strict: true,
   entryFileNames: "[name].cjs",
   chunkFileNames: "[name]-[hash].cjs",
 });
