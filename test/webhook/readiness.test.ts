@@ -7,9 +7,9 @@
 import { writeFile } from "node:fs/promises";
 import { createWebhookServer } from "@credbridge/cli";
 import { afterAll, beforeAll, expect, it } from "vitest";
+import { makeCa, SERVICE_HOST } from "../support/pki.js";
 import { tempDir } from "../support/tmp.js";
 import { callWebhook } from "./support/admission.js";
-import { makeCa, SERVICE_HOST } from "./support/pki.js";
 import { DEFAULTS } from "./support/pods.js";
 
 const DAY_MS = 86_400_000;

@@ -8,9 +8,9 @@ import { readFileSync } from "node:fs";
 import { mutatePod } from "@credbridge/cli";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { cleanEnv, runCli, startCli } from "../support/cli.js";
+import { makeCa, SERVICE_HOST, secretVolume } from "../support/pki.js";
 import { tempDir } from "../support/tmp.js";
 import { admissionReview, callWebhook, decodePatch, responseOf } from "./support/admission.js";
-import { makeCa, SERVICE_HOST, secretVolume } from "./support/pki.js";
 import { DEFAULTS, FIXTURES, readPod } from "./support/pods.js";
 
 const VERSION = (

@@ -1,7 +1,7 @@
 import { randomUUID } from "node:crypto";
 import { request } from "node:https";
 import type { TLSSocket } from "node:tls";
-import { SERVICE_HOST } from "./pki.js";
+import { SERVICE_HOST } from "../../support/pki.js";
 
 /** An AdmissionReview v1 for CREATE, shaped as the API server sends it. */
 export const admissionReview = (

@@ -8,7 +8,7 @@ export interface AuthTokenSource {
   /** Throws ERR_CONFIG unless exactly one of token and file is configured and the token is well-formed. */
   validate(): void;
   /**
-   * The current token, hashed: at once for `authToken`; for a file, after a
+   * The current token, ready to compare: at once for `authToken`; for a file, after a
    * `stat`, at once while it is unchanged and re-read (a promise) when it
    * changed. Throws or rejects with ERR_TOKEN_FILE.
    */
