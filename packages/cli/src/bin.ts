@@ -1,4 +1,5 @@
 #!/usr/bin/env node
+import { failIfUnfinished } from "./exit-guard.js";
 import { main } from "./main.js";
 import { createStdoutWriter } from "./stdout.js";
 
@@ -15,16 +16,20 @@ process.on("SIGHUP", () => {
 });
 
 // No top-level await: the shipped bundle is CommonJS (scripts/bundle.mjs), which cannot have one.
-void main({
-  argv: process.argv.slice(2),
+const argv = process.argv.slice(2);
+const run = main({
+  argv,
   env: process.env,
   stdout: createStdoutWriter(),
   stderr: (text) => process.stderr.write(text),
   stopSignal: stop.signal,
   onReload: (listener) => reloaders.push(listener),
   captureWarnings: true,
-}).then((code) => {
+});
+void run.then((code) => {
   process.exitCode = code;
   // Long-running commands return after closing their servers; nothing else should keep the process.
   if (stop.signal.aborted) setTimeout(() => process.exit(code), 100).unref();
 });
+// Without a top-level await, Node would exit 0 if the loop emptied while main() is still pending.
+failIfUnfinished(run, argv[0]?.startsWith("-") ? undefined : argv[0]);

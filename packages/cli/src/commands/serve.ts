@@ -9,6 +9,7 @@ import { chainOutlivingMargin } from "../margin.js";
 import { ensureAuthTokenFile } from "../serve/auth-token-file.js";
 import { createMetrics } from "../serve/metrics.js";
 import { startMetricsServer } from "../serve/metrics-server.js";
+import { aborted, untilStopped } from "../until-stopped.js";
 
 /** SIGTERM to exit: Kubernetes' grace period is longer, but a sidecar should be quick. */
 const SHUTDOWN_BUDGET_MS = 4_000;
@@ -81,6 +82,8 @@ export const serveCommand: Command = async (ctx) => {
   try {
     // The first fetch, before anything is served: fail fast on what no retry fixes.
     // A stop signal ends the wait: a hung STS must not hold SIGTERM to its request timeout.
+    // Plain aborted() here: a fatal error returns from serve, and nothing must outlive that;
+    // the first fetch's own I/O holds the process meanwhile (and the bin fails if it did not).
     const first = engine().then(
       () => undefined,
       (error: unknown) => {
@@ -155,19 +158,15 @@ export const serveCommand: Command = async (ctx) => {
       logger.log("info", "SIGHUP: refreshing credentials now");
       engine.refresh().catch(() => {});
     });
-    await aborted(ctx.stopSignal);
+    // Not aborted(): with static credentials (no refresh timer) and only the file output
+    // (no server), nothing else holds the event loop, and Node would end the process here.
+    await untilStopped(ctx.stopSignal);
     logger.log("info", "stopping", { signal: String(ctx.stopSignal.reason ?? "") });
   } finally {
     await shutdown(engine, refresher, closers, logger);
   }
   return 0;
 };
-
-/** Resolves when the signal aborts (at once if it already has). */
-const aborted = (signal: AbortSignal): Promise<void> =>
-  signal.aborted
-    ? Promise.resolve()
-    : new Promise((resolve) => signal.addEventListener("abort", () => resolve(), { once: true }));
 
 const shutdown = async (
   engine: { stop(): void },

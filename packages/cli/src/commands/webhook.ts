@@ -1,6 +1,7 @@
 import { parseHostPort } from "../args/host-port.js";
 import { UsageError } from "../args/usage-error.js";
 import type { Command } from "../context.js";
+import { untilStopped } from "../until-stopped.js";
 import { version } from "../version.js";
 import { createWebhookServer } from "../webhook/server.js";
 
@@ -30,11 +31,8 @@ export const webhookCommand: Command = async (ctx) => {
   });
   const address = await server.listen();
   ctx.logger.log("info", "webhook listening", { url: address.url });
-  if (!ctx.stopSignal.aborted) {
-    await new Promise<void>((resolve) =>
-      ctx.stopSignal.addEventListener("abort", () => resolve(), { once: true }),
-    );
-  }
+  // Held by the signal, not by the HTTPS server alone: the server is this command's work, not its lifetime.
+  await untilStopped(ctx.stopSignal);
   ctx.logger.log("info", "stopping", { signal: String(ctx.stopSignal.reason ?? "") });
   await server.close();
   ctx.logger.log("info", "stopped");
