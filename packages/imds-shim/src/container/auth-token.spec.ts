@@ -32,10 +32,18 @@ describe("tokensMatch", () => {
     expect(tokensMatch("abc", short)).toBe(true);
   });
 
-  it("compares over 512 bytes for any token up to 256 code units, so their lengths do not show in the timing", () => {
-    expect(expectedToken("a").padded.length).toBe(512);
-    expect(expectedToken("a".repeat(256)).padded.length).toBe(512);
-    expect(expectedToken("a".repeat(257)).padded.length).toBe(1024);
-    expect(expectedToken("a".repeat(257)).scratch.length).toBe(1024);
+  it("compares over 128 bytes for any token up to 64 code units, so their lengths do not show in the timing", () => {
+    expect(expectedToken("a").padded.length).toBe(128);
+    expect(expectedToken("a".repeat(64)).padded.length).toBe(128);
+    expect(expectedToken("a".repeat(65)).padded.length).toBe(256);
+    expect(expectedToken("a".repeat(65)).scratch.length).toBe(256);
+  });
+
+  it("leaves nothing of a longer presented value behind for the next comparison", () => {
+    const expected = expectedToken("abc");
+    expect(tokensMatch("abcdefgh", expected)).toBe(false);
+    expect(tokensMatch("abc", expected)).toBe(true);
+    expect(tokensMatch("ab", expected)).toBe(false);
+    expect(tokensMatch("abc", expected)).toBe(true);
   });
 });
