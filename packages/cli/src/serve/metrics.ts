@@ -11,6 +11,9 @@ export const createMetrics = (engine: RefreshingProvider, now: () => number) => 
   // Keyed by the raw label values; each counter keeps its escaped label set,
   // built once, so a request costs one lookup (render order: first seen).
   const requests = new Map<string, { labels: string; n: number }>();
+  // Each server's last route and status, with its counter: a server answers the
+  // same request over and over, and building the key cost ~0.8 µs a request.
+  const lastOf = new Map<string, { path: string; status: number; counter: { labels: string; n: number } }>();
   let refresher: RefresherHandle | undefined;
 
   const label = (v: string) => v.replaceAll("\\", "\\\\").replaceAll('"', '\\"').replaceAll("\n", "\\n");
@@ -25,14 +28,19 @@ export const createMetrics = (engine: RefreshingProvider, now: () => number) => 
       else if (e.type === "write-failure") fileWriteFailures++;
     },
     onRequest: (r: RequestInfo) => {
+      const seen = lastOf.get(r.server);
+      if (seen !== undefined && seen.status === r.status && seen.path === r.path) {
+        seen.counter.n++;
+        return;
+      }
       const key = `${r.server}\n${r.path}\n${r.status}`;
-      const counter = requests.get(key);
+      let counter = requests.get(key);
       if (counter) counter.n++;
-      else
-        requests.set(key, {
-          labels: `server="${r.server}",path="${label(r.path)}",status="${r.status}"`,
-          n: 1,
-        });
+      else {
+        counter = { labels: `server="${r.server}",path="${label(r.path)}",status="${r.status}"`, n: 1 };
+        requests.set(key, counter);
+      }
+      lastOf.set(r.server, { path: r.path, status: r.status, counter });
     },
     watchRefresher: (handle: RefresherHandle) => {
       refresher = handle;
