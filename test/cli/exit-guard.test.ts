@@ -1,9 +1,8 @@
 import { spawn } from "node:child_process";
-import { pathToFileURL } from "node:url";
 import { describe, expect, it } from "vitest";
 
 /** The bin's safety net, as built (dist/), run in a real Node process: only a real exit shows it. */
-const GUARD = pathToFileURL(new URL("../../packages/cli/dist/exit-guard.js", import.meta.url).pathname).href;
+const GUARD = new URL("../../packages/cli/dist/exit-guard.js", import.meta.url).href;
 
 /** Runs an ES module that has `failIfUnfinished` in scope; resolves with its exit code and stderr. */
 const runScript = (body: string) =>

@@ -224,7 +224,7 @@ export const createHttpServer = (config: HttpServerConfig): HttpServerHandle => 
   let bindHostCheck: ((hosts: readonly string[]) => HostCheck) | undefined;
   let tls = config.tls;
   let closing: Promise<void> | undefined;
-  // Every accepted TCP connection, and for HTTPS the TLS socket node:http reads its requests from.
+  // Every accepted TCP connection; for HTTPS, each one's TLS socket, which node:http reads requests from.
   const sockets = new Set<Socket>();
   const httpSocketOf = new WeakMap<Socket, Socket>();
   let draining = false;
