@@ -30,6 +30,8 @@ export interface RotationReport {
   acceptedRequests: number;
   /** Requests the S3 front refused, by S3 error code. */
   refused: Record<string, number>;
+  /** Each refused request: its method, and when it arrived after its session's expiration, ms. */
+  refusals: { method: string; afterExpiryMs: number | null }[];
   /** How the registry signed its payloads, by kind (`sha256`, `unsigned`, `streaming`…). */
   payloads: Record<string, number>;
   /** The registry's S3 requests by HTTP method: HEAD answers carry no error code to react to. */
@@ -100,6 +102,10 @@ export const summarise = (
     digestMismatches: pulls.filter((o) => o.ok && !o.digestOk).length,
     acceptedRequests: accepted.length,
     refused,
+    refusals: refusedList.map((r) => {
+      const expiration = expirationOf(r.accessKeyId ?? "");
+      return { method: r.method, afterExpiryMs: expiration === undefined ? null : r.at - expiration };
+    }),
     payloads,
     methods,
     signingKeys: lastUse.size,
