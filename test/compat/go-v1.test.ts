@@ -41,6 +41,23 @@ const namespaceFor = async (options: { imdsAddress: boolean; imds?: string }) =>
   return { place: netns, netns, stsUrl };
 };
 
+/** The client, started inside the namespace, resolves nothing: its EC2 role provider found no IMDS that answers it. Closes both. */
+const expectNoImdsCredentials = async (
+  binary: string,
+  inside: Awaited<ReturnType<typeof namespaceFor>>,
+  env: Record<string, string>,
+) => {
+  const client = goV1(world, binary, "session", inside)(env);
+  try {
+    const got = await client.send("get");
+    expect(got.ok).toBe(false);
+    expect(got.error).toMatch(/EC2RoleRequestError/);
+  } finally {
+    await client.close();
+    await inside.netns.close();
+  }
+};
+
 describe.each(SDKS)("aws-sdk-go v1 $name", ({ tree, modern }) => {
   let go: BuiltCredcheck;
   beforeAll(async () => {
@@ -83,18 +100,8 @@ describe.each(SDKS)("aws-sdk-go v1 $name", ({ tree, modern }) => {
     it("IMDSv2-only at 169.254.169.254: asks no token, so every read is refused (401) and it gets nothing", async () => {
       const { url } = await world.imds(true);
       await world.first();
-      const { netns, stsUrl } = await namespaceFor({ imdsAddress: true, imds: url });
-      const client = goV1(world, go.binary, "session", { place: netns, stsUrl })({
-        AWS_EC2_METADATA_DISABLED: "false",
-      });
-      try {
-        const got = await client.send("get");
-        expect(got.ok).toBe(false);
-        expect(got.error).toMatch(/EC2RoleRequestError/);
-      } finally {
-        await client.close();
-        await netns.close();
-      }
+      const inside = await namespaceFor({ imdsAddress: true, imds: url });
+      await expectNoImdsCredentials(go.binary, inside, { AWS_EC2_METADATA_DISABLED: "false" });
       expect(world.served.length).toBeGreaterThan(0);
       expect(world.served.filter((r) => r.status !== 401 || r.method !== "GET")).toEqual([]);
     });
@@ -118,19 +125,9 @@ describe.each(SDKS)("aws-sdk-go v1 $name", ({ tree, modern }) => {
     it("ignores AWS_EC2_METADATA_SERVICE_ENDPOINT: with credbridge's IMDS on loopback and no 169.254.169.254, it never asks it", async () => {
       const { url } = await world.imds(false);
       await world.first();
-      const { netns, stsUrl } = await namespaceFor({ imdsAddress: false });
-      const loopback = await netns.expose(18090, url, world.tmp.dir);
-      const client = goV1(world, go.binary, "session", { place: netns, stsUrl })({
-        AWS_EC2_METADATA_SERVICE_ENDPOINT: loopback,
-      });
-      try {
-        const got = await client.send("get");
-        expect(got.ok).toBe(false);
-        expect(got.error).toMatch(/EC2RoleRequestError/);
-      } finally {
-        await client.close();
-        await netns.close();
-      }
+      const inside = await namespaceFor({ imdsAddress: false });
+      const loopback = await inside.netns.expose(18090, url, world.tmp.dir);
+      await expectNoImdsCredentials(go.binary, inside, { AWS_EC2_METADATA_SERVICE_ENDPOINT: loopback });
       expect(world.served).toEqual([]);
     });
   }

@@ -1,14 +1,12 @@
-import { chown, mkdir, readFile } from "node:fs/promises";
+import { readFile } from "node:fs/promises";
 import { expect, it } from "vitest";
-import { createNetworkNamespace, IMDS_ADDRESS } from "../support/netns.js";
-import { fetchIn, HERE, type Place } from "../support/place.js";
+import { fetchIn } from "../support/place.js";
 import { REGISTRY_BUILDS } from "./support/builds.js";
 import { makeOciImage } from "./support/oci-image.js";
+import { fileStage, imdsStage } from "./support/paths.js";
 import { registryConfigFromExample, registryEnv, startRegistry } from "./support/registry.js";
-import { startFileSidecar, startImdsSidecar } from "./support/sidecars.js";
 import { push } from "./support/skopeo.js";
 import { expectSignedByBuild, REGISTRY_TEST_TIMEOUT_MS, setStage } from "./support/stage.js";
-import { REGISTRY_USER, systemUser } from "./support/users.js";
 
 /**
  * The first session's lifetime: shorter than aws-sdk-go's 5-minute window of
@@ -37,85 +35,60 @@ it.concurrent.for(CASES)(
   { timeout: REGISTRY_TEST_TIMEOUT_MS },
   async ({ build, path }, ctx) => {
     let skewMs = 0;
-    const { world, tmp, defer } = await setStage(ctx, "expiry", {
+    const stage = await setStage(ctx, "expiry", {
       lifetimeSeconds: FIRST_SESSION_SECONDS,
       now: () => Date.now() + skewMs,
     });
-    const home = tmp.path("home");
-    await mkdir(tmp.path("home", ".aws"), { recursive: true, mode: 0o700 });
-    let place: Place = HERE;
-    let rotate: () => Promise<void>;
-    /** What credbridge serves now: the access key in the file, or from IMDS. */
-    let servedKey: () => Promise<string>;
-    let imdsReads = async () => 0;
-    let s3 = world.front.url;
-    let uid: { uid: number; gid: number } | undefined;
-    if (path === "credentials file") {
-      uid = await systemUser(REGISTRY_USER);
-      await chown(home, uid.uid, uid.gid);
-      await chown(tmp.path("home", ".aws"), uid.uid, uid.gid);
-      const credentialsFile = tmp.path("home", ".aws", "credentials");
-      const sidecar = await startFileSidecar({
-        stsUrl: world.sts.url,
-        credentialsFile,
-        dir: tmp.dir,
-        fileOwner: `${uid.uid}:${uid.gid}`,
-      });
-      defer(() => sidecar.stop());
-      const writes = () =>
-        sidecar.lines.filter((l) => l.includes(`${credentialsFile} [default] updated`)).length;
-      rotate = async () => {
-        const before = writes();
-        sidecar.child.kill("SIGHUP");
-        await expect.poll(writes, { timeout: 10_000 }).toBeGreaterThan(before);
-      };
-      servedKey = async () =>
-        /aws_access_key_id\s*=\s*(\S+)/.exec(await readFile(credentialsFile, "utf8"))?.[1] ?? "";
-    } else {
-      const netns = await createNetworkNamespace();
-      defer(() => netns.close());
-      place = netns;
-      const stsInside = await netns.expose(18080, world.sts.url, tmp.dir);
-      s3 = await netns.expose(18081, world.front.url, tmp.dir);
-      const sidecar = await startImdsSidecar({
-        stsUrl: stsInside,
-        imds: `${IMDS_ADDRESS}:80`,
-        dir: tmp.dir,
-        wrap: netns.wrap,
-      });
-      defer(() => sidecar.cli.stop());
-      rotate = async () => {
-        sidecar.cli.child.kill("SIGHUP");
-        await sidecar.cli.waitFor((l) => l.msg === "credentials refreshed" && l.reason === "forced");
-      };
-      const base = `${sidecar.url}/latest/meta-data/iam/security-credentials/`;
-      servedKey = async () => {
-        const role = (await fetchIn(netns, base)).body.trim();
-        return JSON.parse((await fetchIn(netns, `${base}${role}`)).body).AccessKeyId;
-      };
-      imdsReads = async () =>
-        (await sidecar.imdsRequests())
-          .filter((r) => r.path.endsWith("{role}") && r.status === 200)
-          .reduce((n, r) => n + r.n, 0);
-    }
+    const { world, tmp, defer } = stage;
+    const onFile = path === "credentials file";
+    const setUp = onFile ? await fileStage(stage) : await imdsStage(stage);
+    const cli = "cli" in setUp.sidecar ? setUp.sidecar.cli : setUp.sidecar;
+    /** The access key credbridge serves now: in the file, or from IMDS. */
+    const servedKey = async (): Promise<string> => {
+      if ("credentialsFile" in setUp) {
+        return /aws_access_key_id\s*=\s*(\S+)/.exec(await readFile(setUp.credentialsFile, "utf8"))?.[1] ?? "";
+      }
+      const base = `${setUp.sidecar.url}/latest/meta-data/iam/security-credentials/`;
+      const role = (await fetchIn(setUp.netns, base)).body.trim();
+      return JSON.parse((await fetchIn(setUp.netns, `${base}${role}`)).body).AccessKeyId;
+    };
+    /** credbridge fetches a new session now (SIGHUP) and serves it: in the file, or from IMDS. */
+    const rotate = async () => {
+      const before = world.sts.issued.length;
+      cli.child.kill("SIGHUP");
+      await expect
+        .poll(
+          async () =>
+            world.sts.issued.length > before && (await servedKey()) === world.sts.issued.at(-1)!.accessKeyId,
+          { timeout: 10_000 },
+        )
+        .toBe(true);
+    };
+    /** Credential reads credbridge's IMDS answered (0 on the file path). */
+    const imdsReads = async (): Promise<number> =>
+      "imdsRequests" in setUp.sidecar
+        ? (await setUp.sidecar.imdsRequests())
+            .filter((r) => r.path.endsWith("{role}") && r.status === 200)
+            .reduce((n, r) => n + r.n, 0)
+        : 0;
     const registry = await startRegistry({
       build,
       configFile: tmp.path("config.yml"),
       config: await registryConfigFromExample(
-        path === "credentials file" ? "irsa" : "imds",
-        s3,
-        path === "credentials file" ? "127.0.0.1:0" : "127.0.0.1:5000",
+        onFile ? "irsa" : "imds",
+        setUp.s3,
+        onFile ? "127.0.0.1:0" : "127.0.0.1:5000",
       ),
-      env: registryEnv(home),
-      place,
-      ...(uid === undefined ? {} : { uid: uid.uid, gid: uid.gid }),
+      env: registryEnv(setUp.home),
+      place: setUp.place,
+      ...("user" in setUp ? { uid: setUp.user.uid, gid: setUp.user.gid } : {}),
     });
     defer(() => registry.stop());
     const requests = world.front.requests;
     const round = async (tag: string) => {
       const from = requests.length;
       const image = await makeOciImage(tmp.path(tag));
-      const pushed = await push(image.ref, `${registry.address}/expiry/app:${tag}`, place);
+      const pushed = await push(image.ref, `${registry.address}/expiry/app:${tag}`, setUp.place);
       expect(pushed, registry.log().slice(-2000)).toMatchObject({ ok: true, stderr: "" });
       return requests.slice(from);
     };
@@ -146,7 +119,7 @@ it.concurrent.for(CASES)(
     );
     expect(keys(skewed)).toEqual([sessionB.accessKeyId]);
     const firstAccepted = skewed.find((r) => r.forwarded)!;
-    if (path !== "credentials file") expect(await imdsReads()).toBe(readsBefore + 1);
+    if (!onFile) expect(await imdsReads()).toBe(readsBefore + 1);
     expectSignedByBuild(world, build);
     console.log(
       `registry-skew ${JSON.stringify({

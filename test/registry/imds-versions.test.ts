@@ -1,11 +1,11 @@
-import { mkdir } from "node:fs/promises";
 import { expect, it } from "vitest";
 import { cleanEnv, runCli } from "../support/cli.js";
-import { createNetworkNamespace, IMDS_ADDRESS } from "../support/netns.js";
+import { IMDS_ADDRESS } from "../support/netns.js";
 import { REGISTRY_BUILDS } from "./support/builds.js";
 import { makeOciImage } from "./support/oci-image.js";
+import { imdsStage } from "./support/paths.js";
 import { registryConfigFromExample, registryEnv, startRegistry } from "./support/registry.js";
-import { type ImdsRequestCount, startImdsSidecar } from "./support/sidecars.js";
+import type { ImdsRequestCount } from "./support/sidecars.js";
 import { pull, push } from "./support/skopeo.js";
 import { expectSignedByBuild, REGISTRY_TEST_TIMEOUT_MS, setStage } from "./support/stage.js";
 
@@ -21,31 +21,20 @@ const total = (served: ImdsRequestCount[], path: string, status?: number) =>
     .filter((r) => r.path === path && (status === undefined || r.status === status))
     .reduce((n, r) => n + r.n, 0);
 
-/** A namespace (with or without 169.254.169.254), STS and S3 bridged in, credbridge's IMDS and the registry inside. */
-const imdsStage = async (
+/** The IMDS path's namespace (with or without 169.254.169.254), the registry inside, one push and pull. */
+const pushThroughImds = async (
   ctx: Parameters<typeof setStage>[0],
   build: (typeof REGISTRY_BUILDS)[number],
   options: { imdsAddress: boolean; imds: string; v2Only?: boolean; registryEnv?: Record<string, string> },
 ) => {
-  const { world, tmp, defer } = await setStage(ctx, "imds-versions");
-  const netns = await createNetworkNamespace({ imdsAddress: options.imdsAddress });
-  defer(() => netns.close());
-  const stsInside = await netns.expose(18080, world.sts.url, tmp.dir);
-  const s3Inside = await netns.expose(18081, world.front.url, tmp.dir);
-  const sidecar = await startImdsSidecar({
-    stsUrl: stsInside,
-    imds: options.imds,
-    dir: tmp.dir,
-    wrap: netns.wrap,
-    v2Only: options.v2Only === true,
-  });
-  defer(() => sidecar.cli.stop());
-  await mkdir(tmp.path("home"), { mode: 0o755 });
+  const stage = await setStage(ctx, "imds-versions");
+  const { world, tmp, defer } = stage;
+  const { sidecar, netns, s3, home } = await imdsStage(stage, options);
   const registry = await startRegistry({
     build,
     configFile: tmp.path("config.yml"),
-    config: await registryConfigFromExample("imds", s3Inside, "127.0.0.1:5000"),
-    env: registryEnv(tmp.path("home"), options.registryEnv),
+    config: await registryConfigFromExample("imds", s3, "127.0.0.1:5000"),
+    env: registryEnv(home, options.registryEnv),
     place: netns,
   });
   defer(() => registry.stop());
@@ -64,7 +53,7 @@ it.concurrent.for(REGISTRY_BUILDS)(
   { timeout: REGISTRY_TEST_TIMEOUT_MS },
   async (build, ctx) => {
     const imds = "127.0.0.1:18090";
-    const { world, sidecar, registry, pushed, pulled } = await imdsStage(ctx, build, {
+    const { world, sidecar, registry, pushed, pulled } = await pushThroughImds(ctx, build, {
       imdsAddress: false,
       imds,
       registryEnv: { AWS_EC2_METADATA_SERVICE_ENDPOINT: `http://${imds}` },
@@ -95,7 +84,7 @@ it.concurrent.for(REGISTRY_BUILDS)(
   "$name against credbridge --imds-v2-only at 169.254.169.254:80",
   { timeout: REGISTRY_TEST_TIMEOUT_MS },
   async (build, ctx) => {
-    const { world, sidecar, registry, pushed } = await imdsStage(ctx, build, {
+    const { world, sidecar, registry, pushed } = await pushThroughImds(ctx, build, {
       imdsAddress: true,
       imds: `${IMDS_ADDRESS}:80`,
       v2Only: true,

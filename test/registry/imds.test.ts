@@ -1,10 +1,9 @@
-import { mkdir } from "node:fs/promises";
 import { expect, it } from "vitest";
-import { createNetworkNamespace, IMDS_ADDRESS } from "../support/netns.js";
+import { IMDS_ADDRESS } from "../support/netns.js";
 import { REGISTRY_BUILDS } from "./support/builds.js";
+import { imdsStage } from "./support/paths.js";
 import { registryConfigFromExample, registryEnv, startRegistry } from "./support/registry.js";
 import { SESSION_SECONDS } from "./support/rotations.js";
-import { startImdsSidecar } from "./support/sidecars.js";
 import { expectSurvivesRotations, REGISTRY_TEST_TIMEOUT_MS, setStage } from "./support/stage.js";
 
 const CREDENTIALS_ROUTE = "/latest/meta-data/iam/security-credentials/{role}";
@@ -20,30 +19,17 @@ it.concurrent.for(REGISTRY_BUILDS)(
   "$name: the registry on S3 through IMDS at 169.254.169.254:80 in a network namespace, across rotations",
   { timeout: REGISTRY_TEST_TIMEOUT_MS },
   async (build, ctx) => {
-    const { world, tmp, defer } = await setStage(ctx, "imds", { lifetimeSeconds: SESSION_SECONDS });
-    // Fails the test, with the reason, when the namespace cannot be made.
-    const netns = await createNetworkNamespace();
-    defer(() => netns.close());
-    const stsInside = await netns.expose(18080, world.sts.url, tmp.dir);
-    const s3Inside = await netns.expose(18081, world.front.url, tmp.dir);
-
-    const sidecar = await startImdsSidecar({
-      stsUrl: stsInside,
-      imds: `${IMDS_ADDRESS}:80`,
-      dir: tmp.dir,
-      wrap: netns.wrap,
-    });
-    defer(() => sidecar.cli.stop());
+    const stage = await setStage(ctx, "imds", { lifetimeSeconds: SESSION_SECONDS });
+    const { world, tmp, defer } = stage;
+    const { sidecar, netns, s3, home } = await imdsStage(stage);
     expect(sidecar.url).toBe(`http://${IMDS_ADDRESS}`);
 
-    const home = tmp.path("home");
-    await mkdir(home, { mode: 0o755 });
     const env = registryEnv(home);
     expect(env).not.toHaveProperty("AWS_EC2_METADATA_SERVICE_ENDPOINT");
     const registry = await startRegistry({
       build,
       configFile: tmp.path("config.yml"),
-      config: await registryConfigFromExample("imds", s3Inside, "127.0.0.1:5000"),
+      config: await registryConfigFromExample("imds", s3, "127.0.0.1:5000"),
       env,
       place: netns,
     });

@@ -52,6 +52,9 @@ export const setStage = async (
   return { world, tmp, defer };
 };
 
+/** What `setStage` set up for one test. */
+export type Stage = Awaited<ReturnType<typeof setStage>>;
+
 /**
  * Every request that reached the S3 front came from this build: aws-sdk-go
  * names its version in the User-Agent, so a test cannot pass on the other binary.
