@@ -3,21 +3,21 @@ import { startPodIdentityAgent } from "@credbridge/emulators";
 import { expect, it, vi } from "vitest";
 import { cleanEnv, startCli } from "../support/cli.js";
 import { APP_ROLE } from "../support/irsa.js";
+import { REGISTRY_BUILDS } from "./support/builds.js";
 import { registryConfigFromExample, registryEnv, startRegistry } from "./support/registry.js";
 import { MIN_REMAINING_SECONDS, SESSION_SECONDS } from "./support/rotations.js";
-import { expectSurvivesRotations, REGISTRY_TEST_TIMEOUT_MS, setStage, useCleanups } from "./support/stage.js";
+import { expectSurvivesRotations, REGISTRY_TEST_TIMEOUT_MS, setStage } from "./support/stage.js";
 import { REGISTRY_USER, systemUser } from "./support/users.js";
-
-const defer = useCleanups();
 
 // Path 3: the Pod Identity example. The agent (emulated, minting sessions
 // through the STS emulator so the S3 front knows them) is credbridge's source;
 // credbridge writes the shared file; the registry gets the agent's variables
 // too, as EKS injects them into every container, and must never use them.
-it(
-  "the registry on S3 with EKS Pod Identity as the source, through the file; it never calls the agent",
-  async () => {
-    const { world, tmp } = await setStage(defer, "pod-identity");
+it.concurrent.for(REGISTRY_BUILDS)(
+  "$name: the registry on S3 with EKS Pod Identity as the source, through the file; it never calls the agent",
+  { timeout: REGISTRY_TEST_TIMEOUT_MS },
+  async (build, ctx) => {
+    const { world, tmp, defer } = await setStage(ctx, "pod-identity");
     const agent = await startPodIdentityAgent({
       sts: world.sts,
       roleArn: APP_ROLE,
@@ -59,6 +59,7 @@ it(
     await vi.waitFor(() => stat(credentialsFile), { timeout: 5_000, interval: 50 });
 
     const registry = await startRegistry({
+      build,
       configFile: tmp.path("config.yml"),
       config: await registryConfigFromExample("pod-identity", world.front.url, "127.0.0.1:0"),
       env: registryEnv(tmp.path("home", "harbor"), {
@@ -73,6 +74,7 @@ it(
     // Every signer is a session the agent handed to credbridge.
     await expectSurvivesRotations({
       path: "Pod Identity → file",
+      build,
       world,
       registry,
       workDir: tmp.path("images"),
@@ -83,5 +85,4 @@ it(
     const refreshes = credbridge.lines.filter((l) => l.includes('"credentials refreshed"')).length;
     expect(agent.calls.length).toBe(refreshes);
   },
-  REGISTRY_TEST_TIMEOUT_MS,
 );

@@ -1,31 +1,32 @@
 import { mkdir, readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { expect, it, vi } from "vitest";
+import { REGISTRY_BUILDS } from "./support/builds.js";
 import { makeOciImage } from "./support/oci-image.js";
 import { registryConfigFromExample, registryEnv, startRegistry } from "./support/registry.js";
 import { SESSION_SECONDS } from "./support/rotations.js";
 import { completedBlobs } from "./support/s3-world.js";
 import { startFileSidecar } from "./support/sidecars.js";
 import { pull, push } from "./support/skopeo.js";
-import { REGISTRY_TEST_TIMEOUT_MS, setStage, useCleanups } from "./support/stage.js";
-
-const defer = useCleanups();
+import { expectSignedByBuild, REGISTRY_TEST_TIMEOUT_MS, setStage } from "./support/stage.js";
 
 // credbridge stopped (SIGTERM) while the registry pushes: the file keeps the
 // last session, which expires; the registry's next push fails cleanly (a 500
 // to the client, the registry still up); once credbridge is back the next
 // push succeeds without restarting the registry, and no blob in the bucket
 // is a partial upload under a completed blob's name.
-it(
-  "SIGTERM to credbridge mid-push: the next push fails cleanly, succeeds after credbridge restarts, no partial blob",
-  async () => {
-    const { world, tmp } = await setStage(defer, "sigterm", { lifetimeSeconds: SESSION_SECONDS });
+it.concurrent.for(REGISTRY_BUILDS)(
+  "$name: SIGTERM to credbridge mid-push: the next push fails cleanly, succeeds after credbridge restarts, no partial blob",
+  { timeout: REGISTRY_TEST_TIMEOUT_MS },
+  async (build, ctx) => {
+    const { world, tmp, defer } = await setStage(ctx, "sigterm", { lifetimeSeconds: SESSION_SECONDS });
     await mkdir(tmp.path("home", ".aws"), { recursive: true, mode: 0o700 });
     const credentialsFile = tmp.path("home", ".aws", "credentials");
     const sidecar = () => startFileSidecar({ stsUrl: world.sts.url, credentialsFile, dir: tmp.dir });
     const first = await sidecar();
     defer(() => first.stop());
     const registry = await startRegistry({
+      build,
       configFile: tmp.path("config.yml"),
       config: await registryConfigFromExample("irsa", world.front.url, "127.0.0.1:0"),
       env: registryEnv(tmp.path("home")),
@@ -75,9 +76,9 @@ it(
     const blobs = await completedBlobs(world);
     expect(blobs.filter((b) => !b.intact)).toEqual([]);
     expect(blobs.map((b) => b.digest)).toEqual(expect.arrayContaining(next.blobDigests));
+    expectSignedByBuild(world, build);
     console.log(
-      `registry-sigterm ${JSON.stringify({ midPushOk: interrupted.ok, failedPushMs: failed.ms, retriedPushMs: retried.ms, blobs: blobs.length })}`,
+      `registry-sigterm ${JSON.stringify({ build: build.name, midPushOk: interrupted.ok, failedPushMs: failed.ms, retriedPushMs: retried.ms, blobs: blobs.length })}`,
     );
   },
-  REGISTRY_TEST_TIMEOUT_MS,
 );

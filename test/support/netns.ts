@@ -15,11 +15,12 @@ export const IMDS_ADDRESS = "169.254.169.254";
 export interface NetworkNamespace extends Place {
   readonly name: string;
   /**
-   * Makes `127.0.0.1:<port>` inside the namespace reach `target` (a URL of a
-   * server outside it), through a Unix socket in `socketDir`. Returns the URL to
-   * use inside.
+   * Makes `<host>:<port>` inside the namespace (host 127.0.0.1 unless given;
+   * 169.254.169.254 puts a server outside at the IMDS address) reach `target`
+   * (a URL of a server outside it), through a Unix socket in `socketDir`.
+   * Returns the URL to use inside.
    */
-  expose(port: number, target: string, socketDir: string): Promise<string>;
+  expose(port: number, target: string, socketDir: string, host?: string): Promise<string>;
   /** Deletes the namespace and stops every bridge. Safe to call twice. */
   close(): Promise<void>;
 }
@@ -71,9 +72,9 @@ export const createNetworkNamespace = async (
   return {
     name,
     wrap,
-    expose: async (port, target, socketDir) => {
+    expose: async (port, target, socketDir, host = "127.0.0.1") => {
       const url = new URL(target);
-      const socket = `${socketDir}/bridge-${port}.sock`;
+      const socket = `${socketDir}/bridge-${host}-${port}.sock`;
       const server = createServer((inbound) => {
         const outbound = connect(Number(url.port), url.hostname);
         inbound.pipe(outbound).pipe(inbound);
@@ -86,7 +87,7 @@ export const createNetworkNamespace = async (
       });
       servers.push(server);
       sockets.push(socket);
-      const [command, args] = wrap(process.execPath, [BRIDGE, `${port}=${socket}`]);
+      const [command, args] = wrap(process.execPath, [BRIDGE, `${host}:${port}=${socket}`]);
       const bridge = spawn(command, args, { stdio: ["ignore", "pipe", "pipe"] });
       bridges.push(bridge);
       await new Promise<void>((resolve, reject) => {
@@ -97,7 +98,7 @@ export const createNetworkNamespace = async (
         bridge.stdout!.once("data", () => resolve());
         bridge.once("exit", (code) => reject(new Error(`bridge to ${target} exited (${code}): ${err}`)));
       });
-      return `http://127.0.0.1:${port}`;
+      return port === 80 ? `http://${host}` : `http://${host}:${port}`;
     },
     close,
   };

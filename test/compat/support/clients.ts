@@ -1,4 +1,5 @@
 import { fileURLToPath } from "node:url";
+import type { Place } from "../../support/place.js";
 import { type LineClient, startLineClient } from "./line-client.js";
 import type { StartClient } from "./scenarios.js";
 import type { CompatWorld } from "./world.js";
@@ -54,13 +55,23 @@ export const boto3 =
       "install Debian's python3-boto3 and python3-botocore",
     );
 
-/** aws-sdk-go v1, the credcheck program built from go/src/credcheck (see go-build.ts). */
+/**
+ * aws-sdk-go v1, the credcheck program built from go/src/credcheck (see
+ * go-build.ts). In a network namespace (`place`), `stsUrl` is where STS is
+ * reached from inside it.
+ */
 export const goV1 =
-  (world: ClientWorld, binary: string, mode: "session" | "shared-file" = "session"): StartClient =>
+  (
+    world: ClientWorld,
+    binary: string,
+    mode: "session" | "shared-file" = "session",
+    inside: { place: Place; stsUrl: string } | undefined = undefined,
+  ): StartClient =>
   (env): LineClient =>
     startLineClient(
       binary,
       [mode],
-      withSts(world, env),
+      { ...withSts(world, env), ...(inside ? { CREDCHECK_STS_ENDPOINT: inside.stsUrl } : {}) },
       "install Debian's golang-go and golang-github-aws-aws-sdk-go-dev",
+      inside?.place,
     );

@@ -1,64 +1,83 @@
-import { execFile } from "node:child_process";
 import { existsSync } from "node:fs";
-import { mkdir, readFile, rename } from "node:fs/promises";
+import { mkdir, readFile, rename, symlink } from "node:fs/promises";
+import { join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { buildOnce } from "../../support/build-once.js";
+import { distributionSource } from "../../support/distribution.js";
+import { goBuild } from "../../support/go.js";
 
-/** Debian's Go (golang-go) and aws-sdk-go v1 source (golang-github-aws-aws-sdk-go-dev). */
-export const GO = "/usr/bin/go";
+/** Debian's aws-sdk-go v1 source (golang-github-aws-aws-sdk-go-dev), in its GOPATH. */
 export const GOCODE = "/usr/share/gocode";
 export const AWS_SDK_GO = `${GOCODE}/src/github.com/aws/aws-sdk-go`;
 
 const GO_DIR = fileURLToPath(new URL("../go", import.meta.url));
-/** Gitignored: the binary and Go's build cache, kept between runs so only the first build compiles the SDK. */
+/** Gitignored: the binaries and Go's build cache, kept between runs so only the first build compiles the SDK. */
 const BIN_DIR = `${GO_DIR}/bin`;
 
 export interface BuiltCredcheck {
   binary: string;
-  /** The SDK version Debian ships (aws/version.go). */
+  /** The SDK version it is built against (its aws/version.go). */
   sdkVersion: string;
   buildMs: number;
 }
 
+/** Where an aws-sdk-go v1 source tree comes from: a GOPATH whose src holds it. */
+interface SdkTree {
+  /** In the binary's name; `debian` keeps the name the tests always used. */
+  name: string;
+  gopath(): Promise<string>;
+}
+
+/** Debian's packages: what `test/compat` built from the start. */
+export const DEBIAN_SDK: SdkTree = {
+  name: "debian",
+  gopath: async () => {
+    if (!existsSync(`${AWS_SDK_GO}/aws/version.go`)) {
+      throw new Error(`${AWS_SDK_GO} is missing: install Debian's golang-github-aws-aws-sdk-go-dev`);
+    }
+    return GOCODE;
+  },
+};
+
 /**
- * Builds go/src/credcheck offline in GOPATH mode against Debian's packages:
- * GOPATH is this tree then /usr/share/gocode, modules and the proxy off. The
- * C toolchain is used only when present (Debian's golang-go does not pull in
- * gcc without recommends); the program needs no cgo either way.
+ * aws-sdk-go 1.15.11 as distribution v2.8.3 vendors it (Harbor's registry):
+ * a GOPATH whose `src` is the extracted tree's `vendor/`, so credcheck links
+ * the very SDK packages (and their go-ini and jmespath) the registry does.
  */
-export const buildCredcheck = async (): Promise<BuiltCredcheck> => {
-  if (!existsSync(GO)) throw new Error(`${GO} is missing: install Debian's golang-go`);
-  const versionFile = `${AWS_SDK_GO}/aws/version.go`;
-  if (!existsSync(versionFile)) {
-    throw new Error(`${AWS_SDK_GO} is missing: install Debian's golang-github-aws-aws-sdk-go-dev`);
-  }
+export const VENDORED_SDK: SdkTree = {
+  name: "aws-sdk-go-1.15.11",
+  gopath: async () => {
+    const source = await distributionSource();
+    const gopath = join(source.cache, "vendor-gopath");
+    await buildOnce(gopath, async (temporary) => {
+      await mkdir(temporary);
+      await symlink(source.vendor, join(temporary, "src"));
+    });
+    return gopath;
+  },
+};
+
+/**
+ * Builds go/src/credcheck offline in GOPATH mode against one SDK tree: GOPATH
+ * is this tree's go/ then the SDK's, modules and the proxy off. Each call links
+ * its own file and renames it into place: several test files build it at once
+ * while others run it, and none may see a half-written binary (or ETXTBSY).
+ */
+export const buildCredcheck = async (sdk: SdkTree = DEBIAN_SDK): Promise<BuiltCredcheck> => {
+  const sdkGopath = await sdk.gopath();
+  const versionFile = join(sdkGopath, "src", "github.com", "aws", "aws-sdk-go", "aws", "version.go");
   const sdkVersion = /SDKVersion = "([^"]+)"/.exec(await readFile(versionFile, "utf8"))?.[1] ?? "unknown";
   await mkdir(BIN_DIR, { recursive: true });
-  const binary = `${BIN_DIR}/credcheck`;
-  // Several test files build it at once, while others run it: each links its own
-  // file and renames it into place, so none sees a half-written binary (or ETXTBSY).
+  const binary = sdk === DEBIAN_SDK ? `${BIN_DIR}/credcheck` : `${BIN_DIR}/credcheck-${sdk.name}`;
   const building = `${binary}.${process.pid}.${Math.random().toString(36).slice(2)}`;
   const started = Date.now();
-  await new Promise<void>((resolve, reject) => {
-    execFile(
-      GO,
-      ["build", "-o", building, "credcheck"],
-      {
-        cwd: GO_DIR,
-        env: {
-          PATH: "/usr/bin:/bin",
-          HOME: BIN_DIR,
-          GO111MODULE: "off",
-          GOPATH: `${GO_DIR}:${GOCODE}`,
-          GOCACHE: `${BIN_DIR}/gocache`,
-          GOPROXY: "off",
-          GOFLAGS: "",
-          CGO_ENABLED: existsSync("/usr/bin/gcc") ? "1" : "0",
-        },
-        timeout: 300_000,
-      },
-      (error, _stdout, stderr) =>
-        error ? reject(new Error(`go build credcheck failed: ${error.message}\n${stderr}`)) : resolve(),
-    );
+  await goBuild({
+    cwd: GO_DIR,
+    gopath: [GO_DIR, sdkGopath],
+    cache: `${BIN_DIR}/gocache`,
+    pkg: "credcheck",
+    output: building,
+    cgo: true,
   });
   await rename(building, binary);
   return { binary, sdkVersion, buildMs: Date.now() - started };

@@ -2,6 +2,7 @@ import { type ChildProcessWithoutNullStreams, spawn } from "node:child_process";
 import { dirname } from "node:path";
 import { createInterface } from "node:readline";
 import { fileURLToPath } from "node:url";
+import { HERE, type Place } from "../../support/place.js";
 import type { ResolvedCredentials } from "./world.js";
 
 /** The test package's directory: Node clients resolve their SDKs from its node_modules. */
@@ -44,8 +45,11 @@ export const startLineClient = (
   env: Record<string, string>,
   /** The fix to name when the client cannot run, e.g. "install Debian's python3-boto3". */
   missing: string,
+  /** Where it runs: here, or in a network namespace whose 169.254.169.254 is a test's IMDS. */
+  place: Place = HERE,
 ): LineClient => {
-  const child: ChildProcessWithoutNullStreams = spawn(command, args, { cwd: TEST_DIR, env, stdio: "pipe" });
+  const [program, argv] = place.wrap(command, args);
+  const child: ChildProcessWithoutNullStreams = spawn(program, argv, { cwd: TEST_DIR, env, stdio: "pipe" });
   let stderr = "";
   child.stderr.setEncoding("utf8");
   child.stderr.on("data", (d: string) => {

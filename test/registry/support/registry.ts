@@ -3,10 +3,8 @@ import { readFile, writeFile } from "node:fs/promises";
 import { fileURLToPath } from "node:url";
 import { parseAllDocuments } from "yaml";
 import { HERE, type Place } from "../../support/place.js";
+import type { RegistryBuild } from "./builds.js";
 import { BUCKET } from "./s3-world.js";
-
-/** Debian's docker-registry: distribution 2.8.2 built on aws-sdk-go v1.44. */
-export const REGISTRY_BIN = "/usr/bin/docker-registry";
 
 export type ExamplePath = "irsa" | "imds" | "pod-identity";
 
@@ -64,10 +62,11 @@ export const registryEnv = (home: string, extra: Record<string, string> = {}): N
 });
 
 /**
- * Starts `docker-registry serve <config>` and waits until it listens.
+ * Starts `<registry> serve <config>` of one build and waits until it listens.
  * `env` is its whole environment: nothing of the test runner's leaks in.
  */
 export const startRegistry = async (options: {
+  build: RegistryBuild;
   configFile: string;
   config: RegistryConfig;
   env: NodeJS.ProcessEnv;
@@ -76,7 +75,9 @@ export const startRegistry = async (options: {
   gid?: number;
 }): Promise<RunningRegistry> => {
   await writeFile(options.configFile, JSON.stringify(options.config), { mode: 0o644 });
-  const [command, args] = (options.place ?? HERE).wrap(REGISTRY_BIN, ["serve", options.configFile]);
+  const binary = await options.build.binary();
+  const name = options.build.name;
+  const [command, args] = (options.place ?? HERE).wrap(binary, ["serve", options.configFile]);
   const child = spawn(command, args, {
     env: options.env,
     stdio: ["ignore", "pipe", "pipe"],
@@ -98,8 +99,7 @@ export const startRegistry = async (options: {
     for (const wake of waiters) wake();
   });
   child.once("error", (error: NodeJS.ErrnoException) => {
-    const hint =
-      error.code === "ENOENT" ? ` (${command} missing: apt-get install docker-registry iproute2)` : "";
+    const hint = error.code === "ENOENT" ? ` (${command} missing: apt-get install iproute2)` : "";
     log += `\nspawn error: ${error.message}${hint}`;
   });
 
@@ -108,13 +108,10 @@ export const startRegistry = async (options: {
       const check = () => {
         const line = log.split("\n").find((l) => pattern.test(l));
         if (line !== undefined) return done(() => resolve(line));
-        if (gone) return done(() => reject(new Error(`docker-registry exited before ${pattern}:\n${log}`)));
+        if (gone) return done(() => reject(new Error(`${name} exited before ${pattern}:\n${log}`)));
       };
       const timer = setTimeout(
-        () =>
-          done(() =>
-            reject(new Error(`docker-registry: no log line ${pattern} in ${timeoutMs} ms:\n${log}`)),
-          ),
+        () => done(() => reject(new Error(`${name}: no log line ${pattern} in ${timeoutMs} ms:\n${log}`))),
         timeoutMs,
       );
       const done = (settle: () => void) => {

@@ -18,6 +18,8 @@ export const MIN_REMAINING_SECONDS = 2;
 /** What one path did across rotations: the figures the README's table shows. */
 export interface RotationReport {
   path: string;
+  /** The registry build (`RegistryBuild.name`). */
+  build: string;
   pushes: number;
   failedPushes: number;
   pulls: number;
@@ -28,10 +30,21 @@ export interface RotationReport {
   acceptedRequests: number;
   /** Requests the S3 front refused, by S3 error code. */
   refused: Record<string, number>;
+  /** Each refused request: its method, and when it arrived after its session's expiration, ms. */
+  refusals: { method: string; afterExpiryMs: number | null }[];
   /** How the registry signed its payloads, by kind (`sha256`, `unsigned`, `streaming`…). */
   payloads: Record<string, number>;
+  /** The registry's S3 requests by HTTP method: HEAD answers carry no error code to react to. */
+  methods: Record<string, number>;
   /** Distinct access keys that signed accepted requests: rotations + 1. */
   signingKeys: number;
+  /**
+   * For each session the registry moved on from: how long before that
+   * session's expiration its last accepted request came, ms. An SDK with no
+   * expiry window keeps a session until it expires (or is refused), whatever
+   * credbridge serves meanwhile: these stay near 0.
+   */
+  lastUseBeforeExpiryMs: number[];
   /** Longest time from a refusal to the next accepted request, ms; 0 when nothing was refused. */
   maxRecoveryMs: number;
   /** Blobs (layers, configs, manifests) of successful pushes not found intact in moto's bucket. */
@@ -47,27 +60,41 @@ export interface RotationReport {
 
 export const summarise = (
   path: string,
+  build: string,
   requests: readonly S3FrontRequest[],
   ops: { kind: "push" | "pull"; ok: boolean; stderr: string; digestOk: boolean }[],
   bucket: { missingBlobs: number; partialBlobs: number },
   wallMs: number,
+  /** A session's expiration (ms since the epoch), by access key. */
+  expirationOf: (accessKeyId: string) => number | undefined = () => undefined,
 ): RotationReport => {
   const accepted = requests.filter((r) => r.forwarded);
   const refusedList = requests.filter((r) => !r.forwarded && r.code !== undefined);
   const refused: Record<string, number> = {};
   for (const r of refusedList) refused[r.code!] = (refused[r.code!] ?? 0) + 1;
   const payloads: Record<string, number> = {};
-  for (const r of requests) payloads[r.payload] = (payloads[r.payload] ?? 0) + 1;
+  const methods: Record<string, number> = {};
+  for (const r of requests) {
+    payloads[r.payload] = (payloads[r.payload] ?? 0) + 1;
+    methods[r.method] = (methods[r.method] ?? 0) + 1;
+  }
   let maxRecoveryMs = 0;
   for (const r of refusedList) {
     const next = accepted.find((a) => a.at >= r.at);
     maxRecoveryMs = Math.max(maxRecoveryMs, next === undefined ? Number.POSITIVE_INFINITY : next.at - r.at);
   }
+  const lastUse = new Map<string, number>();
+  for (const r of accepted) lastUse.set(r.accessKeyId!, r.at);
+  const lastUseBeforeExpiryMs = [...lastUse].slice(0, -1).flatMap(([key, at]) => {
+    const expiration = expirationOf(key);
+    return expiration === undefined ? [] : [expiration - at];
+  });
   const pushes = ops.filter((o) => o.kind === "push");
   const pulls = ops.filter((o) => o.kind === "pull");
   const last = ops.slice(-2);
   return {
     path,
+    build,
     pushes: pushes.length,
     failedPushes: pushes.filter((o) => !o.ok).length,
     pulls: pulls.length,
@@ -75,8 +102,14 @@ export const summarise = (
     digestMismatches: pulls.filter((o) => o.ok && !o.digestOk).length,
     acceptedRequests: accepted.length,
     refused,
+    refusals: refusedList.map((r) => {
+      const expiration = expirationOf(r.accessKeyId ?? "");
+      return { method: r.method, afterExpiryMs: expiration === undefined ? null : r.at - expiration };
+    }),
     payloads,
-    signingKeys: new Set(accepted.map((r) => r.accessKeyId)).size,
+    methods,
+    signingKeys: lastUse.size,
+    lastUseBeforeExpiryMs,
     maxRecoveryMs,
     ...bucket,
     recoveredWithoutRestart: last.length === 2 && last.every((o) => o.ok),
@@ -93,6 +126,7 @@ export const summarise = (
  */
 export const pushPullAcrossRotations = async (options: {
   path: string;
+  build: string;
   world: S3World;
   registry: string;
   workDir: string;
@@ -130,7 +164,9 @@ export const pushPullAcrossRotations = async (options: {
     missingBlobs: pushed.filter((d) => !intact.has(d)).length,
     partialBlobs: blobs.filter((b) => !b.intact).length,
   };
-  const report = summarise(options.path, requests, ops, bucket, wallMs);
+  const report = summarise(options.path, options.build, requests, ops, bucket, wallMs, (key) =>
+    options.world.sts.session(key)?.expiration.getTime(),
+  );
   // The figures for the README, one JSON line per path in the test output.
   console.log(`registry-rotation ${JSON.stringify(report)}`);
   return report;

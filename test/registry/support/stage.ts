@@ -1,8 +1,9 @@
 import { chmod } from "node:fs/promises";
 import type { StartStsEmulatorOptions } from "@credbridge/emulators";
-import { afterEach, expect } from "vitest";
+import { expect, type TestContext } from "vitest";
 import type { Place } from "../../support/place.js";
 import { tempDir } from "../../support/tmp.js";
+import type { RegistryBuild } from "./builds.js";
 import type { RunningRegistry } from "./registry.js";
 import { pushPullAcrossRotations, type RotationReport } from "./rotations.js";
 import { type S3World, startS3World } from "./s3-world.js";
@@ -11,18 +12,20 @@ type Cleanup = () => Promise<unknown>;
 
 /**
  * A rotation test pushes for about two session lifetimes (~15 s) after a few
- * seconds of set-up; on a loaded machine moto's start-up and every copy slow
- * down, so these tests get more than the suite's default 60 s.
+ * seconds of set-up, and the first test of a fresh machine builds Harbor's
+ * registry (~30–60 s); on a loaded machine moto's start-up and every copy
+ * slow down, so these tests get more than the suite's default 60 s.
  */
-export const REGISTRY_TEST_TIMEOUT_MS = 90_000;
+export const REGISTRY_TEST_TIMEOUT_MS = 180_000;
 
 /**
- * Registers an afterEach that undoes, last first, everything a test set up.
- * Returns `defer`: hand it each cleanup as soon as the thing exists.
+ * Undoes, last first, everything one test set up, when that test finishes:
+ * per test, so the builds' tests can run concurrently. Returns `defer`: hand
+ * it each cleanup as soon as the thing exists.
  */
-export const useCleanups = (): ((cleanup: Cleanup) => void) => {
+export const useCleanups = (ctx: Pick<TestContext, "onTestFinished">): ((cleanup: Cleanup) => void) => {
   const cleanups: Cleanup[] = [];
-  afterEach(async () => {
+  ctx.onTestFinished(async () => {
     for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
   });
   return (cleanup) => {
@@ -32,19 +35,33 @@ export const useCleanups = (): ((cleanup: Cleanup) => void) => {
 
 /**
  * The S3 world and a scratch directory others may traverse (the registry runs
- * as its own user in some tests), both cleaned up after the test.
+ * as its own user in some tests), both cleaned up after the test, and the
+ * test's `defer`.
  */
 export const setStage = async (
-  defer: (cleanup: Cleanup) => void,
+  ctx: Pick<TestContext, "onTestFinished">,
   name: string,
   sts: StartStsEmulatorOptions = {},
 ) => {
+  const defer = useCleanups(ctx);
   const world: S3World = await startS3World(sts);
   defer(() => world.close());
   const tmp = await tempDir(`credbridge-registry-${name}-`);
   defer(() => tmp.cleanup());
   await chmod(tmp.dir, 0o755);
-  return { world, tmp };
+  return { world, tmp, defer };
+};
+
+/** What `setStage` set up for one test. */
+export type Stage = Awaited<ReturnType<typeof setStage>>;
+
+/**
+ * Every request that reached the S3 front came from this build: aws-sdk-go
+ * names its version in the User-Agent, so a test cannot pass on the other binary.
+ */
+export const expectSignedByBuild = (world: S3World, build: RegistryBuild) => {
+  const agents = new Set(world.front.requests.map((r) => /aws-sdk-go\/[0-9.]+/.exec(r.userAgent ?? "")?.[0]));
+  expect([...agents]).toEqual([`aws-sdk-go/${build.sdkVersion}`]);
 };
 
 /**
@@ -56,6 +73,7 @@ export const setStage = async (
  */
 export const expectSurvivesRotations = async (options: {
   path: string;
+  build: RegistryBuild;
   world: S3World;
   registry: RunningRegistry;
   workDir: string;
@@ -65,6 +83,7 @@ export const expectSurvivesRotations = async (options: {
   const { world, registry } = options;
   const report = await pushPullAcrossRotations({
     path: options.path,
+    build: options.build.name,
     world,
     registry: registry.address,
     workDir: options.workDir,
@@ -79,5 +98,6 @@ export const expectSurvivesRotations = async (options: {
   expect(Object.keys(report.refused).filter((code) => code !== "ExpiredToken")).toEqual([]);
   expect(report.recoveredWithoutRestart).toBe(true);
   expect(registry.child.exitCode).toBeNull();
+  expectSignedByBuild(world, options.build);
   return report;
 };

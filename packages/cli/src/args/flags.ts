@@ -93,7 +93,12 @@ export const COMMANDS: Record<string, { summary: string; flags: FlagTable }> = {
         value: "NAME",
         help: "role name IMDS lists (default: the role STS names for the served credentials)",
       },
-      "imds-v2-only": { type: "boolean", help: "refuse IMDSv1 requests (no session token)" },
+      "imds-v2-only": {
+        type: "boolean",
+        help:
+          "refuse IMDSv1 requests (no session token); breaks IMDSv1-only clients: aws-sdk-go before 1.25.38, " +
+          "so Harbor 2.x's registry (distribution v2.8.3, aws-sdk-go 1.15.11)",
+      },
       "container-endpoint": {
         type: "string",
         value: "HOST:PORT",

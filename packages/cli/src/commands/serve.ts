@@ -15,6 +15,14 @@ import { aborted, untilStopped } from "../until-stopped.js";
 const SHUTDOWN_BUDGET_MS = 4_000;
 /** How long servers let in-flight requests finish on shutdown: well inside the budget. */
 const CLOSE_GRACE_MS = 2_000;
+/**
+ * Said at start-up with --imds-v2-only: the clients it shuts out never say why
+ * (they get 401 and fall through their chains), and the best known of them is
+ * the application credbridge is most often run beside.
+ */
+const IMDS_V2_ONLY_WARNING =
+  "IMDS refuses IMDSv1 (--imds-v2-only): clients that never ask for a token get no credentials, " +
+  "among them aws-sdk-go before 1.25.38 and so Harbor 2.x's registry (distribution v2.8.3, aws-sdk-go 1.15.11)";
 /** Errors a retry cannot fix: a sidecar that starts with them exits rather than waits. */
 const FATAL = new Set(["ERR_CONFIG", "ERR_TOKEN_FILE", "ERR_INSECURE_URL"]);
 
@@ -135,6 +143,7 @@ export const serveCommand: Command = async (ctx) => {
       const address = await imds.listen();
       closers.push(() => imds.close());
       logger.log("info", "IMDS listening", { url: address.url, v2Only: f["imds-v2-only"] === true });
+      if (f["imds-v2-only"] === true) logger.log("warn", IMDS_V2_ONLY_WARNING, {});
     }
     if (containerAt && tokenFile) {
       if (await ensureAuthTokenFile(tokenFile, file.owner, file.mode)) {

@@ -78,6 +78,16 @@ describe("startS3Front", () => {
     ]);
   });
 
+  it("records the client's User-Agent, where an SDK names its version", async () => {
+    const session = sts.issueFor(ROLE, "registry", 900);
+    const path = "/bucket/docker/registry/v2/repositories/app/_layers/link";
+    const signed = await signS3(session, { method: "GET", host: host(), path, body: Buffer.alloc(0) });
+    const userAgent = "aws-sdk-go/1.15.11 (go1.19.8; linux; amd64)";
+    await send("GET", path, { ...signed, headers: { ...signed.headers, "user-agent": userAgent } });
+    await send("GET", path, signed);
+    expect(front.requests.map((r) => r.userAgent)).toEqual([userAgent, undefined]);
+  });
+
   it("forwards the path and query exactly as signed", async () => {
     const session = sts.issueFor(ROLE, "registry", 900);
     const signed = await signS3(session, {

@@ -113,6 +113,7 @@ export const startS3Front = async (options: StartS3FrontOptions): Promise<S3Fron
     };
     const key = claimedKey(req, url);
     if (key !== undefined) record.accessKeyId = key;
+    if (req.headers["user-agent"] !== undefined) record.userAgent = req.headers["user-agent"];
     requests.push(record);
     try {
       if (!(req.url ?? "").startsWith("/")) {

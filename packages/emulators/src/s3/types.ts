@@ -26,6 +26,8 @@ export interface S3FrontRequest {
   path: string;
   /** The access key id the request claimed to be signed with, when it had a parsable signature. */
   accessKeyId?: string;
+  /** The client's User-Agent, when sent: an SDK names its version there (`aws-sdk-go/1.15.11 …`). */
+  userAgent?: string;
   /** How the payload was signed: its SHA-256, `UNSIGNED-PAYLOAD`, aws-chunked streaming, presigned. */
   payload: PayloadSigning;
   /** HTTP status sent; 0 while pending. */

@@ -1,6 +1,7 @@
 // Command credcheck resolves AWS credentials with aws-sdk-go v1 (Debian's
-// golang-github-aws-aws-sdk-go-dev, built in GOPATH mode) the way a
-// long-running Go service does, and answers one JSON line per stdin command:
+// golang-github-aws-aws-sdk-go-dev, or the 1.15.11 vendored in distribution
+// v2.8.3; built in GOPATH mode) the way a long-running Go service does, and
+// answers one JSON line per stdin command:
 //
 //	get   credentials as the SDK resolves them now (cached until it deems them expired)
 //	call  sts:GetCallerIdentity signed with them, with the SDK's retries: an
@@ -93,9 +94,13 @@ func main() {
 				continue
 			}
 			got := &creds{v.AccessKeyID, v.SecretAccessKey, v.SessionToken, nil, v.ProviderName}
-			if at, err := c.ExpiresAt(); err == nil {
-				s := at.UTC().Format(time.RFC3339)
-				got.Expiration = &s
+			// Credentials.ExpiresAt arrived after 1.15.11 (the registry's vendored SDK):
+			// asked through an interface, the program builds against both.
+			if e, ok := interface{}(c).(interface{ ExpiresAt() (time.Time, error) }); ok {
+				if at, err := e.ExpiresAt(); err == nil {
+					s := at.UTC().Format(time.RFC3339)
+					got.Expiration = &s
+				}
 			}
 			_ = out.Encode(reply{OK: true, Creds: got})
 		case "call":
