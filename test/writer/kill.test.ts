@@ -8,7 +8,7 @@ import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { checkProfile, credsFor, parseStrict } from "./fixtures/creds.mjs";
 import { fixture, forkFixture, killFixtures, lastJsonLine, nextMessage, run } from "./helpers.js";
 
-/** proper-lockfile's smallest stale period, to keep the test short. */
+/** The lock's smallest stale period, to keep the test short. */
 const STALE_MS = 2_000;
 /**
  * Timer lateness on a loaded machine. The wait is measured inside the next

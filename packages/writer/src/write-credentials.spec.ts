@@ -14,6 +14,7 @@ import {
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { isCredbridgeError } from "@credbridge/core";
+import { manualRuntime } from "@credbridge/core/testing";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { isCredentialsFileError } from "./errors.js";
 import { fsError, hookedFs } from "./internal/hooked-fs.js";
@@ -131,16 +132,27 @@ describe("writeCredentials", () => {
     },
   );
 
-  it("takes over a dead writer's lock, removing the temp file in it, and nothing else", async () => {
-    const path = join(dir, "credentials");
-    await mkdir(join(dir, "credentials.lock", "4242-0123456789ab"), { recursive: true });
-    await writeFile(join(dir, "credentials.lock", "4242-0123456789ab", "credentials.tmp"), "half a file");
-    const old = new Date(Date.now() - 5_000);
-    await utimes(join(dir, "credentials.lock"), old, old);
-    await writeFile(join(dir, ".credentials.backup"), "mine");
-    await writeCredentials(creds(1), { path, lock: { staleMs: 2_000 } });
-    expect((await readdir(dir)).sort()).toEqual([".credentials.backup", "credentials"]);
-  });
+  it.each([
+    ["an hour ahead of this clock (a clock stepped back, a file server ahead)", HOUR],
+    ["an hour behind it", -HOUR],
+  ])(
+    "takes over a dead writer's lock once it has seen it unchanged for the stale period, its time %s or not, removing the temp file in it and nothing else",
+    async (_, offset) => {
+      const path = join(dir, "credentials");
+      await mkdir(join(dir, "credentials.lock", "4242-0123456789ab"), { recursive: true });
+      await writeFile(join(dir, "credentials.lock", "4242-0123456789ab", "credentials.tmp"), "half a file");
+      const then = new Date(Date.now() + offset);
+      await utimes(join(dir, "credentials.lock"), then, then);
+      await writeFile(join(dir, ".credentials.backup"), "mine");
+      // Sleeps move this clock at once: the wait is measured, not spent.
+      const fake = manualRuntime({ start: Date.now() });
+      await writeCredentials(creds(1), { path, lock: { staleMs: 2_000 }, runtime: fake.runtime });
+      const waited = fake.sleeps.reduce((a, b) => a + b, 0);
+      expect(waited).toBeGreaterThanOrEqual(2_000);
+      expect(waited).toBeLessThan(2_010);
+      expect((await readdir(dir)).sort()).toEqual([".credentials.backup", "credentials"]);
+    },
+  );
 
   it("refuses expired credentials and leaves the file alone", async () => {
     const path = join(dir, "credentials");
