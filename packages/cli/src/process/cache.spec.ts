@@ -84,7 +84,7 @@ describe("cacheIdentity", () => {
   it("an entry written for one source key is a miss for another", async () => {
     const a = identityOf(["--source", "default"], { AWS_ACCESS_KEY_ID: "AKIAFIRSTKEY00000001" });
     const b = identityOf(["--source", "default"], { AWS_ACCESS_KEY_ID: "AKIASECONDKEY0000001" });
-    await writeCached(join(dir, cacheFileName(a)), dir, a, CREDS);
+    writeCached(join(dir, cacheFileName(a)), dir, a, CREDS);
     expect(readCached(join(dir, cacheFileName(a)), a, NOW, 0)).toEqual(CREDS);
     expect(readCached(join(dir, cacheFileName(b)), b, NOW, 0)).toBeUndefined();
     expect(readCached(join(dir, cacheFileName(a)), b, NOW, 0)).toBeUndefined();
@@ -119,7 +119,7 @@ describe("readCached", () => {
   };
 
   it("reads the user's own entry", async () => {
-    await writeCached(file(), dir, identity, CREDS);
+    writeCached(file(), dir, identity, CREDS);
     expect(read()).toEqual({ got: CREDS, warnings: [] });
   });
 
@@ -143,7 +143,7 @@ describe("readCached", () => {
   });
 
   it("never reads from a directory group or others can write", async () => {
-    await writeCached(file(), dir, identity, CREDS);
+    writeCached(file(), dir, identity, CREDS);
     await chmod(dir, 0o777);
     const { got, warnings } = read();
     expect(got).toBeUndefined();
@@ -153,7 +153,7 @@ describe("readCached", () => {
   });
 
   it("never reads from a directory, or a file, of another user", async () => {
-    await writeCached(file(), dir, identity, CREDS);
+    writeCached(file(), dir, identity, CREDS);
     const { got, warnings } = read((me ?? 1000) + 1);
     expect(got).toBeUndefined();
     expect(warnings.join()).toMatch(/owned by uid \d+, not by this user/);
@@ -163,7 +163,7 @@ describe("readCached", () => {
 describe("ensureCacheDir", () => {
   it("creates the directory 0700", async () => {
     const cache = join(dir, "home", ".cache", "credbridge");
-    await ensureCacheDir(cache);
+    ensureCacheDir(cache);
     expect((await stat(cache)).mode & 0o777).toBe(0o700);
   });
 
@@ -172,7 +172,7 @@ describe("ensureCacheDir", () => {
     await mkdir(cache);
     await chmod(cache, 0o777);
     const warnings: string[] = [];
-    await ensureCacheDir(cache, { logger: { error: (m) => warnings.push(m) } });
+    ensureCacheDir(cache, { logger: { error: (m) => warnings.push(m) } });
     expect((await stat(cache)).mode & 0o777).toBe(0o700);
     expect(warnings).toEqual([
       `credbridge: the cache directory ${cache} is writable by group or others (mode 0777); set it to 0700`,
@@ -182,10 +182,7 @@ describe("ensureCacheDir", () => {
   it("refuses a directory of another user, naming what to do, and writes nothing there", async () => {
     const cache = join(dir, "theirs");
     await mkdir(cache, { mode: 0o700 });
-    const error = await writeCached(join(cache, "x.json"), cache, "id", CREDS, {
-      uid: (me ?? 1000) + 1,
-    }).catch((e: Error) => e);
-    expect((error as Error).message).toMatch(
+    expect(() => writeCached(join(cache, "x.json"), cache, "id", CREDS, { uid: (me ?? 1000) + 1 })).toThrow(
       /owned by uid \d+, not by this user .*Remove it, or pass --cache-dir/,
     );
     expect(await readdir(cache)).toEqual([]);
