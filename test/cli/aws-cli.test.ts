@@ -86,3 +86,71 @@ describe("the AWS CLI with credential_process = credbridge process", () => {
     expect(fx.sts.calls.filter((c) => c.action === "GetCallerIdentity")).toHaveLength(2);
   });
 });
+
+describe("credbridge process run from a shell, then by the AWS CLI", () => {
+  let fx: Awaited<ReturnType<typeof irsaFixture>>;
+  beforeAll(async () => {
+    fx = await irsaFixture();
+  });
+  afterAll(() => fx.close());
+
+  it("is one configuration: the AWS CLI's AWS_CONFIG_FILE does not split the cache, and the second call fetches nothing", async () => {
+    const args = [
+      CLI,
+      "process",
+      "--source",
+      "web-identity",
+      "--role-arn",
+      "arn:aws:iam::111122223333:role/app",
+      "--web-identity-token-file",
+      fx.tokenFile,
+      "--sts-endpoint",
+      fx.sts.url,
+      "--region",
+      "us-east-1",
+      "--cache-dir",
+      fx.tmp.path("shared-cache"),
+    ];
+    // From a shell: no AWS_CONFIG_FILE, and IRSA variables of another role around.
+    const shell = await new Promise<{ code: number | null; stdout: string }>((resolve, reject) => {
+      const child = spawn(process.execPath, args, {
+        env: {
+          PATH: process.env.PATH,
+          HOME: fx.tmp.dir,
+          AWS_ROLE_ARN: "arn:aws:iam::111122223333:role/unrelated",
+          AWS_WEB_IDENTITY_TOKEN_FILE: "/var/run/secrets/eks.amazonaws.com/serviceaccount/token",
+        },
+      });
+      let stdout = "";
+      child.stdout.on("data", (d) => {
+        stdout += d;
+      });
+      child.on("error", reject);
+      child.on("close", (code) => resolve({ code, stdout }));
+    });
+    expect(shell.code).toBe(0);
+    const fetched = fx.sts.calls.filter((c) => c.action === "AssumeRoleWithWebIdentity");
+    expect(fetched).toHaveLength(1);
+
+    // The AWS CLI runs the same command line with AWS_CONFIG_FILE in its environment.
+    const config = fx.tmp.path("config-shared-cache");
+    await writeFile(
+      config,
+      `[profile app]\ncredential_process = ${[process.execPath, ...args].join(" ")}\nregion = us-east-1\n`,
+    );
+    const cli = await run(
+      ["sts", "get-caller-identity", "--profile", "app", "--endpoint-url", fx.sts.url, "--output", "json"],
+      {
+        PATH: process.env.PATH,
+        HOME: fx.tmp.dir,
+        AWS_CONFIG_FILE: config,
+        AWS_SHARED_CREDENTIALS_FILE: fx.tmp.path("no-credentials"),
+        AWS_PAGER: "",
+      },
+    );
+    expect(cli.code, cli.stderr).toBe(0);
+    expect(fx.sts.calls.filter((c) => c.action === "AssumeRoleWithWebIdentity")).toHaveLength(1);
+    const signed = fx.sts.calls.find((c) => c.action === "GetCallerIdentity");
+    expect(signed?.accessKeyId).toBe(JSON.parse(shell.stdout).AccessKeyId);
+  });
+});
