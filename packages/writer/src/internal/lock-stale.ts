@@ -13,42 +13,33 @@ export interface LockSighting {
   /** Changes whenever the lock is taken anew: compared for equality only, never as a time. */
   id: string;
   stat: Stats;
-  /** The holder directories in it; undefined when this user may not list it. */
-  holders: string[] | undefined;
 }
 
-const UNREADABLE = new Set(["EACCES", "EPERM", "ENOENT", "ELOOP", "ENOTDIR"]);
-
 /**
- * Looks at the lock without taking it: undefined when there is none. Its
- * identity holds its inode, its times (as opaque values: the waiter never
- * compares them with a clock, so a lock from "the future" after a clock step
- * is no different) and its holders' names, which are unique to each taking.
+ * Looks at the lock without taking it (one lstat, for every poll of every
+ * waiter): undefined when there is none. Its identity holds its inode, its
+ * link count (one more for each holder directory in it) and its times, as
+ * opaque values: the waiter never compares them with a clock, so a lock from
+ * "the future" after a clock step is no different from any other.
  */
 export const sightLock = (fs: WriterFs, dir: DirHandle, name: string): LockSighting | undefined => {
-  const at = dir.at(lockNameOf(name));
   let stat: Stats;
   try {
-    stat = fs.lstatSync(at);
+    stat = fs.lstatSync(dir.at(lockNameOf(name)));
   } catch (error) {
     if (systemCode(error) === "ENOENT") return undefined;
     throw error;
   }
-  let holders: string[] | undefined;
-  if (stat.isDirectory()) {
-    let lock: DirHandle | undefined;
-    try {
-      lock = openChild(fs, dir, lockNameOf(name));
-      holders = fs.readdirSync(lock.at("")).sort();
-    } catch (error) {
-      if (!UNREADABLE.has(systemCode(error) ?? "")) throw error;
-    } finally {
-      lock?.close();
-    }
-  }
-  const id = [stat.dev, stat.ino, stat.mtimeMs, stat.ctimeMs, stat.mode, stat.uid, holders?.join("/") ?? "?"];
-  return { id: id.join(":"), stat, holders };
+  const id = [stat.dev, stat.ino, stat.nlink, stat.mtimeMs, stat.ctimeMs, stat.mode, stat.uid];
+  return { id: id.join(":"), stat };
 };
+
+const sameLock = (a: Stats, b: Stats) =>
+  a.dev === b.dev &&
+  a.ino === b.ino &&
+  a.mtimeMs === b.mtimeMs &&
+  a.ctimeMs === b.ctimeMs &&
+  a.nlink === b.nlink;
 
 /** Something a writer may not remove, found while breaking a lock. */
 class Blocked extends Error {
@@ -120,10 +111,10 @@ const cannotBreak = (path: string, staleMs: number, blocked: Blocked) => {
 
 /**
  * Removes a lock seen unchanged for the stale period: its holder died or
- * stalled. Only the holders listed when it was sighted go, so a lock another
- * waiter broke and retook in between keeps its holder and the final rmdir
- * fails on it. Returns whether the lock may now be free; throws ERR_LOCKED,
- * naming what is in the way, when this user may not remove it.
+ * stalled. Only the holders in it while it still looked as it was seen go, so
+ * a lock another waiter broke and retook in between keeps its holder and the
+ * final rmdir fails on it. Returns whether the lock may now be free; throws
+ * ERR_LOCKED, naming what is in the way, when this user may not remove it.
  */
 export const breakLock = (
   fs: WriterFs,
@@ -141,30 +132,38 @@ export const breakLock = (
       fs.unlinkSync(dir.at(lockName));
       return true;
     }
-    if (seen.holders !== undefined) {
-      const lock = openChild(fs, dir, lockName);
+    let lock: DirHandle | undefined;
+    try {
+      lock = openChild(fs, dir, lockName);
+    } catch (error) {
+      // Not ours to list (another user's, 0700): its writer may have died before making its
+      // holder directory in it, and an empty directory goes with the right to write this one.
+      if (!DENIED.has(systemCode(error) ?? "")) throw error;
+    }
+    if (lock) {
       try {
-        const now = lock.stat();
-        if (now.ino !== seen.stat.ino || now.dev !== seen.stat.dev) return false;
-        for (const holder of seen.holders) removeTree(fs, lock, holder, join(shown, holder));
+        if (!sameLock(lock.stat(), seen.stat)) return false;
+        for (const holder of fs.readdirSync(lock.at(""))) removeTree(fs, lock, holder, join(shown, holder));
       } finally {
         lock.close();
       }
     }
-    // Unlistable: its writer may have died before making its holder directory in it, and an
-    // empty directory goes with the right to write the one it is in.
     fs.rmdirSync(dir.at(lockName));
     return true;
   } catch (error) {
     if (error instanceof Blocked) throw cannotBreak(path, staleMs, error);
     const code = systemCode(error);
     if (code === "ENOENT") return true;
-    // A stalled holder woke and is adding a file, or another waiter broke and retook it: look again.
-    if ((code === "ENOTEMPTY" || code === "EEXIST") && seen.holders !== undefined) return false;
     if (code === "ENOTEMPTY" || code === "EEXIST" || DENIED.has(code ?? "")) {
-      // Not empty, and not ours to list: only its owner (or root) can empty it.
-      const why = DENIED.has(code ?? "") ? (code as string) : "EACCES";
-      throw cannotBreak(path, staleMs, new Blocked(shown, seen.stat, why));
+      // Another waiter broke and retook it, or a stalled holder woke and is adding a file: look again.
+      const now = sightLock(fs, dir, name);
+      if (now === undefined || now.id !== seen.id) return false;
+      // Still the lock that was seen, and not ours to empty: only its owner (or root) can.
+      throw cannotBreak(
+        path,
+        staleMs,
+        new Blocked(shown, seen.stat, DENIED.has(code ?? "") ? (code as string) : "EACCES"),
+      );
     }
     throw error;
   }
