@@ -178,6 +178,11 @@ describe("a section header with spaces, [ default ], beside the one written", ()
     "[ default ]\naws_access_key_id = AKIASPACEDHEADER01\naws_secret_access_key = spaced/secret\n";
   const written = { accessKeyId: "AKIAWRITTENDEFAULT1", secretAccessKey: "written/secret+key" };
 
+  let credcheck: string;
+  beforeAll(async () => {
+    credcheck = (await buildCredcheck()).binary;
+  }, 300_000);
+
   const botocore = `
 import json, sys, botocore.session, botocore.configloader
 c = botocore.session.Session(profile="default").get_credentials().get_frozen_credentials()
@@ -216,8 +221,7 @@ print(json.dumps({"access_key": c.access_key, "sections": sorted(botocore.config
       })();
       expect(v3.accessKeyId).toBe(written.accessKeyId);
 
-      const go = await buildCredcheck();
-      const child = spawn(go.binary, ["shared-file"], {
+      const child = spawn(credcheck, ["shared-file"], {
         env: { PATH: "/usr/bin:/bin", HOME: dir, AWS_SHARED_CREDENTIALS_FILE: file },
         stdio: ["pipe", "pipe", "pipe"],
       });
