@@ -7,9 +7,10 @@ import { irsaFixture } from "../support/irsa.js";
 /** Debian's AWS CLI, the client people run credential_process under. Required on these machines. */
 const AWS = "/usr/bin/aws";
 
-const run = (args: string[], env: NodeJS.ProcessEnv) =>
+/** Runs `command` to completion, collecting its output. */
+const spawnCollect = (command: string, args: string[], env: NodeJS.ProcessEnv) =>
   new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve, reject) => {
-    const child = spawn(AWS, args, { env });
+    const child = spawn(command, args, { env });
     let stdout = "";
     let stderr = "";
     child.stdout.on("data", (d) => {
@@ -18,11 +19,31 @@ const run = (args: string[], env: NodeJS.ProcessEnv) =>
     child.stderr.on("data", (d) => {
       stderr += d;
     });
-    child.on("error", (e) =>
-      reject(new Error(`${AWS} could not run (install Debian's awscli): ${e.message}`)),
-    );
+    child.on("error", (e) => reject(new Error(`${command} could not run: ${e.message}`)));
     child.on("close", (code) => resolve({ code, stdout, stderr }));
   });
+
+const run = (args: string[], env: NodeJS.ProcessEnv) =>
+  spawnCollect(AWS, args, env).catch((e: Error) => {
+    throw new Error(`${e.message} (install Debian's awscli)`);
+  });
+
+/** `credbridge process` for the fixture's role and STS, IRSA given on the command line. */
+const processArgs = (fx: Awaited<ReturnType<typeof irsaFixture>>, cache: string, ...extra: string[]) => [
+  CLI,
+  "process",
+  ...extra,
+  "--role-arn",
+  "arn:aws:iam::111122223333:role/app",
+  "--web-identity-token-file",
+  fx.tokenFile,
+  "--sts-endpoint",
+  fx.sts.url,
+  "--region",
+  "us-east-1",
+  "--cache-dir",
+  cache,
+];
 
 describe("the AWS CLI with credential_process = credbridge process", () => {
   let fx: Awaited<ReturnType<typeof irsaFixture>>;
@@ -32,21 +53,7 @@ describe("the AWS CLI with credential_process = credbridge process", () => {
     const config = fx.tmp.path("config");
     // The IRSA settings go on the command line: with AWS_WEB_IDENTITY_TOKEN_FILE in
     // its environment the AWS CLI would assume the role itself and never run the process.
-    const command = [
-      process.execPath,
-      CLI,
-      "process",
-      "--role-arn",
-      "arn:aws:iam::111122223333:role/app",
-      "--web-identity-token-file",
-      fx.tokenFile,
-      "--sts-endpoint",
-      fx.sts.url,
-      "--region",
-      "us-east-1",
-      "--cache-dir",
-      fx.tmp.path("cache"),
-    ].join(" ");
+    const command = [process.execPath, ...processArgs(fx, fx.tmp.path("cache"))].join(" ");
     await writeFile(config, `[profile app]\ncredential_process = ${command}\nregion = us-east-1\n`);
     env = {
       PATH: process.env.PATH,
@@ -84,5 +91,48 @@ describe("the AWS CLI with credential_process = credbridge process", () => {
     expect(second.code, second.stderr).toBe(0);
     expect(fx.sts.calls.filter((c) => c.action === "AssumeRoleWithWebIdentity")).toHaveLength(1);
     expect(fx.sts.calls.filter((c) => c.action === "GetCallerIdentity")).toHaveLength(2);
+  });
+});
+
+describe("credbridge process run from a shell, then by the AWS CLI", () => {
+  let fx: Awaited<ReturnType<typeof irsaFixture>>;
+  beforeAll(async () => {
+    fx = await irsaFixture();
+  });
+  afterAll(() => fx.close());
+
+  it("is one configuration: the AWS CLI's AWS_CONFIG_FILE does not split the cache, and the second call fetches nothing", async () => {
+    const args = processArgs(fx, fx.tmp.path("shared-cache"), "--source", "web-identity");
+    // From a shell: no AWS_CONFIG_FILE, and IRSA variables of another role around.
+    const shell = await spawnCollect(process.execPath, args, {
+      PATH: process.env.PATH,
+      HOME: fx.tmp.dir,
+      AWS_ROLE_ARN: "arn:aws:iam::111122223333:role/unrelated",
+      AWS_WEB_IDENTITY_TOKEN_FILE: "/var/run/secrets/eks.amazonaws.com/serviceaccount/token",
+    });
+    expect(shell.code, shell.stderr).toBe(0);
+    const fetched = fx.sts.calls.filter((c) => c.action === "AssumeRoleWithWebIdentity");
+    expect(fetched).toHaveLength(1);
+
+    // The AWS CLI runs the same command line with AWS_CONFIG_FILE in its environment.
+    const config = fx.tmp.path("config-shared-cache");
+    await writeFile(
+      config,
+      `[profile app]\ncredential_process = ${[process.execPath, ...args].join(" ")}\nregion = us-east-1\n`,
+    );
+    const cli = await run(
+      ["sts", "get-caller-identity", "--profile", "app", "--endpoint-url", fx.sts.url, "--output", "json"],
+      {
+        PATH: process.env.PATH,
+        HOME: fx.tmp.dir,
+        AWS_CONFIG_FILE: config,
+        AWS_SHARED_CREDENTIALS_FILE: fx.tmp.path("no-credentials"),
+        AWS_PAGER: "",
+      },
+    );
+    expect(cli.code, cli.stderr).toBe(0);
+    expect(fx.sts.calls.filter((c) => c.action === "AssumeRoleWithWebIdentity")).toHaveLength(1);
+    const signed = fx.sts.calls.find((c) => c.action === "GetCallerIdentity");
+    expect(signed?.accessKeyId).toBe(JSON.parse(shell.stdout).AccessKeyId);
   });
 });

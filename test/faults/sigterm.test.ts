@@ -103,7 +103,8 @@ describe("SIGTERM while work is in flight (credbridge serve)", () => {
       await cli.waitFor((l) => l.msg === "credentials refreshed");
       await expect.poll(async () => (await readProfile(file)).accessKeyId, { timeout: 10_000 }).toBeTruthy();
       const before = await readFile(file, "utf8");
-      // A live writer elsewhere: proper-lockfile's lock directory, its mtime kept fresh.
+      // A live writer elsewhere: a lock directory that keeps changing (its times touched),
+      // so no waiter ever sees it unchanged for the stale period.
       await mkdir(`${file}.lock`);
       holder = setInterval(() => {
         const now = new Date();

@@ -1,10 +1,13 @@
-import { appendFile, mkdtemp, rm } from "node:fs/promises";
+import { spawn } from "node:child_process";
+import { once } from "node:events";
+import { appendFile, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { fromIni } from "@aws-sdk/credential-provider-ini";
 import { writeConfig, writeCredentials } from "@credbridge/writer";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { buildCredcheck } from "../compat/support/go-build.js";
 import { fixture, run } from "./helpers.js";
 
 const testRoot = fileURLToPath(new URL("..", import.meta.url));
@@ -166,4 +169,74 @@ print(json.dumps(out))
     expect(after.code, after.stderr).toBe(0);
     expect(JSON.parse(after.stdout).shadow).toMatchObject({ access_key: "ASIANEW", token: "new-token" });
   });
+});
+
+describe("a section header with spaces, [ default ], beside the one written", () => {
+  // botocore and the JS SDK read "[ default ]" as a section named " default ";
+  // aws-sdk-go v1 trims it to "default" and lets the last such section win.
+  const SPACED =
+    "[ default ]\naws_access_key_id = AKIASPACEDHEADER01\naws_secret_access_key = spaced/secret\n";
+  const written = { accessKeyId: "AKIAWRITTENDEFAULT1", secretAccessKey: "written/secret+key" };
+
+  let credcheck: string;
+  beforeAll(async () => {
+    credcheck = (await buildCredcheck()).binary;
+  }, 300_000);
+
+  const botocore = `
+import json, sys, botocore.session, botocore.configloader
+c = botocore.session.Session(profile="default").get_credentials().get_frozen_credentials()
+print(json.dumps({"access_key": c.access_key, "sections": sorted(botocore.configloader.raw_config_parse(sys.argv[1]).keys())}))
+`;
+
+  it.each([
+    ["alone", SPACED],
+    // The layout where aws-sdk-go would read the spaced one: it comes last.
+    [
+      "after a [default]",
+      `[default]\naws_access_key_id = AKIAOLDDEFAULT00001\naws_secret_access_key = old\n\n${SPACED}`,
+    ],
+  ])(
+    "%s: kept byte for byte, and botocore, the JS SDK and aws-sdk-go v1 all read the written keys as the default profile",
+    async (name, seed) => {
+      const file = join(dir, `spaced-${name.replace(/\W+/g, "-")}`);
+      await writeFile(file, seed);
+      await writeCredentials(written, { path: file });
+      expect(await readFile(file, "utf8")).toContain(SPACED);
+
+      const r = await run("/usr/bin/python3", ["-c", botocore, file], {
+        env: { ...cleanEnv(), AWS_SHARED_CREDENTIALS_FILE: file },
+      });
+      expect(r.code, `botocore is required (apt-get install python3-botocore): ${r.stderr}`).toBe(0);
+      expect(JSON.parse(r.stdout)).toEqual({
+        access_key: written.accessKeyId,
+        sections: [" default ", "default"],
+      });
+
+      const v3 = await fromIni({
+        profile: "default",
+        filepath: file,
+        configFilepath: configPath,
+        ignoreCache: true,
+      })();
+      expect(v3.accessKeyId).toBe(written.accessKeyId);
+
+      const child = spawn(credcheck, ["shared-file"], {
+        env: { PATH: "/usr/bin:/bin", HOME: dir, AWS_SHARED_CREDENTIALS_FILE: file },
+        stdio: ["pipe", "pipe", "pipe"],
+      });
+      let out = "";
+      child.stdout.on("data", (d) => {
+        out += d;
+      });
+      child.stdin.end("get\n");
+      const [code] = await once(child, "close");
+      expect(code, out).toBe(0);
+      const answers = out
+        .trim()
+        .split("\n")
+        .map((l) => JSON.parse(l));
+      expect(answers.at(-1)).toMatchObject({ ok: true, creds: { accessKeyId: written.accessKeyId } });
+    },
+  );
 });

@@ -2,6 +2,7 @@ import { closeSync, existsSync, openSync, writeSync } from "node:fs";
 import { chmod, mkdir, mkdtemp, readdir, readFile, rm, symlink, unlink, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { manualRuntime } from "@credbridge/core/testing";
 import { isCredentialsFileError, writeCredentials } from "@credbridge/writer";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 // @ts-expect-error: a plain .mjs fixture without types
@@ -113,6 +114,51 @@ describe.runIf(canMount)("real small file systems (root: tmpfs mounts)", () => {
 
       await unlink(filler);
       await writeCredentials(credsFor(1, 2), { path, profile: "own-1" });
+      expect(await readFile(path, "utf8")).toContain("ASIAW1S2");
+    } finally {
+      await run("umount", [mnt]);
+    }
+  });
+});
+
+describe("a file system out of inodes (root: a tmpfs with nr_inodes)", () => {
+  it("ENOSPC making the lock's holder directory: nothing left behind, and the next writer does not wait", async () => {
+    // A real ENOSPC is the point: without a mount of its own this test must fail, not pass unrun.
+    expect(canMount, "mounting a tmpfs needs root with CAP_SYS_ADMIN (CI runs as root)").toBe(true);
+    const mnt = join(dir, "inodes");
+    await mkdir(mnt, { recursive: true });
+    expect(
+      (await run("mount", ["-t", "tmpfs", "-o", "size=1m,nr_inodes=32,mode=0755", "tmpfs", mnt])).code,
+    ).toBe(0);
+    try {
+      const path = join(mnt, "credentials");
+      await writeCredentials(credsFor(1, 0), { path, profile: "own-1" });
+      const before = await readFile(path, "utf8");
+      // Take every inode but one: the lock directory gets it, its holder directory cannot.
+      const fillers: string[] = [];
+      try {
+        for (;;) {
+          const f = join(mnt, `filler-${fillers.length}`);
+          closeSync(openSync(f, "wx"));
+          fillers.push(f);
+        }
+      } catch (error) {
+        expect((error as NodeJS.ErrnoException).code).toBe("ENOSPC");
+      }
+      await unlink(fillers.pop() as string);
+
+      const error = await writeCredentials(credsFor(1, 1), { path, profile: "own-1" }).catch((e) => e);
+      expect(isCredentialsFileError(error) && error.code).toBe("ERR_WRITE");
+      expect(error.syscallCode).toBe("ENOSPC");
+      expect(error.message).toMatch(/the file system is full/);
+      expect(await readFile(path, "utf8")).toBe(before);
+      expect((await readdir(mnt)).filter((n) => !n.startsWith("filler-"))).toEqual(["credentials"]);
+
+      // Space again: the next write takes the lock at once (its clock would show any wait).
+      for (const f of fillers.splice(0, 4)) await unlink(f);
+      const fake = manualRuntime({ start: Date.now() });
+      await writeCredentials(credsFor(1, 2), { path, profile: "own-1", runtime: fake.runtime });
+      expect(fake.sleeps).toEqual([]);
       expect(await readFile(path, "utf8")).toContain("ASIAW1S2");
     } finally {
       await run("umount", [mnt]);

@@ -1,5 +1,5 @@
 import { existsSync } from "node:fs";
-import { mkdtemp, readdir, readFile, rm, stat, utimes } from "node:fs/promises";
+import { mkdtemp, readdir, readFile, rm, stat } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { writeCredentials } from "@credbridge/writer";
@@ -8,7 +8,11 @@ import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { checkProfile, credsFor, parseStrict } from "./fixtures/creds.mjs";
 import { forkFixture, isStopped, killFixtures, lastJsonLine } from "./helpers.js";
 
-/** The smallest stale period; the test ages the lock past it instead of waiting. */
+/**
+ * The smallest stale period. A waiter judges staleness only by what it saw
+ * itself (the lock unchanged for this long on its own clock), so writer 2
+ * really waits it out: no file time can shorten it.
+ */
 const STALE_MS = 2_000;
 
 // SIGKILL ends a stopped fixture too.
@@ -51,11 +55,8 @@ describe("a writer stopped (SIGSTOP) past the stale time while holding the lock"
 
       // Writer 1 stops inside its critical section.
       const first = await stoppedWriter(1, where);
-      // Its lock is now as old as a frozen writer's would be after the stale time.
-      const old = new Date(Date.now() - 2 * STALE_MS);
-      await utimes(`${path}.lock`, old, old);
-
-      // Writer 2 takes the lock over, replaces the file, and stops before releasing.
+      // Writer 2 watches the lock stay unchanged for the stale time, takes it over,
+      // replaces the file, and stops before releasing.
       const second = await stoppedWriter(2, "after-rename");
       expect(await sharedWriter()).toBe(2);
       const secondsLock = (await stat(`${path}.lock`)).ino;

@@ -9,7 +9,14 @@ export type CredentialsFileErrorCode =
   /** The target path is a symbolic link, which is refused rather than written through. */
   | "ERR_SYMLINK"
   /** The target path exists but is not a regular file (a directory, FIFO, socket or device). */
-  | "ERR_NOT_REGULAR_FILE";
+  | "ERR_NOT_REGULAR_FILE"
+  /**
+   * The file there belongs to another user than the `owner` it is to be written
+   * for, who may not read it: rewriting it would hand its other content to them.
+   */
+  | "ERR_FILE_OWNER"
+  /** The operation's signal aborted (SIGTERM) while it waited for the lock; the file is unchanged. */
+  | "ERR_ABORTED";
 
 export interface CredentialsFileErrorOptions {
   code: CredentialsFileErrorCode;

@@ -25,8 +25,9 @@ export type WriterFs = Pick<
   | "unlinkSync"
   | "readdirSync"
   | "lstatSync"
+  | "statSync"
   | "mkdirSync"
-  | "chownSync"
+  | "rmdirSync"
   | "readlinkSync"
 >;
 
@@ -38,11 +39,13 @@ export interface FileOwner {
 
 export interface FileLockOptions {
   /**
-   * A lock older than this is considered left behind by a dead (or stalled)
-   * writer and taken over; a stalled writer that wakes after that finds it lost
-   * the lock and fails with ERR_LOCKED instead of replacing the newer file. The
-   * lock is held only for one synchronous read-merge-write, so this must merely
-   * outlast the slowest fsync. Minimum 2 000. Default 10 000.
+   * A lock a waiting writer has seen unchanged for this long (on its own
+   * monotonic clock, never by comparing the lock's time with a clock) is
+   * considered left behind by a dead (or stalled) writer and taken over; a
+   * stalled writer that wakes after that finds it lost the lock and fails with
+   * ERR_LOCKED instead of replacing the newer file. The lock is held only for
+   * one synchronous read-merge-write, so this must merely outlast the slowest
+   * fsync. Minimum 2 000. Default 10 000.
    */
   staleMs?: number | undefined;
   /** Give up waiting for the lock after this long. Default twice `staleMs`, so a dead writer's lock is always outlived. */
@@ -78,8 +81,18 @@ export interface SharedFileOptions {
   fs?: WriterFs | undefined;
   /** Optional logger with the AWS SDK's shape. Never given a secret. */
   logger?: Logger | undefined;
-  /** Clock, sleep and randomness (lock waits, expiry checks). Default Node's. */
+  /**
+   * Clock, sleep and randomness (lock waits, expiry checks). Default Node's. The
+   * lock measures its waits on `performance.now()`, or on `runtime.now` when one
+   * is given (tests).
+   */
   runtime?: RuntimeOptions | undefined;
+  /**
+   * Stops waiting for the lock when aborted (SIGTERM): the call rejects with
+   * ERR_ABORTED and leaves nothing behind. Once the lock is taken, the short
+   * synchronous update runs to its end.
+   */
+  signal?: AbortSignal | undefined;
 }
 
 /** What a successful write reports. */

@@ -1,5 +1,7 @@
 import { execFileSync } from "node:child_process";
+import * as nodeFs from "node:fs";
 import {
+  chmod,
   lstat,
   mkdir,
   mkdtemp,
@@ -14,6 +16,7 @@ import {
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { isCredbridgeError } from "@credbridge/core";
+import { manualRuntime } from "@credbridge/core/testing";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { isCredentialsFileError } from "./errors.js";
 import { fsError, hookedFs } from "./internal/hooked-fs.js";
@@ -131,16 +134,27 @@ describe("writeCredentials", () => {
     },
   );
 
-  it("takes over a dead writer's lock, removing the temp file in it, and nothing else", async () => {
-    const path = join(dir, "credentials");
-    await mkdir(join(dir, "credentials.lock", "4242-0123456789ab"), { recursive: true });
-    await writeFile(join(dir, "credentials.lock", "4242-0123456789ab", "credentials.tmp"), "half a file");
-    const old = new Date(Date.now() - 5_000);
-    await utimes(join(dir, "credentials.lock"), old, old);
-    await writeFile(join(dir, ".credentials.backup"), "mine");
-    await writeCredentials(creds(1), { path, lock: { staleMs: 2_000 } });
-    expect((await readdir(dir)).sort()).toEqual([".credentials.backup", "credentials"]);
-  });
+  it.each([
+    ["an hour ahead of this clock (a clock stepped back, a file server ahead)", HOUR],
+    ["an hour behind it", -HOUR],
+  ])(
+    "takes over a dead writer's lock once it has seen it unchanged for the stale period, its time %s or not, removing the temp file in it and nothing else",
+    async (_, offset) => {
+      const path = join(dir, "credentials");
+      await mkdir(join(dir, "credentials.lock", "4242-0123456789ab"), { recursive: true });
+      await writeFile(join(dir, "credentials.lock", "4242-0123456789ab", "credentials.tmp"), "half a file");
+      const then = new Date(Date.now() + offset);
+      await utimes(join(dir, "credentials.lock"), then, then);
+      await writeFile(join(dir, ".credentials.backup"), "mine");
+      // Sleeps move this clock at once: the wait is measured, not spent.
+      const fake = manualRuntime({ start: Date.now() });
+      await writeCredentials(creds(1), { path, lock: { staleMs: 2_000 }, runtime: fake.runtime });
+      const waited = fake.sleeps.reduce((a, b) => a + b, 0);
+      expect(waited).toBeGreaterThanOrEqual(2_000);
+      expect(waited).toBeLessThan(2_010);
+      expect((await readdir(dir)).sort()).toEqual([".credentials.backup", "credentials"]);
+    },
+  );
 
   it("refuses expired credentials and leaves the file alone", async () => {
     const path = join(dir, "credentials");
@@ -226,5 +240,54 @@ describe("writeCredentials", () => {
     const error = await writeCredentials(creds(1), { path, fs }).catch((e) => e);
     expect(isCredentialsFileError(error) && error.syscallCode).toBe("EACCES");
     expect(error.message).toContain(join(dir, "missing"));
+  });
+});
+
+describe("writeCredentials without /proc (macOS, a sandbox without procfs)", () => {
+  /** The real file system, as if /proc were not mounted. */
+  const noProc = {
+    ...nodeFs,
+    statSync: ((p: string, options?: nodeFs.StatSyncOptions) => {
+      if (String(p).startsWith("/proc/"))
+        throw Object.assign(new Error(`ENOENT: '${p}'`), { code: "ENOENT" });
+      return nodeFs.statSync(p, options);
+    }) as typeof nodeFs.statSync,
+    openSync: ((p: string, flags: nodeFs.OpenMode, mode?: nodeFs.Mode) => {
+      if (String(p).startsWith("/proc/")) throw new Error(`/proc used without /proc: ${p}`);
+      return nodeFs.openSync(p, flags, mode);
+    }) as typeof nodeFs.openSync,
+  };
+
+  it("writes and locks by the checked path, and still refuses a link another user could have planted", async () => {
+    const path = join(dir, "nested", "credentials");
+    await writeCredentials(creds(1), { path, fs: noProc });
+    await writeCredentials(creds(2), { path, fs: noProc, profile: "other" });
+    expect((await readdir(join(dir, "nested"))).sort()).toEqual(["credentials"]);
+    expect(readSections(await readFile(path, "utf8")).get("other")?.aws_access_key_id).toBe(
+      creds(2).accessKeyId,
+    );
+
+    // A directory everyone may write, holding a link: anyone could have put it there.
+    const open = join(dir, "open");
+    await mkdir(open, { mode: 0o777 });
+    await chmod(open, 0o777);
+    await symlink(join(dir, "nested"), join(open, "aws"));
+    const error = await writeCredentials(creds(3), {
+      path: join(open, "aws", "credentials"),
+      fs: noProc,
+    }).catch((e) => e);
+    expect(isCredentialsFileError(error) && error.code).toBe("ERR_SYMLINK");
+    expect(error.message).toMatch(/is writable by group or others \(mode 0777\)/);
+    expect(readSections(await readFile(path, "utf8")).get("default")?.aws_access_key_id).toBe(
+      creds(1).accessKeyId,
+    );
+  });
+
+  it("follows a link only root or this user could have made, where nobody else may change it", async () => {
+    const real = join(dir, "real");
+    await mkdir(real);
+    await symlink(real, join(dir, "alias"));
+    await writeCredentials(creds(1), { path: join(dir, "alias", "credentials") });
+    expect(await readdir(real)).toEqual(["credentials"]);
   });
 });

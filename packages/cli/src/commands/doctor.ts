@@ -3,6 +3,7 @@ import type { AwsCredentialIdentity } from "@smithy/types";
 import type { Command } from "../context.js";
 import { inspectEnvironment, inspectTokenFile, type TokenFileReport } from "../doctor/inspect.js";
 import { type DoctorReport, formatReport, type StepReport } from "../doctor/report.js";
+import { orStop, StoppedError } from "../or-stop.js";
 import { buildChain } from "../source.js";
 
 /** The fix doctor can name beyond the error's own, from what it saw of the token. */
@@ -73,18 +74,24 @@ export const doctorCommand: Command = async (ctx) => {
     const entry: StepReport = { label: step.label, ok: false };
     report.steps.push(entry);
     try {
-      const credentials = await step.provider();
+      const credentials = await orStop(step.provider(), ctx.stopSignal, `${step.label}`);
       entry.accessKeyId = maskAccessKeyId(credentials.accessKeyId);
       if (credentials.expiration) entry.expiration = credentials.expiration.toISOString();
-      const identity = await whoAmI(credentials).catch((error: unknown) => {
-        throw new Error(
-          `the credentials were issued, but sts:GetCallerIdentity refused them: ${(error as Error).message}`,
-        );
-      });
+      const identity = await orStop(
+        whoAmI(credentials).catch((error: unknown) => {
+          throw new Error(
+            `the credentials were issued, but sts:GetCallerIdentity refused them: ${(error as Error).message}`,
+          );
+        }),
+        ctx.stopSignal,
+        `sts:GetCallerIdentity after ${step.label}`,
+      );
       entry.ok = true;
       if (identity.Arn) entry.arn = identity.Arn;
       if (identity.Account) entry.account = identity.Account;
     } catch (error) {
+      // Stopped (SIGTERM): no verdict on this step, and no report either.
+      if (error instanceof StoppedError) throw error;
       entry.error = (error as Error).message;
       const fix = fixFor(error, step.label, report.tokenFile);
       if (fix) entry.fix = fix;

@@ -1,5 +1,6 @@
 import { join } from "../builtins.js";
 import type { Command } from "../context.js";
+import { orStop } from "../or-stop.js";
 import { cacheFileName, cacheIdentity, defaultCacheDir, readCached } from "../process/cache.js";
 
 /** The cache answers while more than this is left: botocore's advisory window. */
@@ -29,11 +30,15 @@ export const processCommand: Command = async (ctx) => {
     import("../process/write-cache.js"),
   ]);
   const chain = buildChain(ctx.flags, ctx.env, ctx.logger, "process");
-  const output = toProcessCredentials(await chain.provider());
+  const output = toProcessCredentials(
+    await orStop(chain.provider(), ctx.stopSignal, "credentials from the source; nothing was cached"),
+  );
   if (!noCache) {
-    await writeCached(file, dir, identity, output, trust).catch((error: Error) =>
-      ctx.logger.error(`credbridge: could not cache credentials in ${dir}: ${error.message}`),
-    );
+    try {
+      writeCached(file, dir, identity, output, trust);
+    } catch (error) {
+      ctx.logger.error(`credbridge: could not cache credentials in ${dir}: ${(error as Error).message}`);
+    }
   }
   ctx.stdout(`${JSON.stringify(output)}\n`);
   return 0;

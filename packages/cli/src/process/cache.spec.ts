@@ -30,29 +30,115 @@ afterEach(async () => {
 const identityOf = (args: string[], env: Record<string, string>) =>
   cacheIdentity(parseCommandLine(["process", ...args], env).flags, env);
 
-describe("cacheIdentity", () => {
-  const env = {
-    AWS_ROLE_ARN: "arn:aws:iam::111122223333:role/app",
-    AWS_WEB_IDENTITY_TOKEN_FILE: "/var/run/token",
-    AWS_REGION: "eu-west-1",
-  };
-  const base = identityOf([], env);
+/** Every variable any source reads, with a value that differs from the base environment's. */
+const VARIABLES: Record<string, string> = {
+  AWS_ROLE_ARN: "arn:aws:iam::111122223333:role/other",
+  AWS_WEB_IDENTITY_TOKEN_FILE: "/other/token",
+  AWS_ROLE_SESSION_NAME: "other",
+  AWS_REGION: "ap-south-1",
+  AWS_DEFAULT_REGION: "ap-south-2",
+  AWS_ENDPOINT_URL_STS: "http://127.0.0.1:1",
+  AWS_ENDPOINT_URL: "http://127.0.0.1:2",
+  AWS_CONTAINER_CREDENTIALS_FULL_URI: "http://127.0.0.1:3/c",
+  AWS_CONTAINER_CREDENTIALS_RELATIVE_URI: "/v2/c",
+  AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE: "/other/pod-token",
+  AWS_PROFILE: "other",
+  AWS_ACCESS_KEY_ID: "AKIAOTHERKEY00000001",
+  AWS_SHARED_CREDENTIALS_FILE: "/other/credentials",
+  AWS_CONFIG_FILE: "/other/config",
+  AWS_EC2_METADATA_DISABLED: "true",
+  AWS_EC2_METADATA_SERVICE_ENDPOINT: "http://127.0.0.1:4",
+};
+const STS = ["AWS_REGION", "AWS_DEFAULT_REGION", "AWS_ENDPOINT_URL_STS", "AWS_ENDPOINT_URL"];
+const IRSA = {
+  AWS_ROLE_ARN: "arn:aws:iam::111122223333:role/app",
+  AWS_WEB_IDENTITY_TOKEN_FILE: "/var/run/token",
+};
+const POD = { AWS_CONTAINER_CREDENTIALS_FULL_URI: "http://169.254.170.23/v1/credentials" };
+const EXPLICIT = ["--role-arn", "arn:aws:iam::111122223333:role/app", "--web-identity-token-file", "/t"];
+const ALL = Object.keys(VARIABLES);
 
-  it.each([
-    ["AWS_ACCESS_KEY_ID", { AWS_ACCESS_KEY_ID: "AKIAOTHERKEY00000001" }],
-    ["AWS_PROFILE", { AWS_PROFILE: "other" }],
-    ["AWS_SHARED_CREDENTIALS_FILE", { AWS_SHARED_CREDENTIALS_FILE: "/other/credentials" }],
-    ["AWS_CONFIG_FILE", { AWS_CONFIG_FILE: "/other/config" }],
-    ["AWS_ROLE_ARN", { AWS_ROLE_ARN: "arn:aws:iam::111122223333:role/other" }],
-    ["AWS_WEB_IDENTITY_TOKEN_FILE", { AWS_WEB_IDENTITY_TOKEN_FILE: "/other/token" }],
-    ["AWS_ROLE_SESSION_NAME", { AWS_ROLE_SESSION_NAME: "other" }],
-    ["AWS_CONTAINER_CREDENTIALS_FULL_URI", { AWS_CONTAINER_CREDENTIALS_FULL_URI: "http://127.0.0.1:1/c" }],
-    ["CREDBRIDGE_ASSUME_ROLE", { CREDBRIDGE_ASSUME_ROLE: "arn:aws:iam::444455556666:role/next" }],
-    ["CREDBRIDGE_DURATION", { CREDBRIDGE_DURATION: "1800" }],
-    ["CREDBRIDGE_SOURCE", { CREDBRIDGE_SOURCE: "default" }],
-  ])("changes with %s", (_name, change) => {
-    expect(identityOf([], { ...env, ...change })).not.toBe(base);
+describe("cacheIdentity", () => {
+  // Each configuration, and exactly the variables whose change must change its key;
+  // every other one must not (the AWS CLI sets AWS_CONFIG_FILE, a shell does not).
+  it.each<[string, string[], Record<string, string>, string[]]>([
+    [
+      "explicit web identity",
+      ["--source", "web-identity", ...EXPLICIT],
+      {},
+      ["AWS_ROLE_SESSION_NAME", ...STS],
+    ],
+    [
+      "explicit web identity, region and endpoint",
+      ["--source", "web-identity", ...EXPLICIT, "--region", "eu-west-1", "--sts-endpoint", "http://sts"],
+      {},
+      ["AWS_ROLE_SESSION_NAME"],
+    ],
+    ["auto, the IRSA pair in flags", EXPLICIT, {}, ["AWS_ROLE_SESSION_NAME", ...STS]],
+    [
+      "auto, IRSA from the environment",
+      [],
+      IRSA,
+      ["AWS_ROLE_ARN", "AWS_WEB_IDENTITY_TOKEN_FILE", "AWS_ROLE_SESSION_NAME", ...STS],
+    ],
+    [
+      "auto, Pod Identity",
+      [],
+      POD,
+      [
+        "AWS_ROLE_ARN",
+        "AWS_WEB_IDENTITY_TOKEN_FILE",
+        "AWS_CONTAINER_CREDENTIALS_FULL_URI",
+        "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI",
+        "AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE",
+      ],
+    ],
+    [
+      "explicit Pod Identity",
+      ["--source", "pod-identity"],
+      POD,
+      [
+        "AWS_CONTAINER_CREDENTIALS_FULL_URI",
+        "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI",
+        "AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE",
+      ],
+    ],
+    [
+      "Pod Identity, self-assumed",
+      ["--source", "pod-identity", "--self-assume"],
+      POD,
+      [
+        "AWS_CONTAINER_CREDENTIALS_FULL_URI",
+        "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI",
+        "AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE",
+        "AWS_ROLE_ARN",
+        ...STS,
+      ],
+    ],
+    [
+      "Pod Identity, then a role",
+      ["--source", "pod-identity", "--assume-role", "arn:aws:iam::444455556666:role/next"],
+      POD,
+      [
+        "AWS_CONTAINER_CREDENTIALS_FULL_URI",
+        "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI",
+        "AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE",
+        ...STS,
+      ],
+    ],
+    ["the SDK's default chain", ["--source", "default"], {}, ALL],
+    ["auto, nothing set: the default chain", [], {}, ALL],
+  ])("%s: changes with exactly the variables its source reads", (_, args, base, reads) => {
+    const before = identityOf(args, base);
+    for (const name of ALL) {
+      const after = identityOf(args, { ...base, [name]: VARIABLES[name] as string });
+      if (reads.includes(name)) expect(after, `${name} is read`).not.toBe(before);
+      else expect(after, `${name} is not read`).toBe(before);
+    }
   });
+
+  const env = { ...IRSA, AWS_REGION: "eu-west-1" };
+  const base = identityOf([], env);
 
   it.each([
     [["--source", "default"]],
@@ -65,6 +151,14 @@ describe("cacheIdentity", () => {
     [["--region", "us-west-2"]],
   ])("changes with %j", (args) => {
     expect(identityOf(args, env)).not.toBe(base);
+  });
+
+  it.each([
+    ["CREDBRIDGE_ASSUME_ROLE", "arn:aws:iam::444455556666:role/next"],
+    ["CREDBRIDGE_DURATION", "1800"],
+    ["CREDBRIDGE_SOURCE", "default"],
+  ])("changes with %s, as with its flag", (name, value) => {
+    expect(identityOf([], { ...env, [name]: value })).not.toBe(base);
   });
 
   it("does not change with the cache flags or the log level", () => {
@@ -84,7 +178,7 @@ describe("cacheIdentity", () => {
   it("an entry written for one source key is a miss for another", async () => {
     const a = identityOf(["--source", "default"], { AWS_ACCESS_KEY_ID: "AKIAFIRSTKEY00000001" });
     const b = identityOf(["--source", "default"], { AWS_ACCESS_KEY_ID: "AKIASECONDKEY0000001" });
-    await writeCached(join(dir, cacheFileName(a)), dir, a, CREDS);
+    writeCached(join(dir, cacheFileName(a)), dir, a, CREDS);
     expect(readCached(join(dir, cacheFileName(a)), a, NOW, 0)).toEqual(CREDS);
     expect(readCached(join(dir, cacheFileName(b)), b, NOW, 0)).toBeUndefined();
     expect(readCached(join(dir, cacheFileName(a)), b, NOW, 0)).toBeUndefined();
@@ -119,7 +213,7 @@ describe("readCached", () => {
   };
 
   it("reads the user's own entry", async () => {
-    await writeCached(file(), dir, identity, CREDS);
+    writeCached(file(), dir, identity, CREDS);
     expect(read()).toEqual({ got: CREDS, warnings: [] });
   });
 
@@ -143,7 +237,7 @@ describe("readCached", () => {
   });
 
   it("never reads from a directory group or others can write", async () => {
-    await writeCached(file(), dir, identity, CREDS);
+    writeCached(file(), dir, identity, CREDS);
     await chmod(dir, 0o777);
     const { got, warnings } = read();
     expect(got).toBeUndefined();
@@ -153,7 +247,7 @@ describe("readCached", () => {
   });
 
   it("never reads from a directory, or a file, of another user", async () => {
-    await writeCached(file(), dir, identity, CREDS);
+    writeCached(file(), dir, identity, CREDS);
     const { got, warnings } = read((me ?? 1000) + 1);
     expect(got).toBeUndefined();
     expect(warnings.join()).toMatch(/owned by uid \d+, not by this user/);
@@ -163,7 +257,7 @@ describe("readCached", () => {
 describe("ensureCacheDir", () => {
   it("creates the directory 0700", async () => {
     const cache = join(dir, "home", ".cache", "credbridge");
-    await ensureCacheDir(cache);
+    ensureCacheDir(cache);
     expect((await stat(cache)).mode & 0o777).toBe(0o700);
   });
 
@@ -172,7 +266,7 @@ describe("ensureCacheDir", () => {
     await mkdir(cache);
     await chmod(cache, 0o777);
     const warnings: string[] = [];
-    await ensureCacheDir(cache, { logger: { error: (m) => warnings.push(m) } });
+    ensureCacheDir(cache, { logger: { error: (m) => warnings.push(m) } });
     expect((await stat(cache)).mode & 0o777).toBe(0o700);
     expect(warnings).toEqual([
       `credbridge: the cache directory ${cache} is writable by group or others (mode 0777); set it to 0700`,
@@ -182,10 +276,7 @@ describe("ensureCacheDir", () => {
   it("refuses a directory of another user, naming what to do, and writes nothing there", async () => {
     const cache = join(dir, "theirs");
     await mkdir(cache, { mode: 0o700 });
-    const error = await writeCached(join(cache, "x.json"), cache, "id", CREDS, {
-      uid: (me ?? 1000) + 1,
-    }).catch((e: Error) => e);
-    expect((error as Error).message).toMatch(
+    expect(() => writeCached(join(cache, "x.json"), cache, "id", CREDS, { uid: (me ?? 1000) + 1 })).toThrow(
       /owned by uid \d+, not by this user .*Remove it, or pass --cache-dir/,
     );
     expect(await readdir(cache)).toEqual([]);

@@ -1,6 +1,6 @@
 import { homedir, join } from "../builtins.js";
-import { SOURCE_ENV } from "../source-env.js";
 import { type CacheReadOptions, readTrusted } from "./cache-trust.js";
+import { sourceReads } from "./source-reads.js";
 
 /** The credential_process output format (Version 1), as the AWS CLI and SDKs read it. */
 export interface ProcessCredentials {
@@ -17,18 +17,12 @@ export const defaultCacheDir = (env: Readonly<Record<string, string | undefined>
   join(env.XDG_CACHE_HOME || join(env.HOME || homedir(), ".cache"), "credbridge");
 
 /**
- * Variables that select the base identity besides the source variables: the
- * SDK default chain (`--source default`) reads static keys and the shared
- * files. The key id stands for its key pair; secrets are never part of the
- * identity stored in the entry.
- */
-const DEFAULT_CHAIN_ENV = ["AWS_ACCESS_KEY_ID", "AWS_SHARED_CREDENTIALS_FILE", "AWS_CONFIG_FILE"] as const;
-
-/**
  * What identifies a configuration: the source, role-chain and session flags
- * (CREDBRIDGE_* variables arrive here as flags) and the variables that change
- * the credentials. Stored in the entry and compared whole, so the file name
- * needs only a fast hash and a collision can never serve another
+ * (CREDBRIDGE_* variables arrive here as flags) and the variables the chosen
+ * source reads (see {@link sourceReads}), no others: AWS_CONFIG_FILE, which
+ * the AWS CLI sets, must not split one configuration into two entries. Secrets
+ * are never part of it. Stored in the entry and compared whole, so the file
+ * name needs only a fast hash and a collision can never serve another
  * configuration's credentials.
  */
 export const cacheIdentity = (
@@ -42,10 +36,8 @@ export const cacheIdentity = (
       // and for flag names ([a-z-]) both orders agree, so identities are unchanged.
       .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)),
   );
-  const vars = Object.fromEntries(
-    [...SOURCE_ENV, ...DEFAULT_CHAIN_ENV].map((name) => [name, env[name] ?? null]),
-  );
-  return JSON.stringify({ v: 2, flags: relevant, vars });
+  const vars = Object.fromEntries(sourceReads(flags, env).map((name) => [name, env[name] ?? null]));
+  return JSON.stringify({ v: 3, flags: relevant, vars });
 };
 
 /**

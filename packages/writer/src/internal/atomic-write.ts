@@ -1,10 +1,12 @@
 import { constants, type Stats } from "node:fs";
-import { basename, dirname, join } from "node:path";
+import { basename, dirname } from "node:path";
 import type { Logger } from "@smithy/types";
 import { CredentialsFileError, isCredentialsFileError } from "../errors.js";
 import type { FileOwner, WriterFs } from "../file-options.js";
+import type { DirHandle } from "./dir-handle.js";
 import { systemCode, writeError } from "./fs-error.js";
 import { acquireLock, type HeldLock, type LockDeps, type LockSettings } from "./lock.js";
+import { openDirectory } from "./open-directory.js";
 
 export interface UpdateRequest {
   /** Absolute path of the target. */
@@ -23,14 +25,24 @@ export interface UpdateRequest {
   fs: WriterFs;
   logger: Logger | undefined;
   deps: LockDeps;
+  /** Stops the wait for the lock (SIGTERM). */
+  signal?: AbortSignal | undefined;
+}
+
+/** The request, with the target's directory open: every name below is looked up in it. */
+interface Located extends UpdateRequest {
+  dir: DirHandle;
+  /** The target's name in `dir`. */
+  base: string;
 }
 
 /** Refuses what the writer must not replace: a symbolic link, or anything but a regular file. */
-const checkTarget = (fs: WriterFs, path: string, st: Stats): void => {
+const checkTarget = (req: Located, st: Stats): void => {
+  const { path } = req;
   if (st.isSymbolicLink()) {
     let to = "";
     try {
-      to = ` to ${fs.readlinkSync(path)}`;
+      to = ` to ${req.fs.readlinkSync(req.dir.at(req.base), "utf8")}`;
     } catch {
       // The message is as useful without the link's target.
     }
@@ -48,38 +60,17 @@ const checkTarget = (fs: WriterFs, path: string, st: Stats): void => {
   }
 };
 
-/** Creates the directory (and parents) with `dirMode`, giving created ones to `owner`. */
-const ensureDirectory = (req: UpdateRequest, dir: string): void => {
-  let created: string | undefined;
-  try {
-    created = req.fs.mkdirSync(dir, { recursive: true, mode: req.dirMode });
-  } catch (error) {
-    throw writeError(req.path, `creating the directory ${dir}`, error);
-  }
-  if (created === undefined || req.owner === undefined) return;
-  // mkdir reports the first directory it created; every one below it is new too.
-  const chain: string[] = [];
-  for (let d = dir; d.length >= created.length; d = dirname(d)) {
-    chain.push(d);
-    if (d === created || d === dirname(d)) break;
-  }
-  for (const d of chain.reverse()) {
-    try {
-      req.fs.chownSync(d, req.owner.uid, req.owner.gid);
-    } catch (error) {
-      throw writeError(req.path, `giving the new directory ${d} to ${req.owner.uid}:${req.owner.gid}`, error);
-    }
-  }
-};
-
-const readCurrent = (req: UpdateRequest): { stat: Stats | undefined; text: string | undefined } => {
+const readCurrent = (req: Located): { stat: Stats | undefined; text: string | undefined } => {
   let fd: number | undefined;
   try {
     // O_NOFOLLOW: a symbolic link fails with ELOOP instead of being followed.
     // O_NONBLOCK: a FIFO cannot hang the writer before fstat refuses it.
-    fd = req.fs.openSync(req.path, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
+    fd = req.fs.openSync(
+      req.dir.at(req.base),
+      constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK,
+    );
     const stat = req.fs.fstatSync(fd);
-    if (!stat.isFile()) checkTarget(req.fs, req.path, stat);
+    if (!stat.isFile()) checkTarget(req, stat);
     return { stat, text: req.fs.readFileSync(fd, "utf8") };
   } catch (error) {
     if (isCredentialsFileError(error)) throw error;
@@ -88,11 +79,11 @@ const readCurrent = (req: UpdateRequest): { stat: Stats | undefined; text: strin
     if (code === "ELOOP") {
       let st: Stats | undefined;
       try {
-        st = req.fs.lstatSync(req.path);
+        st = req.fs.lstatSync(req.dir.at(req.base));
       } catch {
         // Reported below as the ELOOP it was.
       }
-      if (st) checkTarget(req.fs, req.path, st);
+      if (st) checkTarget(req, st);
     }
     throw writeError(req.path, "reading the current file", error);
   } finally {
@@ -101,27 +92,31 @@ const readCurrent = (req: UpdateRequest): { stat: Stats | undefined; text: strin
 };
 
 /** Makes the rename durable. Errors are reported, not thrown: the new file is already in place. */
-const syncDirectory = (req: UpdateRequest, dir: string): void => {
-  let fd: number | undefined;
+const syncDirectory = (req: Located): void => {
   try {
-    fd = req.fs.openSync(dir, constants.O_RDONLY);
-    req.fs.fsyncSync(fd);
+    req.fs.fsyncSync(req.dir.fd);
   } catch (error) {
     const code = systemCode(error);
     // Some platforms and file systems cannot fsync a directory at all.
     if (code !== "EINVAL" && code !== "EISDIR" && code !== "EBADF" && code !== "ENOTSUP") {
       req.logger?.warn(
-        `credbridge: ${req.path} was replaced, but syncing ${dir} failed (${code ?? error}); a power loss could undo the rename`,
+        `credbridge: ${req.path} was replaced, but syncing ${dirname(req.path)} failed (${code ?? error}); a power loss could undo the rename`,
       );
     }
-  } finally {
-    if (fd !== undefined) req.fs.closeSync(fd);
   }
 };
 
+/**
+ * Whether `owner` could read the file there already. Otherwise rewriting it
+ * for them would hand them its other profiles: root's own file, say, reached
+ * through a hard link the application user made.
+ */
+const ownerMayRead = (st: Stats, owner: FileOwner): boolean =>
+  st.uid === owner.uid || (st.mode & 0o004) !== 0 || ((st.mode & 0o040) !== 0 && st.gid === owner.gid);
+
 /** Writes `text` to a new exclusive temp file in the lock's holder directory, with its mode and owner, synced. */
 const writeTemp = (
-  req: UpdateRequest,
+  req: Located,
   held: HeldLock,
   temp: string,
   text: string,
@@ -129,7 +124,7 @@ const writeTemp = (
 ): void => {
   let fd: number;
   try {
-    fd = req.fs.openSync(temp, "wx", req.mode);
+    fd = req.fs.openSync(held.holder.at(temp), "wx", req.mode);
   } catch (error) {
     if (systemCode(error) === "ENOENT") held.assertHeld();
     throw writeError(req.path, "creating a temporary file beside it", error);
@@ -165,11 +160,18 @@ const writeTemp = (
  * Everything done under the lock, synchronously so the lock is held for as
  * short a time as the disk allows. Returns whether the file was replaced.
  */
-const replaceLocked = (req: UpdateRequest, held: HeldLock): boolean => {
-  const dir = dirname(req.path);
-  const base = basename(req.path);
+const replaceLocked = (req: Located, held: HeldLock): boolean => {
   const current = readCurrent(req);
   if (current.text === undefined && !req.create) return false;
+  if (req.owner && current.stat && !ownerMayRead(current.stat, req.owner)) {
+    const st = current.stat;
+    const who = `${req.owner.uid}:${req.owner.gid}`;
+    throw new CredentialsFileError(
+      `credbridge: refusing to write ${req.path} for ${who}: the file there belongs to uid ${st.uid} (mode ${(st.mode & 0o777).toString(8).padStart(4, "0")}), ` +
+        `which ${who} may not read, and rewriting it would hand them its other content. Remove it, or give it to ${who} if what it holds is theirs.`,
+      { code: "ERR_FILE_OWNER", path: req.path },
+    );
+  }
   const next = req.update(current.text);
   if (next === undefined) return false;
   if (current.stat && current.stat.nlink > 1) {
@@ -180,12 +182,12 @@ const replaceLocked = (req: UpdateRequest, held: HeldLock): boolean => {
   // In the holder directory, which a writer taking our lock over as stale
   // removes: should we have stalled that long, the rename fails instead of
   // putting our older merge over the newer file, whenever we wake.
-  const temp = join(held.dir, `${base}.tmp`);
+  const temp = `${req.base}.tmp`;
   let renamed = false;
   try {
     writeTemp(req, held, temp, next, current.stat);
     try {
-      req.fs.renameSync(temp, req.path);
+      req.fs.renameSync(held.holder.at(temp), req.dir.at(req.base));
       renamed = true;
     } catch (error) {
       if (systemCode(error) === "ENOENT") held.assertHeld();
@@ -194,38 +196,53 @@ const replaceLocked = (req: UpdateRequest, held: HeldLock): boolean => {
   } finally {
     if (!renamed) {
       try {
-        req.fs.unlinkSync(temp);
+        req.fs.unlinkSync(held.holder.at(temp));
       } catch {
         // Never created, or already gone.
       }
     }
   }
-  syncDirectory(req, dir);
+  syncDirectory(req);
   return true;
 };
 
 /**
- * Locked read-merge-write: take the lock, read the target, compute the new
- * text, write it to an exclusive temp file in the lock (beside the target, on
- * the same file system), fsync, rename it over the target, fsync the
- * directory, release. Readers see the old file or the new one, whole; on any
- * failure the temp file is removed and the old file stays as it was. Returns
- * whether the file was replaced.
+ * Locked read-merge-write: open the target's directory without following a
+ * link another user could have planted (creating it if asked), take the lock
+ * in it, read the target, compute the new text, write it to an exclusive temp
+ * file in the lock (beside the target, on the same file system), fsync, rename
+ * it over the target, fsync the directory, release. Every name is looked up in
+ * the directory opened, so nothing renamed or linked above it can redirect the
+ * lock, the temp file or the rename. Readers see the old file or the new one,
+ * whole; on any failure the temp file, the lock and any directory created for
+ * the file are removed, and the old file stays as it was. Returns whether the
+ * file was replaced.
  */
 export const updateFile = async (req: UpdateRequest): Promise<boolean> => {
-  let held: HeldLock;
+  const base = basename(req.path);
+  const located = openDirectory(req.fs, dirname(req.path), {
+    target: req.path,
+    create: req.create ? { mode: req.dirMode, owner: req.owner } : undefined,
+  });
+  if (!located) return false;
+  let changed = false;
   try {
-    held = await acquireLock(req.path, req.lock, req.deps);
-  } catch (error) {
-    // The lock directory goes beside the file: ENOENT means the directory is missing.
-    if (!isCredentialsFileError(error) || error.syscallCode !== "ENOENT") throw error;
-    if (!req.create) return false;
-    ensureDirectory(req, dirname(req.path));
-    held = await acquireLock(req.path, req.lock, req.deps);
-  }
-  try {
-    return replaceLocked(req, held);
+    const at: Located = { ...req, dir: located.dir, base };
+    const held = await acquireLock(
+      req.fs,
+      { dir: located.dir, name: base, path: req.path, owner: req.owner },
+      req.lock,
+      req.deps,
+      req.signal,
+    );
+    try {
+      changed = replaceLocked(at, held);
+      return changed;
+    } finally {
+      held.release();
+    }
   } finally {
-    held.release();
+    if (!changed) located.removeCreated();
+    located.close();
   }
 };

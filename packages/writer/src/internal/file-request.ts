@@ -17,6 +17,7 @@ export interface FileRequest {
   fs: WriterFs;
   logger: Logger | undefined;
   deps: LockDeps & { now(): number };
+  signal: AbortSignal | undefined;
 }
 
 const checkMs = (name: string, value: number) => {
@@ -46,6 +47,12 @@ export const resolveFileRequest = (kind: FileKind, options: SharedFileOptions): 
     lock,
     fs: options.fs ?? nodeFs,
     logger: options.logger ?? rt.logger,
-    deps: { now: rt.now, sleep: (ms) => rt.sleep(ms), random: rt.random },
+    deps: {
+      now: rt.now,
+      monotonic: options.runtime?.now ?? (() => performance.now()),
+      sleep: (ms, signal) => rt.sleep(ms, signal),
+      random: rt.random,
+    },
+    signal: options.signal,
   };
 };

@@ -74,10 +74,31 @@ describe("upsertSection", () => {
     expect(out).toContain("[profile with.dots]\nrole_arn = arn:aws:iam::111111111111:role/x\n");
   });
 
-  it("matches headers with stray spaces and writes the keys into the first of duplicate sections", () => {
-    const text = "[ default ]\naws_access_key_id = A\n\n[default]\naws_access_key_id = B\nregion = x\n";
+  it("matches section names exactly, as botocore and the JS SDK do: [ default ] is another section, kept byte for byte", () => {
+    const text = "[ default ]\naws_access_key_id = A\n";
     const out = upsertSection(text, "default", [["aws_access_key_id", "C"]]);
-    expect(out).toBe("[ default ]\naws_access_key_id = C\n\n[default]\nregion = x\n");
+    expect(out).toBe("[ default ]\naws_access_key_id = A\n\n[default]\naws_access_key_id = C\n");
+    expect(removeSection(out, "default")).toBe(text);
+    expect(upsertSection("[profile  app]\nregion = a\n", "profile app", [["region", "b"]])).toBe(
+      "[profile  app]\nregion = a\n\n[profile app]\nregion = b\n",
+    );
+  });
+
+  it("keeps its section after any that aws-sdk-go v1 or botocore would read as the same profile (the last one wins there)", () => {
+    const text = "[default]\naws_access_key_id = B\nregion = x\n\n[ default ]\naws_access_key_id = A\n";
+    const out = upsertSection(text, "default", [["aws_access_key_id", "C"]]);
+    expect(out).toBe("[ default ]\naws_access_key_id = A\n\n[default]\nregion = x\naws_access_key_id = C\n");
+    const config = '[profile app]\nregion = a\n\n[profile "app"]\nregion = q\n\n[other]\nk = v\n';
+    expect(upsertSection(config, "profile app", [["region", "b"]])).toBe(
+      '[profile "app"]\nregion = q\n\n[other]\nk = v\n\n[profile app]\nregion = b\n',
+    );
+  });
+
+  it("writes the keys into the first of duplicate sections, and removes them from the others", () => {
+    const text =
+      "[default]\naws_access_key_id = A\n\n[x]\nk = v\n\n[default]\naws_access_key_id = B\nregion = x\n";
+    const out = upsertSection(text, "default", [["aws_access_key_id", "C"]]);
+    expect(out).toBe("[x]\nk = v\n\n[default]\nregion = x\n\n[default]\naws_access_key_id = C\n");
   });
 
   it("replaces a whole section when asked, keeping its comments", () => {

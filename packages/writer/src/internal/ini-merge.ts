@@ -10,7 +10,11 @@
  */
 
 interface Section {
-  /** Normalised name between the brackets (inner runs of spaces collapsed). */
+  /**
+   * The name between the brackets, exactly: botocore (configparser) and the JS
+   * SDK read `[ default ]` as a section named " default ", not as the default
+   * profile, so the writer neither writes into it nor removes it.
+   */
   name: string;
   header: string;
   body: string[];
@@ -26,8 +30,18 @@ const HEADER = /^\s*\[([^\]]*)\]/;
 const KEY_LINE = /^\s*([^\s=:[#;][^=:]*?)\s*[=:]/;
 const CONTINUATION = /^[ \t]+\S/;
 
-/** Section names compare with surrounding spaces trimmed and inner runs collapsed (`[profile  a]` is `profile a`). */
-export const normaliseSectionName = (name: string): string => name.trim().split(/\s+/).join(" ");
+/**
+ * The profile some SDK could take a section for, loosely: aws-sdk-go v1 trims
+ * the name (`[ default ]` is its default profile), botocore splits `profile
+ * "a"` and `profile  a` as a shell would. Those SDKs let the last such section
+ * win, so the writer keeps its own section after every one of these.
+ */
+const looseName = (name: string): string => {
+  const words = name.trim().split(/\s+/);
+  if (words.length === 2 && words[0] === "profile")
+    words[1] = (words[1] ?? "").replace(/^(["'])(.*)\1$/, "$2");
+  return words.join(" ");
+};
 
 const parse = (text: string): Document => {
   const lines = text.split("\n");
@@ -38,7 +52,7 @@ const parse = (text: string): Document => {
   for (const line of lines) {
     const m = HEADER.exec(line);
     if (m) {
-      const section: Section = { name: normaliseSectionName(m[1] ?? ""), header: line, body: [] };
+      const section: Section = { name: m[1] ?? "", header: line, body: [] };
       doc.sections.push(section);
       body = section.body;
     } else {
@@ -87,10 +101,13 @@ export interface UpsertOptions {
 }
 
 /**
- * Sets `entries` in section `target`, replacing any earlier lines for the same
- * keys (case-insensitively, as botocore reads them) and keeping the section's
- * other lines. A missing section is appended; duplicate sections (which
- * configparser refuses) lose their copies of the keys, the first one gets them.
+ * Sets `entries` in section `target` (matched exactly, as botocore and the JS
+ * SDK match it), replacing any earlier lines for the same keys
+ * (case-insensitively, as botocore reads them) and keeping the section's other
+ * lines. A missing section is appended; duplicate sections (which configparser
+ * refuses) lose their copies of the keys, the first one gets them, and it is
+ * moved after any section another SDK could read as the same profile (see
+ * {@link looseName}), so that every SDK reads the keys written.
  */
 export const upsertSection = (
   text: string,
@@ -99,7 +116,7 @@ export const upsertSection = (
   options: UpsertOptions = {},
 ): string => {
   const doc = parse(text);
-  const name = normaliseSectionName(target);
+  const name = target;
   const keys = new Set([...entries.map(([k]) => k.toLowerCase()), ...(options.remove ?? [])]);
   const lines = entries.map(([k, v]) => `${k} = ${v}`);
   const matches = doc.sections.filter((s) => s.name === name);
@@ -117,8 +134,17 @@ export const upsertSection = (
     const filtered = withoutKeys(kept, keys);
     section.body = i === 0 ? [...filtered, ...lines, ...blanks] : [...filtered, ...blanks];
   });
+  const ours = matches[0] as Section;
   if (options.replaceSection) {
-    doc.sections = doc.sections.filter((s) => s === matches[0] || s.name !== name);
+    doc.sections = doc.sections.filter((s) => s === ours || s.name !== name);
+  }
+  const at = doc.sections.indexOf(ours);
+  if (doc.sections.slice(at + 1).some((s) => looseName(s.name) === looseName(name))) {
+    doc.sections.splice(at, 1);
+    const last = doc.sections.at(-1)?.body ?? doc.preamble;
+    if (last.length > 0 && !isBlank(last.at(-1) ?? "")) last.push("");
+    const [content] = splitTrailingBlanks(ours.body);
+    doc.sections.push({ ...ours, body: content });
   }
   return serialise(doc);
 };
@@ -126,7 +152,7 @@ export const upsertSection = (
 /** Removes every section named `target`. Returns undefined when there was none. */
 export const removeSection = (text: string, target: string): string | undefined => {
   const doc = parse(text);
-  const name = normaliseSectionName(target);
+  const name = target;
   const before = doc.sections.length;
   doc.sections = doc.sections.filter((s) => s.name !== name);
   if (doc.sections.length === before) return undefined;

@@ -1,16 +1,20 @@
 import { randomBytes } from "node:crypto";
-import { closeSync, mkdirSync, openSync, readdirSync, rmdirSync, statSync, unlinkSync } from "node:fs";
-import { join } from "node:path";
+import type { WriterFs } from "../file-options.js";
+import { type DirHandle, openChild } from "./dir-handle.js";
 import { ignoring, systemCode } from "./fs-error.js";
+import type { LockAccess } from "./lock-access.js";
 
 /**
- * The waiters' queue of a lock: `<path>.lock.q/`, one empty file per waiting
- * writer, named `<wall-clock µs>-<pid>-<random>` so that names sort in order of
- * arrival. It only orders who tries the lock first; the lock itself is still
- * the `<path>.lock` directory, so a queue file left by a dead writer can cost
- * the others a few milliseconds (see {@link isAbandoned}), never exclusion.
+ * The waiters' queue of a lock: `<name>.lock.q/` beside the target, one empty
+ * file per waiting writer, named `<wall-clock µs>-<pid>-<random>` so that names
+ * sort in order of arrival. It only orders who tries the lock first; the lock
+ * itself is still the `<name>.lock` directory. So the queue never stands in
+ * the way: a queue this writer may not use (another user's, made 0700 by an
+ * older version) or cannot extend (ENOSPC) is simply not joined, and a ticket
+ * left by a dead writer costs the others a few milliseconds (see
+ * {@link isAbandoned}), never exclusion.
  */
-export const queueDirOf = (path: string): string => `${path}.lock.q`;
+export const queueNameOf = (name: string): string => `${name}.lock.q`;
 
 export interface Ticket {
   readonly name: string;
@@ -20,46 +24,98 @@ export interface Ticket {
   leave(): void;
 }
 
-/** The tickets queued for the lock on `path`, in order of arrival. */
-export const queued = (path: string): string[] => {
+/** Opens the queue directory, or undefined when there is none this writer may read. */
+const openQueue = (fs: WriterFs, dir: DirHandle, name: string): DirHandle | undefined => {
   try {
-    return readdirSync(queueDirOf(path)).sort();
+    return openChild(fs, dir, queueNameOf(name));
   } catch (error) {
-    if (systemCode(error) === "ENOENT") return [];
+    const code = systemCode(error);
+    if (
+      code === "ENOENT" ||
+      code === "EACCES" ||
+      code === "EPERM" ||
+      code === "ELOOP" ||
+      code === "ENOTDIR"
+    ) {
+      return undefined;
+    }
     throw error;
   }
 };
 
+/** The tickets queued for the lock on `name`, in order of arrival. */
+export const queued = (fs: WriterFs, dir: DirHandle, name: string): string[] => {
+  const queue = openQueue(fs, dir, name);
+  if (!queue) return [];
+  try {
+    return fs.readdirSync(queue.at("")).sort();
+  } catch (error) {
+    if (systemCode(error) === "EACCES" || systemCode(error) === "ENOENT") return [];
+    throw error;
+  } finally {
+    queue.close();
+  }
+};
+
 // Wall clock, as other processes read it, in µs: arrivals a millisecond apart stay in order.
+// Only the order of arrival and a waiter's priority rest on it, never exclusion.
 const wallMicros = () => Math.round((performance.timeOrigin + performance.now()) * 1_000);
 
-/** How long the writer that took the ticket `name` has been waiting. */
+/** How long the writer that took the ticket `name` has been waiting, by the wall clock. */
 export const waitedMs = (name: string): number => (wallMicros() - Number(name.split("-")[0])) / 1_000;
 
-/** Queues this writer. Throws ENOENT (from mkdir) when the target's directory is missing. */
-export const takeTicket = (path: string): Ticket => {
-  const queueDir = queueDirOf(path);
-  const name = `${String(wallMicros()).padStart(17, "0")}-${process.pid}-${randomBytes(4).toString("hex")}`;
-  const file = join(queueDir, name);
-  for (;;) {
-    ignoring(["EEXIST"], () => mkdirSync(queueDir, { mode: 0o700 }));
+const removeQueueIfEmpty = (fs: WriterFs, dir: DirHandle, name: string) =>
+  ignoring(["ENOENT", "ENOTEMPTY", "EEXIST", "ENOTDIR", "EACCES", "EPERM"], () =>
+    fs.rmdirSync(dir.at(queueNameOf(name))),
+  );
+
+/**
+ * Queues this writer, or returns undefined when it cannot (see
+ * {@link queueNameOf}); a queue directory it made for a ticket it then could
+ * not create is removed again.
+ */
+export const takeTicket = (
+  fs: WriterFs,
+  dir: DirHandle,
+  name: string,
+  access: LockAccess,
+): Ticket | undefined => {
+  const ticket = `${String(wallMicros()).padStart(17, "0")}-${process.pid}-${randomBytes(4).toString("hex")}`;
+  for (let attempt = 0; attempt < 8; attempt++) {
+    let made = false;
     try {
-      closeSync(openSync(file, "wx", 0o600));
-      break;
+      fs.mkdirSync(dir.at(queueNameOf(name)), { mode: 0o700 });
+      made = true;
     } catch (error) {
-      // The last waiter removed the queue between our mkdir and open: make it again.
-      if (systemCode(error) !== "ENOENT") throw error;
+      if (systemCode(error) !== "EEXIST") return undefined;
     }
+    const queue = openQueue(fs, dir, name);
+    if (!queue) {
+      if (made) removeQueueIfEmpty(fs, dir, name);
+      continue;
+    }
+    try {
+      if (made) access(queue.fd);
+      fs.closeSync(fs.openSync(queue.at(ticket), "wx", 0o600));
+    } catch (error) {
+      queue.close();
+      if (made) removeQueueIfEmpty(fs, dir, name);
+      // The last waiter removed the queue between our mkdir and open: make it again.
+      if (systemCode(error) === "ENOENT") continue;
+      return undefined;
+    }
+    return {
+      name: ticket,
+      // Our own file may be gone (removed as abandoned); our name still places us.
+      ahead: () => queued(fs, dir, name).filter((n) => n < ticket),
+      leave: () => {
+        ignoring(["ENOENT"], () => fs.unlinkSync(queue.at(ticket)));
+        queue.close();
+        removeQueueIfEmpty(fs, dir, name);
+      },
+    };
   }
-  return {
-    name,
-    // Our own file may be gone (removed as abandoned); our name still places us.
-    ahead: () => queued(path).filter((n) => n < name),
-    leave: () => {
-      ignoring(["ENOENT"], () => unlinkSync(file));
-      ignoring(["ENOENT", "ENOTEMPTY", "EEXIST"], () => rmdirSync(queueDir));
-    },
-  };
+  return undefined;
 };
 
 const isAlive = (pid: number): boolean => {
@@ -73,24 +129,24 @@ const isAlive = (pid: number): boolean => {
 };
 
 /**
- * Whether the ticket `name` was left by a writer that no longer waits: its
- * process is gone, or it is older than `maxWaitMs`, longer than any waiter
- * waits (which also covers a pid reused, or one from another pid namespace
- * sharing the volume). A ticket wrongly judged abandoned only loses its place.
+ * Whether the ticket `name` was left by a writer that no longer waits because
+ * its process is gone. (A pid reused, or one from another pid namespace sharing
+ * the volume, looks alive: the waiter that watches such a ticket at the head
+ * for a stale period drops it anyway.) A ticket wrongly judged abandoned only
+ * loses its place.
  */
-export const isAbandoned = (path: string, name: string, maxWaitMs: number): boolean => {
+export const isAbandoned = (name: string): boolean => {
   const pid = Number(name.split("-")[1]);
-  if (!Number.isInteger(pid) || pid <= 0 || !isAlive(pid)) return true;
-  try {
-    // File mtimes are wall-clock time, whatever clock the runtime was given.
-    return statSync(join(queueDirOf(path), name)).mtimeMs < Date.now() - maxWaitMs;
-  } catch (error) {
-    if (systemCode(error) === "ENOENT") return false;
-    throw error;
-  }
+  return !Number.isInteger(pid) || pid <= 0 || !isAlive(pid);
 };
 
 /** Removes an abandoned ticket. */
-export const dropTicket = (path: string, name: string): void => {
-  ignoring(["ENOENT"], () => unlinkSync(join(queueDirOf(path), name)));
+export const dropTicket = (fs: WriterFs, dir: DirHandle, name: string, ticket: string): void => {
+  const queue = openQueue(fs, dir, name);
+  if (!queue) return;
+  try {
+    ignoring(["ENOENT", "EACCES", "EPERM"], () => fs.unlinkSync(queue.at(ticket)));
+  } finally {
+    queue.close();
+  }
 };

@@ -1,39 +1,61 @@
+import * as nodeFs from "node:fs";
 import { existsSync } from "node:fs";
-import { mkdir, mkdtemp, readdir, rm, utimes, writeFile } from "node:fs/promises";
+import { mkdir, mkdtemp, readdir, rename, rm, utimes, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { basename, join } from "node:path";
 import { manualRuntime } from "@credbridge/core/testing";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { isCredentialsFileError } from "../errors.js";
-import { acquireLock, type LockDeps, lockSettings } from "./lock.js";
+import type { WriterFs } from "../file-options.js";
+import { fsError } from "./hooked-fs.js";
+import { acquireLock, type LockDeps, type LockTarget, lockSettings } from "./lock.js";
+import { openDirectory, type TargetDirectory } from "./open-directory.js";
 
 const depsOf = (fake: ReturnType<typeof manualRuntime>): LockDeps => ({
-  now: fake.runtime.now,
-  sleep: (ms) => fake.runtime.sleep(ms),
+  monotonic: fake.runtime.now,
+  sleep: (ms, signal) => fake.runtime.sleep(ms, signal),
   random: fake.runtime.random,
 });
 
-/** Makes a lock look as a dead (or stalled) writer left it `ms` ago: the stale check reads its mtime. */
-const age = async (lockDir: string, ms: number) => {
-  const then = new Date(Date.now() - ms);
+/** Sets a lock's times as a writer with another clock (or a file server) would have left them. */
+const stamp = async (lockDir: string, offsetMs: number) => {
+  const then = new Date(Date.now() + offsetMs);
   await utimes(lockDir, then, then);
 };
 
-/** Makes the lock look released `ms` ago (negative: in the future): waiters read it from the directory's mtime. */
-const freedAgo = async (ms: number) => {
-  const then = new Date(Date.now() - ms);
-  await utimes(dir, then, then);
+/** Makes a change in the target's directory, as a lock hand-over does. */
+const touchDir = async () => {
+  const now = new Date();
+  await utimes(dir, now, new Date(now.getTime() + Math.random() * 1_000));
 };
 
 let dir: string;
 let path: string;
+let opened: TargetDirectory[];
 beforeEach(async () => {
   dir = await mkdtemp(join(tmpdir(), "credbridge-lock-"));
   path = join(dir, "credentials");
+  opened = [];
 });
 afterEach(async () => {
+  for (const o of opened) o.close();
   await rm(dir, { recursive: true, force: true });
 });
+
+/** The lock target for `path`, its directory opened as updateFile opens it. */
+const targetOf = (): LockTarget => {
+  const located = openDirectory(nodeFs, dir, { target: path });
+  if (!located) throw new Error(`${dir} is missing`);
+  opened.push(located);
+  return { dir: located.dir, name: "credentials", path };
+};
+
+const acquire = (
+  fake: ReturnType<typeof manualRuntime>,
+  settings: { staleMs: number; timeoutMs: number },
+  fs: WriterFs = nodeFs,
+  signal?: AbortSignal,
+) => acquireLock(fs, targetOf(), settings, depsOf(fake), signal);
 
 describe("acquireLock", () => {
   it("defaults to a 10 s stale period and waits twice that, never less than a 2 s floor", () => {
@@ -44,10 +66,10 @@ describe("acquireLock", () => {
   it("serialises holders, polls every few milliseconds while waiting, and removes the lock on release", async () => {
     const fake = manualRuntime({ sleep: "timers" });
     const settings = { staleMs: 5_000, timeoutMs: 5_000 };
-    const first = await acquireLock(path, settings, depsOf(fake));
-    expect(await readdir(`${path}.lock`)).toEqual([first.dir.slice(`${path}.lock/`.length)]);
+    const first = await acquire(fake, settings);
+    expect(await readdir(`${path}.lock`)).toEqual([basename(first.holder.path)]);
     let second = false;
-    const waiting = acquireLock(path, settings, depsOf(fake)).then((l) => {
+    const waiting = acquire(fake, settings).then((l) => {
       second = true;
       return l;
     });
@@ -67,30 +89,58 @@ describe("acquireLock", () => {
     const fake = manualRuntime();
     await mkdir(`${path}.lock`);
     const started = fake.now();
-    const error = await acquireLock(path, { staleMs: 10_000, timeoutMs: 300 }, depsOf(fake)).catch((e) => e);
+    const error = await acquire(fake, { staleMs: 10_000, timeoutMs: 300 }).catch((e) => e);
     expect(isCredentialsFileError(error) && error.code).toBe("ERR_LOCKED");
     expect(error.message).toContain(`${path}.lock`);
     expect(fake.now() - started).toBeLessThanOrEqual(300);
   });
 
-  it("takes over a lock left by a dead writer once it is older than the stale period, with its temp file", async () => {
-    const fake = manualRuntime();
-    await mkdir(`${path}.lock/123-deadbeef0000`, { recursive: true });
-    await writeFile(`${path}.lock/123-deadbeef0000/credentials.tmp`, "half a file");
-    await age(`${path}.lock`, 3_000);
-    const held = await acquireLock(path, { staleMs: 2_000, timeoutMs: 100 }, depsOf(fake));
-    expect(fake.sleeps).toEqual([]);
-    expect(await readdir(`${path}.lock`)).toEqual([held.dir.slice(`${path}.lock/`.length)]);
-    held.release();
-    expect(await readdir(dir)).toEqual([]);
+  it.each([
+    ["an hour in the future (a clock stepped back, a file server ahead)", 3_600_000],
+    ["an hour in the past", -3_600_000],
+  ])(
+    "takes over a dead writer's lock, with its temp file, once it has watched it unchanged for the stale period: its time %s changes nothing",
+    async (_, offset) => {
+      const fake = manualRuntime();
+      await mkdir(`${path}.lock/123-deadbeef0000`, { recursive: true });
+      await writeFile(`${path}.lock/123-deadbeef0000/credentials.tmp`, "half a file");
+      await stamp(`${path}.lock`, offset);
+      const started = fake.now();
+      const held = await acquire(fake, { staleMs: 2_000, timeoutMs: 4_000 });
+      // Seen first at `started`, judged by this waiter's own clock only.
+      expect(fake.now() - started).toBeGreaterThanOrEqual(2_000);
+      expect(fake.now() - started).toBeLessThan(2_010);
+      expect(await readdir(`${path}.lock`)).toEqual([basename(held.holder.path)]);
+      held.release();
+      expect(await readdir(dir)).toEqual([]);
+    },
+  );
+
+  it("starts the stale period over whenever the lock changes hands", async () => {
+    const fake = manualRuntime({ sleep: "timers" });
+    const settings = { staleMs: 2_000, timeoutMs: 10_000 };
+    await mkdir(`${path}.lock/1-aaaaaaaaaaaa`, { recursive: true });
+    let held = false;
+    const waiting = acquire(fake, settings).then((l) => {
+      held = true;
+      return l;
+    });
+    await fake.advance(1_500);
+    // Another writer takes it over: a new holder, so a new lock to this waiter.
+    await rename(`${path}.lock/1-aaaaaaaaaaaa`, `${path}.lock/2-bbbbbbbbbbbb`);
+    await fake.advance(1_500);
+    expect(held).toBe(false);
+    await fake.advance(600);
+    const lock = await waiting;
+    expect(fake.now() - Date.parse("2026-01-01T00:00:00Z")).toBeGreaterThanOrEqual(3_500);
+    lock.release();
   });
 
   it("a holder whose lock was taken over knows it, and its release leaves the new holder's lock", async () => {
     const fake = manualRuntime();
-    const settings = { staleMs: 2_000, timeoutMs: 100 };
-    const stalled = await acquireLock(path, settings, depsOf(fake));
-    await age(`${path}.lock`, 3_000);
-    const next = await acquireLock(path, settings, depsOf(fake));
+    const settings = { staleMs: 2_000, timeoutMs: 5_000 };
+    const stalled = await acquire(fake, settings);
+    const next = await acquire(fake, settings);
 
     let lost: unknown;
     try {
@@ -101,33 +151,98 @@ describe("acquireLock", () => {
     expect(isCredentialsFileError(lost) && lost.code).toBe("ERR_LOCKED");
     expect((lost as Error).message).toMatch(/another writer took the lock over/);
     stalled.release();
-    expect(existsSync(next.dir)).toBe(true);
+    expect(existsSync(next.holder.path)).toBe(true);
     next.assertHeld();
     next.release();
     expect(existsSync(`${path}.lock`)).toBe(false);
   });
 
-  it("defers to a writer that has waited past the priority time while the lock has been free only briefly", async () => {
+  it.each([
+    ["its holder directory", (p: string) => /\/\d+-[0-9a-f]{12}$/.test(p)],
+    ["the lock directory", (p: string) => p.endsWith("/credentials.lock")],
+  ])(
+    "leaves nothing behind when making %s fails (ENOSPC), so the next writer gets in at once",
+    async (_, at) => {
+      const fake = manualRuntime();
+      const full: WriterFs = {
+        ...nodeFs,
+        mkdirSync: ((p: string, options: nodeFs.MakeDirectoryOptions) => {
+          if (at(p)) throw fsError("ENOSPC", p);
+          return nodeFs.mkdirSync(p, options);
+        }) as WriterFs["mkdirSync"],
+      };
+      const error = await acquire(fake, { staleMs: 10_000, timeoutMs: 20_000 }, full).catch((e) => e);
+      expect(isCredentialsFileError(error) && error.code).toBe("ERR_WRITE");
+      expect(error.syscallCode).toBe("ENOSPC");
+      expect(error.message).toMatch(/the file system is full/);
+      expect(await readdir(dir)).toEqual([]);
+      const held = await acquire(fake, { staleMs: 10_000, timeoutMs: 20_000 });
+      expect(fake.sleeps).toEqual([]);
+      held.release();
+    },
+  );
+
+  it("waits without a ticket when the queue cannot take one (ENOSPC), and leaves no queue behind", async () => {
+    const fake = manualRuntime({ sleep: "timers" });
+    const settings = { staleMs: 5_000, timeoutMs: 5_000 };
+    const first = await acquire(fake, settings);
+    const noTickets: WriterFs = {
+      ...nodeFs,
+      openSync: ((p: string, flags: nodeFs.OpenMode, mode?: nodeFs.Mode) => {
+        if (flags === "wx") throw fsError("ENOSPC", p);
+        return nodeFs.openSync(p, flags, mode);
+      }) as WriterFs["openSync"],
+    };
+    const waiting = acquire(fake, settings, noTickets);
+    await fake.advance(10);
+    expect((await readdir(dir)).sort()).toEqual(["credentials.lock"]);
+    first.release();
+    await fake.advance(4);
+    (await waiting).release();
+    expect(await readdir(dir)).toEqual([]);
+  });
+
+  it("stops waiting when its signal aborts, with ERR_ABORTED, leaving the holder's lock and no ticket", async () => {
+    const fake = manualRuntime({ sleep: "timers" });
+    const settings = { staleMs: 5_000, timeoutMs: 5_000 };
+    const first = await acquire(fake, settings);
+    const stop = new AbortController();
+    const waiting = acquire(fake, settings, nodeFs, stop.signal).catch((e) => e);
+    await fake.advance(10);
+    expect((await readdir(dir)).sort()).toEqual(["credentials.lock", "credentials.lock.q"]);
+    stop.abort("SIGTERM");
+    const error = await waiting;
+    expect(isCredentialsFileError(error) && error.code).toBe("ERR_ABORTED");
+    expect(error.message).toMatch(
+      /stopped \(SIGTERM\) while waiting for the lock on .*; the file is unchanged/,
+    );
+    expect(await readdir(dir)).toEqual(["credentials.lock"]);
+    first.assertHeld();
+    first.release();
+  });
+
+  it("defers to a writer that has waited past the priority time until it has seen the lock stand free for a moment", async () => {
     const fake = manualRuntime({ sleep: "timers" });
     const settings = { staleMs: 5_000, timeoutMs: 5_000 };
     // A live writer (this process) queued a second ago; its ticket names when.
     const first = `${String(Math.round((Date.now() - 1_000) * 1_000)).padStart(17, "0")}-${process.pid}-aaaaaaaa`;
     await mkdir(`${path}.lock.q`);
     await writeFile(`${path}.lock.q/${first}`, "");
-    // The lock is free, but was released "just now" (the directory's mtime says when).
-    await freedAgo(-60_000);
     let held = false;
-    const waiting = acquireLock(path, settings, depsOf(fake)).then((l) => {
+    const waiting = acquire(fake, settings).then((l) => {
       held = true;
       return l;
     });
-    await fake.advance(20);
+    // The lock is free, but the directory keeps changing as hand-overs do.
+    for (let i = 0; i < 20; i++) {
+      await touchDir();
+      await fake.advance(1);
+    }
     expect(held).toBe(false);
     expect(existsSync(`${path}.lock`)).toBe(false);
     expect((await readdir(`${path}.lock.q`)).length).toBe(2);
-    // The first has left it free for long enough: it is not coming, anyone may take it.
-    await freedAgo(1_000);
-    await fake.advance(4);
+    // Now it stands still: the first is not coming, anyone may take it.
+    await fake.advance(8);
     const lock = await waiting;
     expect(await readdir(`${path}.lock.q`)).toEqual([first]);
     lock.release();
@@ -140,8 +255,8 @@ describe("acquireLock", () => {
     const dead = `${String(Math.round((Date.now() - 1_000) * 1_000)).padStart(17, "0")}-${2 ** 30}-bbbbbbbb`;
     await mkdir(`${path}.lock.q`);
     await writeFile(`${path}.lock.q/${dead}`, "");
-    await freedAgo(-60_000);
-    const waiting = acquireLock(path, settings, depsOf(fake));
+    await touchDir();
+    const waiting = acquire(fake, settings);
     await fake.advance(10);
     const lock = await waiting;
     expect((await readdir(dir)).sort()).toEqual(["credentials.lock"]);
