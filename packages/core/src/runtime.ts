@@ -12,8 +12,16 @@ export interface TimerHandle {
  * network and randomness without patching globals. Every field has a Node default.
  */
 export interface Runtime {
-  /** Milliseconds since the epoch. */
+  /**
+   * Milliseconds since the epoch: the wall clock, which expirations are
+   * measured on. It can jump (an NTP step, a resumed VM) while timers do not.
+   */
   now(): number;
+  /**
+   * Milliseconds on the clock timers run on: it never jumps with the wall
+   * clock. For how long something has taken, never for expirations.
+   */
+  monotonicNow(): number;
   /** Resolves after `ms`, or rejects with the signal's reason when aborted. */
   sleep(ms: number, signal?: AbortSignal): Promise<void>;
   /** Runs `fn` once after `ms`. `unref` lets the process exit while the timer is pending. */
@@ -22,8 +30,8 @@ export interface Runtime {
   random(): number;
   /** The environment variables providers read their defaults from. */
   env: Readonly<Record<string, string | undefined>>;
-  /** Reads a UTF-8 text file (token files). */
-  readTextFile(path: string): Promise<string>;
+  /** Reads a UTF-8 text file (token files); stops reading when `signal` aborts. */
+  readTextFile(path: string, options?: { signal?: AbortSignal | undefined }): Promise<string>;
   /**
    * WHATWG fetch, used by the HTTP (container-credentials) provider. Default:
    * its GET on node:http, the global fetch for anything else (see node-fetch.ts).
@@ -59,11 +67,12 @@ const setTimer = (fn: () => void, ms: number, options?: { unref?: boolean }): Ti
 /** The Node runtime, with any given fields overriding the defaults. */
 export const resolveRuntime = (overrides: RuntimeOptions = {}): Runtime => ({
   now: Date.now,
+  monotonicNow: () => performance.now(),
   sleep,
   setTimer,
   random: Math.random,
   env: process.env,
-  readTextFile: (path) => readFile(path, "utf8"),
+  readTextFile: (path, options) => readFile(path, { encoding: "utf8", signal: options?.signal }),
   fetch: nodeFetch,
   ...overrides,
 });
