@@ -1,10 +1,13 @@
+import { execFileSync } from "node:child_process";
+import { closeSync, constants, openSync } from "node:fs";
 import { mkdir, rename, rm, symlink, writeFile } from "node:fs/promises";
-import { type RefreshEvent, refreshing } from "@credbridge/core";
+import { fromWebIdentity, type RefreshEvent, refreshing, resolveRuntime } from "@credbridge/core";
+import { manualRuntime } from "@credbridge/core/testing";
 import { mintWebIdentityToken, type StsEmulator, startStsEmulator } from "@credbridge/emulators";
 import type { AwsCredentialIdentity } from "@smithy/types";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { tempDir } from "../support/tmp.js";
-import { idle, jtiOf, manualClock, until, webIdentity, writeToken } from "./support.js";
+import { idle, jtiOf, manualClock, ROLE, until, webIdentity, writeToken } from "./support.js";
 
 const MIN = 60_000;
 
@@ -168,7 +171,9 @@ describe("token file caught empty or holding an expired token", () => {
     await writeFile(tokenFile, "");
     expect(await engine()).toEqual(first);
     expect(failures().at(-1)!.error).toMatchObject({ code: "ERR_TOKEN_FILE" });
-    expect(failures().at(-1)!.error.message).toMatch(/is empty: the kubelet may not have written it yet/);
+    expect(failures().at(-1)!.error.message).toMatch(
+      /is empty: a projected service-account token is written before the pod.s containers start/,
+    );
     expect(sts.calls).toHaveLength(1);
 
     await writeToken(tokenFile, clock.now, "rewritten");
@@ -198,5 +203,41 @@ describe("token file caught empty or holding an expired token", () => {
     await writeToken(tokenFile, clock.now, "rotated");
     await clock.advanceTo(clock.now() + 2_000, settle);
     expect((await engine()).accessKeyId).toBe(sts.issued.at(-1)!.accessKeyId);
+  });
+});
+
+describe("token file that never finishes reading", () => {
+  it("a FIFO nobody writes fails the fetch at the read deadline, without calling STS", async () => {
+    const fifo = tmp.path("fifo-token");
+    execFileSync("mkfifo", [fifo]);
+    const fake = manualRuntime();
+    const provider = fromWebIdentity({
+      roleArn: ROLE,
+      tokenFile: fifo,
+      region: "us-east-1",
+      stsEndpoint: sts.url,
+      // The real file system, the fake clock: the deadline fires when the test says.
+      runtime: { ...fake.runtime, readTextFile: resolveRuntime().readTextFile },
+    });
+    const pending = provider().catch((e: unknown) => e);
+    await fake.advance(4_999);
+    let settled = false;
+    void pending.then(() => {
+      settled = true;
+    });
+    await fake.advance(0);
+    expect(settled).toBe(false);
+    await fake.advance(1);
+    expect(await pending).toMatchObject({
+      code: "ERR_TIMEOUT",
+      message: expect.stringMatching(
+        new RegExp(
+          `reading the web-identity token file ${fifo} \\(tokenFile option\\) did not finish within 5000 ms`,
+        ),
+      ),
+    });
+    expect(sts.calls).toHaveLength(0);
+    // Release the thread still blocked opening the FIFO.
+    closeSync(openSync(fifo, constants.O_WRONLY | constants.O_NONBLOCK));
   });
 });

@@ -11,6 +11,7 @@ import { CredbridgeError, isCredbridgeError } from "./errors.js";
 import { type BackoffOptions, backoffDelay } from "./internal/backoff.js";
 import { checkContainerUrl } from "./internal/check-url.js";
 import { describeErrorBody, parseContainerCredentials } from "./internal/container-response.js";
+import { withDeadline } from "./internal/deadline.js";
 import { readTokenFile } from "./internal/token-file.js";
 import { type Runtime, type RuntimeOptions, resolveRuntime } from "./runtime.js";
 import { parseAuthorizationToken } from "./wire/authorization-token.js";
@@ -97,21 +98,23 @@ const fetchOnce = async (rt: Runtime, url: URL, token: string | undefined, timeo
   let response: Response;
   let text: string;
   try {
-    response = await rt.fetch(url, {
-      headers: token === undefined ? {} : { Authorization: token },
-      signal: AbortSignal.timeout(timeoutMs),
-      redirect: "error",
-    });
-    text = await response.text();
+    // One deadline over the headers AND the body: an answer that trickles in is cut too.
+    ({ response, text } = await withDeadline(
+      rt,
+      timeoutMs,
+      async (signal) => {
+        const response = await rt.fetch(url, {
+          headers: token === undefined ? {} : { Authorization: token },
+          signal,
+          redirect: "error",
+        });
+        return { response, text: await response.text() };
+      },
+      () => new Retryable(`${where} did not answer within ${timeoutMs} ms`, true),
+    ));
   } catch (cause) {
-    const timedOut = (cause as Error)?.name === "TimeoutError";
-    throw new Retryable(
-      timedOut
-        ? `${where} did not answer within ${timeoutMs} ms`
-        : `${where} could not be reached: ${(cause as Error)?.message}`,
-      timedOut,
-      { cause },
-    );
+    if (cause instanceof Retryable) throw cause;
+    throw new Retryable(`${where} could not be reached: ${(cause as Error)?.message}`, false, { cause });
   }
   if (response.status >= 500 || response.status === 429) {
     throw new Retryable(`${where} answered HTTP ${response.status} ${describeErrorBody(text)}`.trim());

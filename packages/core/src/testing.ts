@@ -88,8 +88,11 @@ export const manualRuntime = (options: ManualRuntimeOptions = {}) => {
       due.fn();
       await settle();
     }
-    now += until - monotonic;
-    monotonic = until;
+    // A sleep in "advance" mode may have moved the clocks past `until` already: never back.
+    if (monotonic < until) {
+      now += until - monotonic;
+      monotonic = until;
+    }
     await settle();
   };
   /** Moves the wall clock alone (negative: back): no timer fires or moves. */
