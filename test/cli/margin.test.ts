@@ -106,3 +106,55 @@ describe("first credentials that cannot outlive --min-remaining", () => {
     }
   });
 });
+
+describe("an expired answer from the Pod Identity agent", () => {
+  it("serve: one expired answer at start is retried, not a configuration error, and the next credentials are served", async () => {
+    const file = fx.tmp.path("expired-once", "credentials");
+    agent.expired({ times: 1 });
+    const cli = startCli(
+      ["serve", "--source", "pod-identity", "--credentials-file", file, "--min-remaining", "300"],
+      podIdentityEnv(),
+    );
+    try {
+      await cli.waitFor((l) => l.msg === "credentials refreshed");
+      await expect
+        .poll(() => readFile(file, "utf8").catch(() => ""), { timeout: 10_000 })
+        .toContain(agent.issued.at(-1)!.accessKeyId);
+      expect(agent.calls.filter((c) => c.fault === "expired")).toHaveLength(1);
+      expect(cli.child.exitCode).toBeNull();
+    } finally {
+      await cli.stop();
+    }
+    expect(cli.lines.join("\n")).not.toMatch(/min-remaining/);
+  });
+
+  it("serve: an agent that keeps answering expired credentials is retried with backoff, saying what it sent, never the secrets", async () => {
+    agent.expired({ times: Number.POSITIVE_INFINITY });
+    const file = fx.tmp.path("expired-always", "credentials");
+    const cli = startCli(
+      ["serve", "--source", "pod-identity", "--credentials-file", file, "--min-remaining", "300"],
+      podIdentityEnv(),
+    );
+    try {
+      const line = await cli.waitFor(
+        (l) => l.msg === "initial credentials unavailable; retrying in the background",
+      );
+      expect(String(line.error)).toMatch(
+        /answered with credentials \(key \*{4}\w{4}\) that expired at \S+Z, \d+ s before this host's clock/,
+      );
+      agent.clearFaults();
+      await cli.waitFor((l) => l.msg === "credentials refreshed", 20_000);
+      expect(cli.child.exitCode).toBeNull();
+    } finally {
+      agent.clearFaults();
+      await cli.stop();
+    }
+    const log = cli.lines.join("\n");
+    expect(log).not.toMatch(/min-remaining/);
+    for (const sent of agent.issued) {
+      expect(log).not.toContain(sent.secretAccessKey);
+      expect(log).not.toContain(sent.sessionToken);
+      expect(log).not.toContain(sent.accessKeyId);
+    }
+  });
+});

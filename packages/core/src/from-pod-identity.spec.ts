@@ -146,6 +146,26 @@ describe("fromPodIdentity", () => {
     expect(await pending).toMatchObject({ code: "ERR_TIMEOUT" });
   });
 
+  it("retries an answer whose credentials have already expired, and names what the agent sent, never the secrets", async () => {
+    const { runtime } = setup();
+    const stale: Reply = (_req, res) =>
+      res
+        .writeHead(200, { "content-type": "application/json" })
+        .end(JSON.stringify({ ...body, Expiration: "2025-12-31T23:59:00Z" }));
+    replies = [stale];
+    expect((await fromPodIdentity({ runtime })()).accessKeyId).toBe("ASIAPOD1");
+    expect(seen).toHaveLength(2);
+
+    replies = [stale, stale, stale, stale];
+    const error = await fromPodIdentity({ runtime, maxRetries: 3 })().catch((e: unknown) => e);
+    expect(error).toMatchObject({ code: "ERR_EXPIRED" });
+    expect((error as Error).message).toMatch(
+      /answered with credentials \(key \*\*\*\*POD1\) that expired at 2025-12-31T23:59:00.000Z, \d+ s before this host's clock.*\(after 4 attempts\)/,
+    );
+    expect((error as Error).message).not.toMatch(/pod-secret|pod-token|ASIAPOD1/);
+    expect((error as Error).message).not.toMatch(/min-remaining/);
+  });
+
   it.each([
     ["truncated JSON", '{"AccessKeyId":"ASIA', /not JSON/],
     ["a missing field", JSON.stringify({ ...body, Token: undefined }), /without Token/],
