@@ -1,3 +1,4 @@
+import { execFileSync } from "node:child_process";
 import { mkdtemp, rename, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -214,6 +215,20 @@ describe("createContainerCredentialsServer", () => {
     await writeFile(file, "\n");
     expect((await get()).status).toBe(500);
 
+    await writeFile(file, TOKEN);
+    expect((await get()).status).toBe(200);
+  });
+
+  it("answers 500 at once, blocking nothing, when the token file is swapped for a FIFO", async () => {
+    const file = join(dir, "token-fifo");
+    await writeFile(file, TOKEN);
+    const { get, log } = await start({ authToken: undefined, authTokenFile: file });
+    expect((await get()).status).toBe(200);
+    await rm(file);
+    execFileSync("mkfifo", [file]);
+    for (let i = 0; i < 8; i++) expect((await get()).status).toBe(500);
+    expect(log.lines.some((l) => l.includes("not a regular file"))).toBe(true);
+    await rm(file);
     await writeFile(file, TOKEN);
     expect((await get()).status).toBe(200);
   });

@@ -85,7 +85,7 @@ export const createContainerCredentialsServer = (
   const rt = resolveRuntime(options.runtime);
   const logger = options.logger ?? rt.logger;
   const source = createCredentialSource(options, rt, "container");
-  const auth = createAuthTokenSource(options, rt);
+  const auth = createAuthTokenSource(options);
   const configuredPath = options.path ?? DEFAULT_CONTAINER_CREDENTIALS_PATH;
   let path = configuredPath;
 
