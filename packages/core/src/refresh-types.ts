@@ -61,6 +61,12 @@ export interface RefreshState {
   abandonedAttempts: number;
   /** Whether `start()` keeps it refreshing on its timer. */
   started: boolean;
+  /**
+   * How far past its moment the engine's pending timer is, on the monotonic
+   * clock (0 until then); undefined when none is pending. More than a few
+   * seconds means its timers no longer run: nothing will refresh.
+   */
+  timerLateMs: number | undefined;
   refreshes: number;
   failures: number;
 }

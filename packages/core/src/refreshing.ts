@@ -15,7 +15,7 @@ import {
   type RefreshingOptions,
   type RefreshingProvider,
 } from "./refresh-types.js";
-import { resolveRuntime } from "./runtime.js";
+import { type Runtime, resolveRuntime } from "./runtime.js";
 import { setWallClockTimer } from "./wall-clock-timer.js";
 
 export type { RefreshReason, RefreshStatus } from "./internal/refresh-decision.js";
@@ -56,16 +56,36 @@ export const refreshing = (
   let inflightSince = 0;
   let abandoned = 0;
   let timer: { cancel(): void } | undefined;
+  /** When the pending timer should fire, on the monotonic clock: a timer long past it is a stuck engine. */
+  let timerDueAt: number | undefined;
   let started = false;
+  const timers: Pick<Runtime, "now" | "setTimer"> = {
+    now: rt.now,
+    setTimer: (fn, ms, timerOptions) => {
+      timerDueAt = rt.monotonicNow() + Math.max(0, ms);
+      return rt.setTimer(
+        () => {
+          timerDueAt = undefined;
+          fn();
+        },
+        ms,
+        timerOptions,
+      );
+    },
+  };
+  const cancelTimer = (): void => {
+    timer?.cancel();
+    timer = undefined;
+    timerDueAt = undefined;
+  };
 
   // The moments are expirations, on the wall clock: a wall-clock timer fires
   // after a suspend or a clock step too, where one long setTimeout would not.
   const schedule = (): void => {
-    timer?.cancel();
-    timer = undefined;
+    cancelTimer();
     const at = ledger.consecutiveFailures > 0 ? ledger.nextAttemptAt : cached?.schedule?.refreshAt;
     if (!started || at === undefined) return;
-    timer = setWallClockTimer(rt, at, () => {
+    timer = setWallClockTimer(timers, at, () => {
       timer = undefined;
       run("scheduled").catch(ignore);
     });
@@ -198,8 +218,7 @@ export const refreshing = (
 
   const stop = (): void => {
     started = false;
-    timer?.cancel();
-    timer = undefined;
+    cancelTimer();
   };
 
   Object.defineProperties(provider, {
@@ -222,6 +241,7 @@ export const refreshing = (
               w instanceof Error ? DEFAULT_ATTEMPT_TIMEOUT_SECONDS * 1000 : w.attemptTimeoutMs,
             abandonedAttempts: abandoned,
             started,
+            timerLateMs: timerDueAt === undefined ? undefined : Math.max(0, rt.monotonicNow() - timerDueAt),
           },
           rt.now(),
         );

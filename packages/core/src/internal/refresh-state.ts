@@ -12,6 +12,7 @@ export interface AttemptFacts {
   attemptTimeoutMs: number;
   abandonedAttempts: number;
   started: boolean;
+  timerLateMs: number | undefined;
 }
 
 /** The engine's state as `state()` reports it: no secret. */
