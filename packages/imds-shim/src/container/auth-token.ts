@@ -39,9 +39,10 @@ const readRegularFile = async (path: string): Promise<string> => {
   }
 };
 
-export const createAuthTokenSource = (
-  options: { authToken?: string | undefined; authTokenFile?: string | undefined },
-): AuthTokenSource => {
+export const createAuthTokenSource = (options: {
+  authToken?: string | undefined;
+  authTokenFile?: string | undefined;
+}): AuthTokenSource => {
   const { authToken, authTokenFile } = options;
   // Keyed by what stat reports, so an in-place rewrite and an atomic rename (a
   // Secret volume's symlink swap) are both noticed without reading every time.
