@@ -1,7 +1,6 @@
 import { execFileSync } from "node:child_process";
-import { closeSync, constants, openSync } from "node:fs";
 import { mkdir, rename, rm, symlink, writeFile } from "node:fs/promises";
-import { fromWebIdentity, type RefreshEvent, refreshing, resolveRuntime } from "@credbridge/core";
+import { fromWebIdentity, type RefreshEvent, refreshing } from "@credbridge/core";
 import { manualRuntime } from "@credbridge/core/testing";
 import { mintWebIdentityToken, type StsEmulator, startStsEmulator } from "@credbridge/emulators";
 import type { AwsCredentialIdentity } from "@smithy/types";
@@ -207,37 +206,61 @@ describe("token file caught empty or holding an expired token", () => {
 });
 
 describe("token file that never finishes reading", () => {
-  it("a FIFO nobody writes fails the fetch at the read deadline, without calling STS", async () => {
-    const fifo = tmp.path("fifo-token");
-    execFileSync("mkfifo", [fifo]);
+  it("a read that never returns (a hung network volume) fails the fetch at the read deadline, without calling STS", async () => {
     const fake = manualRuntime();
+    let aborted = false;
     const provider = fromWebIdentity({
       roleArn: ROLE,
-      tokenFile: fifo,
+      tokenFile: "/mnt/hung-nfs/token",
       region: "us-east-1",
       stsEndpoint: sts.url,
-      // The real file system, the fake clock: the deadline fires when the test says.
-      runtime: { ...fake.runtime, readTextFile: resolveRuntime().readTextFile },
+      runtime: {
+        ...fake.runtime,
+        // What a read on a hung mount does: nothing, until told to stop.
+        readTextFile: (_path, options) =>
+          new Promise<string>((_resolve, reject) =>
+            options?.signal?.addEventListener("abort", () => {
+              aborted = true;
+              reject(options.signal?.reason);
+            }),
+          ),
+      },
     });
-    const pending = provider().catch((e: unknown) => e);
-    await fake.advance(4_999);
     let settled = false;
+    const pending = provider().catch((e: unknown) => e);
     void pending.then(() => {
       settled = true;
     });
-    await fake.advance(0);
+    await fake.advance(4_999);
     expect(settled).toBe(false);
     await fake.advance(1);
     expect(await pending).toMatchObject({
       code: "ERR_TIMEOUT",
       message: expect.stringMatching(
-        new RegExp(
-          `reading the web-identity token file ${fifo} \\(tokenFile option\\) did not finish within 5000 ms`,
-        ),
+        /reading the web-identity token file \/mnt\/hung-nfs\/token \(tokenFile option\) did not finish within 5000 ms/,
       ),
     });
+    expect(aborted).toBe(true);
     expect(sts.calls).toHaveLength(0);
-    // Release the thread still blocked opening the FIFO.
-    closeSync(openSync(fifo, constants.O_WRONLY | constants.O_NONBLOCK));
+  });
+
+  it("a FIFO nobody writes is refused at once, holding no thread, without calling STS", async () => {
+    const fifo = tmp.path("fifo-token");
+    execFileSync("mkfifo", [fifo]);
+    const provider = fromWebIdentity({
+      roleArn: ROLE,
+      tokenFile: fifo,
+      region: "us-east-1",
+      stsEndpoint: sts.url,
+      runtime: { env: {} },
+    });
+    // More reads than the thread pool has threads: none may block one.
+    for (let i = 0; i < 8; i++) {
+      await expect(provider()).rejects.toMatchObject({
+        code: "ERR_TOKEN_FILE",
+        message: expect.stringContaining(`${fifo} (tokenFile option): not a regular file`),
+      });
+    }
+    expect(sts.calls).toHaveLength(0);
   });
 });

@@ -1,4 +1,5 @@
-import { readFile } from "node:fs/promises";
+import { constants } from "node:fs";
+import { open } from "node:fs/promises";
 import type { Logger } from "@smithy/types";
 import { nodeFetch } from "./internal/node-fetch.js";
 
@@ -64,6 +65,24 @@ const setTimer = (fn: () => void, ms: number, options?: { unref?: boolean }): Ti
   return { cancel: () => clearTimeout(timer) };
 };
 
+/**
+ * Reads a token file: a regular file only, opened O_NONBLOCK so that a FIFO
+ * or a device there fails at once instead of holding a thread-pool thread
+ * (which no deadline can take back); the read stops when `signal` aborts.
+ */
+const readTextFile = async (
+  path: string,
+  options?: { signal?: AbortSignal | undefined },
+): Promise<string> => {
+  const handle = await open(path, constants.O_RDONLY | constants.O_NONBLOCK);
+  try {
+    if (!(await handle.stat()).isFile()) throw new Error("not a regular file (a FIFO or a device?)");
+    return await handle.readFile({ encoding: "utf8", signal: options?.signal });
+  } finally {
+    await handle.close();
+  }
+};
+
 /** The Node runtime, with any given fields overriding the defaults. */
 export const resolveRuntime = (overrides: RuntimeOptions = {}): Runtime => ({
   now: Date.now,
@@ -72,7 +91,7 @@ export const resolveRuntime = (overrides: RuntimeOptions = {}): Runtime => ({
   setTimer,
   random: Math.random,
   env: process.env,
-  readTextFile: (path, options) => readFile(path, { encoding: "utf8", signal: options?.signal }),
+  readTextFile,
   fetch: nodeFetch,
   ...overrides,
 });
