@@ -1,7 +1,7 @@
 import { readFile } from "node:fs/promises";
 import { type PodIdentityAgent, startPodIdentityAgent } from "@credbridge/emulators";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import { cleanEnv, runCli, startCli } from "../support/cli.js";
+import { cleanEnv, type RunningCli, runCli, startCli } from "../support/cli.js";
 import { irsaFixture } from "../support/irsa.js";
 
 /** `serve` and `write` promise never to hand out credentials with less than --min-remaining left. */
@@ -23,6 +23,21 @@ const podIdentityEnv = () =>
     AWS_CONTAINER_CREDENTIALS_FULL_URI: agent.credentialsUrl,
     AWS_CONTAINER_AUTHORIZATION_TOKEN: agent.token,
   });
+
+/** `serve` writing `file` from the agent, with a margin its ten-minute sessions outlive. */
+const servePodIdentity = (file: string) =>
+  startCli(
+    ["serve", "--source", "pod-identity", "--credentials-file", file, "--min-remaining", "300"],
+    podIdentityEnv(),
+  );
+
+/** Resolves once `serve` has refreshed and `file` holds the last set the agent handed out. */
+const writesAgentsLatest = async (cli: RunningCli, file: string) => {
+  await cli.waitFor((l) => l.msg === "credentials refreshed");
+  await expect
+    .poll(() => readFile(file, "utf8").catch(() => ""), { timeout: 10_000 })
+    .toContain(agent.issued.at(-1)!.accessKeyId);
+};
 
 describe("a session that can never outlive --min-remaining", () => {
   it.each([
@@ -92,15 +107,9 @@ describe("first credentials that cannot outlive --min-remaining", () => {
 
   it("serve: with --min-remaining below the agent's sessions, serves them", async () => {
     const file = fx.tmp.path("short-ok", "credentials");
-    const cli = startCli(
-      ["serve", "--source", "pod-identity", "--credentials-file", file, "--min-remaining", "300"],
-      podIdentityEnv(),
-    );
+    const cli = servePodIdentity(file);
     try {
-      await cli.waitFor((l) => l.msg === "credentials refreshed");
-      await expect
-        .poll(() => readFile(file, "utf8").catch(() => ""), { timeout: 10_000 })
-        .toContain(agent.issued.at(-1)!.accessKeyId);
+      await writesAgentsLatest(cli, file);
     } finally {
       await cli.stop();
     }
@@ -111,15 +120,9 @@ describe("an expired answer from the Pod Identity agent", () => {
   it("serve: one expired answer at start is retried, not a configuration error, and the next credentials are served", async () => {
     const file = fx.tmp.path("expired-once", "credentials");
     agent.expired({ times: 1 });
-    const cli = startCli(
-      ["serve", "--source", "pod-identity", "--credentials-file", file, "--min-remaining", "300"],
-      podIdentityEnv(),
-    );
+    const cli = servePodIdentity(file);
     try {
-      await cli.waitFor((l) => l.msg === "credentials refreshed");
-      await expect
-        .poll(() => readFile(file, "utf8").catch(() => ""), { timeout: 10_000 })
-        .toContain(agent.issued.at(-1)!.accessKeyId);
+      await writesAgentsLatest(cli, file);
       expect(agent.calls.filter((c) => c.fault === "expired")).toHaveLength(1);
       expect(cli.child.exitCode).toBeNull();
     } finally {
@@ -130,11 +133,7 @@ describe("an expired answer from the Pod Identity agent", () => {
 
   it("serve: an agent that keeps answering expired credentials is retried with backoff, saying what it sent, never the secrets", async () => {
     agent.expired({ times: Number.POSITIVE_INFINITY });
-    const file = fx.tmp.path("expired-always", "credentials");
-    const cli = startCli(
-      ["serve", "--source", "pod-identity", "--credentials-file", file, "--min-remaining", "300"],
-      podIdentityEnv(),
-    );
+    const cli = servePodIdentity(fx.tmp.path("expired-always", "credentials"));
     try {
       const line = await cli.waitFor(
         (l) => l.msg === "initial credentials unavailable; retrying in the background",
