@@ -2,20 +2,21 @@ import type { AwsCredentialIdentity, AwsCredentialIdentityProvider } from "@smit
 import { CredbridgeError } from "./errors.js";
 import { acceptCredentials, type Cached, isUsable, windowsOf } from "./internal/accept-credentials.js";
 import { backoffDelay } from "./internal/backoff.js";
-import { withDeadline } from "./internal/deadline.js";
+import { boundedCalls } from "./internal/bounded-call.js";
 import { createListeners } from "./internal/listeners.js";
 import { type Decision, decide, type RefreshReason } from "./internal/refresh-decision.js";
 import { createLedger, recordFailure, recordSuccess } from "./internal/refresh-ledger.js";
 import { createReporter } from "./internal/refresh-report.js";
 import { snapshot } from "./internal/refresh-state.js";
 import { DEFAULT_ATTEMPT_TIMEOUT_SECONDS, windowsOnce } from "./internal/refresh-windows.js";
+import { watchedTimers } from "./internal/watched-timers.js";
 import {
   REFRESHING,
   type RefreshEvent,
   type RefreshingOptions,
   type RefreshingProvider,
 } from "./refresh-types.js";
-import { type Runtime, resolveRuntime } from "./runtime.js";
+import { resolveRuntime } from "./runtime.js";
 import { setWallClockTimer } from "./wall-clock-timer.js";
 
 export type { RefreshReason, RefreshStatus } from "./internal/refresh-decision.js";
@@ -54,29 +55,15 @@ export const refreshing = (
   let inflight: Promise<AwsCredentialIdentity> | undefined;
   /** When the attempt in flight started, on the monotonic clock. */
   let inflightSince = 0;
-  let abandoned = 0;
+  const calls = boundedCalls(rt, name);
+  const watched = watchedTimers(rt);
   let timer: { cancel(): void } | undefined;
-  /** When the pending timer should fire, on the monotonic clock: a timer long past it is a stuck engine. */
-  let timerDueAt: number | undefined;
   let started = false;
-  const timers: Pick<Runtime, "now" | "setTimer"> = {
-    now: rt.now,
-    setTimer: (fn, ms, timerOptions) => {
-      timerDueAt = rt.monotonicNow() + Math.max(0, ms);
-      return rt.setTimer(
-        () => {
-          timerDueAt = undefined;
-          fn();
-        },
-        ms,
-        timerOptions,
-      );
-    },
-  };
+
   const cancelTimer = (): void => {
     timer?.cancel();
     timer = undefined;
-    timerDueAt = undefined;
+    watched.cleared();
   };
 
   // The moments are expirations, on the wall clock: a wall-clock timer fires
@@ -85,37 +72,10 @@ export const refreshing = (
     cancelTimer();
     const at = ledger.consecutiveFailures > 0 ? ledger.nextAttemptAt : cached?.schedule?.refreshAt;
     if (!started || at === undefined) return;
-    timer = setWallClockTimer(timers, at, () => {
+    timer = setWallClockTimer(watched.timers, at, () => {
       timer = undefined;
       run("scheduled").catch(ignore);
     });
-  };
-
-  /**
-   * The source's call, given up at the deadline: the single flight is free
-   * again and the overrun counts as a failure. The call itself is left to
-   * finish (a provider cannot be cancelled); its result is ignored.
-   */
-  const bounded = (timeoutMs: number): Promise<AwsCredentialIdentity> => {
-    const call = Promise.resolve().then(() => source());
-    return withDeadline(
-      rt,
-      timeoutMs,
-      () => call,
-      () => {
-        abandoned++;
-        const done = () => {
-          abandoned--;
-        };
-        call.then(done, done);
-        const still =
-          abandoned > 1 ? `; ${abandoned - 1} earlier abandoned attempt(s) have not returned either` : "";
-        return new CredbridgeError(
-          `${name}: the source did not return within ${timeoutMs / 1000} s (a slow or trickling upstream); the attempt is abandoned${still}`,
-          { code: "ERR_TIMEOUT" },
-        );
-      },
-    );
   };
 
   const succeeded =
@@ -147,7 +107,9 @@ export const refreshing = (
     const startedAt = rt.now();
     ledger.lastAttemptAt = startedAt;
     inflightSince = rt.monotonicNow();
-    inflight = bounded(w.attemptTimeoutMs)
+    // The engine bounds every call itself: a source's own timeouts may be idle timeouts, which a trickle never trips.
+    inflight = calls
+      .call(source, w.attemptTimeoutMs)
       // What the source returned is checked before it counts: incomplete or too-short credentials are a failed refresh.
       .then((c) => acceptCredentials(name, c, rt.now(), w, rt.random()))
       .then(succeeded(reason, startedAt), failed(reason))
@@ -239,9 +201,9 @@ export const refreshing = (
             refreshingForMs: inflight === undefined ? undefined : rt.monotonicNow() - inflightSince,
             attemptTimeoutMs:
               w instanceof Error ? DEFAULT_ATTEMPT_TIMEOUT_SECONDS * 1000 : w.attemptTimeoutMs,
-            abandonedAttempts: abandoned,
+            abandonedAttempts: calls.abandoned(),
             started,
-            timerLateMs: timerDueAt === undefined ? undefined : Math.max(0, rt.monotonicNow() - timerDueAt),
+            timerLateMs: watched.lateMs(),
           },
           rt.now(),
         );
