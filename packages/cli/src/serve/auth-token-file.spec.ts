@@ -93,7 +93,8 @@ describe("ensureAuthTokenFile in a directory another user can write", () => {
     await started(racer(shared, "token", victim));
     let created = 0;
     let linked = 0;
-    for (let i = 0; i < 300; i++) {
+    // 300 rounds at least, on until each side has won one (a loaded machine may starve either for a while).
+    for (let i = 0; i < 300 || ((created === 0 || linked === 0) && i < 5_000); i++) {
       await rm(token, { force: true });
       if (await ensureAuthTokenFile(token, `${OTHER}:${OTHER}`, 0o600)) created++;
       if ((await lstat(token).catch(() => undefined))?.isSymbolicLink()) linked++;
@@ -121,7 +122,8 @@ describe("ensureAuthTokenFile in a directory another user can write", () => {
     await started(racer(shared, "sub", victimDir));
     let created = 0;
     let refused = 0;
-    for (let i = 0; i < 300; i++) {
+    let rounds = 0;
+    for (; rounds < 300 || ((created === 0 || refused === 0) && rounds < 5_000); rounds++) {
       for (const entry of await readdir(shared)) {
         // The racer changes entries under our feet: whatever is left goes next round.
         await rm(join(shared, entry), { recursive: true, force: true }).catch(() => {});
@@ -134,8 +136,9 @@ describe("ensureAuthTokenFile in a directory another user can write", () => {
       }
     }
     running?.kill("SIGKILL");
-    expect(created + refused).toBe(300);
+    expect(created + refused).toBe(rounds);
     expect(refused).toBeGreaterThan(0);
+    expect(created).toBeGreaterThan(0);
     const after = await stat(victimDir);
     expect({ uid: after.uid, mode: after.mode & 0o777 }).toEqual({ uid: 0, mode: 0o755 });
     expect(await readdir(victimDir)).toEqual([]);
