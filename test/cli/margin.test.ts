@@ -1,7 +1,7 @@
 import { readFile } from "node:fs/promises";
 import { type PodIdentityAgent, startPodIdentityAgent } from "@credbridge/emulators";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import { cleanEnv, runCli, startCli } from "../support/cli.js";
+import { cleanEnv, type RunningCli, runCli, startCli } from "../support/cli.js";
 import { irsaFixture } from "../support/irsa.js";
 
 /** `serve` and `write` promise never to hand out credentials with less than --min-remaining left. */
@@ -23,6 +23,21 @@ const podIdentityEnv = () =>
     AWS_CONTAINER_CREDENTIALS_FULL_URI: agent.credentialsUrl,
     AWS_CONTAINER_AUTHORIZATION_TOKEN: agent.token,
   });
+
+/** `serve` writing `file` from the agent, with a margin its ten-minute sessions outlive. */
+const servePodIdentity = (file: string) =>
+  startCli(
+    ["serve", "--source", "pod-identity", "--credentials-file", file, "--min-remaining", "300"],
+    podIdentityEnv(),
+  );
+
+/** Resolves once `serve` has refreshed and `file` holds the last set the agent handed out. */
+const writesAgentsLatest = async (cli: RunningCli, file: string) => {
+  await cli.waitFor((l) => l.msg === "credentials refreshed");
+  await expect
+    .poll(() => readFile(file, "utf8").catch(() => ""), { timeout: 10_000 })
+    .toContain(agent.issued.at(-1)!.accessKeyId);
+};
 
 describe("a session that can never outlive --min-remaining", () => {
   it.each([
@@ -92,17 +107,53 @@ describe("first credentials that cannot outlive --min-remaining", () => {
 
   it("serve: with --min-remaining below the agent's sessions, serves them", async () => {
     const file = fx.tmp.path("short-ok", "credentials");
-    const cli = startCli(
-      ["serve", "--source", "pod-identity", "--credentials-file", file, "--min-remaining", "300"],
-      podIdentityEnv(),
-    );
+    const cli = servePodIdentity(file);
     try {
-      await cli.waitFor((l) => l.msg === "credentials refreshed");
-      await expect
-        .poll(() => readFile(file, "utf8").catch(() => ""), { timeout: 10_000 })
-        .toContain(agent.issued.at(-1)!.accessKeyId);
+      await writesAgentsLatest(cli, file);
     } finally {
       await cli.stop();
+    }
+  });
+});
+
+describe("an expired answer from the Pod Identity agent", () => {
+  it("serve: one expired answer at start is retried, not a configuration error, and the next credentials are served", async () => {
+    const file = fx.tmp.path("expired-once", "credentials");
+    agent.expired({ times: 1 });
+    const cli = servePodIdentity(file);
+    try {
+      await writesAgentsLatest(cli, file);
+      expect(agent.calls.filter((c) => c.fault === "expired")).toHaveLength(1);
+      expect(cli.child.exitCode).toBeNull();
+    } finally {
+      await cli.stop();
+    }
+    expect(cli.lines.join("\n")).not.toMatch(/min-remaining/);
+  });
+
+  it("serve: an agent that keeps answering expired credentials is retried with backoff, saying what it sent, never the secrets", async () => {
+    agent.expired({ times: Number.POSITIVE_INFINITY });
+    const cli = servePodIdentity(fx.tmp.path("expired-always", "credentials"));
+    try {
+      const line = await cli.waitFor(
+        (l) => l.msg === "initial credentials unavailable; retrying in the background",
+      );
+      expect(String(line.error)).toMatch(
+        /answered with credentials \(key \*{4}\w{4}\) that expired at \S+Z, \d+ s before this host's clock/,
+      );
+      agent.clearFaults();
+      await cli.waitFor((l) => l.msg === "credentials refreshed", 20_000);
+      expect(cli.child.exitCode).toBeNull();
+    } finally {
+      agent.clearFaults();
+      await cli.stop();
+    }
+    const log = cli.lines.join("\n");
+    expect(log).not.toMatch(/min-remaining/);
+    for (const sent of agent.issued) {
+      expect(log).not.toContain(sent.secretAccessKey);
+      expect(log).not.toContain(sent.sessionToken);
+      expect(log).not.toContain(sent.accessKeyId);
     }
   });
 });

@@ -1,8 +1,8 @@
-import { chmod, readFile, stat } from "node:fs/promises";
+import { chmod, mkdir, readFile, stat, writeFile } from "node:fs/promises";
 import { dirname } from "node:path";
 import { fromIni } from "@aws-sdk/credential-provider-ini";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import { listeningUrl, loopbackServers, startCli } from "../support/cli.js";
+import { listeningUrl, loopbackServers, runCli, startCli } from "../support/cli.js";
 import { IMDS_TOKEN_HEADER, imdsToken } from "../support/imds.js";
 import { irsaFixture } from "../support/irsa.js";
 import { run } from "../writer/helpers.js";
@@ -198,6 +198,77 @@ describe("credbridge serve", () => {
     const exit = await cli.exited;
     expect(exit.code).toBe(1);
     expect(cli.lines.join("\n")).toContain(`${missing} (AWS_WEB_IDENTITY_TOKEN_FILE)`);
+  });
+
+  it("exits 1 at start, saying what to check and not to wait, when the web-identity token file is empty", async () => {
+    const empty = fx.tmp.path("empty-web-identity-token");
+    await writeFile(empty, "");
+    const r = await runCli(
+      ["serve", "--credentials-file", fx.tmp.path("e", "credentials")],
+      fx.env({ AWS_WEB_IDENTITY_TOKEN_FILE: empty }),
+    );
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain(`${empty} (AWS_WEB_IDENTITY_TOKEN_FILE) is empty`);
+    expect(r.stderr).toMatch(/written before the pod's containers start.*check that the volume is mounted/);
+    expect(r.stderr).not.toMatch(/may not have written it yet/);
+    expect(fx.sts.calls).toHaveLength(0);
+  });
+
+  it.each([
+    ["empty", ""],
+    ["not ASCII (Go would send other bytes than Node and Python)", "tok\u00e9n"],
+    ["two lines", "one\ntwo\n"],
+  ])(
+    "exits 1 at start, naming the file, when the existing container token file is %s",
+    async (_what, text) => {
+      const tokenFile = fx.tmp.path("refused-token", `${text.length}-${text.charCodeAt(0) || 0}`);
+      await mkdir(dirname(tokenFile), { recursive: true });
+      await writeFile(tokenFile, text);
+      const r = await runCli(
+        ["serve", "--container-endpoint", "127.0.0.1:0", "--container-auth-token-file", tokenFile],
+        fx.env(),
+      );
+      expect(r.code).toBe(1);
+      expect(r.stderr).toContain(`the authorization token file ${tokenFile}`);
+      expect(r.stderr).not.toContain(text.trim() || "\u0000");
+    },
+  );
+
+  it("reports not ready while the container token file cannot be matched, as every request then gets 500", async () => {
+    const tokenFile = fx.tmp.path("ready-token", "token");
+    const cli = startCli(
+      [
+        "serve",
+        "--container-endpoint",
+        "127.0.0.1:0",
+        "--container-auth-token-file",
+        tokenFile,
+        "--metrics",
+        "127.0.0.1:0",
+      ],
+      fx.env(),
+    );
+    try {
+      const container = await listeningUrl(cli, "container");
+      const metrics = await listeningUrl(cli, "metrics");
+      const token = await readFile(tokenFile, "utf8");
+      await expect.poll(async () => (await fetch(`${metrics}/readyz`)).status, { timeout: 10_000 }).toBe(200);
+      expect((await fetch(container, { headers: { authorization: token } })).status).toBe(200);
+
+      await writeFile(tokenFile, "");
+      expect((await fetch(container, { headers: { authorization: token } })).status).toBe(500);
+      const ready = await fetch(`${metrics}/readyz`);
+      expect(ready.status).toBe(503);
+      expect(await ready.text()).toBe(`the container token file ${tokenFile} is empty\n`);
+
+      await writeFile(tokenFile, token);
+      expect((await fetch(`${metrics}/readyz`)).status).toBe(200);
+      expect((await fetch(container, { headers: { authorization: token } })).status).toBe(200);
+      // Liveness is the engine's business: a broken token file is not a reason to restart.
+      expect((await fetch(`${metrics}/healthz`)).status).toBe(200);
+    } finally {
+      await cli.stop();
+    }
   });
 
   it("keeps running and becomes ready once STS recovers", async () => {

@@ -23,7 +23,8 @@ const client = (options: { timeoutMs?: number; maxRetries?: number } = {}) =>
     timeoutMs: options.timeoutMs ?? 1_000,
     maxRetries: options.maxRetries ?? 2,
     retry: { initialDelayMs: 10, maxDelayMs: 20 },
-    runtime: { env: {} },
+    // The agent's clock: the client checks that what it is handed has not expired.
+    runtime: { env: {}, now: clock.now },
   });
 
 const engineFor = (options: { timeoutMs?: number; maxRetries?: number } = {}) => {
@@ -111,23 +112,37 @@ describe("Pod Identity agent answering garbage", () => {
 });
 
 describe("Pod Identity agent handing out expired or too-short credentials", () => {
-  it("an Expiration in the past is never served, and the error names the clock", async () => {
+  it("an Expiration in the past is never served; the error says what the agent sent and names the clock", async () => {
     const { engine } = engineFor();
-    agent.expired();
+    agent.expired({ times: Number.POSITIVE_INFINITY });
     const error = await rejection(engine());
+    agent.clearFaults();
     expect(error).toMatchObject({ code: "ERR_EXPIRED" });
     expect(error!.message).toMatch(
-      /expiring at .* which leaves less than the required 60 s; check the source's clock/,
+      /answered with credentials \(key \*{4}\w{4}\) that expired at \S+Z, 60 s before this host's clock: a stale answer, or a clock skew .*\(after 3 attempts\)/,
     );
+    for (const sent of agent.issued) {
+      expect(error!.message).not.toContain(sent.secretAccessKey);
+      expect(error!.message).not.toContain(sent.accessKeyId);
+    }
     expect(engine.state()).toMatchObject({ status: "empty", accessKeyId: undefined });
   });
 
-  it("with a cached set, the expired answer is dropped and the cached one served", async () => {
+  it("one expired answer is an upstream fault: retried within the fetch, and the next good answer taken", async () => {
+    const { engine } = engineFor();
+    agent.expired();
+    const credentials = await engine();
+    expect(agent.calls.map((c) => c.fault ?? "ok")).toEqual(["expired", "ok"]);
+    expect(credentials.accessKeyId).toBe(agent.issued.at(-1)!.accessKeyId);
+  });
+
+  it("with a cached set, an agent that keeps answering expired credentials leaves the cached set served", async () => {
     const { engine, lastFailure } = engineFor();
     const first = await engine();
     clock.set(first.expiration!.getTime() - 5 * MIN);
-    agent.expired();
+    agent.expired({ times: Number.POSITIVE_INFINITY });
     expect(await engine()).toEqual(first);
+    agent.clearFaults();
     expect(lastFailure()?.error).toMatchObject({ code: "ERR_EXPIRED" });
   });
 

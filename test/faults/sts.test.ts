@@ -27,7 +27,7 @@ afterAll(async () => {
 afterEach(() => sts.reset());
 
 /** An engine on the shared clock with botocore's windows and a 60 s margin. */
-const engineFor = (options: { requestTimeoutMs?: number; maxAttempts?: number } = {}) => {
+const engineFor = (options: { requestTimeoutMs?: number; maxAttempts?: number; timeoutMs?: number } = {}) => {
   const events: RefreshEvent[] = [];
   const log = memoryLogger();
   const engine = refreshing(webIdentity(sts.url, tokenFile, options), {
@@ -283,6 +283,31 @@ describe("STS hanging past the request timeout", () => {
     expect(results.every((r) => r.status === "rejected")).toBe(true);
     expect(sts.calls).toHaveLength(1); // one upstream call for fifty callers
     expect((results[0] as PromiseRejectedResult).reason).toMatchObject({ code: "ERR_TIMEOUT" });
+  });
+});
+
+describe("STS answering a byte at a time (a slow proxy, a half-broken NAT path)", () => {
+  it("the call is aborted at its overall deadline though the idle timeout never trips; the next refresh succeeds", async () => {
+    // Idle timeout 1 s, a byte every 50 ms: only an overall deadline ends it (room for a loaded machine's pauses).
+    const { engine, settle } = engineFor({ requestTimeoutMs: 1_000, timeoutMs: 2_000 });
+    const first = await engine();
+    clock.set(first.expiration!.getTime() - 5 * MIN);
+    sts.trickle({ intervalMs: 50 });
+    const started = performance.now();
+    expect(await engine()).toEqual(first);
+    const waited = performance.now() - started;
+    expect(waited).toBeGreaterThanOrEqual(1_950);
+    expect(waited).toBeLessThan(8_000);
+    expect(engine.state().lastError).toMatchObject({ code: "ERR_TIMEOUT", current: true });
+    expect(engine.state().lastError?.message).toMatch(
+      /sts:AssumeRoleWithWebIdentity .* did not complete its answer within 2000 ms/,
+    );
+    expect(engine.state().refreshing).toBe(false);
+    expect(sts.calls.at(-1)).toMatchObject({ fault: "trickle" });
+
+    await clock.advanceTo(clock.now() + 2_000, settle);
+    expect((await engine()).accessKeyId).toBe(sts.issued.at(-1)!.accessKeyId);
+    expect(engine.state().consecutiveFailures).toBe(0);
   });
 });
 

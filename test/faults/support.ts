@@ -96,13 +96,14 @@ export const jtiOf = (claims: unknown): string | undefined => (claims as { jti?:
 export const webIdentity = (
   stsUrl: string,
   tokenFile: string,
-  extra: { requestTimeoutMs?: number; maxAttempts?: number } = {},
+  extra: { requestTimeoutMs?: number; maxAttempts?: number; timeoutMs?: number } = {},
 ) =>
   fromWebIdentity({
     roleArn: ROLE,
     tokenFile,
     region: "us-east-1",
     stsEndpoint: stsUrl,
+    ...(extra.timeoutMs === undefined ? {} : { timeoutMs: extra.timeoutMs }),
     clientConfig: {
       maxAttempts: extra.maxAttempts ?? 1,
       requestHandler: {

@@ -1,10 +1,12 @@
+import { execFileSync } from "node:child_process";
 import { mkdir, rename, rm, symlink, writeFile } from "node:fs/promises";
-import { type RefreshEvent, refreshing } from "@credbridge/core";
+import { fromWebIdentity, type RefreshEvent, refreshing } from "@credbridge/core";
+import { manualRuntime } from "@credbridge/core/testing";
 import { mintWebIdentityToken, type StsEmulator, startStsEmulator } from "@credbridge/emulators";
 import type { AwsCredentialIdentity } from "@smithy/types";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { tempDir } from "../support/tmp.js";
-import { idle, jtiOf, manualClock, until, webIdentity, writeToken } from "./support.js";
+import { idle, jtiOf, manualClock, ROLE, until, webIdentity, writeToken } from "./support.js";
 
 const MIN = 60_000;
 
@@ -168,7 +170,9 @@ describe("token file caught empty or holding an expired token", () => {
     await writeFile(tokenFile, "");
     expect(await engine()).toEqual(first);
     expect(failures().at(-1)!.error).toMatchObject({ code: "ERR_TOKEN_FILE" });
-    expect(failures().at(-1)!.error.message).toMatch(/is empty: the kubelet may not have written it yet/);
+    expect(failures().at(-1)!.error.message).toMatch(
+      /is empty: a projected service-account token is written before the pod.s containers start/,
+    );
     expect(sts.calls).toHaveLength(1);
 
     await writeToken(tokenFile, clock.now, "rewritten");
@@ -198,5 +202,65 @@ describe("token file caught empty or holding an expired token", () => {
     await writeToken(tokenFile, clock.now, "rotated");
     await clock.advanceTo(clock.now() + 2_000, settle);
     expect((await engine()).accessKeyId).toBe(sts.issued.at(-1)!.accessKeyId);
+  });
+});
+
+describe("token file that never finishes reading", () => {
+  it("a read that never returns (a hung network volume) fails the fetch at the read deadline, without calling STS", async () => {
+    const fake = manualRuntime();
+    let aborted = false;
+    const provider = fromWebIdentity({
+      roleArn: ROLE,
+      tokenFile: "/mnt/hung-nfs/token",
+      region: "us-east-1",
+      stsEndpoint: sts.url,
+      runtime: {
+        ...fake.runtime,
+        // What a read on a hung mount does: nothing, until told to stop.
+        readTextFile: (_path, options) =>
+          new Promise<string>((_resolve, reject) =>
+            options?.signal?.addEventListener("abort", () => {
+              aborted = true;
+              reject(options.signal?.reason);
+            }),
+          ),
+      },
+    });
+    let settled = false;
+    const pending = provider().catch((e: unknown) => e);
+    void pending.then(() => {
+      settled = true;
+    });
+    await fake.advance(4_999);
+    expect(settled).toBe(false);
+    await fake.advance(1);
+    expect(await pending).toMatchObject({
+      code: "ERR_TIMEOUT",
+      message: expect.stringMatching(
+        /reading the web-identity token file \/mnt\/hung-nfs\/token \(tokenFile option\) did not finish within 5000 ms/,
+      ),
+    });
+    expect(aborted).toBe(true);
+    expect(sts.calls).toHaveLength(0);
+  });
+
+  it("a FIFO nobody writes is refused at once, holding no thread, without calling STS", async () => {
+    const fifo = tmp.path("fifo-token");
+    execFileSync("mkfifo", [fifo]);
+    const provider = fromWebIdentity({
+      roleArn: ROLE,
+      tokenFile: fifo,
+      region: "us-east-1",
+      stsEndpoint: sts.url,
+      runtime: { env: {} },
+    });
+    // More reads than the thread pool has threads: none may block one.
+    for (let i = 0; i < 8; i++) {
+      await expect(provider()).rejects.toMatchObject({
+        code: "ERR_TOKEN_FILE",
+        message: expect.stringContaining(`${fifo} (tokenFile option): not a regular file`),
+      });
+    }
+    expect(sts.calls).toHaveLength(0);
   });
 });

@@ -1,3 +1,4 @@
+import type { Runtime } from "@credbridge/core";
 import type { ParsedFlags } from "./args/parse.js";
 import type { JsonLogger } from "./log.js";
 
@@ -11,6 +12,12 @@ export interface CommandContext {
   stderr: (text: string) => void;
   logger: JsonLogger;
   now: () => number;
+  /**
+   * The clocks and timers of the engines, writers and servers a command runs;
+   * Node's where not given. Tests give their own to move the wall clock while
+   * timers stand still, as a resumed VM does; the bin never does.
+   */
+  clock: ClockOptions;
   /** Resolves when the process is asked to stop (SIGTERM, SIGINT). */
   stopSignal: AbortSignal;
   /** Fires on SIGHUP: force a refresh. */
@@ -18,3 +25,6 @@ export interface CommandContext {
 }
 
 export type Command = (ctx: CommandContext) => Promise<number>;
+
+/** The parts of core's runtime that tell time. */
+export type ClockOptions = Partial<Pick<Runtime, "now" | "monotonicNow" | "setTimer" | "sleep">>;

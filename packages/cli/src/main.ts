@@ -1,7 +1,7 @@
 import { parseCommandLine } from "./args/parse.js";
 import { commandUsage, generalUsage } from "./args/usage.js";
 import { UsageError } from "./args/usage-error.js";
-import type { Command, CommandContext } from "./context.js";
+import type { ClockOptions, Command, CommandContext } from "./context.js";
 import { isLogLevel, jsonLogger, type LogLevel, routeProcessWarnings } from "./log.js";
 import { version } from "./version.js";
 
@@ -21,6 +21,8 @@ export interface MainIo {
   stdout: (text: string) => void;
   stderr: (text: string) => void;
   now?: () => number;
+  /** Clocks and timers for what the command runs (its `now` wins over `now`); Node's by default. */
+  clock?: ClockOptions;
   stopSignal?: AbortSignal;
   onReload?: (listener: () => void) => void;
   /** Route Node process warnings into the JSON log (the real binary does; tests do not). */
@@ -68,7 +70,8 @@ export const main = async (io: MainIo): Promise<number> => {
       stdout: io.stdout,
       stderr: io.stderr,
       logger,
-      now: io.now ?? Date.now,
+      now: io.clock?.now ?? io.now ?? Date.now,
+      clock: io.clock ?? {},
       stopSignal: io.stopSignal ?? new AbortController().signal,
       onReload: io.onReload ?? (() => {}),
     };

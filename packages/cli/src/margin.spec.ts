@@ -43,6 +43,18 @@ describe("firstCredentialsOutliveMargin", () => {
     expect((await provider()).expiration).toEqual(new Date(now() + 600_000));
   });
 
+  it("lets expired credentials through to the engine (an upstream fault, retried), and checks the next answer", async () => {
+    const answers = [lasting(-60), lasting(600)];
+    const provider = firstCredentialsOutliveMargin(async () => answers.shift()!, {
+      minRemainingSeconds: 900,
+      now,
+      source: "source pod-identity",
+      session: undefined,
+    });
+    expect((await provider()).expiration).toEqual(new Date(now() - 60_000));
+    await expect(provider()).rejects.toMatchObject({ code: "ERR_CONFIG" });
+  });
+
   it("names what was asked of STS when the chain set the length", async () => {
     const provider = firstCredentialsOutliveMargin(async () => lasting(900), {
       minRemainingSeconds: 900,

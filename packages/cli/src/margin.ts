@@ -50,8 +50,12 @@ export const firstCredentialsOutliveMargin = (
   return async (properties) => {
     const credentials = await provider(properties);
     if (checked || credentials.expiration === undefined) return credentials;
-    checked = true;
     const leftMs = credentials.expiration.getTime() - options.now();
+    // Already expired is an upstream fault (a stale answer, a skewed clock), not a
+    // session too short for the margin: the engine refuses it and retries with
+    // backoff, and the next answer is the one this check looks at.
+    if (leftMs <= 0) return credentials;
+    checked = true;
     if (leftMs > options.minRemainingSeconds * 1000) return credentials;
     const left = Math.max(0, Math.floor(leftMs / 1000));
     const { session } = options;

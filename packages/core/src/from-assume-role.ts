@@ -1,7 +1,7 @@
 import type { AwsCredentialIdentity, AwsCredentialIdentityProvider } from "@smithy/types";
 import { CredbridgeError } from "./errors.js";
 import { generateSessionName, validateSessionName } from "./internal/session-name.js";
-import { createStsClient, type StsSettings, toPolicyArns } from "./internal/sts-client.js";
+import { createStsClient, type StsSettings, sendWithDeadline, toPolicyArns } from "./internal/sts-client.js";
 import { fromStsCredentials } from "./internal/sts-credentials.js";
 import { toStsError } from "./internal/sts-error.js";
 import { type RuntimeOptions, resolveRuntime } from "./runtime.js";
@@ -59,20 +59,20 @@ export const fromAssumeRole = (
     client ??= await createStsClient(options, rt.env, signer);
     const { client: sts, sts: mod, resolved } = client;
     try {
-      const out = await sts.send(
-        new mod.AssumeRoleCommand({
-          RoleArn: roleArn,
-          RoleSessionName: roleSessionName,
-          ExternalId: options.externalId,
-          DurationSeconds: options.durationSeconds,
-          Tags: options.tags
-            ? Object.entries(options.tags).map(([Key, Value]) => ({ Key, Value }))
-            : undefined,
-          TransitiveTagKeys: options.transitiveTagKeys ? [...options.transitiveTagKeys] : undefined,
-          SourceIdentity: options.sourceIdentity,
-          Policy: options.policy,
-          PolicyArns: toPolicyArns(options.policyArns),
-        }),
+      const command = new mod.AssumeRoleCommand({
+        RoleArn: roleArn,
+        RoleSessionName: roleSessionName,
+        ExternalId: options.externalId,
+        DurationSeconds: options.durationSeconds,
+        Tags: options.tags ? Object.entries(options.tags).map(([Key, Value]) => ({ Key, Value })) : undefined,
+        TransitiveTagKeys: options.transitiveTagKeys ? [...options.transitiveTagKeys] : undefined,
+        SourceIdentity: options.sourceIdentity,
+        Policy: options.policy,
+        PolicyArns: toPolicyArns(options.policyArns),
+      });
+      const what = { action: "AssumeRole", target: roleArn, endpoint: resolved.endpoint };
+      const out = await sendWithDeadline(rt, options, what, (abortSignal) =>
+        sts.send(command, { abortSignal }),
       );
       return fromStsCredentials(out.Credentials, "AssumeRole", roleArn, out.AssumedRoleUser?.Arn);
     } catch (error) {

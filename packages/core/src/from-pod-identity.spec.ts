@@ -1,6 +1,6 @@
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from "vitest";
 import { isCredbridgeError } from "./errors.js";
 import { fromPodIdentity } from "./from-pod-identity.js";
 import { manualRuntime } from "./testing.js";
@@ -119,12 +119,51 @@ describe("fromPodIdentity", () => {
     expect(seen).toHaveLength(1);
   });
 
-  it("times out a hanging agent", async () => {
-    const { runtime } = setup();
+  it("times out a hanging agent on the runtime's clock", async () => {
+    const { fake, runtime } = setup();
     replies = [() => {}, () => {}];
-    await expect(fromPodIdentity({ runtime, timeoutMs: 50, maxRetries: 1 })()).rejects.toThrow(
-      /did not answer within 50 ms \(after 2 attempts\)/,
+    const pending = fromPodIdentity({ runtime, timeoutMs: 50, maxRetries: 1 })().catch((e: unknown) => e);
+    for (const attempt of [1, 2]) {
+      await vi.waitFor(() => expect(seen).toHaveLength(attempt));
+      await fake.advance(50);
+    }
+    expect(await pending).toMatchObject({
+      code: "ERR_TIMEOUT",
+      message: expect.stringMatching(/did not answer within 50 ms \(after 2 attempts\)/),
+    });
+  });
+
+  it("times out an agent whose answer trickles in: the deadline covers the body, not only the headers", async () => {
+    const { fake, runtime } = setup();
+    const trickling: Reply = (_req, res) => {
+      res.writeHead(200, { "content-type": "application/json" });
+      res.write("{");
+    };
+    replies = [trickling];
+    const pending = fromPodIdentity({ runtime, timeoutMs: 50, maxRetries: 0 })().catch((e: unknown) => e);
+    await vi.waitFor(() => expect(seen).toHaveLength(1));
+    await fake.advance(50);
+    expect(await pending).toMatchObject({ code: "ERR_TIMEOUT" });
+  });
+
+  it("retries an answer whose credentials have already expired, and names what the agent sent, never the secrets", async () => {
+    const { runtime } = setup();
+    const stale: Reply = (_req, res) =>
+      res
+        .writeHead(200, { "content-type": "application/json" })
+        .end(JSON.stringify({ ...body, Expiration: "2025-12-31T23:59:00Z" }));
+    replies = [stale];
+    expect((await fromPodIdentity({ runtime })()).accessKeyId).toBe("ASIAPOD1");
+    expect(seen).toHaveLength(2);
+
+    replies = [stale, stale, stale, stale];
+    const error = await fromPodIdentity({ runtime, maxRetries: 3 })().catch((e: unknown) => e);
+    expect(error).toMatchObject({ code: "ERR_EXPIRED" });
+    expect((error as Error).message).toMatch(
+      /answered with credentials \(key \*\*\*\*POD1\) that expired at 2025-12-31T23:59:00.000Z, \d+ s before this host's clock.*\(after 4 attempts\)/,
     );
+    expect((error as Error).message).not.toMatch(/pod-secret|pod-token|ASIAPOD1/);
+    expect((error as Error).message).not.toMatch(/min-remaining/);
   });
 
   it.each([

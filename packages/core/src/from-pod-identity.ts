@@ -7,11 +7,13 @@ import {
   ENV_CONTAINER_CREDENTIALS_RELATIVE_URI,
   firstEnv,
 } from "./env.js";
-import { CredbridgeError, isCredbridgeError } from "./errors.js";
+import { CredbridgeError, type CredbridgeErrorCode, isCredbridgeError } from "./errors.js";
 import { type BackoffOptions, backoffDelay } from "./internal/backoff.js";
 import { checkContainerUrl } from "./internal/check-url.js";
 import { describeErrorBody, parseContainerCredentials } from "./internal/container-response.js";
+import { withDeadline } from "./internal/deadline.js";
 import { readTokenFile } from "./internal/token-file.js";
+import { maskAccessKeyId } from "./redact.js";
 import { type Runtime, type RuntimeOptions, resolveRuntime } from "./runtime.js";
 import { parseAuthorizationToken } from "./wire/authorization-token.js";
 
@@ -81,11 +83,11 @@ const authorization = async (
       );
 };
 
-/** A failure worth another attempt: the agent is restarting or overloaded. */
+/** A failure worth another attempt: the agent is restarting, overloaded, or answered stale credentials. */
 class Retryable extends Error {
   constructor(
     message: string,
-    readonly timedOut = false,
+    readonly code: CredbridgeErrorCode = "ERR_HTTP",
     options?: ErrorOptions,
   ) {
     super(message, options);
@@ -97,21 +99,23 @@ const fetchOnce = async (rt: Runtime, url: URL, token: string | undefined, timeo
   let response: Response;
   let text: string;
   try {
-    response = await rt.fetch(url, {
-      headers: token === undefined ? {} : { Authorization: token },
-      signal: AbortSignal.timeout(timeoutMs),
-      redirect: "error",
-    });
-    text = await response.text();
+    // One deadline over the headers AND the body: an answer that trickles in is cut too.
+    ({ response, text } = await withDeadline(
+      rt,
+      timeoutMs,
+      async (signal) => {
+        const response = await rt.fetch(url, {
+          headers: token === undefined ? {} : { Authorization: token },
+          signal,
+          redirect: "error",
+        });
+        return { response, text: await response.text() };
+      },
+      () => new Retryable(`${where} did not answer within ${timeoutMs} ms`, "ERR_TIMEOUT"),
+    ));
   } catch (cause) {
-    const timedOut = (cause as Error)?.name === "TimeoutError";
-    throw new Retryable(
-      timedOut
-        ? `${where} did not answer within ${timeoutMs} ms`
-        : `${where} could not be reached: ${(cause as Error)?.message}`,
-      timedOut,
-      { cause },
-    );
+    if (cause instanceof Retryable) throw cause;
+    throw new Retryable(`${where} could not be reached: ${(cause as Error)?.message}`, "ERR_HTTP", { cause });
   }
   if (response.status >= 500 || response.status === 429) {
     throw new Retryable(`${where} answered HTTP ${response.status} ${describeErrorBody(text)}`.trim());
@@ -129,7 +133,17 @@ const fetchOnce = async (rt: Runtime, url: URL, token: string | undefined, timeo
       },
     );
   }
-  return parseContainerCredentials(text, where);
+  const credentials = parseContainerCredentials(text, where);
+  const { expiration } = credentials;
+  const expiredFor = expiration === undefined ? -1 : rt.now() - expiration.getTime();
+  if (expiration !== undefined && expiredFor >= 0) {
+    // Not a setting to fix: a stale answer (an agent serving its cache past expiry) or a clock skew.
+    throw new Retryable(
+      `${where} answered with credentials (key ${maskAccessKeyId(credentials.accessKeyId)}) that expired at ${expiration.toISOString()}, ${Math.round(expiredFor / 1000)} s before this host's clock: a stale answer, or a clock skew between this host and the agent`,
+      "ERR_EXPIRED",
+    );
+  }
+  return credentials;
 };
 
 /**
@@ -152,7 +166,7 @@ export const fromPodIdentity = (options: FromPodIdentityOptions = {}): AwsCreden
         if (isCredbridgeError(error)) throw error;
         if (attempt > maxRetries) {
           throw new CredbridgeError(`${(error as Error).message} (after ${attempt} attempts)`, {
-            code: error instanceof Retryable && error.timedOut ? "ERR_TIMEOUT" : "ERR_HTTP",
+            code: error instanceof Retryable ? error.code : "ERR_HTTP",
             cause: (error as Error).cause,
           });
         }

@@ -2,7 +2,7 @@ import type { AwsCredentialIdentityProvider } from "@smithy/types";
 import { ENV_ROLE_ARN, ENV_ROLE_SESSION_NAME, ENV_WEB_IDENTITY_TOKEN_FILE, firstEnv } from "./env.js";
 import { CredbridgeError } from "./errors.js";
 import { generateSessionName, validateSessionName } from "./internal/session-name.js";
-import { createStsClient, type StsSettings, toPolicyArns } from "./internal/sts-client.js";
+import { createStsClient, type StsSettings, sendWithDeadline, toPolicyArns } from "./internal/sts-client.js";
 import { fromStsCredentials } from "./internal/sts-credentials.js";
 import { toStsError } from "./internal/sts-error.js";
 import { readTokenFile } from "./internal/token-file.js";
@@ -74,15 +74,21 @@ export const fromWebIdentity = (options: FromWebIdentityOptions = {}): AwsCreden
     client ??= await createStsClient(options, rt.env);
     const { client: sts, sts: mod, resolved } = client;
     try {
-      const out = await sts.send(
-        new mod.AssumeRoleWithWebIdentityCommand({
-          RoleArn: config.roleArn,
-          RoleSessionName: config.roleSessionName,
-          WebIdentityToken: token,
-          DurationSeconds: options.durationSeconds,
-          Policy: options.policy,
-          PolicyArns: toPolicyArns(options.policyArns),
-        }),
+      const command = new mod.AssumeRoleWithWebIdentityCommand({
+        RoleArn: config.roleArn,
+        RoleSessionName: config.roleSessionName,
+        WebIdentityToken: token,
+        DurationSeconds: options.durationSeconds,
+        Policy: options.policy,
+        PolicyArns: toPolicyArns(options.policyArns),
+      });
+      const what = {
+        action: "AssumeRoleWithWebIdentity",
+        target: config.roleArn,
+        endpoint: resolved.endpoint,
+      };
+      const out = await sendWithDeadline(rt, options, what, (abortSignal) =>
+        sts.send(command, { abortSignal }),
       );
       return fromStsCredentials(
         out.Credentials,

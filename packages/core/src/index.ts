@@ -38,3 +38,5 @@ export type { Runtime, RuntimeOptions, TimerHandle } from "./runtime.js";
 export { resolveRuntime } from "./runtime.js";
 export type { SelfAssumeOptions } from "./self-assume.js";
 export { roleArnFromAssumedRoleArn, selfAssume } from "./self-assume.js";
+export type { WallClockTimerOptions } from "./wall-clock-timer.js";
+export { setWallClockTimer, WALL_CLOCK_CHECK_MS } from "./wall-clock-timer.js";

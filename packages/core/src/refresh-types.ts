@@ -53,6 +53,20 @@ export interface RefreshState {
   /** When the engine next means to call its source, if it knows. */
   nextRefreshAt: Date | undefined;
   refreshing: boolean;
+  /** How long the refresh in flight has been running, on the monotonic clock; undefined when none is. */
+  refreshingForMs: number | undefined;
+  /** How long one attempt may take before the engine gives up on it. */
+  attemptTimeoutMs: number;
+  /** Attempts given up at their deadline whose call to the source has still not returned. */
+  abandonedAttempts: number;
+  /** Whether `start()` keeps it refreshing on its timer. */
+  started: boolean;
+  /**
+   * How far past its moment the engine's pending timer is, on the monotonic
+   * clock (0 until then); undefined when none is pending. More than a few
+   * seconds means its timers no longer run: nothing will refresh.
+   */
+  timerLateMs: number | undefined;
   refreshes: number;
   failures: number;
 }
@@ -69,6 +83,14 @@ export interface RefreshingOptions extends WindowOptions {
   minRemainingSeconds?: number | undefined;
   /** Up to this many seconds of random delay on the background refresh moment. Default 60. */
   jitterSeconds?: number | undefined;
+  /**
+   * How long one call to the source may take, in seconds. Default 60. The
+   * engine does not trust a source's own timeouts (an idle timeout never trips
+   * on an answer that trickles in): past this the attempt counts as failed,
+   * with backoff, and the next attempt may start, while the abandoned call is
+   * left to finish on its own and its result ignored.
+   */
+  attemptTimeoutSeconds?: number | undefined;
   /** Backoff between failed refreshes. Default 1 s doubling to 5 min, with jitter. */
   retry?: BackoffOptions | undefined;
   /** A name for the source in state, events and logs. Default "credentials". */

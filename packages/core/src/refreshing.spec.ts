@@ -389,6 +389,149 @@ describe("refreshing", () => {
     });
   });
 
+  describe("slow sources and moving clocks", () => {
+    /** A source whose calls the test answers by hand: each call waits until the test settles it. */
+    const manualSource = (now: () => number) => {
+      const calls: { resolve: (c: AwsCredentialIdentity) => void; reject: (e: Error) => void }[] = [];
+      const source = () =>
+        new Promise<AwsCredentialIdentity>((resolve, reject) => {
+          calls.push({ resolve, reject });
+        });
+      const credentials = (n: number): AwsCredentialIdentity => ({
+        accessKeyId: `ASIAKEY${n}`,
+        secretAccessKey: `secret-${n}`,
+        sessionToken: `token-${n}`,
+        expiration: new Date(now() + 60 * MIN),
+      });
+      return { source, calls, credentials };
+    };
+
+    it("gives up on a call that never returns at attemptTimeoutSeconds: a failure with backoff, the single flight free again", async () => {
+      const fake = manualRuntime({ random: 0 });
+      const src = manualSource(fake.runtime.now);
+      const events: RefreshEvent[] = [];
+      const provider = refreshing(src.source, {
+        source: "test",
+        attemptTimeoutSeconds: 30,
+        observer: (e) => events.push(e),
+        runtime: fake.runtime,
+      });
+      provider.start();
+      const waiting = provider().catch((e: unknown) => e);
+      await settle();
+      expect(src.calls).toHaveLength(1);
+      await fake.advance(29_000);
+      expect(provider.state()).toMatchObject({ refreshing: true, refreshingForMs: 29_000 });
+      await fake.advance(1_000);
+      // The caller joined to the stuck call is answered at the deadline, not left waiting with it.
+      const error = await waiting;
+      expect(isCredbridgeError(error) && error.code).toBe("ERR_TIMEOUT");
+      expect((error as Error).message).toMatch(/did not return within 30 s/);
+      expect(provider.state()).toMatchObject({
+        refreshing: false,
+        refreshingForMs: undefined,
+        consecutiveFailures: 1,
+        abandonedAttempts: 1,
+      });
+      expect(events.at(-1)).toMatchObject({ type: "refresh-failure", consecutiveFailures: 1 });
+      // The backoff (500 ms with random 0), then a new call: the stuck one does not hold the flight.
+      await fake.advance(500);
+      expect(src.calls).toHaveLength(2);
+      src.calls[1]!.resolve(src.credentials(2));
+      await settle();
+      expect((await provider()).accessKeyId).toBe("ASIAKEY2");
+      // The abandoned call's late answer is ignored, and no longer counted as running.
+      src.calls[0]!.resolve(src.credentials(1));
+      await settle();
+      expect((await provider()).accessKeyId).toBe("ASIAKEY2");
+      expect(provider.state()).toMatchObject({ abandonedAttempts: 0, refreshes: 1, failures: 1 });
+      provider.stop();
+    });
+
+    it("keeps retrying with growing backoff while every call hangs, and recovers when one returns", async () => {
+      const fake = manualRuntime({ random: 0 });
+      const src = manualSource(fake.runtime.now);
+      const provider = refreshing(src.source, { attemptTimeoutSeconds: 10, runtime: fake.runtime });
+      provider.start();
+      await settle();
+      // Attempts at 0, 10.5, 21.5, 33.5 s: 10 s each, then 0.5, 1 and 2 s of backoff.
+      await fake.advance(34_000);
+      expect(src.calls).toHaveLength(4);
+      expect(provider.state()).toMatchObject({
+        consecutiveFailures: 3,
+        abandonedAttempts: 3,
+        refreshing: true,
+      });
+      src.calls[3]!.resolve(src.credentials(4));
+      await settle();
+      expect(provider.state()).toMatchObject({ status: "fresh", consecutiveFailures: 0, refreshing: false });
+      provider.stop();
+    });
+
+    it("refuses a non-positive attemptTimeoutSeconds as ERR_CONFIG", async () => {
+      const { provider } = setup(60 * MIN, { attemptTimeoutSeconds: 0 });
+      const error = await provider().catch((e: unknown) => e);
+      expect(isCredbridgeError(error) && error.code).toBe("ERR_CONFIG");
+      expect((error as Error).message).toMatch(/attemptTimeoutSeconds must be a positive number/);
+    });
+
+    it("refreshes within one wall-clock check after the wall clock jumps past the refresh moment (a resumed VM)", async () => {
+      const { provider, src, fake, events } = setup();
+      provider.start();
+      await settle();
+      expect(src.calls()).toBe(1);
+      // Suspended for 50 minutes: the wall clock moved, the monotonic clock and its timers did not.
+      fake.jump(50 * MIN);
+      expect(provider.state().status).toBe("mandatory");
+      await fake.advance(10_000);
+      expect(src.calls()).toBe(2);
+      expect(events.at(-1)).toMatchObject({ type: "refresh-success", reason: "scheduled" });
+      expect(provider.state().status).toBe("fresh");
+      provider.stop();
+      expect(fake.pendingTimers()).toEqual([]);
+    });
+
+    it("refreshes at once after a jump past expiry, with nothing asking for credentials", async () => {
+      const { provider, src, fake } = setup();
+      provider.start();
+      await settle();
+      fake.jump(3 * 60 * MIN);
+      expect(provider.state().status).toBe("expired");
+      await fake.advance(10_000);
+      expect(src.calls()).toBe(2);
+      expect(provider.state().status).toBe("fresh");
+      provider.stop();
+    });
+
+    it("retries a failure on the wall clock too: a jump past the backoff retries within one check", async () => {
+      const { provider, src, fake } = setup(60 * MIN, {
+        retry: { initialDelayMs: 5 * MIN, maxDelayMs: 5 * MIN },
+      });
+      src.fail(new Error("down"));
+      provider.start();
+      await settle();
+      expect(provider.state().consecutiveFailures).toBe(1);
+      src.fail(undefined);
+      fake.jump(5 * MIN);
+      await fake.advance(10_000);
+      expect(src.calls()).toBe(2);
+      expect(provider.state().status).toBe("fresh");
+      provider.stop();
+    });
+
+    it("does not refresh early when the wall clock steps back: the moment is a wall-clock moment", async () => {
+      const { provider, src, fake } = setup();
+      provider.start();
+      await settle();
+      fake.jump(-10 * MIN);
+      await fake.advance(46 * MIN);
+      expect(src.calls()).toBe(1);
+      await fake.advance(10 * MIN);
+      expect(src.calls()).toBe(2);
+      provider.stop();
+    });
+  });
+
   describe("peek, for servers that must answer at once", () => {
     it("returns nothing while empty but starts the first refresh, which the provider then joins", async () => {
       const { provider, src } = setup();

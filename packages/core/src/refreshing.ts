@@ -2,12 +2,14 @@ import type { AwsCredentialIdentity, AwsCredentialIdentityProvider } from "@smit
 import { CredbridgeError } from "./errors.js";
 import { acceptCredentials, type Cached, isUsable, windowsOf } from "./internal/accept-credentials.js";
 import { backoffDelay } from "./internal/backoff.js";
+import { boundedCalls } from "./internal/bounded-call.js";
 import { createListeners } from "./internal/listeners.js";
 import { type Decision, decide, type RefreshReason } from "./internal/refresh-decision.js";
 import { createLedger, recordFailure, recordSuccess } from "./internal/refresh-ledger.js";
 import { createReporter } from "./internal/refresh-report.js";
 import { snapshot } from "./internal/refresh-state.js";
-import { windowsOnce } from "./internal/refresh-windows.js";
+import { DEFAULT_ATTEMPT_TIMEOUT_SECONDS, windowsOnce } from "./internal/refresh-windows.js";
+import { watchedTimers } from "./internal/watched-timers.js";
 import {
   REFRESHING,
   type RefreshEvent,
@@ -15,6 +17,7 @@ import {
   type RefreshingProvider,
 } from "./refresh-types.js";
 import { resolveRuntime } from "./runtime.js";
+import { setWallClockTimer } from "./wall-clock-timer.js";
 
 export type { RefreshReason, RefreshStatus } from "./internal/refresh-decision.js";
 export type {
@@ -32,8 +35,8 @@ const ignore = () => {};
 /**
  * Wraps any provider in the one refresh engine every credbridge output shares.
  * The policy (return cached, refresh in the background, wait, refuse) is the
- * pure `decide`; this shell runs it: one upstream call at a time, events,
- * backoff, and the timer of `start()`.
+ * pure `decide`; this shell runs it: one upstream call at a time, each bounded
+ * by a deadline, events, backoff, and the wall-clock timer of `start()`.
  */
 export const refreshing = (
   source: AwsCredentialIdentityProvider,
@@ -50,18 +53,29 @@ export const refreshing = (
   const config = windowsOnce(options);
   let cached: Cached | undefined;
   let inflight: Promise<AwsCredentialIdentity> | undefined;
+  /** When the attempt in flight started, on the monotonic clock. */
+  let inflightSince = 0;
+  const calls = boundedCalls(rt, name);
+  const watched = watchedTimers(rt);
   let timer: { cancel(): void } | undefined;
   let started = false;
 
-  const schedule = (): void => {
+  const cancelTimer = (): void => {
     timer?.cancel();
     timer = undefined;
+    watched.cleared();
+  };
+
+  // The moments are expirations, on the wall clock: a wall-clock timer fires
+  // after a suspend or a clock step too, where one long setTimeout would not.
+  const schedule = (): void => {
+    cancelTimer();
     const at = ledger.consecutiveFailures > 0 ? ledger.nextAttemptAt : cached?.schedule?.refreshAt;
     if (!started || at === undefined) return;
-    timer = rt.setTimer(() => {
+    timer = setWallClockTimer(watched.timers, at, () => {
       timer = undefined;
       run("scheduled").catch(ignore);
-    }, at - rt.now());
+    });
   };
 
   const succeeded =
@@ -92,8 +106,10 @@ export const refreshing = (
     if (w instanceof Error) return Promise.reject(w);
     const startedAt = rt.now();
     ledger.lastAttemptAt = startedAt;
-    inflight = Promise.resolve()
-      .then(() => source())
+    inflightSince = rt.monotonicNow();
+    // The engine bounds every call itself: a source's own timeouts may be idle timeouts, which a trickle never trips.
+    inflight = calls
+      .call(source, w.attemptTimeoutMs)
       // What the source returned is checked before it counts: incomplete or too-short credentials are a failed refresh.
       .then((c) => acceptCredentials(name, c, rt.now(), w, rt.random()))
       .then(succeeded(reason, startedAt), failed(reason))
@@ -164,8 +180,7 @@ export const refreshing = (
 
   const stop = (): void => {
     started = false;
-    timer?.cancel();
-    timer = undefined;
+    cancelTimer();
   };
 
   Object.defineProperties(provider, {
@@ -175,7 +190,25 @@ export const refreshing = (
     start: { value: start },
     stop: { value: stop },
     subscribe: { value: listeners.add },
-    state: { value: () => snapshot(name, cached, ledger, inflight !== undefined, rt.now()) },
+    state: {
+      value: () => {
+        const w = config();
+        return snapshot(
+          name,
+          cached,
+          ledger,
+          {
+            refreshingForMs: inflight === undefined ? undefined : rt.monotonicNow() - inflightSince,
+            attemptTimeoutMs:
+              w instanceof Error ? DEFAULT_ATTEMPT_TIMEOUT_SECONDS * 1000 : w.attemptTimeoutMs,
+            abandonedAttempts: calls.abandoned(),
+            started,
+            timerLateMs: watched.lateMs(),
+          },
+          rt.now(),
+        );
+      },
+    },
   });
   return provider;
 };

@@ -1,4 +1,5 @@
-import { readFile } from "node:fs/promises";
+import { constants } from "node:fs";
+import { open } from "node:fs/promises";
 import type { Logger } from "@smithy/types";
 import { nodeFetch } from "./internal/node-fetch.js";
 
@@ -12,8 +13,16 @@ export interface TimerHandle {
  * network and randomness without patching globals. Every field has a Node default.
  */
 export interface Runtime {
-  /** Milliseconds since the epoch. */
+  /**
+   * Milliseconds since the epoch: the wall clock, which expirations are
+   * measured on. It can jump (an NTP step, a resumed VM) while timers do not.
+   */
   now(): number;
+  /**
+   * Milliseconds on the clock timers run on: it never jumps with the wall
+   * clock. For how long something has taken, never for expirations.
+   */
+  monotonicNow(): number;
   /** Resolves after `ms`, or rejects with the signal's reason when aborted. */
   sleep(ms: number, signal?: AbortSignal): Promise<void>;
   /** Runs `fn` once after `ms`. `unref` lets the process exit while the timer is pending. */
@@ -22,8 +31,8 @@ export interface Runtime {
   random(): number;
   /** The environment variables providers read their defaults from. */
   env: Readonly<Record<string, string | undefined>>;
-  /** Reads a UTF-8 text file (token files). */
-  readTextFile(path: string): Promise<string>;
+  /** Reads a UTF-8 text file (token files); stops reading when `signal` aborts. */
+  readTextFile(path: string, options?: { signal?: AbortSignal | undefined }): Promise<string>;
   /**
    * WHATWG fetch, used by the HTTP (container-credentials) provider. Default:
    * its GET on node:http, the global fetch for anything else (see node-fetch.ts).
@@ -56,14 +65,33 @@ const setTimer = (fn: () => void, ms: number, options?: { unref?: boolean }): Ti
   return { cancel: () => clearTimeout(timer) };
 };
 
+/**
+ * Reads a token file: a regular file only, opened O_NONBLOCK so that a FIFO
+ * or a device there fails at once instead of holding a thread-pool thread
+ * (which no deadline can take back); the read stops when `signal` aborts.
+ */
+const readTextFile = async (
+  path: string,
+  options?: { signal?: AbortSignal | undefined },
+): Promise<string> => {
+  const handle = await open(path, constants.O_RDONLY | constants.O_NONBLOCK);
+  try {
+    if (!(await handle.stat()).isFile()) throw new Error("not a regular file (a FIFO or a device?)");
+    return await handle.readFile({ encoding: "utf8", signal: options?.signal });
+  } finally {
+    await handle.close();
+  }
+};
+
 /** The Node runtime, with any given fields overriding the defaults. */
 export const resolveRuntime = (overrides: RuntimeOptions = {}): Runtime => ({
   now: Date.now,
+  monotonicNow: () => performance.now(),
   sleep,
   setTimer,
   random: Math.random,
   env: process.env,
-  readTextFile: (path) => readFile(path, "utf8"),
+  readTextFile,
   fetch: nodeFetch,
   ...overrides,
 });

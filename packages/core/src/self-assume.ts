@@ -3,7 +3,7 @@ import { ENV_ROLE_ARN, firstEnv } from "./env.js";
 import { CredbridgeError, isCredbridgeError } from "./errors.js";
 import { type FromAssumeRoleOptions, fromAssumeRole, validateRoleArn } from "./from-assume-role.js";
 import { capChainedDuration } from "./internal/chain-duration.js";
-import { createStsClient } from "./internal/sts-client.js";
+import { createStsClient, sendWithDeadline } from "./internal/sts-client.js";
 import { toStsError } from "./internal/sts-error.js";
 import { resolveRuntime } from "./runtime.js";
 import { formatRoleArn, parseAssumedRoleArn } from "./wire/arn.js";
@@ -51,7 +51,15 @@ export const selfAssume = (
     const { client, sts, resolved } = await createStsClient(options, rt.env, credentials);
     let arn: string | undefined;
     try {
-      arn = (await client.send(new sts.GetCallerIdentityCommand({}))).Arn;
+      const what = {
+        action: "GetCallerIdentity",
+        target: "the source's identity",
+        endpoint: resolved.endpoint,
+      };
+      const command = new sts.GetCallerIdentityCommand({});
+      arn = (
+        await sendWithDeadline(rt, options, what, (abortSignal) => client.send(command, { abortSignal }))
+      ).Arn;
     } catch (error) {
       throw toStsError(error, "GetCallerIdentity", "the source's identity", resolved.endpoint);
     } finally {

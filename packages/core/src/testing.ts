@@ -19,15 +19,21 @@ export interface ManualRuntimeOptions {
  * providers, sidecars): a manual clock whose timers fire only when the test
  * advances it, fixed randomness, and an in-memory environment and file system.
  * Pass `runtime` wherever an option takes a `RuntimeOptions`.
+ *
+ * Two clocks, as on a real host: the wall clock (`now`) and the monotonic one
+ * timers run on. `advance` moves both; `jump` moves only the wall clock, as an
+ * NTP step or a resumed VM does, so no timer fires or moves.
  */
 export const manualRuntime = (options: ManualRuntimeOptions = {}) => {
   let now = options.start ?? Date.parse("2026-01-01T00:00:00Z");
+  let monotonic = 0;
+  // Timer moments are on the monotonic clock.
   const timers: { at: number; fn: () => void; live: boolean }[] = [];
   const files = new Map<string, string>();
   const sleeps: number[] = [];
   const env: Record<string, string | undefined> = { ...options.env };
   const setTimer = (fn: () => void, ms: number) => {
-    const timer = { at: now + Math.max(0, ms), fn, live: true };
+    const timer = { at: monotonic + Math.max(0, ms), fn, live: true };
     timers.push(timer);
     return {
       cancel: () => {
@@ -37,6 +43,7 @@ export const manualRuntime = (options: ManualRuntimeOptions = {}) => {
   };
   const runtime: Runtime = {
     now: () => now,
+    monotonicNow: () => monotonic,
     sleep:
       options.sleep === "timers"
         ? (ms, signal) =>
@@ -56,6 +63,7 @@ export const manualRuntime = (options: ManualRuntimeOptions = {}) => {
         : async (ms) => {
             sleeps.push(ms);
             now += ms;
+            monotonic += ms;
           },
     setTimer,
     random: () => options.random ?? 0.5,
@@ -67,22 +75,33 @@ export const manualRuntime = (options: ManualRuntimeOptions = {}) => {
     },
     fetch: globalThis.fetch,
   };
-  /** Moves the clock forward, firing due timers in order, and lets promises settle. */
+  /** Moves both clocks forward, firing due timers in order, and lets promises settle. */
   const advance = async (ms: number) => {
-    const until = now + ms;
+    const until = monotonic + ms;
     for (;;) {
       const due = timers.filter((t) => t.live && t.at <= until).sort((a, b) => a.at - b.at)[0];
       if (!due) break;
-      now = Math.max(now, due.at);
+      const step = Math.max(0, due.at - monotonic);
+      monotonic += step;
+      now += step;
       due.live = false;
       due.fn();
       await settle();
     }
-    now = until;
+    // A sleep in "advance" mode may have moved the clocks past `until` already: never back.
+    if (monotonic < until) {
+      now += until - monotonic;
+      monotonic = until;
+    }
     await settle();
   };
-  const pendingTimers = () => timers.filter((t) => t.live).map((t) => t.at);
-  return { runtime, advance, files, sleeps, env, pendingTimers, now: () => now };
+  /** Moves the wall clock alone (negative: back): no timer fires or moves. */
+  const jump = (ms: number) => {
+    now += ms;
+  };
+  /** When the pending timers are due, in milliseconds from now on the monotonic clock. */
+  const pendingTimers = () => timers.filter((t) => t.live).map((t) => t.at - monotonic);
+  return { runtime, advance, jump, files, sleeps, env, pendingTimers, now: () => now };
 };
 
 /** Lets queued promise callbacks run. */

@@ -46,5 +46,6 @@ export type {
   StsErrorFault,
   StsHangFault,
   StsRawFault,
+  StsTrickleFault,
 } from "./sts/types.js";
 export { STS_XML_NAMESPACE } from "./sts/xml.js";

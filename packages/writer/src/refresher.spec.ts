@@ -180,6 +180,65 @@ describe("startRefresher", () => {
     expect(await fileKey()).toBe("ASIAKEY2ABCD");
   });
 
+  it("never writes credentials inside the margin: a retry that comes too late waits for new ones instead", async () => {
+    const fake = manualRuntime({ sleep: "timers" });
+    // 100 s sessions; every output keeps 30 s; after the first, the engine's refreshes fail (STS down).
+    let calls = 0;
+    const source = async (): Promise<AwsCredentialIdentity> => {
+      calls++;
+      if (calls > 1) throw new Error("sts down");
+      return {
+        accessKeyId: "ASIAKEY1ABCD",
+        secretAccessKey: "secret-1",
+        sessionToken: "token-1",
+        expiration: new Date(fake.now() + 100_000),
+      };
+    };
+    const { fs, state } = switchableFs();
+    const { logger, lines } = recordingLogger();
+    state.fail = { point: "rename", code: "ENOSPC" };
+    handle = startRefresher(source, {
+      path,
+      fs,
+      logger,
+      runtime: fake.runtime,
+      minRemainingSeconds: 30,
+      refresh: { minRemainingSeconds: 30, mandatoryWindowSeconds: 40, advisoryWindowSeconds: 50 },
+      // The retry comes 75 s later (equal jitter, random 0.5): 25 s before expiry, inside the margin.
+      retry: { initialDelayMs: 100_000, maxDelayMs: 100_000 },
+    });
+    await eventually(() => expect(handle?.status().failures).toBe(1));
+    expect(fake.sleeps).toEqual([75_000]);
+    state.fail = undefined;
+    await fake.advance(75_000);
+    await eventually(() => expect(handle?.status().failures).toBe(2));
+    expect(handle.status()).toMatchObject({ writes: 0, lastError: { code: "ERR_EXPIRED" } });
+    expect(handle.status().lastError?.message).toMatch(
+      /25 s from now, less than the 30 s every output keeps/,
+    );
+    expect(lines.at(-1)?.message).toMatch(/waiting for new credentials from the refresh engine/);
+    // No further retry of those credentials, and the file never held them.
+    await fake.advance(60_000);
+    expect(handle.status()).toMatchObject({ writes: 0, failures: 2 });
+    await expect(readFile(path, "utf8")).rejects.toThrow(/ENOENT/);
+  });
+
+  it("reports a file left expired after a suspend within seconds of resuming, not when the old timer fires", async () => {
+    const fake = manualRuntime({ sleep: "timers" });
+    const src = counter(fake.now);
+    const events: RefresherEvent[] = [];
+    const engine = refreshing(src.source, { runtime: fake.runtime });
+    await engine();
+    // An engine that does not refresh (its owner never started it): only the watchdog watches.
+    handle = startRefresher(engine, { path, runtime: fake.runtime, observer: (e) => events.push(e) });
+    await handle.ready();
+    engine.stop();
+    fake.jump(2 * 60 * MIN);
+    await fake.advance(10_000);
+    expect(events.map((e) => e.type)).toContain("file-expired");
+    expect(handle.status().healthy).toBe(false);
+  });
+
   it("stop() waits for the write in flight, then stops refreshing", async () => {
     const fake = manualRuntime({ sleep: "timers" });
     const src = counter(fake.now);

@@ -8,6 +8,7 @@ import {
   type RefreshState,
   refreshing,
   resolveRuntime,
+  setWallClockTimer,
   type TimerHandle,
 } from "@credbridge/core";
 import type { AwsCredentialIdentity, AwsCredentialIdentityProvider } from "@smithy/types";
@@ -23,6 +24,13 @@ export interface StartRefresherOptions extends WriteCredentialsOptions {
    * expiry, with up to 60 s of jitter.
    */
   refresh?: Omit<RefreshingOptions, "observer"> | undefined;
+  /**
+   * Credentials with less than this many seconds left are never written: not
+   * at first, not on a retry after a failed write (they wait for new ones from
+   * the engine instead). Give it the margin the other outputs of the same
+   * engine keep. Default: `refresh.minRemainingSeconds`, else 0.
+   */
+  minRemainingSeconds?: number | undefined;
   /** Backoff between failed writes. Default 1 s doubling to 60 s, with jitter. */
   retry?: { initialDelayMs?: number | undefined; maxDelayMs?: number | undefined } | undefined;
   /** Called with every write outcome; for metrics. Never given a secret. */
@@ -109,6 +117,13 @@ export const startRefresher = (
     initialDelayMs: options.retry?.initialDelayMs ?? 1_000,
     maxDelayMs: options.retry?.maxDelayMs ?? 60_000,
   };
+  const minRemainingSeconds = options.minRemainingSeconds ?? options.refresh?.minRemainingSeconds ?? 0;
+  if (!Number.isFinite(minRemainingSeconds) || minRemainingSeconds < 0) {
+    throw new CredbridgeError(
+      `writer: minRemainingSeconds must be a non-negative number of seconds, got ${minRemainingSeconds}`,
+      { code: "ERR_CONFIG" },
+    );
+  }
 
   // An engine passed in may feed other outputs too (an IMDS shim): it is
   // started, but stopping it is left to its owner.
@@ -148,7 +163,10 @@ export const startRefresher = (
     watchdog?.cancel();
     watchdog = undefined;
     if (expiration === undefined) return;
-    watchdog = rt.setTimer(
+    // An expiry is a wall-clock moment: after a suspend the alarm must not wait out the time asleep.
+    watchdog = setWallClockTimer(
+      rt,
+      expiration.getTime(),
       () => {
         if (stopped || expirationWritten !== expiration) return;
         logger?.error(
@@ -157,7 +175,6 @@ export const startRefresher = (
         );
         emit({ type: "file-expired", path, profile, at: new Date(rt.now()), expiration });
       },
-      expiration.getTime() - rt.now(),
       { unref: true },
     );
   };
@@ -203,6 +220,17 @@ export const startRefresher = (
     return delay;
   };
 
+  /** Throws ERR_EXPIRED (wait for new credentials, no retry) for credentials inside the margin. */
+  const refuseIfShort = (credentials: AwsCredentialIdentity): void => {
+    if (credentials.expiration === undefined) return;
+    const leftMs = credentials.expiration.getTime() - rt.now();
+    if (leftMs >= minRemainingSeconds * 1000) return;
+    throw new CredbridgeError(
+      `these credentials expire at ${credentials.expiration.toISOString()}, ${Math.max(0, Math.floor(leftMs / 1000))} s from now, less than the ${minRemainingSeconds} s every output keeps; not writing them`,
+      { code: "ERR_EXPIRED" },
+    );
+  };
+
   const run = async () => {
     while (pending !== undefined && !stopped) {
       const credentials = pending;
@@ -210,6 +238,8 @@ export const startRefresher = (
       writing = true;
       let delay: number | undefined;
       try {
+        // Checked on every try: a retry after a backoff may come too late for these.
+        refuseIfShort(credentials);
         await writeCredentials(credentials, writeOptions);
         succeeded(credentials);
       } catch (cause) {

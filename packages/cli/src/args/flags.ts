@@ -111,6 +111,11 @@ export const COMMANDS: Record<string, { summary: string; flags: FlagTable }> = {
       },
       metrics: { type: "string", value: "HOST:PORT", help: "serve /metrics, /healthz and /readyz here" },
       "min-remaining": MIN_REMAINING,
+      "refresh-timeout": {
+        type: "integer",
+        value: "SECONDS",
+        help: "a refresh taking longer counts as failed and is retried with backoff (default 60)",
+      },
       "remove-on-exit": { type: "boolean", help: "remove the written profile on shutdown" },
     },
   },

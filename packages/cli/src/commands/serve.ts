@@ -55,8 +55,17 @@ export const serveCommand: Command = async (ctx) => {
       "serve",
     );
   }
+  const refreshTimeout = f["refresh-timeout"] as number | undefined;
+  if (refreshTimeout !== undefined && refreshTimeout <= 0) {
+    throw new UsageError(
+      `--refresh-timeout must be a positive number of seconds; got ${refreshTimeout}`,
+      "serve",
+    );
+  }
   const file = fileOptions(f, "serve");
   const { chain, provider, source, minRemainingSeconds: minRemaining } = chainOutlivingMargin(ctx, "serve");
+  // Every engine, writer and server runs on the command's clock.
+  const runtime = { ...ctx.clock, env: ctx.env, logger };
 
   // Windows sit just outside the margin every output guarantees: callers block
   // only in the last minute before it, background refreshes start 5 minutes earlier.
@@ -65,7 +74,8 @@ export const serveCommand: Command = async (ctx) => {
     minRemainingSeconds: minRemaining,
     mandatoryWindowSeconds: minRemaining + 60,
     advisoryWindowSeconds: minRemaining + 300,
-    runtime: { env: ctx.env, logger },
+    attemptTimeoutSeconds: refreshTimeout,
+    runtime,
   });
   const metrics = createMetrics(engine, ctx.now);
   engine.subscribe((event) => {
@@ -114,7 +124,10 @@ export const serveCommand: Command = async (ctx) => {
       refresher = startRefresher(engine, {
         ...file,
         env: ctx.env,
+        runtime,
         logger,
+        // The file keeps the margin the servers keep, retries of a failed write included.
+        minRemainingSeconds: minRemaining,
         removeOnStop: f["remove-on-exit"] === true,
         observer: metrics.onWrite,
       });
@@ -124,7 +137,7 @@ export const serveCommand: Command = async (ctx) => {
       provider: engine,
       minRemainingSeconds: minRemaining,
       // The servers read only what serve was given, never this process's own environment.
-      runtime: { env: ctx.env, logger },
+      runtime,
       logger,
       onRequest: metrics.onRequest,
       // Requests in flight at SIGTERM get this long, inside the shutdown budget.
@@ -154,8 +167,10 @@ export const serveCommand: Command = async (ctx) => {
         ...containerAt,
         authTokenFile: tokenFile,
       });
+      // Refuses to start on a token no request could match (empty, two lines, not ASCII).
       const address = await container.listen();
       closers.push(() => container.close());
+      metrics.watchTokenFile(tokenFile);
       logger.log("info", "container credentials endpoint listening", { url: address.url, tokenFile });
     }
     if (metricsAt) {

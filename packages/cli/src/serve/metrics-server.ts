@@ -3,7 +3,7 @@ import type { AddressInfo } from "node:net";
 import { hostLiteral } from "@credbridge/core/wire";
 import type { Metrics } from "./metrics.js";
 
-/** `/metrics`, `/healthz` (the process answers) and `/readyz` (credentials usable). */
+/** `/metrics`, `/healthz` (the refresh engine is not wedged) and `/readyz` (every output can serve). */
 export const startMetricsServer = async (
   metrics: Metrics,
   listen: { host: string; port: number },
@@ -19,7 +19,8 @@ export const startMetricsServer = async (
         .writeHead(200, { "content-type": "text/plain; version=0.0.4; charset=utf-8" })
         .end(metrics.render());
     } else if (path === "/healthz") {
-      res.writeHead(200, { "content-type": "text/plain" }).end("ok\n");
+      const live = metrics.live();
+      res.writeHead(live.ok ? 200 : 503, { "content-type": "text/plain" }).end(`${live.reason}\n`);
     } else if (path === "/readyz") {
       const ready = metrics.ready();
       res.writeHead(ready.ok ? 200 : 503, { "content-type": "text/plain" }).end(`${ready.reason}\n`);

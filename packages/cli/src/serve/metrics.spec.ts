@@ -1,7 +1,13 @@
-import type { RefreshingProvider } from "@credbridge/core";
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { type RefreshingProvider, refreshing } from "@credbridge/core";
+import { manualRuntime } from "@credbridge/core/testing";
 import type { RequestInfo } from "@credbridge/imds-shim";
+import type { AwsCredentialIdentity } from "@smithy/types";
 import { describe, expect, it } from "vitest";
 import { createMetrics } from "./metrics.js";
+import { startMetricsServer } from "./metrics-server.js";
 
 const engine = {
   state: () => ({ status: "fresh", expiration: new Date(3_600_000) }),
@@ -45,5 +51,54 @@ describe("request counters", () => {
       'server="imds",path="/latest/meta-data/iam/security-credentials/{role}",status="401"': 1,
       'server="webhook",path="a \\"quoted\\"\\\\path",status="200"': 1,
     });
+  });
+});
+
+describe("the probes over HTTP", () => {
+  const probe = async (url: string) => {
+    const res = await fetch(url);
+    return { status: res.status, text: (await res.text()).trim() };
+  };
+
+  it("/healthz answers 503 naming the wedge once a refresh attempt outlives its deadline, and 200 before", async () => {
+    const fake = manualRuntime();
+    // The engine's timers stop running, so the deadline on its hung attempt never frees it.
+    const runtime = { ...fake.runtime, setTimer: () => ({ cancel: () => {} }) };
+    const wedged = refreshing(() => new Promise<AwsCredentialIdentity>(() => {}), { runtime });
+    wedged.start();
+    const server = await startMetricsServer(createMetrics(wedged, fake.now), { host: "127.0.0.1", port: 0 });
+    try {
+      expect(await probe(`${server.url}/healthz`)).toEqual({ status: 200, text: "ok" });
+      await fake.advance(120_000);
+      expect(await probe(`${server.url}/healthz`)).toEqual({
+        status: 503,
+        text: "refresh engine wedged: an attempt has run 120 s, past its 60 s deadline",
+      });
+    } finally {
+      await server.close();
+    }
+  });
+
+  it("/readyz reflects the container token file: 503 naming it while it is empty, 200 once it holds a token", async () => {
+    const dir = await mkdtemp(join(tmpdir(), "credbridge-readyz-"));
+    const fresh = {
+      state: () => ({ status: "fresh", expiration: new Date(Date.now() + 3_600_000) }),
+    } as unknown as RefreshingProvider;
+    const metrics = createMetrics(fresh, Date.now);
+    const token = join(dir, "token");
+    await writeFile(token, "");
+    metrics.watchTokenFile(token);
+    const server = await startMetricsServer(metrics, { host: "127.0.0.1", port: 0 });
+    try {
+      expect(await probe(`${server.url}/readyz`)).toEqual({
+        status: 503,
+        text: `the container token file ${token} is empty`,
+      });
+      await writeFile(token, "a-token");
+      expect(await probe(`${server.url}/readyz`)).toEqual({ status: 200, text: "ok" });
+    } finally {
+      await server.close();
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 });

@@ -1,6 +1,7 @@
 import type { RefreshEvent, RefreshingProvider } from "@credbridge/core";
 import type { RequestInfo } from "@credbridge/imds-shim";
 import type { RefresherEvent, RefresherHandle } from "@credbridge/writer";
+import { engineLiveness, type ProbeResult, tokenFileReadiness } from "./probes.js";
 
 /** Counters for Prometheus, fed by the engine, the refresher and both servers. Holds no secret. */
 export const createMetrics = (engine: RefreshingProvider, now: () => number) => {
@@ -15,6 +16,7 @@ export const createMetrics = (engine: RefreshingProvider, now: () => number) => 
   // same request over and over, and building the key cost ~0.8 µs a request.
   const lastOf = new Map<string, { path: string; status: number; counter: { labels: string; n: number } }>();
   let refresher: RefresherHandle | undefined;
+  let tokenFile: string | undefined;
 
   const label = (v: string) => v.replaceAll("\\", "\\\\").replaceAll('"', '\\"').replaceAll("\n", "\\n");
 
@@ -44,6 +46,10 @@ export const createMetrics = (engine: RefreshingProvider, now: () => number) => 
     },
     watchRefresher: (handle: RefresherHandle) => {
       refresher = handle;
+    },
+    /** The container endpoint's token file: readiness needs it readable and valid, or every request gets a 500. */
+    watchTokenFile: (path: string) => {
+      tokenFile = path;
     },
     /** The Prometheus text exposition format. */
     render: (): string => {
@@ -80,8 +86,14 @@ export const createMetrics = (engine: RefreshingProvider, now: () => number) => 
       );
       return `${lines.join("\n")}\n`;
     },
-    /** Ready: credentials valid and outside the mandatory window, and the file (if any) written. */
-    ready: (): { ok: boolean; reason: string } => {
+    /** Live: the refresh engine can still make progress by itself (see `engineLiveness`). */
+    live: (): ProbeResult => engineLiveness(engine.state()),
+    /**
+     * Ready: every output can serve — credentials valid and outside the
+     * mandatory window, the file (if any) written, the container token (if
+     * any) readable and valid.
+     */
+    ready: (): ProbeResult => {
       const state = engine.state();
       if (state.status !== "fresh" && state.status !== "advisory") {
         return {
@@ -91,6 +103,10 @@ export const createMetrics = (engine: RefreshingProvider, now: () => number) => 
       }
       if (refresher && !refresher.status().healthy)
         return { ok: false, reason: "credentials file not written" };
+      if (tokenFile !== undefined) {
+        const token = tokenFileReadiness(tokenFile);
+        if (!token.ok) return token;
+      }
       return { ok: true, reason: "ok" };
     },
   };

@@ -6,12 +6,21 @@ import type { RefreshLedger } from "./refresh-ledger.js";
 
 const toDate = (ms: number | undefined) => (ms === undefined ? undefined : new Date(ms));
 
+/** What the engine knows of its attempts beyond the ledger. */
+export interface AttemptFacts {
+  refreshingForMs: number | undefined;
+  attemptTimeoutMs: number;
+  abandonedAttempts: number;
+  started: boolean;
+  timerLateMs: number | undefined;
+}
+
 /** The engine's state as `state()` reports it: no secret. */
 export const snapshot = (
   source: string,
   cached: Cached | undefined,
   ledger: RefreshLedger,
-  refreshing: boolean,
+  attempts: AttemptFacts,
   now: number,
 ): RefreshState => {
   const failing = ledger.consecutiveFailures > 0;
@@ -26,7 +35,8 @@ export const snapshot = (
     lastError: lastError && { ...lastError, at: new Date(lastError.at), current: failing },
     consecutiveFailures: ledger.consecutiveFailures,
     nextRefreshAt: toDate(failing ? ledger.nextAttemptAt : cached?.schedule?.refreshAt),
-    refreshing,
+    refreshing: attempts.refreshingForMs !== undefined,
+    ...attempts,
     refreshes: ledger.refreshes,
     failures: ledger.failures,
   };

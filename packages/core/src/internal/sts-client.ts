@@ -8,7 +8,12 @@ import {
   ENV_REGION,
   firstEnv,
 } from "../env.js";
+import { CredbridgeError } from "../errors.js";
 import type { Runtime } from "../runtime.js";
+import { withDeadline } from "./deadline.js";
+
+/** Each STS call's overall deadline by default, the SDK's own retries included. */
+export const DEFAULT_STS_TIMEOUT_MS = 20_000;
 
 /** STS settings every STS-backed provider accepts. */
 export interface StsSettings {
@@ -18,6 +23,13 @@ export interface StsSettings {
   stsEndpoint?: string | undefined;
   /** Extra `STSClient` configuration (retries, request handler, ...); explicit settings above win. */
   clientConfig?: STSClientConfig | undefined;
+  /**
+   * Overall deadline of each STS call in milliseconds, the SDK's retries
+   * included; at the deadline the call is aborted. Default 20 000. The
+   * client's `requestTimeout` is an idle timeout: an answer that trickles in
+   * a byte at a time never trips it.
+   */
+  timeoutMs?: number | undefined;
 }
 
 export interface ResolvedSts {
@@ -55,3 +67,36 @@ export const createStsClient = async (
 
 export const toPolicyArns = (arns: readonly string[] | undefined): PolicyDescriptorType[] | undefined =>
   arns?.map((arn) => ({ arn }));
+
+/**
+ * Sends one STS call under the overall deadline of `settings.timeoutMs`:
+ * `send` gets the signal to hand the SDK (`client.send(command, { abortSignal })`).
+ */
+export const sendWithDeadline = <T>(
+  rt: Pick<Runtime, "setTimer">,
+  settings: StsSettings,
+  what: { action: string; target: string; endpoint: string | undefined },
+  send: (abortSignal: AbortSignal) => Promise<T>,
+): Promise<T> => {
+  const ms = settings.timeoutMs ?? DEFAULT_STS_TIMEOUT_MS;
+  if (!Number.isFinite(ms) || ms <= 0) {
+    return Promise.reject(
+      new CredbridgeError(
+        `sts:${what.action}: timeoutMs must be a positive number of milliseconds, got ${ms}`,
+        {
+          code: "ERR_CONFIG",
+        },
+      ),
+    );
+  }
+  return withDeadline(
+    rt,
+    ms,
+    send,
+    () =>
+      new CredbridgeError(
+        `sts:${what.action} for ${what.target}: STS${what.endpoint ? ` at ${what.endpoint}` : ""} did not complete its answer within ${ms} ms (slow, or trickling in); the call was aborted`,
+        { code: "ERR_TIMEOUT" },
+      ),
+  );
+};

@@ -1,13 +1,23 @@
-import { CredbridgeError } from "../errors.js";
+import { CredbridgeError, isCredbridgeError } from "../errors.js";
 import type { Runtime } from "../runtime.js";
+import { withDeadline } from "./deadline.js";
+
+/**
+ * How long reading a token file may take. A local or projected volume answers
+ * in microseconds; a hung network mount, or a FIFO nobody writes, never would.
+ */
+export const TOKEN_READ_TIMEOUT_MS = 5_000;
 
 /** A web-identity token (a JWT): surrounding whitespace is never part of it. */
 const trimmedToken = (text: string, where: string): string => {
   const token = text.trim();
   if (!token) {
-    throw new CredbridgeError(`${where} is empty: the kubelet may not have written it yet`, {
-      code: "ERR_TOKEN_FILE",
-    });
+    // The kubelet writes a projected token before the pod's containers start and
+    // replaces it atomically, so an empty file is not a race to wait out.
+    throw new CredbridgeError(
+      `${where} is empty: a projected service-account token is written before the pod's containers start and replaced atomically, so check that the volume is mounted and that the path names the token in it (if something else writes the file, have it write atomically)`,
+      { code: "ERR_TOKEN_FILE" },
+    );
   }
   return token;
 };
@@ -26,8 +36,18 @@ export const readTokenFile = async (
 ): Promise<string> => {
   let text: string;
   try {
-    text = await rt.readTextFile(path);
+    text = await withDeadline(
+      rt,
+      TOKEN_READ_TIMEOUT_MS,
+      (signal) => rt.readTextFile(path, { signal }),
+      () =>
+        new CredbridgeError(
+          `reading the ${what} file ${path} (${variable}) did not finish within ${TOKEN_READ_TIMEOUT_MS} ms: is it on a hung network volume, or not a regular file?`,
+          { code: "ERR_TIMEOUT" },
+        ),
+    );
   } catch (cause) {
+    if (isCredbridgeError(cause)) throw cause;
     const code = (cause as { code?: string })?.code;
     const why =
       code === "ENOENT"

@@ -22,6 +22,11 @@ describe("parseAuthorizationToken", () => {
     ["token\n\n", /line break inside the token/],
     ["line-one\nline-two", /line break inside the token/],
     ["token\r", /line break inside the token/],
+    ["tok\u00e9n", /character outside printable ASCII/],
+    ["token\u2028", /character outside printable ASCII/],
+    ["tok\u0000en", /character outside printable ASCII/],
+    ["tok\u007fen", /character outside printable ASCII/],
+    ["\ufefftoken", /character outside printable ASCII/],
   ])("refuses %j", (raw, message) => {
     let error: unknown;
     try {

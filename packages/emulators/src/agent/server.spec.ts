@@ -289,6 +289,22 @@ describe("pod identity agent emulator faults", () => {
     expect(await pending).toBe("rejected");
   });
 
+  it("trickle: the status and headers arrive at once, then a byte at a time and never the end", async () => {
+    agent.trickle({ intervalMs: 20 });
+    const controller = new AbortController();
+    const res = await fetch(agent.credentialsUrl, {
+      headers: { authorization: TOKEN },
+      signal: controller.signal,
+    });
+    expect(res.status).toBe(200);
+    const reader = res.body!.getReader();
+    let bytes = 0;
+    while (bytes < 5) bytes += (await reader.read()).value?.length ?? 0;
+    controller.abort();
+    expect(agent.calls[0]).toMatchObject({ fault: "trickle", status: 200 });
+    expect(agent.issued).toHaveLength(0);
+  });
+
   it("hang with ms: answers normally after the delay", async () => {
     agent.hang({ ms: 100 });
     const started = Date.now();

@@ -5,6 +5,7 @@ import { FaultQueue } from "../faults.js";
 import { hold } from "../internal/hold.js";
 import { closeServer, sendBody, startHttpServer } from "../internal/http.js";
 import { newSecretAccessKey, newSessionAccessKeyId, newSessionToken } from "../internal/ids.js";
+import { DEFAULT_TRICKLE_INTERVAL_MS, trickle } from "../internal/trickle.js";
 import type {
   AgentCall,
   AgentCredentials,
@@ -63,6 +64,7 @@ export const startPodIdentityAgent = async (
   const issued: AgentCredentials[] = [];
   const faults = new FaultQueue<AgentFault>();
   const pendingTimers = new Set<NodeJS.Timeout>();
+  const trickles = new Set<NodeJS.Timeout>();
 
   const mint = (lifetimeSeconds: number): AgentCredentials => {
     if (options.sts) {
@@ -180,6 +182,12 @@ export const startPodIdentityAgent = async (
       call.fault = "hang";
       if (!(await hold(fault.ms, res, pendingTimers))) return;
     }
+    if (fault?.kind === "trickle") {
+      call.fault = "trickle";
+      call.status = 200;
+      const headers = { "Content-Type": "application/json" };
+      return trickle(res, 200, headers, fault.intervalMs ?? DEFAULT_TRICKLE_INTERVAL_MS, trickles);
+    }
     const credentials = mint(fault?.kind === "expired" ? -60 : lifetime);
     const body = credentialsBody(credentials);
     if (fault?.kind === "truncated") {
@@ -220,6 +228,7 @@ export const startPodIdentityAgent = async (
     missingField: (name, scope = {}) => faults.push({ kind: "missingField", name }, scope),
     expired: (scope = {}) => faults.push({ kind: "expired" }, scope),
     hang: (f = {}) => faults.push({ kind: "hang", ms: f.ms }, f),
+    trickle: (f = {}) => faults.push({ kind: "trickle", intervalMs: f.intervalMs }, f),
     clearFaults: () => faults.clear(),
     reset: () => {
       calls.length = 0;
@@ -229,6 +238,8 @@ export const startPodIdentityAgent = async (
     close: async () => {
       for (const timer of pendingTimers) clearTimeout(timer);
       pendingTimers.clear();
+      for (const timer of trickles) clearInterval(timer);
+      trickles.clear();
       await closeServer(server);
     },
   };

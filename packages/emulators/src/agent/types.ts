@@ -63,7 +63,7 @@ export interface AgentCall {
   tokenMatched: boolean;
   /** HTTP status sent; 0 while pending or never answered. */
   status: number;
-  fault?: "fail" | "truncated" | "missingField" | "expired" | "hang";
+  fault?: "fail" | "truncated" | "missingField" | "expired" | "hang" | "trickle";
   /** Key id of the credentials in the response, when there were any. */
   accessKeyId?: string;
   at: number;
@@ -79,7 +79,8 @@ export type AgentFault =
   | { kind: "truncated" }
   | { kind: "missingField"; name: string }
   | { kind: "expired" }
-  | { kind: "hang"; ms: number | undefined };
+  | { kind: "hang"; ms: number | undefined }
+  | { kind: "trickle"; intervalMs: number | undefined };
 
 export interface PodIdentityAgent {
   /** `http://127.0.0.1:<port>`. */
@@ -102,6 +103,8 @@ export interface PodIdentityAgent {
   expired(scope?: AgentFaultTimes): void;
   /** Never answer (until close or client abort), or answer normally after `ms`. */
   hang(fault?: { ms?: number } & AgentFaultTimes): void;
+  /** Answer 200 at once, then a byte every `intervalMs` (default 1 000), never the end. */
+  trickle(fault?: { intervalMs?: number } & AgentFaultTimes): void;
   clearFaults(): void;
   /** Clear `calls`, `issued` and queued faults. */
   reset(): void;

@@ -464,6 +464,26 @@ describe("STS emulator faults, through the SDK's retries", () => {
     expect(sts.calls[0]).toMatchObject({ fault: "hang", status: 0 });
   });
 
+  it("a trickle outlasts the client's idle requestTimeout; only an overall deadline ends it", async () => {
+    sts.trickle({ intervalMs: 50 });
+    const c = client(undefined, {
+      maxAttempts: 1,
+      requestHandler: { requestTimeout: 1_000, throwOnRequestTimeout: true },
+    });
+    const started = Date.now();
+    const command = new AssumeRoleWithWebIdentityCommand({
+      RoleArn: ROLE,
+      RoleSessionName: "ss",
+      WebIdentityToken: mintWebIdentityToken(),
+    });
+    const error = await rejection(c.send(command, { abortSignal: AbortSignal.timeout(2_500) }));
+    // Two and a half idle timeouts went by without one tripping: the deadline ended it.
+    expect(Date.now() - started).toBeGreaterThanOrEqual(2_400);
+    expect(error.name).not.toBe("TimeoutError");
+    expect(sts.calls[0]).toMatchObject({ fault: "trickle", status: 200 });
+    expect(sts.issued).toHaveLength(0);
+  });
+
   it("a hang with ms answers normally after the delay", async () => {
     sts.hang({ ms: 150 });
     const started = Date.now();

@@ -4,6 +4,7 @@ import { FaultQueue } from "../faults.js";
 import { hold } from "../internal/hold.js";
 import { closeServer, readBody, sendBody, startHttpServer } from "../internal/http.js";
 import { newRequestId } from "../internal/ids.js";
+import { DEFAULT_TRICKLE_INTERVAL_MS, trickle } from "../internal/trickle.js";
 import { decodeJwtClaims } from "../jwt.js";
 import { verifySigV4 } from "../sigv4/verify.js";
 import { assumeRole } from "./actions/assume-role.js";
@@ -33,6 +34,7 @@ export type {
   StsErrorFault,
   StsHangFault,
   StsRawFault,
+  StsTrickleFault,
 } from "./types.js";
 
 export const STS_API_VERSION = "2011-06-15";
@@ -90,6 +92,7 @@ export const startStsEmulator = async (options: StartStsEmulatorOptions = {}): P
   const issued: IssuedCredentials[] = [];
   const faults = new FaultQueue<StsFault>();
   const pendingTimers = new Set<NodeJS.Timeout>();
+  const trickles = new Set<NodeJS.Timeout>();
 
   const lifetimeSeconds = (requested: number | undefined): number =>
     forcedLifetime ?? Math.min(requested ?? DEFAULT_DURATION_SECONDS, options.maxLifetimeSeconds ?? Infinity);
@@ -182,6 +185,12 @@ export const startStsEmulator = async (options: StartStsEmulatorOptions = {}): P
         call.fault = "hang";
         if (!(await hold(queued.fault.ms, res, pendingTimers))) return;
       }
+      if (queued?.kind === "trickle") {
+        call.fault = "trickle";
+        call.status = 200;
+        const headers = { "Content-Type": "text/xml", "x-amzn-RequestId": call.requestId };
+        return trickle(res, 200, headers, queued.fault.intervalMs ?? DEFAULT_TRICKLE_INTERVAL_MS, trickles);
+      }
       send(res, call, 200, dispatch(call.action, request, call.requestId));
     } catch (error) {
       // Never crash on a request: anything unexpected is an InternalFailure answer.
@@ -206,6 +215,7 @@ export const startStsEmulator = async (options: StartStsEmulatorOptions = {}): P
       faults.push({ kind: "error", fault }, { ...fault, times: Number.POSITIVE_INFINITY }),
     injectRaw: (fault) => faults.push({ kind: "raw", fault }, fault),
     hang: (fault = {}) => faults.push({ kind: "hang", fault }, fault),
+    trickle: (fault = {}) => faults.push({ kind: "trickle", fault }, fault),
     clearFaults: () => faults.clear(),
     setLifetimeSeconds: (seconds) => {
       forcedLifetime = seconds;
@@ -231,6 +241,8 @@ export const startStsEmulator = async (options: StartStsEmulatorOptions = {}): P
     close: async () => {
       for (const timer of pendingTimers) clearTimeout(timer);
       pendingTimers.clear();
+      for (const timer of trickles) clearInterval(timer);
+      trickles.clear();
       await closeServer(server);
     },
   };

@@ -56,7 +56,7 @@ export interface StsCall {
   /** STS error code, when the answer was an error document. */
   code?: string;
   /** Set when a queued fault decided (or delayed) the answer. */
-  fault?: "error" | "raw" | "hang";
+  fault?: "error" | "raw" | "hang" | "trickle";
   requestId: string;
   /** When the request arrived, milliseconds since the epoch on the emulator's clock. */
   at: number;
@@ -89,10 +89,17 @@ export interface StsHangFault extends FaultScope {
   ms?: number;
 }
 
+/** Answers 200 at once, then a byte every `intervalMs`, never finishing: an idle timeout never trips. */
+export interface StsTrickleFault extends FaultScope {
+  /** Default 1 000. */
+  intervalMs?: number;
+}
+
 export type StsFault =
   | { kind: "error"; fault: StsErrorFault }
   | { kind: "raw"; fault: StsRawFault }
-  | { kind: "hang"; fault: StsHangFault };
+  | { kind: "hang"; fault: StsHangFault }
+  | { kind: "trickle"; fault: StsTrickleFault };
 
 export interface StsEmulator {
   /** `http://127.0.0.1:<port>`: the `endpoint` for an STS client. */
@@ -108,6 +115,8 @@ export interface StsEmulator {
   injectRaw(fault: StsRawFault): void;
   /** Queue a hang: never answer (until close or client abort), or answer after `ms`. */
   hang(fault?: StsHangFault): void;
+  /** Queue a trickle: status and headers at once, then a byte every `intervalMs`, never the end. */
+  trickle(fault?: StsTrickleFault): void;
   clearFaults(): void;
   /** Force the lifetime of sessions issued from now on; undefined restores DurationSeconds. */
   setLifetimeSeconds(seconds: number | undefined): void;

@@ -1,6 +1,7 @@
 import { timingSafeEqual } from "node:crypto";
-import { statSync } from "node:fs";
-import { CredbridgeError, type Runtime } from "@credbridge/core";
+import { constants, statSync } from "node:fs";
+import { open } from "node:fs/promises";
+import { CredbridgeError } from "@credbridge/core";
 import { parseAuthorizationToken } from "@credbridge/core/wire";
 
 /** Where the expected `Authorization` value comes from. */
@@ -15,10 +16,33 @@ export interface AuthTokenSource {
   current(): ExpectedToken | Promise<ExpectedToken>;
 }
 
-export const createAuthTokenSource = (
-  options: { authToken?: string | undefined; authTokenFile?: string | undefined },
-  rt: Runtime,
-): AuthTokenSource => {
+/** Larger than any token: such a file is refused unread. */
+const MAX_TOKEN_FILE_BYTES = 16 * 1024;
+
+const refuse = (why: string) => Object.assign(new Error(why), { code: why });
+
+/**
+ * The file's text, if it is a regular file of a token's size: checked on the
+ * descriptor, which O_NONBLOCK opens at once even on a FIFO swapped in after
+ * the stat (whoever shares the volume can), where a plain read would hold a
+ * thread-pool thread for good.
+ */
+const readRegularFile = async (path: string): Promise<string> => {
+  const handle = await open(path, constants.O_RDONLY | constants.O_NONBLOCK);
+  try {
+    const s = await handle.stat();
+    if (!s.isFile()) throw refuse("not a regular file");
+    if (s.size > MAX_TOKEN_FILE_BYTES) throw refuse(`larger than ${MAX_TOKEN_FILE_BYTES} bytes`);
+    return await handle.readFile("utf8");
+  } finally {
+    await handle.close();
+  }
+};
+
+export const createAuthTokenSource = (options: {
+  authToken?: string | undefined;
+  authTokenFile?: string | undefined;
+}): AuthTokenSource => {
   const { authToken, authTokenFile } = options;
   // Keyed by what stat reports, so an in-place rewrite and an atomic rename (a
   // Secret volume's symlink swap) are both noticed without reading every time.
@@ -42,7 +66,7 @@ export const createAuthTokenSource = (
   const read = async (path: string): Promise<ExpectedToken> => {
     let text: string;
     try {
-      text = await rt.readTextFile(path);
+      text = await readRegularFile(path);
     } catch (cause) {
       throw new CredbridgeError(
         `cannot read the authorization token file ${path}: ${(cause as { code?: string }).code ?? (cause as Error).message}`,
@@ -81,6 +105,10 @@ export const createAuthTokenSource = (
     let key: string;
     try {
       const s = statSync(path);
+      // Reading a FIFO or a device would hold a thread-pool thread for good
+      // (whoever shares the volume can swap one in): only a regular file is read.
+      if (!s.isFile()) throw refuse("not a regular file");
+      if (s.size > MAX_TOKEN_FILE_BYTES) throw refuse(`larger than ${MAX_TOKEN_FILE_BYTES} bytes`);
       key = `${s.dev}:${s.ino}:${s.size}:${s.mtimeMs}:${s.ctimeMs}`;
     } catch (cause) {
       cached = undefined;

@@ -1,3 +1,4 @@
+import { execFileSync } from "node:child_process";
 import { mkdtemp, rename, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -184,9 +185,25 @@ describe("createContainerCredentialsServer", () => {
     expect((await get({ Authorization: `${TOKEN}-2` })).status).toBe(200);
   });
 
-  it("answers 500 while the token file is missing or holds a line break, then recovers", async () => {
+  it.each([
+    ["missing", undefined, /cannot read the authorization token file .*token-refused: ENOENT/],
+    ["empty", "", /the authorization token file .*token-refused is empty/],
+    ["two lines", `${TOKEN}\nsecond-line\n`, /line break inside the token/],
+    ["not ASCII", "tok\u00e9n", /character outside printable ASCII/],
+  ])("refuses to listen with a token file that is %s, naming the file", async (_what, text, message) => {
+    const file = join(dir, "token-refused");
+    await rm(file, { force: true });
+    if (text !== undefined) await writeFile(file, text);
+    const error = await start({ authToken: undefined, authTokenFile: file }).catch((e: unknown) => e);
+    expect(error).toMatchObject({ code: "ERR_TOKEN_FILE", message: expect.stringMatching(message) });
+  });
+
+  it("answers 500 once the token file goes missing or holds a line break, then recovers", async () => {
     const file = join(dir, "token-broken");
+    await writeFile(file, TOKEN);
     const { get, log } = await start({ authToken: undefined, authTokenFile: file });
+    expect((await get()).status).toBe(200);
+    await rm(file);
     const missing = await get();
     expect(missing.status).toBe(500);
     expect(((await missing.json()) as { Code: string }).Code).toBe("InternalError");
@@ -198,6 +215,20 @@ describe("createContainerCredentialsServer", () => {
     await writeFile(file, "\n");
     expect((await get()).status).toBe(500);
 
+    await writeFile(file, TOKEN);
+    expect((await get()).status).toBe(200);
+  });
+
+  it("answers 500 at once, blocking nothing, when the token file is swapped for a FIFO", async () => {
+    const file = join(dir, "token-fifo");
+    await writeFile(file, TOKEN);
+    const { get, log } = await start({ authToken: undefined, authTokenFile: file });
+    expect((await get()).status).toBe(200);
+    await rm(file);
+    execFileSync("mkfifo", [file]);
+    for (let i = 0; i < 8; i++) expect((await get()).status).toBe(500);
+    expect(log.lines.some((l) => l.includes("not a regular file"))).toBe(true);
+    await rm(file);
     await writeFile(file, TOKEN);
     expect((await get()).status).toBe(200);
   });

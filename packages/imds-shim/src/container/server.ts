@@ -25,8 +25,10 @@ export interface ContainerCredentialsServerOptions extends ServedCredentialsOpti
    * A file holding that value (`AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE` on the
    * client), re-read whenever it changes. Read by the rule core's client uses
    * (`parseAuthorizationToken` in `@credbridge/core/wire`): one trailing newline
-   * and the spaces or tabs at either end are ignored, other line breaks refused.
-   * Exactly one of `authToken` and `authTokenFile` is required.
+   * and the spaces or tabs at either end are ignored, other line breaks and
+   * anything outside printable ASCII refused. `listen` fails while the file is
+   * missing or refused; a file that breaks later gets every request a 500
+   * until it is fixed. Exactly one of `authToken` and `authTokenFile` is required.
    */
   authTokenFile?: string | undefined;
   /**
@@ -83,7 +85,7 @@ export const createContainerCredentialsServer = (
   const rt = resolveRuntime(options.runtime);
   const logger = options.logger ?? rt.logger;
   const source = createCredentialSource(options, rt, "container");
-  const auth = createAuthTokenSource(options, rt);
+  const auth = createAuthTokenSource(options);
   const configuredPath = options.path ?? DEFAULT_CONTAINER_CREDENTIALS_PATH;
   let path = configuredPath;
 
@@ -170,9 +172,12 @@ export const createContainerCredentialsServer = (
     logger,
     onRequest: options.onRequest,
     url: (base) => `${base}${path}`,
-    beforeListen: () => {
+    beforeListen: async () => {
       source.validate();
       auth.validate();
+      // A token no request could match (a missing or empty file, a line break,
+      // non-ASCII) refuses the start, not every request after it.
+      await auth.current();
       const target = parseTarget(configuredPath);
       if (!target.ok || configuredPath.includes("?") || target.segments.length === 0) {
         throw new CredbridgeError(

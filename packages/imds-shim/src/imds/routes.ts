@@ -43,6 +43,12 @@ export interface ImdsRouteDeps {
   identity: () => ImdsIdentity;
   /** The principal for routes that serve no credentials (configured, else from the current credentials). */
   principal: () => Principal | Promise<Principal>;
+  /**
+   * The role listed under `security-credentials/`: configured, else the one
+   * credentials last named, else the current credentials'. EC2 lists the
+   * instance's role whether or not its credentials can be had right now.
+   */
+  listedRole: () => string | Promise<string>;
   /** The principal of these credentials. */
   principalOf: (credentials: AwsCredentialIdentity) => Principal;
   requireToken: boolean;
@@ -117,11 +123,21 @@ export const createImdsRoutes = (deps: ImdsRouteDeps): Handler => {
   listing("/latest/meta-data", "iam/", "instance-id", "placement/");
   listing("/latest/meta-data/iam", "info", "security-credentials/");
   // No trailing newline: botocore uses the body verbatim as the role name.
-  document(
-    "/latest/meta-data/iam/security-credentials/",
-    "/latest/meta-data/iam/security-credentials",
-    (_id, who) => who.roleName,
-  );
+  const LISTING = "/latest/meta-data/iam/security-credentials/";
+  add("/latest/meta-data/iam/security-credentials", LISTING, () => {
+    let role: string | Promise<string>;
+    try {
+      role = deps.listedRole();
+    } catch (error) {
+      return credentialsFailed(LISTING, error);
+    }
+    return typeof role === "string"
+      ? text(LISTING, role)
+      : role.then(
+          (name) => text(LISTING, name),
+          (error: unknown) => credentialsFailed(LISTING, error),
+        );
+  });
   document("/latest/meta-data/iam/info", "/latest/meta-data/iam/info", (_id, who) => {
     const arn = `arn:${who.partition}:iam::${who.accountId}:instance-profile/${who.roleName}`;
     return iamInfoDocument(arn, instanceProfileId(arn), source.lastUpdated());

@@ -426,8 +426,13 @@ describe("createImdsServer: credentials from the refresh engine", () => {
       expect(JSON.parse(await res.text()).AccessKeyId).toBe(KEY_A.accessKeyId);
     }
     expect(p.state.calls).toBe(2);
+    // Hung past the engine's 60 s attempt deadline: that call was given up
+    // (its late answer ignored), and the next refresh, after the backoff, gets B.
     p.release();
-    await until(() => p.state.done === 2, "the background refresh to finish");
+    await until(() => p.state.done === 2, "the hung call to return");
+    clock.advance(2_000);
+    expect(JSON.parse(await (await get(CREDS)).text()).AccessKeyId).toBe(KEY_A.accessKeyId);
+    await until(() => p.state.done === 3, "the background refresh to finish");
     await turns();
     const fresh = JSON.parse(await (await get(CREDS)).text());
     expect(fresh.AccessKeyId).toBe(KEY_B.accessKeyId);
@@ -488,6 +493,43 @@ describe("createImdsServer: credentials from the refresh engine", () => {
     const ok = await get(CREDS);
     expect(ok.status).toBe(200);
     expect(p.state.calls).toBe(2);
+  });
+
+  it("lists a configured role name during an outage, as EC2 does, while its credentials answer 500", async () => {
+    const { get, p } = await start({ roleArn: undefined, roleName: "app-role" });
+    p.fail(new Error("STS is down"));
+    const listing = await get("/latest/meta-data/iam/security-credentials/");
+    expect(listing.status).toBe(200);
+    expect(await listing.text()).toBe("app-role");
+    expect((await get(CREDS)).status).toBe(500);
+    expect(p.state.calls).toBe(1);
+  });
+
+  it("keeps listing the role the credentials named once none can be had", async () => {
+    const clock = manualClock();
+    let fail = false;
+    const server = createImdsServer({
+      provider: async () => {
+        if (fail) throw new Error("STS is down");
+        return {
+          ...KEY_A,
+          roleArn: "arn:aws:iam::111122223333:role/named-by-sts",
+          expiration: new Date(clock.now() + 3_600_000),
+        };
+      },
+      runtime: { now: clock.now, setTimer: clock.setTimer, env: {} },
+      prefetch: false,
+    });
+    opened.push(server);
+    const { url } = await server.listen();
+    const listing = `${url}/latest/meta-data/iam/security-credentials/`;
+    expect(await (await fetch(listing)).text()).toBe("named-by-sts");
+    fail = true;
+    clock.advance(3_600_000);
+    expect((await fetch(`${listing}named-by-sts`)).status).toBe(500);
+    const during = await fetch(listing);
+    expect(during.status).toBe(200);
+    expect(await during.text()).toBe("named-by-sts");
   });
 
   it("uses a shared engine as is, and refuses what falls inside its own margin", async () => {

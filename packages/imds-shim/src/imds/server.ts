@@ -158,6 +158,13 @@ export const createImdsServer = (options: ImdsServerOptions): ImdsServer => {
       }
       return source.get().then((served) => principalOf(served.credentials));
     },
+    listedRole: () => {
+      const configured = (identity as ImdsIdentity).roleName;
+      if (configured !== undefined) return configured;
+      // Named once by credentials, the role stays listed through an outage, as EC2's does.
+      if (known) return known.principal.roleName;
+      return source.get().then((served) => principalOf(served.credentials).roleName);
+    },
     principalOf,
     requireToken: options.requireToken === true,
     logger,
