@@ -83,8 +83,8 @@ export interface SharedFileOptions {
   logger?: Logger | undefined;
   /**
    * Clock, sleep and randomness (lock waits, expiry checks). Default Node's. The
-   * lock measures its waits on `performance.now()`, or on `runtime.now` when one
-   * is given (tests).
+   * lock measures its waits on `runtime.monotonicNow` (Node's `performance.now()`
+   * by default), or on `runtime.now` when a runtime gives only that (tests).
    */
   runtime?: RuntimeOptions | undefined;
   /**

@@ -49,7 +49,9 @@ export const resolveFileRequest = (kind: FileKind, options: SharedFileOptions): 
     logger: options.logger ?? rt.logger,
     deps: {
       now: rt.now,
-      monotonic: options.runtime?.now ?? (() => performance.now()),
+      // The lock's waits run on the monotonic clock: a runtime's own, else (a test
+      // runtime that gives only `now`) its `now`, else Node's.
+      monotonic: options.runtime?.monotonicNow ?? options.runtime?.now ?? rt.monotonicNow,
       sleep: (ms, signal) => rt.sleep(ms, signal),
       random: rt.random,
     },
