@@ -69,7 +69,7 @@ const workspacePackages = new Map(
 describe("examples/image/Dockerfile", () => {
   it("assembles on a Node LTS of 22 or later, and builds the image from scratch with the parts' two layers only", () => {
     expect(stages.map((s) => s.name)).toEqual(["assemble", "parts", undefined]);
-    const major = Number(/^node:(\d+)-/.exec(assembleStage!.image)?.[1]);
+    const major = Number(/^(?:docker\.io\/library\/)?node:(\d+)-/.exec(assembleStage!.image)?.[1]);
     expect(major).toBeGreaterThanOrEqual(22);
     expect(major % 2, "an even (LTS) major").toBe(0);
     expect(finalStage.image).toBe("scratch");
