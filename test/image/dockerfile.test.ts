@@ -153,7 +153,7 @@ describe("examples/image/Dockerfile", () => {
     expect(entrypoint).toEqual(["/usr/local/bin/credbridge"]);
     expect(JSON.parse(of(finalStage, "CMD").at(-1) ?? "null")).toEqual(["serve"]);
     const launcher = read("examples/image/rootfs/usr/local/bin/credbridge").split("\n");
-    expect(launcher[0]).toBe("#!/usr/local/bin/node");
+    expect(launcher[0]).toBe("#!/usr/local/bin/node --disable-sigusr1");
     const bin = workspacePackages.get("@credbridge/cli")?.pkg.bin?.credbridge;
     expect(launcher).toContain(`require("${join("/app", bin!)}");`);
   });

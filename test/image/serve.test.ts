@@ -7,6 +7,7 @@
  * uid; SIGTERM to PID 1.
  */
 import { spawn } from "node:child_process";
+import { readFileSync } from "node:fs";
 import { chmod, chown, mkdir, readFile, stat, writeFile } from "node:fs/promises";
 import { dirname } from "node:path";
 import { mintWebIdentityToken, type StsEmulator, startStsEmulator } from "@credbridge/emulators";
@@ -112,7 +113,12 @@ describe("credbridge serve from the image, as the IRSA manifest runs it", () => 
   it("runs node as PID 1 on the credbridge launcher, as uid 65532 with no capabilities and no privilege escalation", async () => {
     const one = await pidOne(name);
     expect(one.nsPids.at(-1)).toBe(1);
-    expect(one.argv).toEqual(["/usr/local/bin/node", "/usr/local/bin/credbridge", ...(sidecar.args ?? [])]);
+    expect(one.argv).toEqual([
+      "/usr/local/bin/node",
+      "--disable-sigusr1",
+      "/usr/local/bin/credbridge",
+      ...(sidecar.args ?? []),
+    ]);
     expect(one.uid).toBe(sidecar.securityContext?.runAsUser);
     expect(BigInt(`0x${one.capEff}`)).toBe(0n);
     expect(one.noNewPrivs).toBe(true);
@@ -168,6 +174,23 @@ describe("credbridge serve from the image, as the IRSA manifest runs it", () => 
     expect(JSON.parse(result.stdout).Arn).toMatch(/^arn:aws:sts::111122223333:assumed-role\/app\//);
     const signed = sts.calls.filter((c) => c.action === "GetCallerIdentity").at(-1)!;
     expect(signed.accessKeyId).toBe(parseIni(await readFile(credentialsOnHost(), "utf8")).aws_access_key_id);
+  });
+
+  it("opens no debugger on SIGUSR1: nothing in the pod can attach to the process that holds the credentials", async () => {
+    // Node's default: SIGUSR1 starts the inspector on 127.0.0.1:9229, in the pod's network namespace.
+    await podman(["kill", "--signal", "USR1", name]);
+    // A refresh asked for after it, and finished, is the process having handled both signals.
+    await podman(["kill", "--signal", "HUP", name]);
+    await sidecarRun.waitFor((l) => l.msg === "credentials refreshed" && l.reason === "forced");
+    const { pid } = await pidOne(name);
+    const listening = readFileSync(`/proc/${pid}/net/tcp`, "utf8")
+      .split("\n")
+      .slice(1)
+      .map((l) => l.trim().split(/\s+/))
+      .filter((f) => f[3] === "0A")
+      .map((f) => Number.parseInt(f[1]!.split(":")[1]!, 16));
+    expect(listening).toEqual([Number(metricsPort)]);
+    expect(sidecarRun.lines.join("\n")).not.toContain("Debugger listening");
   });
 
   it("stops on SIGTERM to PID 1 within 5 s, exit 0, right after a SIGHUP refresh, the file whole", async () => {
