@@ -42,6 +42,26 @@ export const isTested = (version) => pins.tested.includes(version.split(".")[0])
 
 const integrityOf = (file) => `sha512-${createHash("sha512").update(readFileSync(file)).digest("base64")}`;
 
+/** SHA-256 (hex) of a file: what scripts/node.json pins for bin/node itself. */
+export const sha256Of = (file) => createHash("sha256").update(readFileSync(file)).digest("hex");
+
+/**
+ * Throws unless `home`/bin/node is the binary scripts/node.json pins for this
+ * release and platform; a platform without a binary pin passes (its tarball's
+ * integrity was checked when fetched). The image checks it again when it copies the binary.
+ */
+export const verifyBinary = (name, platform, home) => {
+  const { version, binarySha256 = {} } = release(name);
+  const expected = binarySha256[platform];
+  if (!expected) return;
+  const actual = sha256Of(join(home, "bin", "node"));
+  if (actual !== expected) {
+    throw new Error(
+      `node-${platform}@${version}'s bin/node has SHA-256 ${actual}, but scripts/node.json pins ${expected}: refusing to use it`,
+    );
+  }
+};
+
 /**
  * The directory of the pinned node-<platform> package for `name`, fetched and
  * verified on first use. Concurrent callers each fetch into their own
@@ -79,6 +99,7 @@ export const nodeHome = (name, platform = hostPlatform()) => {
       );
     }
     execFileSync("tar", ["-xzf", tarball, "-C", work]);
+    verifyBinary(name, platform, join(work, "package"));
     writeFileSync(join(work, "package", ".integrity"), expected);
     // A directory left by an interrupted fetch (no marker, or another pin's) is replaced.
     if (existsSync(home) && !(existsSync(marker) && readFileSync(marker, "utf8") === expected)) {

@@ -44,7 +44,7 @@ import {
 import { tmpdir } from "node:os";
 import { dirname, join, relative, resolve, sep } from "node:path";
 import { fileURLToPath } from "node:url";
-import { nodeHome } from "../../scripts/node.mjs";
+import { nodeHome, pins as nodePins, verifyBinary } from "../../scripts/node.mjs";
 
 const here = fileURLToPath(new URL(".", import.meta.url));
 const root = resolve(here, "../..");
@@ -160,8 +160,14 @@ export const assemble = ({ out, work, debs = join(work, "debs") }) => {
     // The fixed files first: users, name resolution, the launcher.
     cpSync(join(here, "rootfs"), staging, { recursive: true });
 
-    // Node, verified against scripts/node.json.
+    // Node, verified against scripts/node.json: the tarball when fetched, the binary itself now.
     const node = nodeHome("image", NODE_PLATFORM);
+    if (!nodePins.releases[nodePins.image].binarySha256?.[NODE_PLATFORM]) {
+      throw new Error(
+        `scripts/node.json pins no bin/node SHA-256 for ${NODE_PLATFORM}, the image's platform`,
+      );
+    }
+    verifyBinary("image", NODE_PLATFORM, node);
     place(node, "bin/node", join(staging, "usr/local"));
     mkdirSync(join(staging, "usr/local/share/doc/node"), { recursive: true });
     copyFileSync(join(node, "LICENSE"), join(staging, "usr/local/share/doc/node/LICENSE"));

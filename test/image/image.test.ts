@@ -24,7 +24,7 @@ import { credbridgeContainer, podOf, securityFlags } from "./support/pod.js";
 
 const nodePins = JSON.parse(readFileSync(join(REPO, "scripts/node.json"), "utf8")) as {
   image: string;
-  releases: Record<string, { version: string }>;
+  releases: Record<string, { version: string; binarySha256: Record<string, string> }>;
 };
 
 let image: BuiltImage;
@@ -142,6 +142,11 @@ describe("what is in the image", () => {
   it("carries the Node release scripts/node.json pins for the image, its licence, and each Debian package's copyright", async () => {
     const { stdout } = await run(["--version"], ["--entrypoint", "/usr/local/bin/node"]);
     expect(stdout.trim()).toBe(`v${nodePins.releases[nodePins.image]!.version}`);
+    // The official binary itself, byte for byte: comparable with nodejs.org's tarball.
+    const sha = (await promisify(execFile)("sha256sum", [join(mounted, "usr/local/bin/node")])).stdout.split(
+      " ",
+    )[0];
+    expect(sha).toBe(nodePins.releases[nodePins.image]!.binarySha256["linux-x64"]);
     const paths = new Set(entries.map((e) => e.path));
     expect(paths.has("/usr/local/share/doc/node/LICENSE")).toBe(true);
     const packages = readdirSync(join(mounted, "var/lib/dpkg/status.d"));

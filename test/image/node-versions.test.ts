@@ -8,7 +8,7 @@
 import { execFile, spawnSync } from "node:child_process";
 import { copyFileSync, mkdirSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { fileURLToPath } from "node:url";
+import { fileURLToPath, pathToFileURL } from "node:url";
 import { promisify } from "node:util";
 import { describe, expect, it } from "vitest";
 import { tempDir } from "../support/tmp.js";
@@ -19,7 +19,10 @@ interface Pins {
   tested: string[];
   work: string;
   image: string;
-  releases: Record<string, { version: string; integrity: Record<string, string> }>;
+  releases: Record<
+    string,
+    { version: string; integrity: Record<string, string>; binarySha256: Record<string, string> }
+  >;
 }
 const pins = JSON.parse(readFileSync(join(REPO, "scripts/node.json"), "utf8")) as Pins;
 const readJson = (path: string) =>
@@ -38,6 +41,7 @@ describe("the Node lines in scripts/node.json", () => {
     for (const [line, release] of Object.entries(pins.releases)) {
       expect(release.version.split(".")[0]).toBe(line);
       expect(release.integrity["linux-x64"]).toMatch(/^sha512-[A-Za-z0-9+/]{86}==$/);
+      expect(release.binarySha256["linux-x64"]).toMatch(/^[0-9a-f]{64}$/);
     }
   });
 
@@ -71,6 +75,7 @@ describe("the Node lines in scripts/node.json", () => {
     for (const [line, release] of Object.entries(pins.releases)) {
       const bin = (await run(process.execPath, [join(REPO, "scripts/node.mjs"), line])).stdout.trim();
       expect((await run(bin, ["--version"])).stdout.trim()).toBe(`v${release.version}`);
+      expect((await run("sha256sum", [bin])).stdout.split(" ")[0]).toBe(release.binarySha256["linux-x64"]);
     }
   }, 300_000);
 });
@@ -96,6 +101,26 @@ describe("scripts/node.mjs", () => {
       await tmp.cleanup();
     }
   }, 300_000);
+});
+
+describe("scripts/node.mjs's binary check", () => {
+  it("refuses a bin/node whose SHA-256 is not the pinned one, naming both", async () => {
+    const { verifyBinary } = (await import(pathToFileURL(join(REPO, "scripts/node.mjs")).href)) as {
+      verifyBinary: (name: string, platform: string, home: string) => void;
+    };
+    const tmp = await tempDir("credbridge-node-binary-");
+    try {
+      mkdirSync(tmp.path("bin"));
+      writeFileSync(tmp.path("bin/node"), "#!/bin/sh\necho not node\n");
+      expect(() => verifyBinary(pins.image, "linux-x64", tmp.dir)).toThrow(
+        new RegExp(
+          `bin/node has SHA-256 [0-9a-f]{64}, but scripts/node.json pins ${pins.releases[pins.image]!.binarySha256["linux-x64"]}`,
+        ),
+      );
+    } finally {
+      await tmp.cleanup();
+    }
+  });
 });
 
 describe("scripts/node-env.sh", () => {
