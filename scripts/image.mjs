@@ -126,7 +126,8 @@ export const buildImage = async ({ builder: wanted } = {}) => {
   }
   const { IMAGE_REPOSITORY } = await import(pathToFileURL(join(cli, "dist/commands/webhook.js")).href);
   const version = JSON.parse(readFileSync(join(cli, "package.json"), "utf8")).version;
-  const revision = git(["rev-parse", "HEAD"], "unknown");
+  // CREDBRIDGE_IMAGE_REVISION: for a build from a source archive, which has no .git.
+  const revision = process.env.CREDBRIDGE_IMAGE_REVISION || git(["rev-parse", "HEAD"], "unknown");
   const epoch = git(["log", "-1", "--format=%ct"], "0");
   const builder = chooseBuilder(wanted);
   // Parts from the host need Debian's tools and the image's own architecture.
@@ -139,6 +140,8 @@ export const buildImage = async ({ builder: wanted } = {}) => {
 
   const previous = existsSync(record) ? JSON.parse(readFileSync(record, "utf8")) : undefined;
   if (previous?.inputs === inputs && existsSync(archive) && exists(builder, image)) {
+    // The version's name may have been moved by another build (another checkout, a test): point it back.
+    execFileSync(builder, ["tag", image, name], { stdio: "ignore" });
     return { ...previous, built: false };
   }
 
@@ -163,18 +166,20 @@ export const buildImage = async ({ builder: wanted } = {}) => {
     const ctx = ["--build-context", `parts=${parts}`];
     if (builder === "docker") sh("docker", ["build", ...ctx, ...args, parts]);
     // --layers: one layer per COPY (buildah's default squashes a stage into one).
-    else
-      sh(builder, [
-        builder === "buildah" ? "bud" : "build",
-        "--layers",
-        "--timestamp",
-        epoch,
-        ...ctx,
-        ...args,
-        parts,
-      ]);
+    // --no-cache: buildah 1.28 reuses a cached LABEL step whose ARG changed,
+    // which left the previous commit's revision on the image; this script's
+    // own cache (build.json) is what skips unchanged builds.
+    else {
+      const bud = builder === "buildah" ? "bud" : "build";
+      sh(builder, [bud, "--layers", "--no-cache", "--timestamp", epoch, ...ctx, ...args, parts]);
+    }
+  } else if (builder === "docker") {
+    // BuildKit reads examples/image/Dockerfile.dockerignore beside the Dockerfile.
+    sh("docker", ["build", ...args, root]);
   } else {
-    sh(builder, ["build", ...args, root]);
+    const bud = builder === "buildah" ? "bud" : "build";
+    const ignore = ["--ignorefile", join(root, "examples/image/Dockerfile.dockerignore")];
+    sh(builder, [bud, "--layers", "--no-cache", "--timestamp", epoch, ...ignore, ...args, root]);
   }
 
   const partial = `${archive}.${process.pid}`;
@@ -201,6 +206,11 @@ export const buildImage = async ({ builder: wanted } = {}) => {
     ...sizesOf(archive),
   };
   writeFileSync(record, `${JSON.stringify(result, null, 2)}\n`);
+  // This checkout's previous build, and the intermediate images under it: each
+  // holds its own 134 MB. Refused (and left) while a container still uses it.
+  if (previous?.image && previous.image !== image) {
+    spawnSync(builder, ["rmi", previous.image], { stdio: "ignore" });
+  }
   return { ...result, built: true };
 };
 

@@ -5,7 +5,10 @@
  * entrypoint, the OCI archive users get, and the build's cache and lock.
  */
 import { execFile, spawn } from "node:child_process";
+import { randomBytes } from "node:crypto";
 import { lstatSync, readdirSync, readFileSync, readlinkSync } from "node:fs";
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -285,4 +288,27 @@ describe("the build", () => {
     expect(finished).toBeGreaterThanOrEqual(await released);
     expect(second).toMatchObject({ built: false, image: image.image });
   });
+});
+
+describe("a build at another revision", () => {
+  it("labels that revision (no stale cached layer), and two started at once build it once", async () => {
+    const out = await mkdtemp(join(tmpdir(), "credbridge-image-out-"));
+    const revision = randomBytes(20).toString("hex");
+    let other: string | undefined;
+    try {
+      const env = { ...process.env, CREDBRIDGE_IMAGE_OUT: out, CREDBRIDGE_IMAGE_REVISION: revision };
+      const [a, b] = await Promise.all([buildImage(env), buildImage(env)]);
+      other = a.image;
+      expect([a.built, b.built].sort()).toEqual([false, true]);
+      expect(b.image).toBe(a.image);
+      expect(a.image).not.toBe(image.image);
+      const [config] = JSON.parse((await podman(["image", "inspect", a.image])).stdout) as {
+        Config: { Labels: Record<string, string> };
+      }[];
+      expect(config!.Config.Labels["org.opencontainers.image.revision"]).toBe(revision);
+    } finally {
+      if (other) await podman(["rmi", other]).catch(() => undefined);
+      await rm(out, { recursive: true, force: true });
+    }
+  }, 600_000);
 });
