@@ -13,7 +13,7 @@ import { join } from "node:path";
 import { performance } from "node:perf_hooks";
 import { promisify } from "node:util";
 import { nodeBinary } from "../scripts/node.mjs";
-import { median, mib, root, rssOf, workspace } from "./lib.mjs";
+import { logLine, median, mib, root, rssOf, workspace } from "./lib.mjs";
 
 const RUNS = Number(process.env.BENCH_IMAGE_RUNS ?? 7);
 const IDLE_MS = 2_000;
@@ -30,26 +30,6 @@ const PUBLISHED = [
   { name: "node:26.12.0-bookworm-slim", mb: 80.17, source: "hub.docker.com/_/node/tags?name=26" },
   { name: "node:22.23.4-slim (bookworm)", mb: 76.15, source: "hub.docker.com/_/node/tags?name=22.23.4" },
 ];
-
-/** Resolves with the first JSON log line of `child`'s stderr whose msg is `msg`. */
-const logLine = (child, msg) =>
-  new Promise((resolve, reject) => {
-    let buf = "";
-    const timer = setTimeout(() => reject(new Error(`no "${msg}" within 30 s:\n${buf}`)), 30_000);
-    child.stderr.on("data", (d) => {
-      buf += d;
-      for (const line of buf.split("\n")) {
-        try {
-          const l = JSON.parse(line);
-          if (l.msg === msg) {
-            clearTimeout(timer);
-            resolve(l);
-          }
-        } catch {}
-      }
-    });
-    child.on("close", (code) => reject(new Error(`exited ${code} before "${msg}":\n${buf}`)));
-  });
 
 /**
  * /readyz from when the metrics server listens (serve opens it after the first

@@ -49,3 +49,29 @@ export const nodeBinaries = () => {
   const wanted = (process.env.BENCH_NODES ?? pins.tested.join(",")).split(",").map((v) => v.trim());
   return wanted.map((line) => ({ label: `Node ${line}`, bin: nodeBinary(line) }));
 };
+
+/**
+ * Resolves with the first JSON log line on `child`'s stderr whose msg is
+ * `msg`; rejects after 30 s or if the process exits first.
+ */
+export const logLine = (child, msg) =>
+  new Promise((resolve, reject) => {
+    let buf = "";
+    const timer = setTimeout(() => reject(new Error(`no "${msg}" within 30 s:\n${buf}`)), 30_000);
+    child.stderr.on("data", (d) => {
+      buf += d;
+      for (const line of buf.split("\n")) {
+        try {
+          const l = JSON.parse(line);
+          if (l.msg === msg) {
+            clearTimeout(timer);
+            resolve(l);
+          }
+        } catch {}
+      }
+    });
+    child.on("close", (code) => {
+      clearTimeout(timer);
+      reject(new Error(`exited ${code} before "${msg}":\n${buf}`));
+    });
+  });

@@ -6,7 +6,6 @@
  * credentials file in a mounted volume, read by the AWS CLI as the registry's
  * uid; SIGTERM to PID 1.
  */
-import { spawn } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { chmod, chown, mkdir, readFile, stat, writeFile } from "node:fs/promises";
 import { dirname } from "node:path";
@@ -15,9 +14,11 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { RunningCli } from "../support/cli.js";
 import { APP_ROLE } from "../support/irsa.js";
 import { tempDir } from "../support/tmp.js";
+import { run } from "../writer/helpers.js";
 import {
   bridgeGateway,
   containerName,
+  envFlags,
   pidOne,
   publishedAddress,
   removeContainer,
@@ -85,7 +86,7 @@ beforeAll(async () => {
       `${tmp.path("token")}:${TOKEN_PATH}:ro`,
       "--volume",
       `${tmp.path("aws")}:${dirname(credentialsPath)}`,
-      ...Object.entries(env).flatMap(([k, v]) => ["--env", `${k}=${v}`]),
+      ...envFlags(env),
     ],
     args: sidecar.args ?? [],
   });
@@ -131,45 +132,22 @@ describe("credbridge serve from the image, as the IRSA manifest runs it", () => 
       gid: APP.gid,
       mode: Number.parseInt(manifestEnv.CREDBRIDGE_FILE_MODE!, 8),
     });
-    const result = await new Promise<{ code: number | null; stdout: string; stderr: string }>(
-      (resolve, reject) => {
-        const child = spawn(
-          AWS,
-          [
-            "sts",
-            "get-caller-identity",
-            "--endpoint-url",
-            sts.url,
-            "--output",
-            "json",
-            "--region",
-            "us-east-1",
-          ],
-          {
-            ...APP,
-            env: {
-              PATH: process.env.PATH,
-              HOME: "/nonexistent",
-              AWS_SHARED_CREDENTIALS_FILE: credentialsOnHost(),
-              AWS_CONFIG_FILE: "/nonexistent/config",
-              AWS_PAGER: "",
-            },
-          },
-        );
-        let stdout = "";
-        let stderr = "";
-        child.stdout.on("data", (d) => {
-          stdout += d;
-        });
-        child.stderr.on("data", (d) => {
-          stderr += d;
-        });
-        child.on("error", (e) =>
-          reject(new Error(`${AWS} could not run (install Debian's awscli): ${e.message}`)),
-        );
-        child.on("close", (code) => resolve({ code, stdout, stderr }));
+    const result = await run(
+      AWS,
+      ["sts", "get-caller-identity", "--endpoint-url", sts.url, "--output", "json", "--region", "us-east-1"],
+      {
+        ...APP,
+        env: {
+          PATH: process.env.PATH,
+          HOME: "/nonexistent",
+          AWS_SHARED_CREDENTIALS_FILE: credentialsOnHost(),
+          AWS_CONFIG_FILE: "/nonexistent/config",
+          AWS_PAGER: "",
+        },
       },
-    );
+    ).catch((e: Error) => {
+      throw new Error(`${AWS} could not run (install Debian's awscli): ${e.message}`);
+    });
     expect(result.code, result.stderr).toBe(0);
     expect(JSON.parse(result.stdout).Arn).toMatch(/^arn:aws:sts::111122223333:assumed-role\/app\//);
     const signed = sts.calls.filter((c) => c.action === "GetCallerIdentity").at(-1)!;

@@ -14,6 +14,7 @@ import { admissionReview, callWebhook, decodePatch, responseOf } from "../webhoo
 import { DEFAULTS, FIXTURES, readPod } from "../webhook/support/pods.js";
 import {
   containerName,
+  envFlags,
   publishedAddress,
   removeContainer,
   startContainer,
@@ -53,7 +54,7 @@ beforeAll(async () => {
       `127.0.0.1::${port}`,
       "--volume",
       `${tmp.path("tls")}:${tlsDir}:ro`,
-      ...Object.entries(manifestEnv).flatMap(([k, v]) => ["--env", `${k}=${v}`]),
+      ...envFlags(manifestEnv),
     ],
     args: webhook.args ?? [],
   });

@@ -37,6 +37,10 @@ export const untilLogged = (run: RunningCli, msg: string, timeoutMs = 60_000) =>
     }),
   ]);
 
+/** `--env NAME=VALUE` for each variable. */
+export const envFlags = (env: Record<string, string>): string[] =>
+  Object.entries(env).flatMap(([k, v]) => ["--env", `${k}=${v}`]);
+
 /** Removes the container whatever its state; for cleanup. */
 export const removeContainer = async (name: string): Promise<void> => {
   await podman(["rm", "--force", "--time", "0", name]).catch(() => undefined);

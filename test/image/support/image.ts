@@ -1,7 +1,8 @@
-import { execFile, spawn } from "node:child_process";
+import { execFile } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
+import { lastJsonLine, run } from "../../writer/helpers.js";
 
 export const REPO = fileURLToPath(new URL("../../../", import.meta.url));
 const BUILD = `${REPO}scripts/image.mjs`;
@@ -24,32 +25,15 @@ export interface BuiltImage {
 }
 
 /** Runs scripts/image.mjs (build when the inputs changed, else nothing) and returns its report. */
-export const buildImage = (env: NodeJS.ProcessEnv = process.env): Promise<BuiltImage> =>
-  new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [BUILD, "--json"], {
-      cwd: REPO,
-      env,
-      stdio: ["ignore", "pipe", "pipe"],
-    });
-    let stdout = "";
-    let stderr = "";
-    child.stdout.on("data", (d) => {
-      stdout += d;
-    });
-    child.stderr.on("data", (d) => {
-      stderr += d;
-    });
-    child.on("error", reject);
-    child.on("close", (code) => {
-      if (code !== 0) {
-        reject(
-          new Error(`scripts/image.mjs failed (${code}): the image must build for these tests\n${stderr}`),
-        );
-        return;
-      }
-      resolve(JSON.parse(stdout.trim().split("\n").at(-1)!) as BuiltImage);
-    });
-  });
+export const buildImage = async (env: NodeJS.ProcessEnv = process.env): Promise<BuiltImage> => {
+  const r = await run(process.execPath, [BUILD, "--json"], { cwd: REPO, env });
+  if (r.code !== 0) {
+    throw new Error(
+      `scripts/image.mjs failed (${r.code}): the image must build for these tests\n${r.stderr}`,
+    );
+  }
+  return lastJsonLine(r.stdout) as BuiltImage;
+};
 
 let memo: Promise<BuiltImage> | undefined;
 /** The image, built once per test process (and, through its cache, once per set of inputs). */
