@@ -1,9 +1,9 @@
 // Shared helpers for the benchmarks: workspace imports by path (bench/ is not a
 // package), robust statistics, and child-process RSS.
-import { spawnSync } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { fileURLToPath, pathToFileURL } from "node:url";
+import { nodeBinary, pins } from "../scripts/node.mjs";
 
 export const root = fileURLToPath(new URL("..", import.meta.url));
 
@@ -41,20 +41,37 @@ export const peakRssOf = (pid) => {
 export const mib = (bytes) => Math.round((bytes / 2 ** 20) * 10) / 10;
 
 /**
- * The Node binaries to measure on: the machine's own and npx's `node@22` and
- * `node@24` (kept in the repository's npm cache). `BENCH_NODES=20,24` narrows
- * the list. Each is resolved to its real binary, so no npx start-up is timed.
+ * The Node binaries to measure on: the releases scripts/node.json pins for the
+ * tested lines (22, 24, 26), fetched and verified by scripts/node.mjs into
+ * .cache/node. `BENCH_NODES=24,26` narrows the list.
  */
 export const nodeBinaries = () => {
-  const wanted = (process.env.BENCH_NODES ?? "20,22,24").split(",").map((v) => v.trim());
-  const own = process.versions.node.split(".")[0];
-  return wanted.map((major) => {
-    if (major === own) return { label: `Node ${major}`, bin: process.execPath };
-    const r = spawnSync("npx", ["-y", "-p", `node@${major}`, "node", "-p", "process.execPath"], {
-      env: { ...process.env, npm_config_cache: `${root}.cache/npm` },
-      encoding: "utf8",
-    });
-    if (r.status !== 0) throw new Error(`npx could not provide node@${major}: ${r.stderr}`);
-    return { label: `Node ${major}`, bin: r.stdout.trim() };
-  });
+  const wanted = (process.env.BENCH_NODES ?? pins.tested.join(",")).split(",").map((v) => v.trim());
+  return wanted.map((line) => ({ label: `Node ${line}`, bin: nodeBinary(line) }));
 };
+
+/**
+ * Resolves with the first JSON log line on `child`'s stderr whose msg is
+ * `msg`; rejects after 30 s or if the process exits first.
+ */
+export const logLine = (child, msg) =>
+  new Promise((resolve, reject) => {
+    let buf = "";
+    const timer = setTimeout(() => reject(new Error(`no "${msg}" within 30 s:\n${buf}`)), 30_000);
+    child.stderr.on("data", (d) => {
+      buf += d;
+      for (const line of buf.split("\n")) {
+        try {
+          const l = JSON.parse(line);
+          if (l.msg === msg) {
+            clearTimeout(timer);
+            resolve(l);
+          }
+        } catch {}
+      }
+    });
+    child.on("close", (code) => {
+      clearTimeout(timer);
+      reject(new Error(`exited ${code} before "${msg}":\n${buf}`));
+    });
+  });

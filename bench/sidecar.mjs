@@ -5,28 +5,10 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
-import { root, rssOf, workspace } from "./lib.mjs";
+import { logLine, root, rssOf, workspace } from "./lib.mjs";
 
 const CLI = join(root, "packages/cli/bin/credbridge.cjs");
 const LOAD_SECONDS = 5;
-
-const waitForLog = (child, msg) =>
-  new Promise((resolve, reject) => {
-    let buf = "";
-    const timer = setTimeout(() => reject(new Error(`no "${msg}" from credbridge serve`)), 20_000);
-    child.stderr.on("data", (d) => {
-      buf += d;
-      for (const line of buf.split("\n")) {
-        try {
-          const l = JSON.parse(line);
-          if (l.msg === msg) {
-            clearTimeout(timer);
-            resolve(l);
-          }
-        } catch {}
-      }
-    });
-  });
 
 /** Refreshes per simulated day of the engine exactly as `serve` configures it, on a manual clock. */
 const refreshesPerHour = async (refreshing, lifetimeSeconds) => {
@@ -110,8 +92,8 @@ export async function run() {
     },
   );
   try {
-    const imds = String((await waitForLog(child, "IMDS listening")).url);
-    await waitForLog(child, "metrics listening");
+    const imds = String((await logLine(child, "IMDS listening")).url);
+    await logLine(child, "metrics listening");
     await new Promise((r) => setTimeout(r, 2_000));
     const idle = rssOf(child.pid);
     const token = await (

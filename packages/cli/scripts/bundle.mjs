@@ -14,18 +14,26 @@
 // short-lived `credbridge process` pays on every call: answered from its cache,
 // it cost 1.17–1.19× `node -e 0` on Node 20/22/24 as ESM and 1.06–1.10× as
 // CommonJS (hyperfine, bench/process.mjs). Issue 11 asks for ≤ 1.3× on every Node.
+//
+// `--standalone DIR` writes DIR/bundle with the AWS SDK inside as well (still in
+// lazily loaded chunks): for the sidecar image (examples/image), which carries no
+// node_modules. The same entry and options, only nothing is left external.
 import { rm } from "node:fs/promises";
+import { resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { rolldown } from "rolldown";
 
 const cli = fileURLToPath(new URL("../", import.meta.url));
-const out = `${cli}bundle`;
+const at = process.argv.indexOf("--standalone");
+const standalone = at === -1 ? undefined : process.argv[at + 1];
+if (at !== -1 && !standalone) throw new Error("bundle.mjs: --standalone needs a directory");
+const out = standalone ? resolve(standalone, "bundle") : `${cli}bundle`;
 
 await rm(out, { recursive: true, force: true });
 const bundle = await rolldown({
   input: { credbridge: `${cli}dist/bin.js` },
   platform: "node",
-  external: /^@aws-sdk\//,
+  external: standalone ? undefined : /^@aws-sdk\//,
   logLevel: "warn",
 });
 // Every file sits one level below the package, as in dist/: `new URL("../package.json", import.meta.url)`
