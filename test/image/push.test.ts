@@ -7,6 +7,7 @@ import { readFileSync } from "node:fs";
 import { createServer } from "node:net";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { DEBIAN } from "../registry/support/builds.js";
 import { type RunningRegistry, registryEnv, startRegistry } from "../registry/support/registry.js";
 import { tempDir } from "../support/tmp.js";
 import { type BuiltImage, cliVersion, LIMITS, podman, REPO, skopeo, theImage } from "./support/image.js";
@@ -39,6 +40,7 @@ beforeAll(async () => {
   image = await theImage();
   tmp = await tempDir("credbridge-image-push-");
   registry = await startRegistry({
+    build: DEBIAN,
     configFile: tmp.path("config.yml"),
     // The registry's filesystem driver: what is checked here is the push, not S3.
     config: {
