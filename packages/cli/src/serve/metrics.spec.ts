@@ -1,5 +1,5 @@
 import type { RefreshingProvider } from "@credbridge/core";
-import type { RequestInfo } from "@credbridge/imds-shim";
+import type { RequestInfo } from "@credbridge/http";
 import { describe, expect, it } from "vitest";
 import { createMetrics } from "./metrics.js";
 

@@ -1,4 +1,4 @@
-import { createHttpServer, type Reply, type ServerAddress } from "@credbridge/imds-shim/http";
+import { createHttpServer, type Reply, type ServerAddress } from "@credbridge/http";
 import type { JsonLogger } from "../log.js";
 import type { InjectDefaults } from "./inject.js";
 import { answerReview } from "./review.js";

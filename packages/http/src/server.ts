@@ -2,10 +2,10 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo, Socket } from "node:net";
 import { performance } from "node:perf_hooks";
 import type { SecureContextOptions } from "node:tls";
-import { CredbridgeError, type RefreshingProvider, type RuntimeOptions } from "@credbridge/core";
+import { CredbridgeError } from "@credbridge/core";
 import { hostLiteral } from "@credbridge/core/wire";
 import type { Logger } from "@smithy/types";
-import { createHostCheck, type HostCheck } from "./hosts.js";
+import { createHostCheck, type HostCheck } from "./internal/hosts.js";
 import { parseTarget, type Target } from "./target.js";
 
 /** Where to listen; each field overrides the server's option of the same name. */
@@ -45,7 +45,8 @@ export interface HttpLimits {
 
 /** One served request, for metrics. Holds nothing a client chose except the method. */
 export interface RequestInfo {
-  server: "imds" | "container" | "webhook";
+  /** The server's `name`. */
+  server: string;
   method: string;
   /** The route's name (e.g. `/latest/meta-data/iam/security-credentials/{role}`), never the raw path. */
   path: string;
@@ -98,7 +99,8 @@ export type Handler = (ctx: RequestContext) => Reply | Promise<Reply>;
 export type ErrorReply = (status: number, route: string, message: string) => Reply;
 
 export interface HttpServerConfig {
-  name: RequestInfo["server"];
+  /** Names the server in logs, errors and `RequestInfo`. */
+  name: string;
   host: string;
   port: number;
   limits: HttpLimits;
@@ -118,36 +120,6 @@ export interface HttpServerConfig {
   tls?: SecureContextOptions | undefined;
   /** Read each request's body before the handler runs (bounded by `maxBodyBytes`), into `ctx.body`. */
   readBody?: boolean | undefined;
-}
-
-/** HTTP options both servers take. */
-export interface ServerOptions {
-  /** Default 0: a free port, reported by `listen`. */
-  port?: number | undefined;
-  /**
-   * Further `Host` header values to accept: `name` (any port) or `name:port`.
-   * The bound address, `localhost` on loopback and the protocol's link-local addresses are always accepted.
-   */
-  allowedHosts?: readonly string[] | undefined;
-  limits?: HttpLimits | undefined;
-  /** Warnings (never a secret; access keys masked). Default: the runtime's logger. */
-  logger?: Logger | undefined;
-  /** Called after each response, for metrics. */
-  onRequest?: RequestObserver | undefined;
-  /** Clock, environment and logger; Node's by default. */
-  runtime?: RuntimeOptions | undefined;
-}
-
-/** What both servers return: the HTTP server's lifecycle and the engine behind it. */
-export interface CredentialsServer {
-  /** Binds and serves; the address's `url` is what clients are configured with. */
-  listen(options?: ListenOptions): Promise<ServerAddress>;
-  /** Stops accepting, lets in-flight requests finish (up to `limits.closeGraceMs`), stops its own engine. */
-  close(): Promise<void>;
-  /** Undefined until listening. */
-  readonly address: ServerAddress | undefined;
-  /** The refresh engine credentials are served from. */
-  readonly engine: RefreshingProvider;
 }
 
 export interface HttpServerHandle {
@@ -477,16 +449,3 @@ export const createHttpServer = (config: HttpServerConfig): HttpServerHandle => 
     },
   };
 };
-
-/** Builds the handle a server returns from its HTTP server and the engine it serves from. */
-export const credentialsServer = (
-  http: HttpServerHandle,
-  source: { readonly engine: RefreshingProvider },
-): CredentialsServer => ({
-  listen: http.listen,
-  close: http.close,
-  get address() {
-    return http.address;
-  },
-  engine: source.engine,
-});
