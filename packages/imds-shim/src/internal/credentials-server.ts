@@ -1,11 +1,5 @@
 import type { RefreshingProvider, RuntimeOptions } from "@credbridge/core";
-import type {
-  HttpLimits,
-  HttpServerHandle,
-  ListenOptions,
-  RequestObserver,
-  ServerAddress,
-} from "@credbridge/http";
+import type { HttpLimits, HttpServer, ListenOptions, RequestObserver, ServerAddress } from "@credbridge/http";
 import type { Logger } from "@smithy/types";
 
 /** HTTP options both servers take. */
@@ -40,7 +34,7 @@ export interface CredentialsServer {
 
 /** Builds the handle a server returns from its HTTP server and the engine it serves from. */
 export const credentialsServer = (
-  http: HttpServerHandle,
+  http: HttpServer,
   source: { readonly engine: RefreshingProvider },
 ): CredentialsServer => ({
   listen: http.listen,
