@@ -40,13 +40,28 @@ const text = (status: number, route: string, body: string): Reply => ({
  * `credbridge webhook`'s HTTPS server: POST /mutate answers AdmissionReviews,
  * /healthz and /readyz answer the kubelet. The certificate and key are read at
  * `listen` and again whenever their files change (cert-manager rotates them in
- * place); only `Host` values the certificate names (or IP literals) are served.
+ * place); a pair whose key is not the certificate's stops `listen`, and on
+ * rotation leaves the previous pair in use. Only `Host` values the certificate
+ * names (its wildcards as RFC 6125 matches them) or IP literals are served.
  */
 export const createWebhookServer = (options: WebhookServerOptions) => {
   const { logger } = options;
   const now = options.now ?? Date.now;
   let pair: TlsPair | undefined;
   let watcher: TlsWatcher | undefined;
+
+  /** Serves `next` from now on; throws, naming both files, when they cannot serve TLS together. */
+  const use = (next: TlsPair) => {
+    try {
+      http.setSecureContext(next.options);
+    } catch (error) {
+      throw new Error(
+        `--tls-cert-file ${options.certFile} and --tls-key-file ${options.keyFile}: ${(error as Error).message}`,
+      );
+    }
+    http.setAllowedHosts(next.names);
+    pair = next;
+  };
 
   const http = createHttpServer({
     name: "webhook",
@@ -65,11 +80,7 @@ export const createWebhookServer = (options: WebhookServerOptions) => {
     logger,
     onRequest: undefined,
     url: (base) => base,
-    beforeListen: async () => {
-      pair = await readTlsPair(options.certFile, options.keyFile);
-      http.setSecureContext(pair.options);
-      http.setAllowedHosts(pair.names);
-    },
+    beforeListen: async () => use(await readTlsPair(options.certFile, options.keyFile)),
     afterClose: () => watcher?.stop(),
     // HTTPS: the real pair replaces this in beforeListen, before the server exists.
     tls: { cert: "", key: "" },
@@ -103,9 +114,7 @@ export const createWebhookServer = (options: WebhookServerOptions) => {
       options.keyFile,
       current,
       (next) => {
-        pair = next;
-        http.setSecureContext(next.options);
-        http.setAllowedHosts(next.names);
+        use(next);
         logger.log("info", "serving certificate reloaded", {
           fingerprint: next.fingerprint,
           notAfter: next.notAfter.toISOString(),
