@@ -150,7 +150,7 @@ export const serveCommand: Command = async (ctx) => {
       logger.log("info", "container credentials endpoint listening", { url: address.url, tokenFile });
     }
     if (metricsAt) {
-      const server = await startMetricsServer(metrics, metricsAt);
+      const server = await startMetricsServer(metrics, metricsAt, CLOSE_GRACE_MS);
       closers.push(() => server.close());
       logger.log("info", "metrics listening", { url: server.url });
     }
