@@ -1,3 +1,4 @@
+import { resolve } from "node:path";
 import { isCredbridgeError, maskAccessKeyId, refreshing } from "@credbridge/core";
 import { createContainerCredentialsServer, createImdsServer } from "@credbridge/imds-shim";
 import { type RefresherHandle, startRefresher } from "@credbridge/writer";
@@ -48,6 +49,12 @@ export const serveCommand: Command = async (ctx) => {
     );
   }
   const file = fileOptions(f, "serve");
+  if (containerAt && tokenFile && file.path !== undefined && resolve(file.path) === resolve(tokenFile)) {
+    throw new UsageError(
+      `--credentials-file and --container-auth-token-file name the same file (${resolve(tokenFile)}); the token would be overwritten by the credentials: give each its own path`,
+      "serve",
+    );
+  }
   const { chain, provider, source, minRemainingSeconds: minRemaining } = chainOutlivingMargin(ctx, "serve");
 
   // Windows sit just outside the margin every output guarantees: callers block
