@@ -1,5 +1,5 @@
-import { ANNOTATIONS, AnnotationError, parseInjectConfig } from "./annotations.js";
-import { type InjectDefaults, injectPod, mountConflicts, selectedApps } from "./inject.js";
+import { ANNOTATIONS, AnnotationError, MAX_CONTAINERS, parseInjectConfig } from "./annotations.js";
+import { type InjectDefaults, injectPod, mountConflicts, nameClash, selectedApps } from "./inject.js";
 import { diff, type PatchOperation } from "./json-patch.js";
 import type { Pod } from "./pod.js";
 
@@ -29,6 +29,20 @@ export const mutatePod = (pod: Pod, defaults: InjectDefaults): Mutation => {
     throw error;
   }
   if (!config) return { kind: "skip" };
+  const count = pod.spec.containers.length + (pod.spec.initContainers?.length ?? 0);
+  if (count > MAX_CONTAINERS) {
+    return {
+      kind: "deny",
+      message: `credbridge: ${ANNOTATIONS.inject}: the pod has ${count} containers and init containers; credbridge injects into pods of at most ${MAX_CONTAINERS}`,
+    };
+  }
+  const clash = nameClash(pod);
+  if (clash) {
+    return {
+      kind: "deny",
+      message: `credbridge: ${ANNOTATIONS.inject}: the pod's ${clash.init ? "init container" : "container"} "${clash.container}" has the name of a container credbridge injects; rename it`,
+    };
+  }
   if (pod.spec.hostNetwork === true) {
     // The sidecar's ports and the IMDS address would be the node's, shared by every such pod on it.
     return {
