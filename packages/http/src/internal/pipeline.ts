@@ -222,9 +222,10 @@ export const createPipeline = (config: PipelineConfig, state: PipelineState) => 
           dispatch(req, res, startedAt, outcome.body, outcome.release);
           return;
         }
+        // With `Connection: close`: node:http ends the connection once the answer is out
+        // (destroying it at once could cut a TLS answer short), and the rest of the body
+        // is never read.
         refuse(res, method, outcome.status, startedAt);
-        // The rest of the body is not read: the connection cannot carry another request.
-        res.once("finish", () => req.socket.destroy());
       },
     );
   };
