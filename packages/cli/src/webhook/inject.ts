@@ -222,13 +222,13 @@ export const nameClash = (pod: Pod): { container: string; init: boolean } | unde
 };
 
 /**
- * The pod as it must be: the sidecar (and the IMDS address init container)
- * first among the init containers, the shared volume, the selected apps'
- * environment and mounts, and the `credbridge.io/status` mark. A pure
- * function of the pod, so applying it to its own result changes nothing: that
- * is what makes reinvocation safe. Expects a pod without a {@link nameClash}.
+ * The pod's spec as it must be: the sidecar (and the IMDS address init
+ * container) first among the init containers, the shared volume, the selected
+ * apps' environment and mounts. The pod's metadata is left to the caller: a
+ * copy of a pod's annotations (thousands, for a hostile one) is work the
+ * webhook's patch does not need.
  */
-export const injectPod = (pod: Pod, config: InjectConfig, defaults: InjectDefaults): Pod => {
+export const injectSpec = (pod: Pod, config: InjectConfig, defaults: InjectDefaults): PodSpec => {
   const spec = pod.spec;
   const inits = spec.initContainers ?? [];
   // Our sidecar from an earlier pass holds what AWS's webhook added since (its source): read it first.
@@ -262,9 +262,20 @@ export const injectPod = (pod: Pod, config: InjectConfig, defaults: InjectDefaul
     const sc = withUnprivilegedPort80(spec);
     if (sc) next.securityContext = sc;
   }
-  const metadata = {
+  return next;
+};
+
+/**
+ * The pod as it must be: {@link injectSpec}, and the `credbridge.io/status`
+ * mark. A pure function of the pod, so applying it to its own result changes
+ * nothing: that is what makes reinvocation safe. Expects a pod without a
+ * {@link nameClash}.
+ */
+export const injectPod = (pod: Pod, config: InjectConfig, defaults: InjectDefaults): Pod => ({
+  ...pod,
+  metadata: {
     ...pod.metadata,
     annotations: { ...pod.metadata?.annotations, [ANNOTATIONS.status]: INJECTED },
-  };
-  return { ...pod, metadata, spec: next };
-};
+  },
+  spec: injectSpec(pod, config, defaults),
+});

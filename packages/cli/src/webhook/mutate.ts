@@ -1,6 +1,13 @@
-import { ANNOTATIONS, AnnotationError, MAX_CONTAINERS, parseInjectConfig } from "./annotations.js";
-import { type InjectDefaults, injectPod, mountConflicts, nameClash, selectedApps } from "./inject.js";
-import { diff, type PatchOperation } from "./json-patch.js";
+import { ANNOTATIONS, AnnotationError, INJECTED, MAX_CONTAINERS, parseInjectConfig } from "./annotations.js";
+import {
+  type InjectDefaults,
+  injectSpec,
+  isInjected,
+  mountConflicts,
+  nameClash,
+  selectedApps,
+} from "./inject.js";
+import { diff, type PatchOperation, pointerSegment } from "./json-patch.js";
 import type { Pod } from "./pod.js";
 
 /** What the webhook answers for one pod. */
@@ -57,5 +64,13 @@ export const mutatePod = (pod: Pod, defaults: InjectDefaults): Mutation => {
       message: `credbridge: ${ANNOTATIONS.credentialsPath}: container(s) ${conflicts.join(", ")} already mount another volume at the credentials file's directory; choose a path in a directory of its own`,
     };
   }
-  return { kind: "patch", patch: diff(pod, injectPod(pod, config, defaults)) };
+  // injectPod's patch, without copying the pod's annotations to add one: the mark is one operation.
+  const patch = diff(pod.spec, injectSpec(pod, config, defaults), "/spec");
+  if (isInjected(pod)) return { kind: "patch", patch };
+  const mark: PatchOperation = {
+    op: "add",
+    path: `/metadata/annotations/${pointerSegment(ANNOTATIONS.status)}`,
+    value: INJECTED,
+  };
+  return { kind: "patch", patch: [mark, ...patch] };
 };

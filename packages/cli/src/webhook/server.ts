@@ -21,6 +21,13 @@ export interface WebhookServerOptions {
  * objects under 1.5 MiB. A review above 3 MiB is not one the API server sends.
  */
 const MAX_REVIEW_BYTES = 3 * 1024 * 1024;
+/**
+ * Reviews held in memory at once: two of the largest, or hundreds of real
+ * ones (tens of KiB each). More are answered 503 at once, so held bodies cannot
+ * take the webhook past its container's 128Mi.
+ */
+const MAX_BUFFERED_REVIEW_BYTES = 8 * 1024 * 1024;
+const MAX_CONNECTIONS = 256;
 
 const json = (status: number, route: string, body: unknown): Reply => ({
   status,
@@ -69,9 +76,14 @@ export const createWebhookServer = (options: WebhookServerOptions) => {
     port: options.port,
     // The API server sends a review whole at once and keeps its connections for
     // the next ones: the core's handshake (5 s), head (5 s) and request (10 s)
-    // deadlines, and its 16 MiB bound on bodies held at once, stand as they are.
+    // deadlines stand as they are.
     limits: {
       maxBodyBytes: MAX_REVIEW_BYTES,
+      maxBufferedBytes: MAX_BUFFERED_REVIEW_BYTES,
+      // Each TLS connection costs OpenSSL some 30 KiB once it reads: 1 100 silent ones
+      // closing left 30 MiB behind. The API server needs a few dozen; at the limit the
+      // oldest idle or unfinished one makes room, so a flood cannot lock it out.
+      maxConnections: MAX_CONNECTIONS,
       idleTimeoutMs: 120_000,
       keepAliveTimeoutMs: 60_000,
     },
