@@ -117,8 +117,13 @@ export const holdConnection = (target: number | Endpoint, options: HoldOptions =
   let timer: NodeJS.Timeout | undefined;
   const ready = endpoint.tls && !options.plainTcp ? "secureConnect" : "connect";
   socket.setEncoding("latin1");
+  let markSent: () => void = () => {};
+  const sent = new Promise<void>((resolve) => {
+    markSent = resolve;
+  });
   socket.once(ready, () => {
-    if (options.send !== undefined) socket.write(options.send);
+    if (options.send !== undefined) socket.write(options.send, () => markSent());
+    else markSent();
     const drip = options.drip;
     if (drip) {
       timer = setInterval(() => {
@@ -133,6 +138,7 @@ export const holdConnection = (target: number | Endpoint, options: HoldOptions =
   socket.on("error", () => {});
   const closed = new Promise<Held>((resolve) => {
     socket.once("close", () => {
+      markSent();
       clearInterval(timer);
       held.closedAfterMs = performance.now() - started;
       resolve(held);
@@ -141,6 +147,8 @@ export const holdConnection = (target: number | Endpoint, options: HoldOptions =
   return {
     held,
     closed,
+    /** Resolves once `send` was handed to the kernel in full, or the connection closed. */
+    sent,
     /** Resolves once connected (and, for TLS, after the handshake); rejects if the server closed first. */
     opened: new Promise<void>((resolve, reject) => {
       socket.once(ready, () => resolve());
