@@ -19,7 +19,11 @@ describe("jsonShapeProblem", () => {
     expect(jsonShapeProblem(`${"[".repeat(MAX_JSON_DEPTH + 1)}${"]".repeat(MAX_JSON_DEPTH + 1)}`)).toBe(
       `the review nests objects and arrays more than ${MAX_JSON_DEPTH} deep`,
     );
-    // Brackets in strings do not count.
+    // Brackets in strings do not count, after an escaped quote or an escaped backslash either.
     expect(jsonShapeProblem(JSON.stringify(["[".repeat(MAX_JSON_STRUCTURES * 2)]))).toBeUndefined();
+    expect(jsonShapeProblem(JSON.stringify(['a"', "[".repeat(MAX_JSON_STRUCTURES * 2)]))).toBeUndefined();
+    expect(jsonShapeProblem(JSON.stringify(["a\\", "[".repeat(MAX_JSON_STRUCTURES * 2)]))).toBeUndefined();
+    // And a backslash ending a string does not hide the brackets after it.
+    expect(jsonShapeProblem(`["a\\\\",${"[".repeat(MAX_JSON_DEPTH + 1)}`)).toMatch(/nests/);
   });
 });
