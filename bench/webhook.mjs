@@ -204,7 +204,11 @@ const measureNode = async ({ label, bin }) => {
       bin,
       [CLI, "webhook", "--listen", "127.0.0.1:0", "--tls-cert-file", tls.cert, "--tls-key-file", tls.key],
       {
-        env: { PATH: process.env.PATH, HOME: dir, NODE_OPTIONS: deployedNodeOptions() },
+        env: {
+          PATH: process.env.PATH,
+          HOME: dir,
+          NODE_OPTIONS: process.env.BENCH_WEBHOOK_NODE_OPTIONS ?? deployedNodeOptions(),
+        },
         stdio: ["ignore", "ignore", "pipe"],
       },
     );
