@@ -1,5 +1,4 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
-import type { Socket } from "node:net";
 import { performance } from "node:perf_hooks";
 import type { Logger } from "@smithy/types";
 import { parseTarget, type Target } from "../target.js";
@@ -52,7 +51,7 @@ export interface PipelineState {
   /** Closing: every answer ends its connection. */
   draining: boolean;
   /** The request on `socket` was received whole and goes to the handler. */
-  answering: (socket: Socket, res: ServerResponse) => void;
+  answering: (res: ServerResponse) => void;
 }
 
 const EMPTY = Buffer.alloc(0);
@@ -154,7 +153,7 @@ export const createPipeline = (config: PipelineConfig, state: PipelineState) => 
       );
       return;
     }
-    state.answering(req.socket, res);
+    state.answering(res);
     let result: Reply | Promise<Reply>;
     try {
       result = config.handler({ req, method, segments: parsed.segments, path: parsed.path, body });
