@@ -10,7 +10,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { median, nodeBinaries, root } from "./lib.mjs";
+import { cpuUs, median, nodeBinaries, root, run1, stop, toMs, waitForLine } from "./lib.mjs";
 
 const CLI = join(root, "packages/cli/bin/credbridge.cjs");
 const BARE = join(root, "bench/peers/bare-https.mjs");
@@ -108,29 +108,6 @@ const review = () =>
     },
   });
 
-const run1 = (command, args) =>
-  new Promise((resolve, reject) => {
-    const child = spawn(command, args, { stdio: ["ignore", "pipe", "pipe"] });
-    let out = "";
-    let err = "";
-    child.stdout.on("data", (d) => {
-      out += d;
-    });
-    child.stderr.on("data", (d) => {
-      err += d;
-    });
-    child.once("error", reject);
-    child.once("exit", (code) => (code === 0 ? resolve(out) : reject(new Error(`${command}: ${err}`))));
-  });
-
-const toMs = (value, unit) => Number(value) * ({ us: 0.001, ms: 1, s: 1000 }[unit] ?? Number.NaN);
-
-/** User plus system CPU time of a process in µs, from /proc (10 ms ticks). */
-const cpuUs = (pid) => {
-  const fields = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1].split(" ");
-  return (Number(fields[11]) + Number(fields[12])) * 10_000;
-};
-
 /** One wrk run of POSTed reviews: p50 and p99 in ms, reviews/s, and the server's CPU per review in µs. */
 const wrk = async (target, script, seconds) => {
   const cpuBefore = cpuUs(target.pid);
@@ -156,41 +133,6 @@ const wrk = async (target, script, seconds) => {
     rps: Number(/Requests\/sec:\s+([\d.]+)/.exec(out)?.[1]),
     cpu: (cpuUs(target.pid) - cpuBefore) / total,
   };
-};
-
-/** Resolves with the first line on `stream` that `pick` turns into a value. */
-const waitForLine = (child, stream, pick, what) =>
-  new Promise((resolve, reject) => {
-    let buf = "";
-    const timer = setTimeout(() => reject(new Error(`no ${what}`)), 30_000);
-    const onData = (d) => {
-      buf += d;
-      for (let nl = buf.indexOf("\n"); nl !== -1; nl = buf.indexOf("\n")) {
-        const line = buf.slice(0, nl);
-        buf = buf.slice(nl + 1);
-        let value;
-        try {
-          value = pick(JSON.parse(line));
-        } catch {}
-        if (value !== undefined) {
-          clearTimeout(timer);
-          // Keep draining: a child writing into a full pipe would stall.
-          child[stream].off("data", onData);
-          child[stream].resume();
-          resolve(value);
-          return;
-        }
-      }
-    };
-    child[stream].on("data", onData);
-    child.once("exit", (code) => reject(new Error(`${what}: exited with ${code}`)));
-  });
-
-const stop = async (child) => {
-  if (child.exitCode !== null || child.signalCode !== null) return;
-  const gone = new Promise((resolve) => child.once("exit", resolve));
-  child.kill("SIGTERM");
-  await gone;
 };
 
 const measureNode = async ({ label, bin }) => {

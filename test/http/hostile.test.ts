@@ -15,7 +15,7 @@ import { listeningUrl, type RunningCli, startCli } from "../support/cli.js";
 import { HOSTILE_CASES, type HostileTarget, runHostileCase } from "../support/hostile.js";
 import { irsaFixture } from "../support/irsa.js";
 import { makeCa, SERVICE_HOST } from "../support/pki.js";
-import { admissionReview } from "../webhook/support/admission.js";
+import { admissionReview, webhookArgs } from "../webhook/support/admission.js";
 import { FIXTURES, readPod } from "../webhook/support/pods.js";
 
 const MiB = 1024 * 1024;
@@ -70,6 +70,44 @@ const webhookNodeOptions = (): string => {
   return value;
 };
 
+/**
+ * One of `serve`'s plain-HTTP servers as a target: its honest GET (200), and
+ * the expensive inputs they share — a path of as many segments and a head of as
+ * many headers as 8 KiB hold — besides its own.
+ */
+const serveTarget = (
+  name: string,
+  cli: RunningCli,
+  serverPort: number,
+  shape: {
+    honest: { path: string; headers: Record<string, string> };
+    bodyPath: string;
+    own: (host: string) => HostileTarget["quadratic"];
+  },
+): HostileTarget => {
+  const host = `127.0.0.1:${serverPort}`;
+  const { path, headers } = shape.honest;
+  return {
+    name,
+    pid: cli.child.pid!,
+    endpoint: { port: serverPort },
+    host,
+    honest: { request: request("GET", path, host, headers), status: 200 },
+    bodyPath: shape.bodyPath,
+    limits: DEFAULT_LIMITS,
+    quadratic: [
+      { name: "a path of 3 901 segments", request: request("GET", manySegments, host), status: 404 },
+      {
+        name: "600 headers",
+        request: request("GET", path, host, { ...manyHeaders, ...headers }),
+        status: 200,
+      },
+      ...shape.own(host),
+    ],
+    memoryLimitMiB: CONTAINER_LIMIT_MIB,
+  };
+};
+
 let fx: Awaited<ReturnType<typeof irsaFixture>>;
 const running: RunningCli[] = [];
 const targets: HostileTarget[] = [];
@@ -104,15 +142,7 @@ beforeAll(async () => {
   await writeFile(fx.tmp.path("tls.crt"), pair.cert);
   await writeFile(fx.tmp.path("tls.key"), pair.key);
   const webhookCli = startCli(
-    [
-      "webhook",
-      "--listen",
-      "127.0.0.1:0",
-      "--tls-cert-file",
-      fx.tmp.path("tls.crt"),
-      "--tls-key-file",
-      fx.tmp.path("tls.key"),
-    ],
+    webhookArgs({ certFile: fx.tmp.path("tls.crt"), keyFile: fx.tmp.path("tls.key") }),
     // The Deployment's own heap settings: the memory budgets hold for the webhook as it ships.
     fx.env({ NODE_OPTIONS: webhookNodeOptions() }),
     RAISED_FILES,
@@ -120,79 +150,41 @@ beforeAll(async () => {
   running.push(webhookCli);
 
   const imds = port(await listeningUrl(imdsCli, "imds"));
-  const imdsHost = `127.0.0.1:${imds}`;
-  targets.push({
-    name: "imds",
-    pid: imdsCli.child.pid!,
-    endpoint: { port: imds },
-    host: imdsHost,
-    honest: { request: request("GET", "/latest/meta-data/iam/security-credentials/", imdsHost), status: 200 },
-    bodyPath: "/latest/api/token",
-    limits: DEFAULT_LIMITS,
-    quadratic: [
-      { name: "a path of 3 901 segments", request: request("GET", manySegments, imdsHost), status: 404 },
-      {
-        name: "600 headers",
-        request: request("GET", "/latest/meta-data/iam/security-credentials/", imdsHost, manyHeaders),
-        status: 200,
-      },
-      {
-        name: "a 7 KiB token",
-        request: request("GET", "/latest/meta-data/", imdsHost, {
-          "X-aws-ec2-metadata-token": "A".repeat(7_000),
-        }),
-        status: 401,
-      },
-    ],
-    memoryLimitMiB: CONTAINER_LIMIT_MIB,
-  });
-
   const container = port(await listeningUrl(containerCli, "container"));
-  const containerHost = `127.0.0.1:${container}`;
-  const token = await readFile(tokenFile, "utf8");
-  targets.push({
-    name: "container",
-    pid: containerCli.child.pid!,
-    endpoint: { port: container },
-    host: containerHost,
-    honest: {
-      request: request("GET", "/v1/credentials", containerHost, { Authorization: token }),
-      status: 200,
-    },
-    bodyPath: "/v1/credentials",
-    limits: DEFAULT_LIMITS,
-    quadratic: [
-      { name: "a path of 3 901 segments", request: request("GET", manySegments, containerHost), status: 404 },
-      {
-        name: "600 headers",
-        request: request("GET", "/v1/credentials", containerHost, { ...manyHeaders, Authorization: token }),
-        status: 200,
-      },
-      {
-        name: "a 7 KiB Authorization",
-        request: request("GET", "/v1/credentials", containerHost, { Authorization: "A".repeat(7_000) }),
-        status: 403,
-      },
-    ],
-    memoryLimitMiB: CONTAINER_LIMIT_MIB,
-  });
-
   const metrics = port(await listeningUrl(metricsCli, "metrics"));
-  const metricsHost = `127.0.0.1:${metrics}`;
-  targets.push({
-    name: "metrics",
-    pid: metricsCli.child.pid!,
-    endpoint: { port: metrics },
-    host: metricsHost,
-    honest: { request: request("GET", "/healthz", metricsHost), status: 200 },
-    bodyPath: "/metrics",
-    limits: DEFAULT_LIMITS,
-    quadratic: [
-      { name: "a path of 3 901 segments", request: request("GET", manySegments, metricsHost), status: 404 },
-      { name: "600 headers", request: request("GET", "/metrics", metricsHost, manyHeaders), status: 200 },
-    ],
-    memoryLimitMiB: CONTAINER_LIMIT_MIB,
-  });
+  // Written by serve before its container endpoint listens.
+  const token = await readFile(tokenFile, "utf8");
+  targets.push(
+    serveTarget("imds", imdsCli, imds, {
+      honest: { path: "/latest/meta-data/iam/security-credentials/", headers: {} },
+      bodyPath: "/latest/api/token",
+      own: (host) => [
+        {
+          name: "a 7 KiB token",
+          request: request("GET", "/latest/meta-data/", host, {
+            "X-aws-ec2-metadata-token": "A".repeat(7_000),
+          }),
+          status: 401,
+        },
+      ],
+    }),
+    serveTarget("container", containerCli, container, {
+      honest: { path: "/v1/credentials", headers: { Authorization: token } },
+      bodyPath: "/v1/credentials",
+      own: (host) => [
+        {
+          name: "a 7 KiB Authorization",
+          request: request("GET", "/v1/credentials", host, { Authorization: "A".repeat(7_000) }),
+          status: 403,
+        },
+      ],
+    }),
+    serveTarget("metrics", metricsCli, metrics, {
+      honest: { path: "/healthz", headers: {} },
+      bodyPath: "/metrics",
+      own: () => [],
+    }),
+  );
 
   const webhook = port(String((await webhookCli.waitFor((l) => l.msg === "webhook listening")).url));
   const webhookHost = `${SERVICE_HOST}:443`;

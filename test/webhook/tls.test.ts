@@ -10,7 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { cleanEnv, runCli, startCli } from "../support/cli.js";
 import { makeCa, secretVolume } from "../support/pki.js";
 import { tempDir } from "../support/tmp.js";
-import { admissionReview, callWebhook, responseOf } from "./support/admission.js";
+import { admissionReview, callWebhook, responseOf, webhookArgs } from "./support/admission.js";
 import { FIXTURES, readPod } from "./support/pods.js";
 
 const RSA_KEY = generateKeyPairSync("rsa", { modulusLength: 2048 }).privateKey.export({
@@ -26,15 +26,6 @@ beforeAll(async () => {
 });
 afterAll(() => tmp?.cleanup());
 
-const webhookArgs = (volume: { certFile: string; keyFile: string }) => [
-  "webhook",
-  "--listen",
-  "127.0.0.1:0",
-  "--tls-cert-file",
-  volume.certFile,
-  "--tls-key-file",
-  volume.keyFile,
-];
 const review = () => JSON.stringify(admissionReview(readPod(`${FIXTURES}/harbor-registry-irsa.pod.yaml`)));
 
 describe("credbridge webhook's serving certificate", () => {
@@ -81,7 +72,7 @@ describe("credbridge webhook's serving certificate", () => {
     const volume = await secretVolume(tmp.path("rotation"));
     const first = await ca.issue(["credbridge-webhook.credbridge.svc"]);
     await volume.write({ "tls.crt": first.cert, "tls.key": first.key });
-    const webhook = startCli([...webhookArgs(volume)], cleanEnv(tmp.dir));
+    const webhook = startCli(webhookArgs(volume), cleanEnv(tmp.dir));
     try {
       const port = Number(
         new URL(String((await webhook.waitFor((l) => l.msg === "webhook listening")).url)).port,
