@@ -85,7 +85,12 @@ const watchMemory = (pid: number) => {
   const start = rssOf(pid);
   let peak = start;
   const timer = setInterval(() => {
-    peak = Math.max(peak, rssOf(pid));
+    try {
+      peak = Math.max(peak, rssOf(pid));
+    } catch {
+      // The process is gone (a case that failed and the servers stopped): `stop` says so.
+      clearInterval(timer);
+    }
   }, 20);
   return {
     stop: (): MemorySeen => {
