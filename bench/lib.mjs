@@ -1,5 +1,6 @@
 // Shared helpers for the benchmarks: workspace imports by path (bench/ is not a
 // package), robust statistics, and child-process RSS.
+import { spawn } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { fileURLToPath, pathToFileURL } from "node:url";
@@ -50,28 +51,70 @@ export const nodeBinaries = () => {
   return wanted.map((line) => ({ label: `Node ${line}`, bin: nodeBinary(line) }));
 };
 
-/**
- * Resolves with the first JSON log line on `child`'s stderr whose msg is
- * `msg`; rejects after 30 s or if the process exits first.
- */
+/** Resolves with the first JSON log line on `child`'s stderr whose msg is `msg`. */
 export const logLine = (child, msg) =>
+  waitForLine(child, "stderr", (line) => (line.msg === msg ? line : undefined), `"${msg}"`);
+
+/** Runs a command to its end; resolves with its stdout, rejects with its stderr. */
+export const run1 = (command, args) =>
+  new Promise((resolve, reject) => {
+    const child = spawn(command, args, { stdio: ["ignore", "pipe", "pipe"] });
+    let out = "";
+    let err = "";
+    child.stdout.on("data", (d) => {
+      out += d;
+    });
+    child.stderr.on("data", (d) => {
+      err += d;
+    });
+    child.once("error", reject);
+    child.once("exit", (code) => (code === 0 ? resolve(out) : reject(new Error(`${command}: ${err}`))));
+  });
+
+/** A wrk duration (`812.5us`, `3.2ms`, `1.1s`) in ms. */
+export const toMs = (value, unit) => Number(value) * ({ us: 0.001, ms: 1, s: 1000 }[unit] ?? Number.NaN);
+
+/** User plus system CPU time of a process in µs, from /proc (10 ms ticks). */
+export const cpuUs = (pid) => {
+  const fields = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1].split(" ");
+  return (Number(fields[11]) + Number(fields[12])) * 10_000;
+};
+
+/**
+ * Resolves with the first JSON line on the child's `stream` that `pick` turns
+ * into a value; the stream keeps being drained after, so the child never
+ * blocks on a full pipe.
+ */
+export const waitForLine = (child, stream, pick, what) =>
   new Promise((resolve, reject) => {
     let buf = "";
-    const timer = setTimeout(() => reject(new Error(`no "${msg}" within 30 s:\n${buf}`)), 30_000);
-    child.stderr.on("data", (d) => {
+    const timer = setTimeout(() => reject(new Error(`no ${what}`)), 30_000);
+    const onData = (d) => {
       buf += d;
-      for (const line of buf.split("\n")) {
+      for (let nl = buf.indexOf("\n"); nl !== -1; nl = buf.indexOf("\n")) {
+        const line = buf.slice(0, nl);
+        buf = buf.slice(nl + 1);
+        let value;
         try {
-          const l = JSON.parse(line);
-          if (l.msg === msg) {
-            clearTimeout(timer);
-            resolve(l);
-          }
+          value = pick(JSON.parse(line));
         } catch {}
+        if (value !== undefined) {
+          clearTimeout(timer);
+          child[stream].off("data", onData);
+          child[stream].resume();
+          resolve(value);
+          return;
+        }
       }
-    });
-    child.on("close", (code) => {
-      clearTimeout(timer);
-      reject(new Error(`exited ${code} before "${msg}":\n${buf}`));
-    });
+    };
+    child[stream].on("data", onData);
+    child.once("exit", (code) => reject(new Error(`${what}: exited with ${code}`)));
   });
+
+/** SIGTERM, and the exit awaited. */
+export const stop = async (child) => {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  const gone = new Promise((resolve) => child.once("exit", resolve));
+  child.kill("SIGTERM");
+  await gone;
+};

@@ -8,7 +8,20 @@ import { spawn } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { median, mib, nodeBinaries, peakRssOf, root, rssOf, workspace } from "./lib.mjs";
+import {
+  cpuUs,
+  median,
+  mib,
+  nodeBinaries,
+  peakRssOf,
+  root,
+  rssOf,
+  run1,
+  stop,
+  toMs,
+  waitForLine,
+  workspace,
+} from "./lib.mjs";
 
 const CLI = join(root, "packages/cli/bin/credbridge.cjs");
 const BARE = join(root, "bench/peers/bare-http.mjs");
@@ -18,62 +31,6 @@ const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5);
 const IDLE_MS = 3_000;
 // Node/V8 flags for serve alone, to measure one beside the default (e.g. --max-semi-space-size=1).
 const SERVE_FLAGS = (process.env.BENCH_SERVE_FLAGS ?? "").split(" ").filter(Boolean);
-
-const collect = (child) => {
-  let out = "";
-  child.stdout?.on("data", (d) => {
-    out += d;
-  });
-  return () => out;
-};
-
-/** Resolves with the first JSON line on `stream` for which `pick` returns a value. */
-const waitForLine = (child, stream, pick, what) =>
-  new Promise((resolve, reject) => {
-    let buf = "";
-    const timer = setTimeout(() => reject(new Error(`no ${what}`)), 30_000);
-    const onData = (d) => {
-      buf += d;
-      let nl = buf.indexOf("\n");
-      while (nl !== -1) {
-        const line = buf.slice(0, nl);
-        buf = buf.slice(nl + 1);
-        nl = buf.indexOf("\n");
-        let value;
-        try {
-          value = pick(JSON.parse(line));
-        } catch {}
-        if (value !== undefined) {
-          clearTimeout(timer);
-          child[stream].off("data", onData);
-          resolve(value);
-          return;
-        }
-      }
-    };
-    child[stream].on("data", onData);
-    child.once("exit", (code) => reject(new Error(`${what}: exited with ${code}`)));
-  });
-
-const run1 = (command, args) =>
-  new Promise((resolve, reject) => {
-    const child = spawn(command, args, { stdio: ["ignore", "pipe", "pipe"] });
-    const out = collect(child);
-    let err = "";
-    child.stderr.on("data", (d) => {
-      err += d;
-    });
-    child.once("error", reject);
-    child.once("exit", (code) => (code === 0 ? resolve(out()) : reject(new Error(`${command}: ${err}`))));
-  });
-
-const toMs = (value, unit) => Number(value) * ({ us: 0.001, ms: 1, s: 1000 }[unit] ?? Number.NaN);
-
-/** User plus system CPU time of a process in µs, from /proc (10 ms ticks). */
-const cpuUs = (pid) => {
-  const fields = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1].split(" ");
-  return (Number(fields[11]) + Number(fields[12])) * 10_000;
-};
 
 /**
  * One `wrk -t2 -c50` run: requests/s, p99 in ms, and the server's CPU per
@@ -93,13 +50,6 @@ const wrk = async (target, seconds) => {
     p99: p99 ? toMs(p99[1], p99[2]) : Number.NaN,
     cpu: (cpuUs(target.pid) - cpuBefore) / total,
   };
-};
-
-const stop = async (child) => {
-  if (child.exitCode !== null || child.signalCode !== null) return;
-  const gone = new Promise((resolve) => child.once("exit", resolve));
-  child.kill("SIGTERM");
-  await gone;
 };
 
 /** Starts `credbridge serve` with every output on `node` and resolves once all listen. */

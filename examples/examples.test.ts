@@ -375,10 +375,19 @@ interface WebhookEntry {
   failurePolicy?: string;
   timeoutSeconds?: number;
 }
+interface PolicyPeer {
+  ipBlock?: { cidr: string; except?: string[] };
+  podSelector?: unknown;
+  namespaceSelector?: unknown;
+}
 type Loose = K8sObject & {
   metadata: { labels?: Record<string, string> };
   webhooks?: WebhookEntry[];
   spec?: {
+    podSelector?: { matchLabels?: Record<string, string> };
+    policyTypes?: string[];
+    ingress?: { from?: PolicyPeer[]; ports?: { protocol?: string; port?: number | string }[] }[];
+    egress?: unknown[];
     replicas?: number;
     minAvailable?: number;
     selector?: { matchLabels?: Record<string, string> };
@@ -479,6 +488,27 @@ describe("webhook manifests (kubernetes/webhook/)", () => {
     expect(config.metadata.annotations?.["cert-manager.io/inject-ca-from"]).toBe(
       `${service.metadata.namespace}/${service.metadata.name}`,
     );
+  });
+
+  it("admits only ipBlocks (the control plane's subnets) to the webhook's port, and lets it send nothing", () => {
+    const policy = one("NetworkPolicy");
+    expect(policy.metadata.namespace).toBe(deployment.metadata.namespace);
+    expect(policy.spec?.podSelector?.matchLabels).toEqual(deployment.spec?.template?.metadata?.labels);
+    expect(policy.spec?.policyTypes).toEqual(["Ingress", "Egress"]);
+    expect(policy.spec?.egress ?? []).toEqual([]);
+    const port = Number(envOf(webhookContainer).get("CREDBRIDGE_LISTEN")?.split(":").at(-1));
+    expect(policy.spec?.ingress).toHaveLength(1);
+    const rule = policy.spec!.ingress![0]!;
+    expect(rule.ports).toEqual([{ protocol: "TCP", port }]);
+    // No pod or namespace selector: no pod of the cluster is admitted by its labels.
+    expect(rule.from?.length).toBeGreaterThan(0);
+    for (const peer of rule.from ?? []) {
+      expect(Object.keys(peer)).toEqual(["ipBlock"]);
+      const [address, bits] = peer.ipBlock!.cidr.split("/");
+      expect(address).toMatch(/^\d+\.\d+\.\d+\.\d+$/);
+      // Subnets, not the VPC: a /16 would admit every pod of the VPC CNI.
+      expect(Number(bits)).toBeGreaterThanOrEqual(24);
+    }
   });
 
   it("Harbor's chart values carry the one annotation on the registry pod", () => {

@@ -23,7 +23,7 @@ const repoRoot = fileURLToPath(new URL("../../", import.meta.url));
 const fixtures = fileURLToPath(new URL("./fixtures/", import.meta.url));
 
 /** The published packages, in dependency order. `packages/emulators` is private. */
-const PACKAGES = ["core", "writer", "imds-shim", "cli"] as const;
+const PACKAGES = ["core", "http", "writer", "imds-shim", "cli"] as const;
 type Pkg = (typeof PACKAGES)[number];
 
 const FIXTURES = ["consumer.mjs", "consumer.cjs", "consumer.mts", "consumer.cts", "tsconfig.json"];
@@ -174,7 +174,7 @@ describe("the packed packages, installed with npm outside the workspace", { time
       )}\n`,
     );
     for (const file of FIXTURES) await copyFile(join(fixtures, file), join(fresh, file));
-    // All four tarballs in one command, so npm satisfies @credbridge/* from them and not the registry.
+    // All the tarballs in one command, so npm satisfies @credbridge/* from them and not the registry.
     await run(
       "npm",
       [
@@ -366,6 +366,7 @@ describe("the packed packages, installed with npm outside the workspace", { time
       refreshing: "fresh",
       defaultChain: "****MPLE",
       assumeRole: "ERR_STS",
+      http: 200,
       writer: true,
       imds: "****MPLE",
       cli: { code: 0, version: packed.cli.manifest.version },
@@ -441,6 +442,15 @@ describe("the packed packages, installed with npm outside the workspace", { time
         /^arn:aws:sts::111122223333:assumed-role\/app\/\S+: credentials fresh until \d{4}-/,
       );
     });
+  });
+
+  it("http's README example runs as written", async () => {
+    const readme = await readFile(join(packed.http.dir, "README.md"), "utf8");
+    const example = /^```js\n([\s\S]*?)^```/m.exec(readme)?.[1];
+    expect(example, "a ```js block in packages/http/README.md").toBeDefined();
+    await writeFile(join(fresh, "readme-http.mjs"), example!);
+    const { stdout } = await run(process.execPath, ["readme-http.mjs"], { cwd: fresh, env: childEnv() });
+    expect(stdout).toBe("200 hello\n");
   });
 
   it("cli's README credential_process line runs as written", async () => {

@@ -6,7 +6,7 @@
  * the caBundle the script patched in, for a pod carrying Harbor's values.
  */
 import { execFile } from "node:child_process";
-import { chmod, readFile, writeFile } from "node:fs/promises";
+import { chmod, readdir, readFile, writeFile } from "node:fs/promises";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
 import type { Pod } from "@credbridge/cli";
@@ -36,6 +36,48 @@ beforeAll(async () => {
   tmp = await tempDir("credbridge-webhook-manifests-");
 });
 afterAll(() => tmp?.cleanup());
+
+describe("examples/kubernetes/webhook, installed", () => {
+  it("the README's install commands apply every manifest of the directory, the NetworkPolicy included", async () => {
+    const manifests = (await readdir(DIR)).filter((f) => f.endsWith(".yaml") && f !== "harbor-values.yaml");
+    expect(manifests).toContain("network-policy.yaml");
+    const readme = await readFile(`${DIR}README.md`, "utf8");
+    const withCertManager = /^kubectl apply (.+)$/m.exec(readme)?.[1] ?? "";
+    expect(
+      withCertManager
+        .split(/\s+/)
+        .filter((w) => w.endsWith(".yaml"))
+        .sort(),
+    ).toEqual(manifests.sort());
+    // Without cert-manager: the script makes the certificate and applies mutating-webhook.yaml itself.
+    const without = /Without: `kubectl apply ([^`]+)`/.exec(readme)?.[1] ?? "";
+    expect(
+      without
+        .split(/\s+/)
+        .filter((w) => w.endsWith(".yaml"))
+        .sort(),
+    ).toEqual(manifests.filter((f) => f !== "certificate.yaml" && f !== "mutating-webhook.yaml").sort());
+  });
+
+  it("the NetworkPolicy admits the port the Deployment's webhook listens on, for its pods", async () => {
+    const deployment = (await objectsOf("webhook.yaml")).find((o) => o.kind === "Deployment")!;
+    const listen = deployment.spec!.template!.spec.containers[0]!.env!.find(
+      (e) => e.name === "CREDBRIDGE_LISTEN",
+    );
+    const policy = (await objectsOf("network-policy.yaml"))[0] as unknown as {
+      kind: string;
+      spec: {
+        podSelector: { matchLabels: Record<string, string> };
+        ingress: { ports: { port: number }[] }[];
+      };
+    };
+    expect(policy.kind).toBe("NetworkPolicy");
+    expect(policy.spec.ingress.flatMap((r) => r.ports.map((p) => p.port))).toEqual([
+      Number(listen?.value?.split(":").at(-1)),
+    ]);
+    expect(deployment.spec!.template!.metadata?.labels).toMatchObject(policy.spec.podSelector.matchLabels);
+  });
+});
 
 describe("examples/kubernetes/webhook, run", () => {
   it("openssl-certificate.sh + the Deployment's env: the webhook answers the API server's call for Harbor's registry pod", async () => {

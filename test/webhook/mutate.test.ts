@@ -12,6 +12,7 @@ import {
   COMMANDS,
   type Container,
   envNameOf,
+  MAX_CONTAINERS,
   type Mutation,
   mutatePod,
   type Pod,
@@ -142,4 +143,37 @@ describe("the examples' Deployment templates, as a chart would ship them, annota
       }
     });
   }
+});
+
+describe("pods built to cost the webhook more than their size", () => {
+  const many = (count: number, prefix = "app") =>
+    Array.from({ length: count }, (_, i) => ({ name: `${prefix}-${i}`, image: "example/app:1" }));
+
+  it("refuses a pod of more containers than MAX_CONTAINERS that asks for injection, and lets one that does not through", () => {
+    const pod: Pod = {
+      metadata: { annotations: { [ANNOTATIONS.inject]: "true" } },
+      spec: { initContainers: many(MAX_CONTAINERS, "init"), containers: many(1) },
+    };
+    expect(mutatePod(pod, DEFAULTS)).toEqual({
+      kind: "deny",
+      message: `credbridge: credbridge.io/inject: the pod has ${MAX_CONTAINERS + 1} containers and init containers; credbridge injects into pods of at most ${MAX_CONTAINERS}`,
+    });
+    expect(mutatePod({ ...pod, metadata: {} }, DEFAULTS)).toEqual({ kind: "skip" });
+  });
+
+  it("answers the 1.4 MB pod of 20 000 containers and 40 000 names at once (it took 43 s)", () => {
+    const containers = many(20_000);
+    const names = [...containers, ...containers].map((c) => c.name).join(",");
+    const pod: Pod = {
+      metadata: { annotations: { [ANNOTATIONS.inject]: "true", [ANNOTATIONS.containers]: names } },
+      spec: { containers },
+    };
+    const started = performance.now();
+    const answer = mutatePod(pod, DEFAULTS);
+    expect(performance.now() - started).toBeLessThan(1_000);
+    expect(answer).toEqual({
+      kind: "deny",
+      message: expect.stringMatching(/credbridge\.io\/containers lists 20000 names/),
+    });
+  });
 });

@@ -10,7 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { cleanEnv, runCli, startCli } from "../support/cli.js";
 import { makeCa, SERVICE_HOST, secretVolume } from "../support/pki.js";
 import { tempDir } from "../support/tmp.js";
-import { admissionReview, callWebhook, decodePatch, responseOf } from "./support/admission.js";
+import { admissionReview, callWebhook, decodePatch, responseOf, webhookArgs } from "./support/admission.js";
 import { DEFAULTS, FIXTURES, readPod } from "./support/pods.js";
 
 const VERSION = (
@@ -43,15 +43,7 @@ beforeAll(async () => {
   const first = await ca.issue(NAMES);
   await volume.write({ "tls.crt": first.cert, "tls.key": first.key });
   webhook = startCli(
-    [
-      "webhook",
-      "--listen",
-      "127.0.0.1:0",
-      "--tls-cert-file",
-      volume.certFile,
-      "--tls-key-file",
-      volume.keyFile,
-    ],
+    webhookArgs(volume),
     cleanEnv(tmp.dir, { CREDBRIDGE_ADDRESS_IMAGE: DEFAULTS.addressImage }),
   );
   const line = await webhook.waitFor((l) => l.msg === "webhook listening");
@@ -173,15 +165,7 @@ describe("credbridge webhook configuration errors", () => {
     expect(noListen.code).toBe(2);
     expect(noListen.stderr).toMatch(/webhook needs --listen/);
     const missing = await runCli(
-      [
-        "webhook",
-        "--listen",
-        "127.0.0.1:0",
-        "--tls-cert-file",
-        tmp.path("nope.crt"),
-        "--tls-key-file",
-        volume.keyFile,
-      ],
+      webhookArgs({ certFile: tmp.path("nope.crt"), keyFile: volume.keyFile }),
       env,
     );
     expect(missing.code).toBe(1);

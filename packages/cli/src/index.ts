@@ -7,7 +7,14 @@ export { main } from "./main.js";
 export type { PolicyDocument } from "./trust/policies.js";
 export { irsaTrustPolicy, podIdentityTrustPolicy } from "./trust/policies.js";
 export type { InjectConfig, Output } from "./webhook/annotations.js";
-export { ANNOTATIONS, AnnotationError, OUTPUTS, parseInjectConfig } from "./webhook/annotations.js";
+export {
+  ANNOTATIONS,
+  AnnotationError,
+  INJECTED,
+  MAX_CONTAINERS,
+  OUTPUTS,
+  parseInjectConfig,
+} from "./webhook/annotations.js";
 export type { InjectDefaults } from "./webhook/inject.js";
 export { ADDRESS_INIT_NAME, injectPod, SIDECAR_NAME, VOLUME_NAME } from "./webhook/inject.js";
 export type { PatchOperation } from "./webhook/json-patch.js";

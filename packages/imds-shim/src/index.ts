@@ -1,4 +1,11 @@
 export type {
+  HttpLimits,
+  ListenOptions,
+  RequestInfo,
+  RequestObserver,
+  ServerAddress,
+} from "@credbridge/http";
+export type {
   ContainerCredentialsServer,
   ContainerCredentialsServerOptions,
 } from "./container/server.js";
@@ -28,12 +35,4 @@ export {
   DEFAULT_MIN_REMAINING_SECONDS,
   STATIC_CREDENTIALS_LIFETIME_SECONDS,
 } from "./internal/credentials.js";
-export type {
-  CredentialsServer,
-  HttpLimits,
-  ListenOptions,
-  RequestInfo,
-  RequestObserver,
-  ServerAddress,
-  ServerOptions,
-} from "./internal/http.js";
+export type { CredentialsServer, ServerOptions } from "./internal/credentials-server.js";

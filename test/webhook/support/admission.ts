@@ -3,6 +3,17 @@ import { request } from "node:https";
 import type { TLSSocket } from "node:tls";
 import { SERVICE_HOST } from "../../support/pki.js";
 
+/** `credbridge webhook` on a free loopback port, serving the certificate and key files given. */
+export const webhookArgs = (tls: { certFile: string; keyFile: string }, listen = "127.0.0.1:0"): string[] => [
+  "webhook",
+  "--listen",
+  listen,
+  "--tls-cert-file",
+  tls.certFile,
+  "--tls-key-file",
+  tls.keyFile,
+];
+
 /** An AdmissionReview v1 for CREATE, shaped as the API server sends it. */
 export const admissionReview = (
   object: unknown,

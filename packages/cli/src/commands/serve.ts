@@ -1,3 +1,4 @@
+import { resolve } from "node:path";
 import { isCredbridgeError, maskAccessKeyId, refreshing } from "@credbridge/core";
 import { createContainerCredentialsServer, createImdsServer } from "@credbridge/imds-shim";
 import { type RefresherHandle, startRefresher } from "@credbridge/writer";
@@ -63,6 +64,12 @@ export const serveCommand: Command = async (ctx) => {
     );
   }
   const file = fileOptions(f, "serve");
+  if (containerAt && tokenFile && file.path !== undefined && resolve(file.path) === resolve(tokenFile)) {
+    throw new UsageError(
+      `--credentials-file and --container-auth-token-file name the same file (${resolve(tokenFile)}); the token would be overwritten by the credentials: give each its own path`,
+      "serve",
+    );
+  }
   const { chain, provider, source, minRemainingSeconds: minRemaining } = chainOutlivingMargin(ctx, "serve");
   // Every engine, writer and server runs on the command's clock.
   const runtime = { ...ctx.clock, env: ctx.env, logger };
@@ -174,7 +181,7 @@ export const serveCommand: Command = async (ctx) => {
       logger.log("info", "container credentials endpoint listening", { url: address.url, tokenFile });
     }
     if (metricsAt) {
-      const server = await startMetricsServer(metrics, metricsAt);
+      const server = await startMetricsServer(metrics, metricsAt, CLOSE_GRACE_MS);
       closers.push(() => server.close());
       logger.log("info", "metrics listening", { url: server.url });
     }

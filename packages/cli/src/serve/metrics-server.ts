@@ -1,45 +1,44 @@
-import { createServer, type Server } from "node:http";
-import type { AddressInfo } from "node:net";
-import { hostLiteral } from "@credbridge/core/wire";
+import { createHttpServer, type Reply } from "@credbridge/http";
 import type { Metrics } from "./metrics.js";
+
+const text = (status: number, route: string, body: string, contentType = "text/plain"): Reply => ({
+  status,
+  route,
+  contentType,
+  body,
+});
 
 /** `/metrics`, `/healthz` (the refresh engine is not wedged) and `/readyz` (every output can serve). */
 export const startMetricsServer = async (
   metrics: Metrics,
   listen: { host: string; port: number },
+  /** Requests in flight at close get this long. */
+  closeGraceMs?: number,
 ): Promise<{ url: string; close(): Promise<void> }> => {
-  const server: Server = createServer({ requestTimeout: 5_000, headersTimeout: 5_000 }, (req, res) => {
-    const path = (req.url ?? "/").split("?")[0];
-    if (req.method !== "GET" && req.method !== "HEAD") {
-      res.writeHead(405, { allow: "GET, HEAD" }).end();
-      return;
-    }
-    if (path === "/metrics") {
-      res
-        .writeHead(200, { "content-type": "text/plain; version=0.0.4; charset=utf-8" })
-        .end(metrics.render());
-    } else if (path === "/healthz") {
-      const live = metrics.live();
-      res.writeHead(live.ok ? 200 : 503, { "content-type": "text/plain" }).end(`${live.reason}\n`);
-    } else if (path === "/readyz") {
-      const ready = metrics.ready();
-      res.writeHead(ready.ok ? 200 : 503, { "content-type": "text/plain" }).end(`${ready.reason}\n`);
-    } else {
-      res.writeHead(404, { "content-type": "text/plain" }).end("not found\n");
-    }
+  const server = createHttpServer({
+    name: "metrics",
+    host: listen.host,
+    port: listen.port,
+    // Nothing here for a DNS-rebinding page to take, and Prometheus may scrape by any name.
+    allowedHosts: ["*"],
+    limits: { closeGraceMs },
+    handler: ({ method, path }) => {
+      if (method !== "GET" && method !== "HEAD") {
+        return { ...text(405, path, ""), headers: { allow: "GET, HEAD" } };
+      }
+      if (path === "/metrics") {
+        return text(200, path, metrics.render(), "text/plain; version=0.0.4; charset=utf-8");
+      } else if (path === "/healthz") {
+        const live = metrics.live();
+        return text(live.ok ? 200 : 503, path, `${live.reason}\n`);
+      } else if (path === "/readyz") {
+        const ready = metrics.ready();
+        return text(ready.ok ? 200 : 503, path, `${ready.reason}\n`);
+      } else {
+        return text(404, "not-found", "not found\n");
+      }
+    },
   });
-  server.keepAliveTimeout = 5_000;
-  await new Promise<void>((resolve, reject) => {
-    server.once("error", reject);
-    server.listen(listen.port, listen.host, () => resolve());
-  });
-  const address = server.address() as AddressInfo;
-  return {
-    url: `http://${hostLiteral(address.address)}:${address.port}`,
-    close: () =>
-      new Promise<void>((resolve) => {
-        server.close(() => resolve());
-        server.closeIdleConnections();
-      }),
-  };
+  const address = await server.listen();
+  return { url: address.url, close: () => server.close() };
 };

@@ -3,7 +3,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { type RefreshingProvider, refreshing } from "@credbridge/core";
 import { manualRuntime } from "@credbridge/core/testing";
-import type { RequestInfo } from "@credbridge/imds-shim";
+import type { RequestInfo } from "@credbridge/http";
 import type { AwsCredentialIdentity } from "@smithy/types";
 import { describe, expect, it } from "vitest";
 import { createMetrics } from "./metrics.js";

@@ -1,5 +1,5 @@
 import type { RefreshEvent, RefreshingProvider } from "@credbridge/core";
-import type { RequestInfo } from "@credbridge/imds-shim";
+import type { RequestInfo } from "@credbridge/http";
 import type { RefresherEvent, RefresherHandle } from "@credbridge/writer";
 import { engineLiveness, type ProbeResult, tokenFileReadiness } from "./probes.js";
 

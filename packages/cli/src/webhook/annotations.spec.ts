@@ -1,5 +1,11 @@
 import { describe, expect, it } from "vitest";
-import { AnnotationError, DEFAULT_CREDENTIALS_PATH, parseInjectConfig } from "./annotations.js";
+import {
+  AnnotationError,
+  DEFAULT_CREDENTIALS_PATH,
+  MAX_ASSUME_ROLE_HOPS,
+  MAX_CONTAINERS,
+  parseInjectConfig,
+} from "./annotations.js";
 
 const parse = (annotations: Record<string, string>) => parseInjectConfig(annotations, ["app", "worker"]);
 const problemsOf = (annotations: Record<string, string>): readonly string[] => {
@@ -34,7 +40,7 @@ describe("parseInjectConfig", () => {
     expect(
       parse({
         "credbridge.io/inject": "true",
-        "credbridge.io/outputs": "imds, file,imds",
+        "credbridge.io/outputs": "container, file,container",
         "credbridge.io/credentials-path": "/home/app/.aws/credentials",
         "credbridge.io/file-owner": "10000:2000",
         "credbridge.io/self-assume": "true",
@@ -43,7 +49,7 @@ describe("parseInjectConfig", () => {
         "credbridge.io/containers": "worker",
       }),
     ).toEqual({
-      outputs: ["imds", "file"],
+      outputs: ["container", "file"],
       credentialsPath: "/home/app/.aws/credentials",
       fileOwner: { uid: 10000, gid: 2000 },
       selfAssume: true,
@@ -83,7 +89,7 @@ describe("parseInjectConfig", () => {
     [
       "credbridge.io/credentials-file",
       "/x/y",
-      /unknown annotation credbridge\.io\/credentials-file; credbridge reads .*credbridge\.io\/credentials-path/,
+      /unknown annotation "credbridge\.io\/credentials-file"; credbridge reads .*credbridge\.io\/credentials-path/,
     ],
   ])("refuses %s: %j, naming it and what it accepts", (key, value, message) => {
     const problems = problemsOf({ "credbridge.io/inject": "true", [key]: value });
@@ -99,5 +105,91 @@ describe("parseInjectConfig", () => {
         "credbridge.io/self-assume": "no",
       }),
     ).toHaveLength(2);
+  });
+
+  it("refuses credbridge.io/containers with the imds output, naming both: every container reaches the metadata address", () => {
+    for (const outputs of ["imds", "file,imds"]) {
+      const problems = problemsOf({
+        "credbridge.io/inject": "true",
+        "credbridge.io/outputs": outputs,
+        "credbridge.io/containers": "app",
+      });
+      expect(problems).toEqual([
+        expect.stringMatching(
+          /^credbridge\.io\/containers cannot hold with credbridge\.io\/outputs "imds": every container .* IMDS fallback; remove credbridge\.io\/containers or the imds output$/,
+        ),
+      ]);
+    }
+    expect(
+      parse({
+        "credbridge.io/inject": "true",
+        "credbridge.io/outputs": "file,container",
+        "credbridge.io/containers": "app",
+      })?.containers,
+    ).toEqual(["app"]);
+  });
+
+  it("refuses a credentials file at the container token's path when both outputs share the directory", () => {
+    const problems = problemsOf({
+      "credbridge.io/inject": "true",
+      "credbridge.io/outputs": "file,container",
+      "credbridge.io/credentials-path": "/var/run/credbridge/container-token",
+    });
+    expect(problems).toEqual([
+      expect.stringMatching(
+        /^credbridge\.io\/credentials-path "\/var\/run\/credbridge\/container-token" is where the container endpoint's token file goes/,
+      ),
+    ]);
+    // Without the container output there is no token file to collide with.
+    expect(
+      parse({
+        "credbridge.io/inject": "true",
+        "credbridge.io/credentials-path": "/var/run/credbridge/container-token",
+      })?.credentialsPath,
+    ).toBe("/var/run/credbridge/container-token");
+  });
+
+  it("refuses a credbridge.io/status a pod author wrote, other than the webhook's own mark", () => {
+    expect(problemsOf({ "credbridge.io/inject": "true", "credbridge.io/status": "done" })).toEqual([
+      'credbridge.io/status is set by the webhook ("injected"); remove it from the pod',
+    ]);
+    expect(parse({ "credbridge.io/inject": "true", "credbridge.io/status": "injected" })).toBeDefined();
+  });
+
+  it("caps the names, the hops and the length of what a message quotes", () => {
+    const names = Array.from({ length: MAX_CONTAINERS + 1 }, (_, i) => `c${i}`);
+    expect(
+      problemsOf({ "credbridge.io/inject": "true", "credbridge.io/containers": names.join(",") }),
+    ).toEqual([
+      `credbridge.io/containers lists ${MAX_CONTAINERS + 1} names; it takes at most ${MAX_CONTAINERS}`,
+    ]);
+    const hops = Array.from({ length: MAX_ASSUME_ROLE_HOPS + 1 }, () => "arn:aws:iam::111122223333:role/a");
+    expect(
+      problemsOf({ "credbridge.io/inject": "true", "credbridge.io/assume-role": hops.join(" ") }),
+    ).toEqual([
+      `credbridge.io/assume-role names ${MAX_ASSUME_ROLE_HOPS + 1} hops; it takes at most ${MAX_ASSUME_ROLE_HOPS}`,
+    ]);
+    const huge = "x".repeat(1_000_000);
+    const problems = problemsOf({
+      "credbridge.io/inject": "true",
+      "credbridge.io/outputs": huge,
+      "credbridge.io/assume-role": huge,
+      "credbridge.io/containers": huge,
+      [`credbridge.io/${huge}`]: "x",
+    });
+    expect(problems).toHaveLength(4);
+    for (const problem of problems) expect(problem.length).toBeLessThan(600);
+  });
+
+  it("checks 40 000 names against 20 000 containers in linear time (a review of 1.4 MB took 43 s)", () => {
+    const present = Array.from({ length: 20_000 }, (_, i) => `app-${i}`);
+    const annotations = {
+      "credbridge.io/inject": "true",
+      "credbridge.io/containers": [...present, ...present].join(","),
+    };
+    const started = performance.now();
+    expect(() => parseInjectConfig(annotations, present)).toThrow(/lists 20000 names; it takes at most/);
+    // Not a benchmark: a budget two orders of magnitude above the linear cost, far below the quadratic one.
+    expect(performance.now() - started).toBeLessThan(500);
   });
 });

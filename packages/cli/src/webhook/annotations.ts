@@ -1,5 +1,6 @@
 import { posix } from "node:path";
 import { parseAssumeRole } from "../args/assume-role.js";
+import { CONTAINER_TOKEN_FILE_NAME } from "./inject.js";
 
 /** The annotations the webhook reads; any other `credbridge.io/` key is refused, as a typo would be. */
 export const ANNOTATIONS = {
@@ -10,7 +11,21 @@ export const ANNOTATIONS = {
   selfAssume: "credbridge.io/self-assume",
   assumeRole: "credbridge.io/assume-role",
   containers: "credbridge.io/containers",
+  /** Set by the webhook on every pod it injects (`injected`): its own containers are then the ones of its names. */
+  status: "credbridge.io/status",
 } as const;
+
+/** The value of `credbridge.io/status` on an injected pod. */
+export const INJECTED = "injected";
+
+/**
+ * The most containers (app and init) a pod may have to be injected, and the
+ * most names `credbridge.io/containers` may list. Kubernetes sets no limit;
+ * these keep the work per review small whatever a pod author sends.
+ */
+export const MAX_CONTAINERS = 128;
+/** The most hops `credbridge.io/assume-role` may name (STS chains sessions of an hour at most anyway). */
+export const MAX_ASSUME_ROLE_HOPS = 10;
 
 const PREFIX = "credbridge.io/";
 const KNOWN = new Set<string>(Object.values(ANNOTATIONS));
@@ -48,9 +63,14 @@ const BOOLEAN = new Set(["true", "false"]);
 
 const parseBoolean = (key: string, value: string, problems: string[]): boolean => {
   if (BOOLEAN.has(value)) return value === "true";
-  problems.push(`${key} must be "true" or "false", got "${value}"`);
+  problems.push(`${key} must be "true" or "false", got ${quoted(value)}`);
   return false;
 };
+
+/** A value as a message quotes it: cut short, so a megabyte annotation makes no megabyte message. */
+const quoted = (value: string): string =>
+  JSON.stringify(value.length > 120 ? `${value.slice(0, 100)}…` : value) +
+  (value.length > 120 ? ` (${value.length} characters)` : "");
 
 const commaList = (value: string): string[] =>
   value
@@ -64,7 +84,7 @@ const parseOutputs = (value: string | undefined, problems: string[]): Output[] =
   const bad = items.filter((o) => !(OUTPUTS as readonly string[]).includes(o));
   if (items.length === 0 || bad.length > 0) {
     problems.push(
-      `${ANNOTATIONS.outputs} must be a comma-separated list of ${OUTPUTS.join(", ")}; got "${value}"`,
+      `${ANNOTATIONS.outputs} must be a comma-separated list of ${OUTPUTS.join(", ")}; got ${quoted(value)}`,
     );
     return ["file"];
   }
@@ -81,7 +101,7 @@ const parseCredentialsPath = (value: string | undefined, problems: string[]): st
     !/[\s"'\\]/.test(value);
   if (!ok) {
     problems.push(
-      `${ANNOTATIONS.credentialsPath} must be an absolute, normalized file path below a directory (e.g. /home/app/.aws/credentials); got "${value}"`,
+      `${ANNOTATIONS.credentialsPath} must be an absolute, normalized file path below a directory (e.g. /home/app/.aws/credentials); got ${quoted(value)}`,
     );
   }
   return value;
@@ -92,7 +112,7 @@ const parseFileOwner = (value: string | undefined, problems: string[]) => {
   const m = /^(\d+):(\d+)$/.exec(value);
   if (!m || Number(m[1]) === 0) {
     problems.push(
-      `${ANNOTATIONS.fileOwner} must be a numeric non-root UID:GID like 10000:10000; got "${value}"`,
+      `${ANNOTATIONS.fileOwner} must be a numeric non-root UID:GID like 10000:10000; got ${quoted(value)}`,
     );
     return undefined;
   }
@@ -104,7 +124,20 @@ const parseAssumeRoles = (value: string | undefined, problems: string[]): string
   // The repeatable flag's env form: one hop per whitespace-separated entry.
   const hops = value.split(/\s+/).filter(Boolean);
   if (hops.length === 0) problems.push(`${ANNOTATIONS.assumeRole} needs at least one role ARN`);
+  if (hops.length > MAX_ASSUME_ROLE_HOPS) {
+    problems.push(
+      `${ANNOTATIONS.assumeRole} names ${hops.length} hops; it takes at most ${MAX_ASSUME_ROLE_HOPS}`,
+    );
+    return hops;
+  }
   for (const hop of hops) {
+    // An ARN (2048), an external id (1224) and a session name (64) fit well within this.
+    if (hop.length > 4096) {
+      problems.push(
+        `${ANNOTATIONS.assumeRole}: a hop of ${hop.length} characters is no role ARN with its options`,
+      );
+      continue;
+    }
     try {
       parseAssumeRole(hop, "webhook", ANNOTATIONS.assumeRole);
     } catch (error) {
@@ -120,14 +153,46 @@ const parseContainers = (
   problems: string[],
 ): string[] | undefined => {
   if (value === undefined) return undefined;
-  const names = commaList(value);
-  const missing = names.filter((n) => !present.includes(n));
-  if (names.length === 0 || missing.length > 0) {
+  const names = [...new Set(commaList(value))];
+  if (names.length > MAX_CONTAINERS) {
     problems.push(
-      `${ANNOTATIONS.containers} must list containers of this pod (${present.join(", ")}); got "${value}"`,
+      `${ANNOTATIONS.containers} lists ${names.length} names; it takes at most ${MAX_CONTAINERS}`,
+    );
+    return names;
+  }
+  const known = new Set(present);
+  if (names.length === 0 || names.some((n) => !known.has(n))) {
+    const listed = present.length > 10 ? `${present.slice(0, 10).join(", ")}, …` : present.join(", ");
+    problems.push(
+      `${ANNOTATIONS.containers} must list containers of this pod (${listed}); got ${quoted(value)}`,
     );
   }
   return names;
+};
+
+/** Annotations that each hold but cannot hold together. */
+const combinationProblems = (config: InjectConfig, a: Readonly<Record<string, string>>): string[] => {
+  const problems: string[] = [];
+  if (config.containers !== undefined && config.outputs.includes("imds")) {
+    // The address init container puts 169.254.169.254 on the pod's loopback, which every container shares.
+    problems.push(
+      `${ANNOTATIONS.containers} cannot hold with ${ANNOTATIONS.outputs} "imds": every container in the pod reaches the metadata address, so the containers left out would get the role through their SDK's IMDS fallback; remove ${ANNOTATIONS.containers} or the imds output`,
+    );
+  }
+  if (
+    config.outputs.includes("file") &&
+    config.outputs.includes("container") &&
+    posix.basename(config.credentialsPath) === CONTAINER_TOKEN_FILE_NAME
+  ) {
+    problems.push(
+      `${ANNOTATIONS.credentialsPath} ${quoted(config.credentialsPath)} is where the container endpoint's token file goes with ${ANNOTATIONS.outputs} "file,container" (${CONTAINER_TOKEN_FILE_NAME} beside the credentials file); name the credentials file otherwise`,
+    );
+  }
+  const status = a[ANNOTATIONS.status];
+  if (status !== undefined && status !== INJECTED) {
+    problems.push(`${ANNOTATIONS.status} is set by the webhook ("${INJECTED}"); remove it from the pod`);
+  }
+  return problems;
 };
 
 /**
@@ -147,7 +212,7 @@ export const parseInjectConfig = (
   if (!parseBoolean(ANNOTATIONS.inject, inject, problems) && problems.length === 0) return undefined;
   for (const key of Object.keys(a)) {
     if (key.startsWith(PREFIX) && !KNOWN.has(key)) {
-      problems.push(`unknown annotation ${key}; credbridge reads ${[...KNOWN].join(", ")}`);
+      problems.push(`unknown annotation ${quoted(key)}; credbridge reads ${[...KNOWN].join(", ")}`);
     }
   }
   const selfAssume = a[ANNOTATIONS.selfAssume];
@@ -159,6 +224,7 @@ export const parseInjectConfig = (
     assumeRoles: parseAssumeRoles(a[ANNOTATIONS.assumeRole], problems),
     containers: parseContainers(a[ANNOTATIONS.containers], containerNames, problems),
   };
+  if (problems.length === 0) problems.push(...combinationProblems(config, a));
   if (problems.length > 0) throw new AnnotationError(problems);
   return config;
 };

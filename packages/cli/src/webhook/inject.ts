@@ -1,6 +1,6 @@
 import { posix } from "node:path";
 import { envNameOf } from "../args/flags.js";
-import type { InjectConfig } from "./annotations.js";
+import { ANNOTATIONS, INJECTED, type InjectConfig } from "./annotations.js";
 import { type AwsSource, findAwsSource } from "./aws-source.js";
 import type { Container, EnvVar, Pod, PodSpec, Volume, VolumeMount } from "./pod.js";
 
@@ -90,15 +90,6 @@ const appEnv = (config: InjectConfig): EnvVar[] => {
   return out;
 };
 
-/** `wanted` first, in its order; then whatever else is there, as it was (another webhook's, the user's). */
-const mergeByName = <T extends { name: string }>(
-  existing: readonly T[] | undefined,
-  wanted: readonly T[],
-) => {
-  const names = new Set(wanted.map((w) => w.name));
-  return [...wanted, ...(existing ?? []).filter((e) => !names.has(e.name))];
-};
-
 /** Sets `wanted` in place: an entry of the same name is replaced where it stands, others appended. */
 const setByName = <T extends { name: string }>(existing: readonly T[] | undefined, wanted: readonly T[]) => {
   const out = [...(existing ?? [])];
@@ -116,11 +107,15 @@ const sharedMount = (config: InjectConfig, readOnly: boolean): VolumeMount => ({
   ...(readOnly ? { readOnly: true } : {}),
 });
 
+/**
+ * The sidecar, derived from the annotations and the AWS source alone: nothing
+ * of a container already named `credbridge` (its env, its mounts) is carried
+ * over, so no pod author's setting reaches it unvalidated.
+ */
 const sidecar = (
   config: InjectConfig,
   defaults: InjectDefaults,
   spec: PodSpec,
-  existing: Container | undefined,
   source: AwsSource | undefined,
 ): Container => {
   const uid = config.fileOwner?.uid ?? SIDECAR_UID;
@@ -140,7 +135,7 @@ const sidecar = (
     // startup probe holds them back until the first credentials exist.
     restartPolicy: "Always",
     args: ["serve"],
-    env: mergeByName(existing?.env, sidecarEnv(config, spec, source)),
+    env: sidecarEnv(config, spec, source),
     ports: [{ name: "credbridge", containerPort: METRICS_PORT }],
     startupProbe: probe("/readyz", 2, 30),
     readinessProbe: probe("/readyz", 10, 3),
@@ -156,8 +151,7 @@ const sidecar = (
       seccompProfile: { type: "RuntimeDefault" },
     },
   };
-  const volumeMounts = mergeByName(existing?.volumeMounts, mounts);
-  if (volumeMounts.length > 0) c.volumeMounts = volumeMounts;
+  if (mounts.length > 0) c.volumeMounts = mounts;
   return c;
 };
 
@@ -202,33 +196,56 @@ export const mountConflicts = (config: InjectConfig, apps: readonly Container[])
     : [];
 
 /** The app containers that get credentials. */
-export const selectedApps = (pod: Pod, config: InjectConfig): Container[] =>
-  pod.spec.containers.filter((c) => config.containers === undefined || config.containers.includes(c.name));
+export const selectedApps = (pod: Pod, config: InjectConfig): Container[] => {
+  if (config.containers === undefined) return pod.spec.containers;
+  const names = new Set(config.containers);
+  return pod.spec.containers.filter((c) => names.has(c.name));
+};
+
+/** The names of the containers the webhook adds; a pod's own container may carry neither. */
+const OWN_NAMES = new Set([SIDECAR_NAME, ADDRESS_INIT_NAME]);
+
+/** Marked by the webhook itself (`credbridge.io/status: injected`): its containers are already there. */
+export const isInjected = (pod: Pod): boolean => pod.metadata?.annotations?.[ANNOTATIONS.status] === INJECTED;
 
 /**
- * The pod as it must be: the sidecar (and the IMDS address init container)
- * first among the init containers, the shared volume, and the selected apps'
- * environment and mounts. A pure function of the pod, so applying it to its
- * own result changes nothing: that is what makes reinvocation safe.
+ * A container of the pod's own under a name the webhook uses, which injection
+ * would merge with its own or duplicate; undefined when there is none. On a pod
+ * the webhook marked, init containers of those names are its own.
  */
-export const injectPod = (pod: Pod, config: InjectConfig, defaults: InjectDefaults): Pod => {
+export const nameClash = (pod: Pod): { container: string; init: boolean } | undefined => {
+  const app = pod.spec.containers.find((c) => OWN_NAMES.has(c.name));
+  if (app) return { container: app.name, init: false };
+  if (isInjected(pod)) return undefined;
+  const init = (pod.spec.initContainers ?? []).find((c) => OWN_NAMES.has(c.name));
+  return init ? { container: init.name, init: true } : undefined;
+};
+
+/**
+ * The pod's spec as it must be: the sidecar (and the IMDS address init
+ * container) first among the init containers, the shared volume, the selected
+ * apps' environment and mounts. The pod's metadata is left to the caller: a
+ * copy of a pod's annotations (thousands, for a hostile one) is work the
+ * webhook's patch does not need.
+ */
+export const injectSpec = (pod: Pod, config: InjectConfig, defaults: InjectDefaults): PodSpec => {
   const spec = pod.spec;
   const inits = spec.initContainers ?? [];
-  const existing = inits.find((c) => c.name === SIDECAR_NAME);
+  // Our sidecar from an earlier pass holds what AWS's webhook added since (its source): read it first.
+  const existing = isInjected(pod) ? inits.find((c) => c.name === SIDECAR_NAME) : undefined;
   const ours = (e: EnvVar) => appEnv(config).some((a) => a.name === e.name && a.value === e.value);
   const source = findAwsSource([...(existing ? [existing] : []), ...inits, ...spec.containers], ours);
 
   const first = [
     ...(config.outputs.includes("imds") ? [addressInit(defaults)] : []),
-    sidecar(config, defaults, spec, existing, source),
+    sidecar(config, defaults, spec, source),
   ];
-  const firstNames = new Set([SIDECAR_NAME, ADDRESS_INIT_NAME]);
   const selected = new Set(selectedApps(pod, config).map((c) => c.name));
   const wantedEnv = appEnv(config);
 
   const next: PodSpec = {
     ...spec,
-    initContainers: [...first, ...inits.filter((c) => !firstNames.has(c.name))],
+    initContainers: [...first, ...inits.filter((c) => !OWN_NAMES.has(c.name))],
     containers: spec.containers.map((c) => {
       if (!selected.has(c.name)) return c;
       const out: Container = { ...c, env: setByName(c.env, wantedEnv) };
@@ -245,5 +262,20 @@ export const injectPod = (pod: Pod, config: InjectConfig, defaults: InjectDefaul
     const sc = withUnprivilegedPort80(spec);
     if (sc) next.securityContext = sc;
   }
-  return { ...pod, spec: next };
+  return next;
 };
+
+/**
+ * The pod as it must be: {@link injectSpec}, and the `credbridge.io/status`
+ * mark. A pure function of the pod, so applying it to its own result changes
+ * nothing: that is what makes reinvocation safe. Expects a pod without a
+ * {@link nameClash}.
+ */
+export const injectPod = (pod: Pod, config: InjectConfig, defaults: InjectDefaults): Pod => ({
+  ...pod,
+  metadata: {
+    ...pod.metadata,
+    annotations: { ...pod.metadata?.annotations, [ANNOTATIONS.status]: INJECTED },
+  },
+  spec: injectSpec(pod, config, defaults),
+});

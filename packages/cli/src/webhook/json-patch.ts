@@ -36,7 +36,10 @@ export const diff = (before: unknown, after: unknown, path = ""): PatchOperation
     for (const key of Object.keys(before)) {
       if (!(key in after)) ops.push({ op: "remove", path: `${path}/${pointerSegment(key)}` });
     }
-    for (const [key, value] of Object.entries(after)) {
+    for (const key of Object.keys(after)) {
+      const value = after[key];
+      // The same value (most of a mutated pod is the input's own objects): nothing to compare.
+      if (before[key] === value) continue;
       const at = `${path}/${pointerSegment(key)}`;
       if (!(key in before)) ops.push({ op: "add", path: at, value });
       else ops.push(...diff(before[key], value, at));
@@ -44,7 +47,7 @@ export const diff = (before: unknown, after: unknown, path = ""): PatchOperation
     return ops;
   }
   if (Array.isArray(before) && Array.isArray(after) && before.length === after.length) {
-    return after.flatMap((value, i) => diff(before[i], value, `${path}/${i}`));
+    return after.flatMap((value, i) => (before[i] === value ? [] : diff(before[i], value, `${path}/${i}`)));
   }
   if (
     Array.isArray(before) &&

@@ -1,6 +1,13 @@
-import { ANNOTATIONS, AnnotationError, parseInjectConfig } from "./annotations.js";
-import { type InjectDefaults, injectPod, mountConflicts, selectedApps } from "./inject.js";
-import { diff, type PatchOperation } from "./json-patch.js";
+import { ANNOTATIONS, AnnotationError, INJECTED, MAX_CONTAINERS, parseInjectConfig } from "./annotations.js";
+import {
+  type InjectDefaults,
+  injectSpec,
+  isInjected,
+  mountConflicts,
+  nameClash,
+  selectedApps,
+} from "./inject.js";
+import { diff, type PatchOperation, pointerSegment } from "./json-patch.js";
 import type { Pod } from "./pod.js";
 
 /** What the webhook answers for one pod. */
@@ -29,6 +36,20 @@ export const mutatePod = (pod: Pod, defaults: InjectDefaults): Mutation => {
     throw error;
   }
   if (!config) return { kind: "skip" };
+  const count = pod.spec.containers.length + (pod.spec.initContainers?.length ?? 0);
+  if (count > MAX_CONTAINERS) {
+    return {
+      kind: "deny",
+      message: `credbridge: ${ANNOTATIONS.inject}: the pod has ${count} containers and init containers; credbridge injects into pods of at most ${MAX_CONTAINERS}`,
+    };
+  }
+  const clash = nameClash(pod);
+  if (clash) {
+    return {
+      kind: "deny",
+      message: `credbridge: ${ANNOTATIONS.inject}: the pod's ${clash.init ? "init container" : "container"} "${clash.container}" has the name of a container credbridge injects; rename it`,
+    };
+  }
   if (pod.spec.hostNetwork === true) {
     // The sidecar's ports and the IMDS address would be the node's, shared by every such pod on it.
     return {
@@ -43,5 +64,13 @@ export const mutatePod = (pod: Pod, defaults: InjectDefaults): Mutation => {
       message: `credbridge: ${ANNOTATIONS.credentialsPath}: container(s) ${conflicts.join(", ")} already mount another volume at the credentials file's directory; choose a path in a directory of its own`,
     };
   }
-  return { kind: "patch", patch: diff(pod, injectPod(pod, config, defaults)) };
+  // injectPod's patch, without copying the pod's annotations to add one: the mark is one operation.
+  const patch = diff(pod.spec, injectSpec(pod, config, defaults), "/spec");
+  if (isInjected(pod)) return { kind: "patch", patch };
+  const mark: PatchOperation = {
+    op: "add",
+    path: `/metadata/annotations/${pointerSegment(ANNOTATIONS.status)}`,
+    value: INJECTED,
+  };
+  return { kind: "patch", patch: [mark, ...patch] };
 };

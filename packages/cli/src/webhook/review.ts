@@ -1,4 +1,5 @@
 import type { InjectDefaults } from "./inject.js";
+import { jsonShapeProblem } from "./json-shape.js";
 import { type Mutation, mutatePod } from "./mutate.js";
 import type { Pod } from "./pod.js";
 
@@ -54,6 +55,8 @@ const looksLikePod = (v: unknown): v is Pod =>
  * anything else is allowed unchanged.
  */
 export const answerReview = (body: string, defaults: InjectDefaults): ReviewAnswer => {
+  const tooCostly = jsonShapeProblem(body);
+  if (tooCostly) return bad(`${tooCostly}; credbridge answers no review this large`);
   let review: unknown;
   try {
     review = JSON.parse(body);

@@ -1,4 +1,4 @@
-import { createHttpServer, type Reply, type ServerAddress } from "@credbridge/imds-shim/http";
+import { createHttpServer, type Reply, type ServerAddress } from "@credbridge/http";
 import type { JsonLogger } from "../log.js";
 import type { InjectDefaults } from "./inject.js";
 import { answerReview } from "./review.js";
@@ -21,6 +21,13 @@ export interface WebhookServerOptions {
  * objects under 1.5 MiB. A review above 3 MiB is not one the API server sends.
  */
 const MAX_REVIEW_BYTES = 3 * 1024 * 1024;
+/**
+ * Reviews held in memory at once: two of the largest, or hundreds of real
+ * ones (tens of KiB each). More are answered 503 at once, so held bodies cannot
+ * take the webhook past its container's 128Mi.
+ */
+const MAX_BUFFERED_REVIEW_BYTES = 8 * 1024 * 1024;
+const MAX_CONNECTIONS = 256;
 
 const json = (status: number, route: string, body: unknown): Reply => ({
   status,
@@ -40,7 +47,9 @@ const text = (status: number, route: string, body: string): Reply => ({
  * `credbridge webhook`'s HTTPS server: POST /mutate answers AdmissionReviews,
  * /healthz and /readyz answer the kubelet. The certificate and key are read at
  * `listen` and again whenever their files change (cert-manager rotates them in
- * place); only `Host` values the certificate names (or IP literals) are served.
+ * place); a pair whose key is not the certificate's stops `listen`, and on
+ * rotation leaves the previous pair in use. Only `Host` values the certificate
+ * names (its wildcards as RFC 6125 matches them) or IP literals are served.
  */
 export const createWebhookServer = (options: WebhookServerOptions) => {
   const { logger } = options;
@@ -48,14 +57,33 @@ export const createWebhookServer = (options: WebhookServerOptions) => {
   let pair: TlsPair | undefined;
   let watcher: TlsWatcher | undefined;
 
+  /** Serves `next` from now on; throws, naming both files, when they cannot serve TLS together. */
+  const use = (next: TlsPair) => {
+    try {
+      http.setSecureContext(next.options);
+    } catch (error) {
+      throw new Error(
+        `--tls-cert-file ${options.certFile} and --tls-key-file ${options.keyFile}: ${(error as Error).message}`,
+      );
+    }
+    http.setAllowedHosts(next.names);
+    pair = next;
+  };
+
   const http = createHttpServer({
     name: "webhook",
     host: options.host,
     port: options.port,
+    // The API server sends a review whole at once and keeps its connections for
+    // the next ones: the core's handshake (5 s), head (5 s) and request (10 s)
+    // deadlines stand as they are.
     limits: {
       maxBodyBytes: MAX_REVIEW_BYTES,
-      // The API server gives up after the webhook's timeoutSeconds (at most 30).
-      requestTimeoutMs: 30_000,
+      maxBufferedBytes: MAX_BUFFERED_REVIEW_BYTES,
+      // Each TLS connection costs OpenSSL some 30 KiB once it reads: 1 100 silent ones
+      // closing left 30 MiB behind. The API server needs a few dozen; at the limit the
+      // oldest idle or unfinished one makes room, so a flood cannot lock it out.
+      maxConnections: MAX_CONNECTIONS,
       idleTimeoutMs: 120_000,
       keepAliveTimeoutMs: 60_000,
     },
@@ -65,11 +93,7 @@ export const createWebhookServer = (options: WebhookServerOptions) => {
     logger,
     onRequest: undefined,
     url: (base) => base,
-    beforeListen: async () => {
-      pair = await readTlsPair(options.certFile, options.keyFile);
-      http.setSecureContext(pair.options);
-      http.setAllowedHosts(pair.names);
-    },
+    beforeListen: async () => use(await readTlsPair(options.certFile, options.keyFile)),
     afterClose: () => watcher?.stop(),
     // HTTPS: the real pair replaces this in beforeListen, before the server exists.
     tls: { cert: "", key: "" },
@@ -103,9 +127,7 @@ export const createWebhookServer = (options: WebhookServerOptions) => {
       options.keyFile,
       current,
       (next) => {
-        pair = next;
-        http.setSecureContext(next.options);
-        http.setAllowedHosts(next.names);
+        use(next);
         logger.log("info", "serving certificate reloaded", {
           fingerprint: next.fingerprint,
           notAfter: next.notAfter.toISOString(),

@@ -2,9 +2,9 @@ import { X509Certificate } from "node:crypto";
 import { type FSWatcher, watch } from "node:fs";
 import { readFile } from "node:fs/promises";
 import { dirname } from "node:path";
-import { createSecureContext, type SecureContextOptions } from "node:tls";
+import type { SecureContextOptions } from "node:tls";
 
-/** A key pair as read from disk, checked to belong together. */
+/** A key pair as read from disk; the server checks that they belong together when it takes them. */
 export interface TlsPair {
   options: SecureContextOptions;
   /** DNS names and IPs the certificate is valid for: the `Host` values the webhook accepts. */
@@ -14,7 +14,7 @@ export interface TlsPair {
   fingerprint: string;
 }
 
-/** Reads both files and checks that the key matches the certificate; throws naming the file to fix. */
+/** Reads both files and the certificate's names and dates; throws naming the file to fix. */
 export const readTlsPair = async (certFile: string, keyFile: string): Promise<TlsPair> => {
   const read = async (path: string, flag: string) => {
     try {
@@ -29,13 +29,6 @@ export const readTlsPair = async (certFile: string, keyFile: string): Promise<Tl
     x509 = new X509Certificate(cert);
   } catch (error) {
     throw new Error(`--tls-cert-file ${certFile} holds no PEM certificate: ${(error as Error).message}`);
-  }
-  try {
-    createSecureContext({ cert, key });
-  } catch (error) {
-    throw new Error(
-      `--tls-key-file ${keyFile} is not the key of --tls-cert-file ${certFile}: ${(error as Error).message}`,
-    );
   }
   const names = (x509.subjectAltName ?? "")
     .split(/,\s*/)
@@ -57,9 +50,10 @@ export interface TlsWatcher {
  * Calls `onChange` with the new pair whenever the files' contents change. It
  * watches the directories (cert-manager's secret volume swaps a symlink, which
  * an inotify watch on the files themselves would miss) and also looks every
- * `pollMs`, for filesystems that send no events. A half-written rotation (a new
- * certificate, the old key) is reported to `onError` and retried on the next
- * change: the server keeps serving the previous pair meanwhile.
+ * `pollMs`, for filesystems that send no events. A pair that cannot be read, or
+ * that `onChange` refuses by throwing (a half-written rotation: a new
+ * certificate, the old key), is reported to `onError` and tried again on the
+ * next change and poll: the server keeps serving the previous pair meanwhile.
  */
 export const watchTlsFiles = (
   certFile: string,
@@ -84,8 +78,8 @@ export const watchTlsFiles = (
         pair.fingerprint !== last.fingerprint ||
         !(pair.options.key as Buffer).equals(last.options.key as Buffer)
       ) {
-        last = pair;
         onChange(pair);
+        last = pair;
       }
     } catch (error) {
       onError(error as Error);

@@ -3,18 +3,17 @@ import { mkdtemp, rename, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { isCredbridgeError } from "@credbridge/core";
+import type { RequestInfo } from "@credbridge/http";
+import { requestHead as head, rawRequest } from "@credbridge/http/testing";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import type { RequestInfo } from "../internal/http.js";
 import {
   controlledProvider,
-  head,
   KEY_A,
   KEY_B,
   manualClock,
-  rawRequest,
   recordingLogger,
   until,
-} from "../internal/raw-http.spec.helper.js";
+} from "../internal/credentials.spec.helper.js";
 import { type ContainerCredentialsServerOptions, createContainerCredentialsServer } from "./server.js";
 
 const TOKEN = "pod-identity-token-value";

@@ -1,16 +1,14 @@
 import { CredbridgeError, resolveRuntime } from "@credbridge/core";
 import { parseRoleArn, rfc3339Seconds, sessionIdentity } from "@credbridge/core/wire";
+import { createHttpServer, parseTarget, type Reply } from "@credbridge/http";
 import type { AwsCredentialIdentity } from "@smithy/types";
 import { createCredentialSource, type ServedCredentialsOptions } from "../internal/credentials.js";
 import { answerWithCredentials, preparedCredentialsReply } from "../internal/credentials-reply.js";
 import {
   type CredentialsServer,
-  createHttpServer,
   credentialsServer,
-  type Reply,
   type ServerOptions,
-} from "../internal/http.js";
-import { parseTarget } from "../internal/target.js";
+} from "../internal/credentials-server.js";
 import { createAuthTokenSource, type ExpectedToken, tokensMatch } from "./auth-token.js";
 
 /** The path the EKS Pod Identity agent serves credentials on. */

@@ -1,7 +1,7 @@
+import type { Handler, Reply, RequestContext } from "@credbridge/http";
 import type { AwsCredentialIdentity, Logger } from "@smithy/types";
 import type { CredentialSource } from "../internal/credentials.js";
 import { answerWithCredentials, preparedCredentialsReply } from "../internal/credentials-reply.js";
-import type { Handler, Reply, RequestContext } from "../internal/http.js";
 import {
   credentialsDocument,
   ec2ErrorPage,

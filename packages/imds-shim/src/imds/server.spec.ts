@@ -1,18 +1,17 @@
 import { connect } from "node:net";
 import { isCredbridgeError, refreshing } from "@credbridge/core";
+import type { RequestInfo } from "@credbridge/http";
+import { requestHead as head, rawRequest } from "@credbridge/http/testing";
 import { afterEach, describe, expect, it } from "vitest";
-import type { RequestInfo } from "../internal/http.js";
 import {
   controlledProvider,
-  head,
   KEY_A,
   KEY_B,
   manualClock,
-  rawRequest,
   recordingLogger,
   turns,
   until,
-} from "../internal/raw-http.spec.helper.js";
+} from "../internal/credentials.spec.helper.js";
 import { createImdsServer, type ImdsServerOptions } from "./server.js";
 
 const ROLE_ARN = "arn:aws:iam::123456789012:role/team/app-role";

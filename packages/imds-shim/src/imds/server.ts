@@ -2,15 +2,14 @@ import { randomBytes } from "node:crypto";
 import { networkInterfaces } from "node:os";
 import { CredbridgeError, ENV_DEFAULT_REGION, ENV_REGION, resolveRuntime } from "@credbridge/core";
 import { parseRoleArn, sessionIdentity } from "@credbridge/core/wire";
+import { createHttpServer, hasControlCharacter } from "@credbridge/http";
 import type { AwsCredentialIdentity } from "@smithy/types";
 import { createCredentialSource, type ServedCredentialsOptions } from "../internal/credentials.js";
 import {
   type CredentialsServer,
-  createHttpServer,
   credentialsServer,
   type ServerOptions,
-} from "../internal/http.js";
-import { hasControlCharacter } from "../internal/target.js";
+} from "../internal/credentials-server.js";
 import { ec2Architecture, partitionOf } from "./formats.js";
 import { createImdsRoutes, type ImdsIdentity, imdsError, type Principal } from "./routes.js";
 import { createTokenIssuer } from "./tokens.js";

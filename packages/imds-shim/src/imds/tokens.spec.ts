@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { manualClock } from "../internal/raw-http.spec.helper.js";
+import { manualClock } from "../internal/credentials.spec.helper.js";
 import { createTokenIssuer, MAX_TOKEN_TTL_SECONDS, parseTokenTtl } from "./tokens.js";
 
 describe("createTokenIssuer", () => {

@@ -1,7 +1,7 @@
 import { maskAccessKeyId } from "@credbridge/core";
+import { prepareReply, type Reply } from "@credbridge/http";
 import type { AwsCredentialIdentity, Logger } from "@smithy/types";
 import type { CredentialSource, ServedCredentials } from "./credentials.js";
-import { prepareReply, type Reply } from "./http.js";
 
 export interface PreparedCredentialsReply {
   /** The answer for these credentials, rendered only when they (or their served expiration) changed. */

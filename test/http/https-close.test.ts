@@ -2,7 +2,7 @@ import { once } from "node:events";
 import { request } from "node:https";
 import { connect, type Socket } from "node:net";
 import { connect as tlsConnect } from "node:tls";
-import { createHttpServer, type Reply } from "@credbridge/imds-shim/http";
+import { createHttpServer, type Reply } from "@credbridge/http";
 import { afterEach, describe, expect, it } from "vitest";
 import { makeCa } from "../support/pki.js";
 import { tempDir } from "../support/tmp.js";

@@ -83,6 +83,50 @@ describe("createHostCheck", () => {
     expect(ok("[::1]:7000")).toBe(true);
   });
 
+  it("matches a certificate's wildcard name as RFC 6125 does: one left-most label, any port", () => {
+    const ok = createHostCheck({
+      boundAddress: "0.0.0.0",
+      port: 8443,
+      wellKnown: [],
+      allowedHosts: ["*.credbridge.svc", "credbridge-webhook.credbridge.svc.cluster.local"],
+    });
+    for (const h of [
+      "credbridge-webhook.credbridge.svc",
+      "credbridge-webhook.credbridge.svc:443",
+      "CREDBRIDGE-WEBHOOK.Credbridge.SVC:443",
+      "credbridge-webhook.credbridge.svc.cluster.local:443",
+    ]) {
+      expect(ok(h), h).toBe(true);
+    }
+    for (const h of [
+      "credbridge.svc:443",
+      ".credbridge.svc",
+      "a.credbridge-webhook.credbridge.svc",
+      "evil.example",
+      "credbridge-webhook.credbridge.svc.evil.example",
+      "x.cluster.local",
+    ]) {
+      expect(ok(h), h).toBe(false);
+    }
+  });
+
+  it("ignores a wildcard over a single label, and accepts anything for `*`", () => {
+    const tld = createHostCheck({
+      boundAddress: "127.0.0.1",
+      port: 1,
+      wellKnown: [],
+      allowedHosts: ["*.svc", "*"],
+    });
+    expect(tld("rebind.attacker.example")).toBe(true);
+    const only = createHostCheck({
+      boundAddress: "127.0.0.1",
+      port: 1,
+      wellKnown: [],
+      allowedHosts: ["*.svc"],
+    });
+    expect(only("credbridge.svc")).toBe(false);
+  });
+
   it("keeps its verdict memo bounded when a client cycles through Host values", () => {
     const ok = createHostCheck({ boundAddress: "127.0.0.1", port: 1, wellKnown: [], allowedHosts: [] });
     for (let i = 0; i < 10_000; i++) expect(ok(`h${i}.example`)).toBe(false);

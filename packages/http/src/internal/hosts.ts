@@ -13,7 +13,11 @@ import { hostLiteral } from "@credbridge/core/wire";
  *   redirected to this server;
  * - for a wildcard bind (0.0.0.0, ::), any IP literal: an IP literal cannot be
  *   rebound, and the server cannot know which of its addresses the client used;
- * - the `allowedHosts` entries: `name` for any port, `name:port` for that port.
+ * - the `allowedHosts` entries: `name` for any port, `name:port` for that port,
+ *   `*.domain` for a name of one more label under `domain` (the wildcard of a
+ *   certificate, as RFC 6125 §6.4.3 matches it: `*.credbridge.svc` names
+ *   `webhook.credbridge.svc`, not `a.webhook.credbridge.svc` nor `credbridge.svc`),
+ *   and `*` for any value (a server with nothing a rebinding page could read).
  */
 export type HostCheck = (hostHeader: string | undefined) => boolean;
 
@@ -52,6 +56,12 @@ const isWildcard = (address: string): boolean => address === "0.0.0.0" || addres
 
 const unbracket = (name: string): string => (name.startsWith("[") ? name.slice(1, -1) : name);
 
+/** `name` is one label (no dot, not empty) followed by one of `suffixes` (each `.domain`). */
+const underOneWildcardLabel = (name: string, suffixes: ReadonlySet<string>): boolean => {
+  const dot = name.indexOf(".");
+  return dot > 0 && suffixes.has(name.slice(dot)) && isIP(name) === 0;
+};
+
 export const createHostCheck = (options: {
   boundAddress: string;
   port: number;
@@ -69,7 +79,21 @@ export const createHostCheck = (options: {
   const wellKnown = new Set(options.wellKnown.map((h) => h.toLowerCase()));
   const anyPort = new Set<string>();
   const exact = new Set<string>();
+  // `*.domain` entries, kept as `.domain`.
+  const wildcardSuffixes = new Set<string>();
+  let anyHost = false;
   for (const entry of options.allowedHosts) {
+    const trimmed = entry.trim().toLowerCase();
+    if (trimmed === "*") {
+      anyHost = true;
+      continue;
+    }
+    if (trimmed.startsWith("*.")) {
+      const domain = trimmed.slice(2);
+      // A wildcard over a single label (`*.svc`) or with another `*` names too much: ignored.
+      if (domain.includes(".") && !domain.includes("*")) wildcardSuffixes.add(`.${domain}`);
+      continue;
+    }
     const parsed = parseHostHeader(entry);
     if (!parsed) continue;
     if (/:\d+$/.test(entry.trim()) && !entry.trim().endsWith("]")) exact.add(`${parsed.name}:${parsed.port}`);
@@ -85,8 +109,10 @@ export const createHostCheck = (options: {
     if (local.has(name) && p === port) return true;
     if (wellKnown.has(name) && (p === 80 || p === port)) return true;
     if (anyPort.has(name) || exact.has(`${name}:${p}`)) return true;
+    if (wildcardSuffixes.size > 0 && underOneWildcardLabel(name, wildcardSuffixes)) return true;
     return wildcard && isIP(unbracket(name)) !== 0;
   };
+  if (anyHost) return () => true;
   return (header) => {
     if (header === undefined) return false;
     const known = verdicts.get(header);

@@ -1,0 +1,14 @@
+/**
+ * @credbridge/http: the hardened HTTP core credbridge's servers are built on.
+ * One factory, `createHttpServer`; the rest are its types and two helpers its
+ * callers share (a prepared reply, the strict request-target parser).
+ */
+
+export type { HttpLimits } from "./internal/limits.js";
+export type { Handler, RequestContext, RequestInfo, RequestObserver } from "./internal/pipeline.js";
+export type { ErrorReply, Reply } from "./internal/reply.js";
+export { prepareReply } from "./internal/reply.js";
+export type { HttpServer, HttpServerOptions, ListenOptions, ServerAddress } from "./server.js";
+export { createHttpServer } from "./server.js";
+export type { Target } from "./target.js";
+export { hasControlCharacter, parseTarget } from "./target.js";

@@ -1,0 +1,236 @@
+import type { IncomingMessage, ServerResponse } from "node:http";
+import { performance } from "node:perf_hooks";
+import type { Logger } from "@smithy/types";
+import { parseTarget, type Target } from "../target.js";
+import { readBody } from "./body.js";
+import type { ByteBudget } from "./budget.js";
+import type { HostCheck } from "./hosts.js";
+import type { ResolvedLimits } from "./limits.js";
+import { type ErrorReply, type Reply, writeReply } from "./reply.js";
+
+/** One served request, for metrics. Holds nothing a client chose except the method. */
+export interface RequestInfo {
+  /** The server's `name`. */
+  server: string;
+  method: string;
+  /** The route's name (e.g. `/latest/meta-data/iam/security-credentials/{role}`), never the raw path. */
+  path: string;
+  status: number;
+  durationMs: number;
+}
+
+export type RequestObserver = (info: RequestInfo) => void;
+
+export interface RequestContext {
+  req: IncomingMessage;
+  method: string;
+  /** Decoded, validated path segments. */
+  segments: readonly string[];
+  /** `/` + segments joined: the normalized path, without the trailing slash. */
+  path: string;
+  /** The request body, read whole (within `maxBodyBytes`) when the server asked for it; empty otherwise. */
+  body: Buffer;
+}
+
+export type Handler = (ctx: RequestContext) => Reply | Promise<Reply>;
+
+export interface PipelineConfig {
+  name: string;
+  handler: Handler;
+  errorReply: ErrorReply;
+  readBody: boolean;
+  logger: Logger | undefined;
+  onRequest: RequestObserver | undefined;
+}
+
+/** What the pipeline reads of the server's current state; the server replaces it at `listen` and `close`. */
+export interface PipelineState {
+  hostCheck: HostCheck;
+  limits: ResolvedLimits;
+  budget: ByteBudget;
+  /** Closing: every answer ends its connection. */
+  draining: boolean;
+  /** The request on `socket` was received whole and goes to the handler. */
+  answering: (res: ServerResponse) => void;
+}
+
+const EMPTY = Buffer.alloc(0);
+const NOTHING_TO_RELEASE = () => {};
+/** More than one `Host` line: RFC 9112 §3.2 answers 400. node:http would keep the first. */
+const SEVERAL = Symbol("several Host lines");
+
+const hostOf = (req: IncomingMessage): string | undefined | typeof SEVERAL => {
+  const raw = req.rawHeaders;
+  let host: string | undefined;
+  for (let i = 0; i < raw.length; i += 2) {
+    const name = raw[i]!;
+    if (name.length === 4 && name.toLowerCase() === "host") {
+      if (host !== undefined) return SEVERAL;
+      host = raw[i + 1];
+    }
+  }
+  return host;
+};
+
+const isThenable = (value: unknown): value is Promise<Reply> =>
+  typeof (value as { then?: unknown })?.then === "function";
+
+/**
+ * The request pipeline: each check answers before the next runs —
+ * `Host` (400 for several, 403 for a name not this server's) → body size (413)
+ * → the shared body budget (503 with `Retry-After`) → request target (400) →
+ * the handler — then one reply writer and the request observer.
+ */
+export const createPipeline = (config: PipelineConfig, state: PipelineState) => {
+  const observe = (method: string, reply: Reply, startedAt: number): void => {
+    if (!config.onRequest) return;
+    try {
+      config.onRequest({
+        server: config.name,
+        method,
+        path: reply.route,
+        status: reply.status,
+        durationMs: performance.now() - startedAt,
+      });
+    } catch (error) {
+      config.logger?.warn(
+        `credbridge ${config.name}: the onRequest observer threw: ${(error as Error)?.message}`,
+      );
+    }
+  };
+
+  const answer = (res: ServerResponse, method: string, reply: Reply, startedAt: number, close: boolean) => {
+    writeReply(res, reply, close || state.draining);
+    observe(method, reply, startedAt);
+  };
+
+  const refuse = (res: ServerResponse, method: string, status: number, startedAt: number) => {
+    const reply =
+      status === 503
+        ? withHeader(
+            config.errorReply(503, "busy", "too many request bodies in flight; retry shortly"),
+            "Retry-After",
+            "1",
+          )
+        : config.errorReply(413, "too-large", "request body too large");
+    answer(res, method, reply, startedAt, true);
+  };
+
+  const failed = (error: unknown): Reply => {
+    config.logger?.warn(`credbridge ${config.name}: request handler failed: ${(error as Error)?.message}`);
+    return config.errorReply(500, "error", "internal error");
+  };
+
+  // Clients ask for the same few paths over and over: remember their parses (bounded).
+  const targets = new Map<string, Target>();
+  const target = (raw: string): Target => {
+    let t = targets.get(raw);
+    if (t === undefined) {
+      t = parseTarget(raw);
+      if (targets.size >= 256) targets.clear();
+      targets.set(raw, t);
+    }
+    return t;
+  };
+
+  const dispatch = (
+    req: IncomingMessage,
+    res: ServerResponse,
+    startedAt: number,
+    body: Buffer,
+    release: () => void,
+  ): void => {
+    const method = req.method ?? "GET";
+    const parsed = target(req.url ?? "");
+    if (!parsed.ok) {
+      release();
+      answer(
+        res,
+        method,
+        config.errorReply(400, "invalid-target", `bad request target: ${parsed.reason}`),
+        startedAt,
+        false,
+      );
+      return;
+    }
+    state.answering(res);
+    let result: Reply | Promise<Reply>;
+    try {
+      result = config.handler({ req, method, segments: parsed.segments, path: parsed.path, body });
+    } catch (error) {
+      result = failed(error);
+    }
+    if (isThenable(result)) {
+      result.then(
+        (reply) => {
+          release();
+          answer(res, method, reply, startedAt, false);
+        },
+        (error: unknown) => {
+          release();
+          answer(res, method, failed(error), startedAt, false);
+        },
+      );
+      return;
+    }
+    release();
+    answer(res, method, result, startedAt, false);
+  };
+
+  return (req: IncomingMessage, res: ServerResponse): void => {
+    const startedAt = config.onRequest ? performance.now() : 0;
+    const method = req.method ?? "GET";
+    const host = hostOf(req);
+    if (host === SEVERAL) {
+      answer(
+        res,
+        method,
+        config.errorReply(400, "invalid-host", "more than one Host header"),
+        startedAt,
+        true,
+      );
+      return;
+    }
+    if (!state.hostCheck(host)) {
+      answer(
+        res,
+        method,
+        config.errorReply(403, "rejected-host", "the Host header does not name this server"),
+        startedAt,
+        true,
+      );
+      return;
+    }
+    const { limits } = state;
+    const length = req.headers["content-length"];
+    if (length !== undefined && Number(length) > limits.maxBodyBytes) {
+      refuse(res, method, 413, startedAt);
+      return;
+    }
+    if (req.headers["transfer-encoding"] === undefined && !config.readBody) {
+      dispatch(req, res, startedAt, EMPTY, NOTHING_TO_RELEASE);
+      return;
+    }
+    // A chunked body, or one the handler needs: counted (and held within the
+    // budget) before answering, so an endless one cannot be streamed at us.
+    readBody(
+      req,
+      { maxBodyBytes: limits.maxBodyBytes, keep: config.readBody, budget: state.budget },
+      (outcome) => {
+        if (outcome.ok) {
+          dispatch(req, res, startedAt, outcome.body, outcome.release);
+          return;
+        }
+        // With `Connection: close`: node:http ends the connection once the answer is out
+        // (destroying it at once could cut a TLS answer short), and the rest of the body
+        // is never read.
+        refuse(res, method, outcome.status, startedAt);
+      },
+    );
+  };
+};
+
+const withHeader = (reply: Reply, name: string, value: string): Reply => ({
+  ...reply,
+  headers: { ...reply.headers, [name]: value },
+});

@@ -1,0 +1,173 @@
+import { afterEach, describe, expect, it } from "vitest";
+import type { Reply } from "./internal/reply.js";
+import { createHttpServer, type HttpServerOptions } from "./server.js";
+import { holdConnection, rawRequest, requestHead } from "./testing.js";
+
+const ok = (body: string): Reply => ({ status: 200, route: "/", contentType: "text/plain", body });
+
+const opened: { close(): Promise<void> }[] = [];
+afterEach(async () => {
+  await Promise.all(opened.splice(0).map((s) => s.close()));
+});
+
+const start = async (options: Partial<HttpServerOptions> = {}) => {
+  const server = createHttpServer({ name: "test", handler: () => ok("hello"), ...options });
+  opened.push(server);
+  const { port } = await server.listen();
+  return { server, port };
+};
+
+/** A request whose handler waits until `release`: a connection being answered. */
+const gate = () => {
+  const waiting: ((reply: Reply) => void)[] = [];
+  return {
+    waiting,
+    handler: (): Promise<Reply> => new Promise<Reply>((resolve) => waiting.push(resolve)),
+    releaseAll: () => {
+      for (const release of waiting.splice(0)) release(ok("released"));
+    },
+  };
+};
+
+describe("createHttpServer: the request pipeline", () => {
+  it("answers a request with two Host lines 400, even when the first names the server (RFC 9112 §3.2)", async () => {
+    const { port } = await start();
+    const twice = `GET / HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\nHost: evil.example\r\nConnection: close\r\n\r\n`;
+    const reply = await rawRequest(port, twice);
+    expect(reply.status).toBe(400);
+    expect(reply.body).toMatch(/more than one Host/);
+    expect((await rawRequest(port, requestHead("GET", "/", port))).status).toBe(200);
+  });
+
+  it("refuses a Host that names another server (403) and a body over maxBodyBytes (413)", async () => {
+    const { port } = await start({ readBody: true, limits: { maxBodyBytes: 10 } });
+    expect((await rawRequest(port, requestHead("GET", "/", port, { Host: "evil.example" }))).status).toBe(
+      403,
+    );
+    const big = `${requestHead("POST", "/", port, { "Content-Length": "11" })}01234567890`;
+    expect((await rawRequest(port, big)).status).toBe(413);
+  });
+});
+
+describe("createHttpServer: bodies held in memory", () => {
+  it("answers a body that does not fit beside those being received 503 with Retry-After at once, and takes it once they are done", async () => {
+    const bodies: number[] = [];
+    const { port } = await start({
+      readBody: true,
+      limits: { maxBodyBytes: 600, maxBufferedBytes: 1000 },
+      handler: ({ method, body }) => {
+        if (method === "POST") bodies.push(body.length);
+        return ok(`read ${body.length}`);
+      },
+    });
+    const post = (length: number) => requestHead("POST", "/", port, { "Content-Length": String(length) });
+    // Holds 599 of its 600 bytes back: its 600 stay reserved.
+    const held = holdConnection(port, { send: `${post(600)}${"a".repeat(599)}` });
+    await held.opened;
+    const started = performance.now();
+    const refused = await rawRequest(port, `${post(500)}${"b".repeat(500)}`);
+    expect(refused.status).toBe(503);
+    expect(refused.headers["retry-after"]).toBe("1");
+    expect(performance.now() - started).toBeLessThan(1_000);
+    // A request without a body is not held back.
+    expect((await rawRequest(port, requestHead("GET", "/", port))).status).toBe(200);
+    // A chunked body is counted as it arrives.
+    const chunked = `${requestHead("POST", "/", port, { "Transfer-Encoding": "chunked" })}1f4\r\n${"c".repeat(500)}\r\n0\r\n\r\n`;
+    expect((await rawRequest(port, chunked)).status).toBe(503);
+    // The held client goes away: its bytes come back.
+    await held.close();
+    expect((await rawRequest(port, `${post(500)}${"d".repeat(500)}`)).body).toBe("read 500");
+    expect((await rawRequest(port, chunked)).body).toBe("read 500");
+    expect(bodies).toEqual([500, 500]);
+  });
+});
+
+describe("createHttpServer: connection slots", () => {
+  it("at the limit, closes the oldest silent connection to admit a new client instead of refusing it", async () => {
+    const { port } = await start({ limits: { maxConnections: 5 } });
+    const silent = Array.from({ length: 5 }, () => holdConnection(port));
+    await Promise.all(silent.map((s) => s.opened));
+    // Each newcomer keeps its connection (keep-alive), so each needs a slot of its own.
+    for (let i = 0; i < 3; i++) {
+      const client = holdConnection(port, {
+        send: requestHead("GET", "/", port, { Connection: "keep-alive" }),
+      });
+      await expect.poll(() => client.held.received).toMatch(/^HTTP\/1\.1 200 [\s\S]*hello$/);
+    }
+    // The three oldest made room, one each, without an answer; the others are still open.
+    const closed = await Promise.all(silent.slice(0, 3).map((s) => s.closed));
+    expect(closed.map((c) => c.received)).toEqual(["", "", ""]);
+    expect(silent.slice(3).every((s) => s.held.closedAfterMs === undefined)).toBe(true);
+  });
+
+  it("gives up connections still sending their head or body, and idle keep-alive ones, before any being answered", async () => {
+    const g = gate();
+    const { port } = await start({ limits: { maxConnections: 4 }, handler: g.handler, readBody: true });
+    const answering = holdConnection(port, { send: requestHead("GET", "/", port) });
+    await answering.opened;
+    await expect.poll(() => g.waiting.length).toBe(1);
+    const halfHead = holdConnection(port, { send: "GET / HTTP/1.1\r\nHost: 127" });
+    const halfBody = holdConnection(port, {
+      send: `${requestHead("POST", "/", port, { "Content-Length": "10" })}01234`,
+    });
+    const idle = holdConnection(port, { send: requestHead("GET", "/", port, { Connection: "keep-alive" }) });
+    await Promise.all([halfHead.opened, halfBody.opened, idle.opened]);
+    await expect.poll(() => g.waiting.length).toBe(2);
+    g.waiting.pop()?.(ok("idle now"));
+    await expect.poll(() => idle.held.received).toMatch(/idle now/);
+
+    const newcomers = [0, 1, 2].map(() => holdConnection(port));
+    await Promise.all(newcomers.map((n) => n.opened));
+    expect((await halfHead.closed).received).toBe("");
+    expect((await halfBody.closed).received).toBe("");
+    await idle.closed;
+    // Still being answered: kept.
+    expect(answering.held.closedAfterMs).toBeUndefined();
+    g.releaseAll();
+    expect((await answering.closed).received).toMatch(/^HTTP\/1\.1 200 [\s\S]*released$/);
+  });
+
+  it("refuses a new connection only when every connection is being answered", async () => {
+    const g = gate();
+    const { port } = await start({ limits: { maxConnections: 2 }, handler: g.handler });
+    const busy = [0, 1].map(() => holdConnection(port, { send: requestHead("GET", "/", port) }));
+    await expect.poll(() => g.waiting.length).toBe(2);
+    const late = holdConnection(port);
+    expect((await late.closed).received).toBe("");
+    g.releaseAll();
+    for (const b of busy) expect((await b.closed).received).toMatch(/released$/);
+  });
+
+  it("warns once when the limit starts closing connections, without naming a client", async () => {
+    const lines: string[] = [];
+    const log = (line: string) => lines.push(line);
+    const { port } = await start({
+      limits: { maxConnections: 1 },
+      logger: { debug: log, info: log, warn: log, error: log },
+    });
+    const first = holdConnection(port);
+    await first.opened;
+    for (let i = 0; i < 3; i++)
+      expect((await rawRequest(port, requestHead("GET", "/", port))).status).toBe(200);
+    expect(lines).toEqual([
+      "credbridge test: 1 connections open; closing the oldest that are not being answered to admit new ones",
+    ]);
+  });
+});
+
+describe("createHttpServer: limits", () => {
+  it("refuses limits that are not positive integers, and a buffer smaller than one body", async () => {
+    for (const limits of [{ maxConnections: 0 }, { handshakeTimeoutMs: 1.5 }, { maxBufferedBytes: -1 }]) {
+      await expect(createHttpServer({ name: "x", handler: () => ok(""), limits }).listen()).rejects.toThrow(
+        /must be a positive integer/,
+      );
+    }
+    await expect(
+      createHttpServer({
+        name: "x",
+        handler: () => ok(""),
+        limits: { maxBodyBytes: 2048, maxBufferedBytes: 1024 },
+      }).listen(),
+    ).rejects.toThrow(/maxBufferedBytes \(1024\) must be at least maxBodyBytes \(2048\)/);
+  });
+});

@@ -1,0 +1,97 @@
+/**
+ * `credbridge webhook`'s serving certificate as cert-manager and operators
+ * make them: a wildcard name must let the API server's reviews through the
+ * Host check, and a key that is not the certificate's (an RSA key beside an
+ * EC certificate, which OpenSSL takes without a word) must stop the webhook at
+ * start and be refused on rotation, never served as "listening".
+ */
+import { generateKeyPairSync } from "node:crypto";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { cleanEnv, runCli, startCli } from "../support/cli.js";
+import { makeCa, secretVolume } from "../support/pki.js";
+import { tempDir } from "../support/tmp.js";
+import { admissionReview, callWebhook, responseOf, webhookArgs } from "./support/admission.js";
+import { FIXTURES, readPod } from "./support/pods.js";
+
+const RSA_KEY = generateKeyPairSync("rsa", { modulusLength: 2048 }).privateKey.export({
+  type: "pkcs8",
+  format: "pem",
+}) as string;
+
+let tmp: Awaited<ReturnType<typeof tempDir>>;
+let ca: Awaited<ReturnType<typeof makeCa>>;
+beforeAll(async () => {
+  tmp = await tempDir("credbridge-webhook-tls-");
+  ca = await makeCa(tmp.path("ca"));
+});
+afterAll(() => tmp?.cleanup());
+
+const review = () => JSON.stringify(admissionReview(readPod(`${FIXTURES}/harbor-registry-irsa.pod.yaml`)));
+
+describe("credbridge webhook's serving certificate", () => {
+  it("answers reviews for the Service name under a wildcard certificate (*.credbridge.svc), and only for names it covers", async () => {
+    const volume = await secretVolume(tmp.path("wildcard"));
+    const wildcard = await ca.issue(["*.credbridge.svc"]);
+    await volume.write({ "tls.crt": wildcard.cert, "tls.key": wildcard.key });
+    const webhook = startCli(webhookArgs(volume), cleanEnv(tmp.dir));
+    try {
+      const port = Number(
+        new URL(String((await webhook.waitFor((l) => l.msg === "webhook listening")).url)).port,
+      );
+      const answer = responseOf(await callWebhook(port, ca.caBundle, review()));
+      expect(answer.response).toMatchObject({ allowed: true, patchType: "JSONPatch" });
+      for (const host of [
+        "credbridge.svc:443",
+        "a.credbridge-webhook.credbridge.svc:443",
+        "attacker.example",
+      ]) {
+        expect((await callWebhook(port, ca.caBundle, review(), { host })).status, host).toBe(403);
+      }
+    } finally {
+      expect((await webhook.stop()).code).toBe(0);
+    }
+  });
+
+  it("exits 1 at start with a key that is not the certificate's, naming both files", async () => {
+    const volume = await secretVolume(tmp.path("mismatched"));
+    const pair = await ca.issue(["credbridge-webhook.credbridge.svc"]);
+    await volume.write({ "tls.crt": pair.cert, "tls.key": RSA_KEY });
+    const result = await runCli(webhookArgs(volume), cleanEnv(tmp.dir));
+    expect(result.code).toBe(1);
+    expect(result.stderr).not.toMatch(/webhook listening/);
+    expect(result.stderr).toContain(
+      `--tls-cert-file ${volume.certFile} and --tls-key-file ${volume.keyFile}`,
+    );
+    expect(result.stderr).toMatch(
+      /the private key is not the certificate's \(certificate: ec key, private key: rsa\)/,
+    );
+    expect(result.stderr).not.toContain("PRIVATE KEY");
+  });
+
+  it("keeps serving the previous pair when a rotation brings a key that is not the certificate's, and says why", async () => {
+    const volume = await secretVolume(tmp.path("rotation"));
+    const first = await ca.issue(["credbridge-webhook.credbridge.svc"]);
+    await volume.write({ "tls.crt": first.cert, "tls.key": first.key });
+    const webhook = startCli(webhookArgs(volume), cleanEnv(tmp.dir));
+    try {
+      const port = Number(
+        new URL(String((await webhook.waitFor((l) => l.msg === "webhook listening")).url)).port,
+      );
+      const before = (await callWebhook(port, ca.caBundle, review())).fingerprint;
+      const next = await ca.issue(["credbridge-webhook.credbridge.svc"]);
+      await volume.write({ "tls.crt": next.cert, "tls.key": RSA_KEY });
+      const refused = await webhook.waitFor(
+        (l) => l.msg === "serving certificate not reloaded; keeping the previous one",
+      );
+      expect(String(refused.error)).toMatch(
+        /the private key is not the certificate's \(certificate: ec key, private key: rsa\)/,
+      );
+      const after = await callWebhook(port, ca.caBundle, review());
+      expect(after.fingerprint).toBe(before);
+      expect(responseOf(after).response.allowed).toBe(true);
+      expect(webhook.lines.some((l) => l.includes('"serving certificate reloaded"'))).toBe(false);
+    } finally {
+      expect((await webhook.stop()).code).toBe(0);
+    }
+  });
+});
