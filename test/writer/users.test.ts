@@ -1,5 +1,5 @@
 import { existsSync } from "node:fs";
-import { chmod, chown, mkdir, mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
+import { chmod, chown, mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
@@ -94,5 +94,22 @@ describe("a lock left by a killed root writer, and a writer running as the appli
     expect(result.message).toMatch(/Remove .*credentials\.lock as uid 0 or root/);
     expect(result.message).not.toMatch(/needs write and search permission/);
     expect(existsSync(`${path}.lock/4242-0123456789ab/credentials.tmp`)).toBe(true);
+  });
+});
+
+describe("a directory with the set-group-ID bit (a Kubernetes volume with fsGroup)", () => {
+  it("the file takes the directory's group, as a file made there directly would, so the group can read it", async () => {
+    // What the kubelet makes of an emptyDir with fsGroup 10000: group 10000, g+s.
+    const dir = join(base, "fsgroup");
+    await mkdir(dir);
+    await chown(dir, 0, 10_000);
+    await chmod(dir, 0o2770);
+    const path = join(dir, "credentials");
+    // Written by root here; the group comes from the directory whoever writes.
+    const written = lastJsonLine(
+      (await run(process.execPath, [fixture("write-once.mjs"), path, "5", "0", String(STALE_MS)])).stdout,
+    );
+    expect(written).toMatchObject({ ok: true });
+    expect((await stat(path)).gid).toBe(10_000);
   });
 });

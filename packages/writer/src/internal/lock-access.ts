@@ -5,6 +5,7 @@ import type { DirHandle } from "./dir-handle.js";
 export type LockAccess = (fd: number) => void;
 
 const STICKY = 0o1000;
+const SETGID = 0o2000;
 
 /**
  * Who may break a lock: whoever may write the file, i.e. whoever may write the
@@ -22,7 +23,10 @@ const STICKY = 0o1000;
 export const lockAccessOf = (fs: WriterFs, dir: DirHandle, fileOwner: FileOwner | undefined): LockAccess => {
   const st = dir.stat();
   const uid = (st.mode & STICKY) !== 0 && fileOwner ? fileOwner.uid : st.uid;
-  const mode = (st.mode & 0o777) | 0o700;
+  // The set-group-ID bit too: in a directory that has it (a Kubernetes volume
+  // with fsGroup), files made inside take the directory's group, so the temp
+  // file renamed into place keeps the group the application reads it by.
+  const mode = (st.mode & (0o777 | SETGID)) | 0o700;
   return (fd) => {
     const mine = fs.fstatSync(fd);
     if (mine.uid !== uid || mine.gid !== st.gid) {
