@@ -60,7 +60,9 @@ describe("createHttpServer: the request observer", () => {
       },
     });
     expect((await rawRequest(port, requestHead("GET", "/thing", port))).status).toBe(200);
-    expect((await rawRequest(port, requestHead("GET", "/", port, { Host: "evil.example" }))).status).toBe(403);
+    expect((await rawRequest(port, requestHead("GET", "/", port, { Host: "evil.example" }))).status).toBe(
+      403,
+    );
     expect(seen).toEqual([
       { path: "/thing", status: 200, outcome: "mutated" },
       { path: "rejected-host", status: 403, outcome: undefined },
