@@ -63,7 +63,6 @@ const WHERE =
 const D = {
   /** How long refreshes may fail before anyone is told: well inside the 5 minutes between the background refresh and the margin. */
   refreshFailing: 120,
-  expiringFor: 60,
   notReadyFor: 120,
   throttleWindow: 600,
   deniedWindow: 600,
@@ -93,12 +92,13 @@ export const ruleGroups = (options: RuleOptions = {}): RuleGroup[] => {
       alert: "CredbridgeCredentialsExpiring",
       // Time left below the margin plus one refresh at its timeout: a refresh started
       // now might not finish before the credentials fall inside the margin, where
-      // nothing is served. Both terms are the sidecar's own settings, exported.
+      // nothing is served. Both terms are the sidecar's own settings, exported. No
+      // `for:`: the time left only falls, and a minute's wait would use up the minute
+      // this alert gives before nothing is served.
       expr: [
         "credbridge_credentials_expiration_timestamp_seconds - time()",
         "  < credbridge_min_remaining_seconds + credbridge_refresh_timeout_seconds",
       ].join("\n"),
-      for: d("expiringFor"),
       labels: { severity: "critical" },
       summary: `The credentials credbridge serves in ${WHERE} expire before another refresh can succeed`,
       description:

@@ -18,12 +18,20 @@ import { makeCa, SERVICE_HOST, secretVolume } from "../support/pki.js";
 import { lintMetrics } from "../support/promtool.js";
 import { admissionReview, callWebhook, webhookArgs } from "../webhook/support/admission.js";
 import { DEFAULTS, FIXTURES, readPod } from "../webhook/support/pods.js";
+import { type DiscoveredPod, withDiscoveredPods } from "./discovery.js";
 import { type Prometheus, type PrometheusAlert, startPrometheus } from "./prometheus.js";
-import { generateRules, MONITORING } from "./support.js";
+import { generateRules, MONITORING, readYaml } from "./support.js";
 
 /** A minute of the rules is a second here. */
 const COMPRESS = 60;
 const SESSION_SECONDS = 30;
+const SIDECAR_POD = { namespace: "shop", name: "registry-0" };
+const WEBHOOK_POD = {
+  namespace: "credbridge",
+  name: "credbridge-webhook-0",
+  labels: { "app.kubernetes.io/name": "credbridge-webhook" },
+};
+/** The labels the committed scrape configs give each target. */
 const SIDECAR = { namespace: "shop", pod: "registry-0" };
 const WEBHOOK = { namespace: "credbridge", pod: "credbridge-webhook-0" };
 /** The alerts an STS that throttles every call must bring to firing, then resolve. */
@@ -100,14 +108,37 @@ beforeAll(async () => {
     new URL(String((await webhook.waitFor((l) => l.msg === "webhook listening")).url)).port,
   );
 
-  // The rules from their one source, every duration divided by COMPRESS.
+  // The rules from their one source, every duration divided by COMPRESS, and the
+  // committed scrape configs, relabelling included, over the pods they would discover:
+  // the sidecar's pod (its application's own metrics port beside it) and the webhook's.
   await generateRules(fx.tmp.path("rules"), COMPRESS);
+  const committed = await readYaml<{ scrape_configs: Parameters<typeof withDiscoveredPods>[0] }>(
+    join(MONITORING, "prometheus.yml"),
+  );
+  const pods: DiscoveredPod[] = [
+    {
+      ...SIDECAR_POD,
+      containers: [
+        { name: "credbridge", ports: [{ name: "credbridge", url: serveMetrics }] },
+        { name: "registry", ports: [{ name: "metrics", url: await listeningUrl(serve, "imds") }] },
+      ],
+    },
+    {
+      ...WEBHOOK_POD,
+      containers: [
+        {
+          name: "webhook",
+          ports: [
+            { name: "https", url: String((await webhook.waitFor((l) => l.msg === "webhook listening")).url) },
+            { name: "metrics", url: webhookMetrics },
+          ],
+        },
+      ],
+    },
+  ];
   prometheus = await startPrometheus(fx.tmp.path("prometheus"), {
     rulesFile: fx.tmp.path("rules", "credbridge.rules.yaml"),
-    targets: [
-      { job: "credbridge", url: serveMetrics, labels: SIDECAR },
-      { job: "credbridge-webhook", url: webhookMetrics, labels: WEBHOOK },
-    ],
+    scrapeConfigs: withDiscoveredPods(committed.scrape_configs, pods),
   });
 });
 
@@ -118,13 +149,17 @@ afterAll(async () => {
 });
 
 describe("a real Prometheus scraping serve and the webhook", () => {
-  it("scrapes both, and promtool check metrics finds nothing to fix in either scrape", async () => {
+  it("scrapes the sidecar and the webhook and nothing else, as examples/monitoring/prometheus.yml relabels them; promtool check metrics finds nothing to fix in either", async () => {
+    const targets = async () =>
+      (await prometheus.targets())
+        .map((t) => `${t.labels.job} ${t.labels.namespace}/${t.labels.pod} ${t.labels.instance} ${t.health}`)
+        .sort();
     await expect
-      .poll(async () => (await prometheus.targets()).map((t) => `${t.labels.job} ${t.health}`).sort(), {
-        timeout: 15_000,
-        interval: 200,
-      })
-      .toEqual(["credbridge up", "credbridge-webhook up"]);
+      .poll(targets, { timeout: 15_000, interval: 200 })
+      .toEqual([
+        `credbridge shop/registry-0 ${new URL(serveMetrics).host} up`,
+        `credbridge-webhook credbridge/credbridge-webhook-0 ${new URL(webhookMetrics).host} up`,
+      ]);
     for (const url of [serveMetrics, webhookMetrics]) {
       const text = await (await fetch(`${url}/metrics`)).text();
       expect(await lintMetrics(text), url).toBe("");

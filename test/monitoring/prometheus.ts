@@ -4,14 +4,6 @@ import { createServer } from "node:net";
 import { join } from "node:path";
 import { stringify } from "yaml";
 
-export interface ScrapeTarget {
-  job: string;
-  /** `http://host:port` of a /metrics listener. */
-  url: string;
-  /** Labels Kubernetes service discovery would add (namespace, pod). */
-  labels: Record<string, string>;
-}
-
 export interface PrometheusAlert {
   labels: Record<string, string>;
   annotations: Record<string, string>;
@@ -35,12 +27,12 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /**
  * Debian's `prometheus`, started on loopback with a generated config: the
- * given targets scraped and the rules evaluated every second, its storage in
- * `dir`. A missing binary fails, naming the package.
+ * given scrape configs scraped and the rules evaluated every second, its
+ * storage in `dir`. A missing binary fails, naming the package.
  */
 export const startPrometheus = async (
   dir: string,
-  options: { rulesFile: string; targets: ScrapeTarget[]; intervalSeconds?: number },
+  options: { rulesFile: string; scrapeConfigs: unknown[]; intervalSeconds?: number },
 ) => {
   const interval = `${options.intervalSeconds ?? 1}s`;
   await mkdir(dir, { recursive: true });
@@ -50,14 +42,7 @@ export const startPrometheus = async (
     stringify({
       global: { scrape_interval: interval, scrape_timeout: interval, evaluation_interval: interval },
       rule_files: [options.rulesFile],
-      scrape_configs: options.targets.map((t) => {
-        const url = new URL(t.url);
-        return {
-          job_name: t.job,
-          scheme: url.protocol.slice(0, -1),
-          static_configs: [{ targets: [url.host], labels: t.labels }],
-        };
-      }),
+      scrape_configs: options.scrapeConfigs,
     }),
   );
 
