@@ -228,7 +228,7 @@ describe("a real Prometheus scraping serve and the webhook", () => {
     );
     const firstFailure = fx.sts.calls.find((c) => c.fault === "error")!.at - failingFrom;
     console.log(
-      `live alerts, ms after STS began throttling (first throttled refresh after ${firstFailure} ms): ${JSON.stringify(firedAfter)}`,
+      `live alerts, ms after STS began throttling (its first throttled call after ${firstFailure} ms): ${JSON.stringify(firedAfter)}`,
     );
     const failing = byName(alerts, "CredbridgeRefreshFailing").find((a) => a.state === "firing")!;
     expect(failing.labels).toMatchObject({ ...SIDECAR, class: "Throttling", severity: "warning" });
@@ -241,8 +241,12 @@ describe("a real Prometheus scraping serve and the webhook", () => {
       ...SIDECAR,
       class: "Throttling",
     });
-    // Nothing of the error's message reaches a label or an annotation.
+    // Nothing of the error's message reaches a label or an annotation, and the
+    // scrape while failing (the failing-since and last-error series there) still passes the lint.
     expect(JSON.stringify(alerts)).not.toContain("Rate exceeded");
+    const failingScrape = await (await fetch(`${serveMetrics}/metrics`)).text();
+    expect(failingScrape).toMatch(/^credbridge_refresh_last_error_info\{class="Throttling"\} 1$/m);
+    expect(await lintMetrics(failingScrape)).toBe("");
 
     fx.sts.clearFaults();
     const recoveredFrom = Date.now();
@@ -252,7 +256,7 @@ describe("a real Prometheus scraping serve and the webhook", () => {
       "the sidecar's alerts did not resolve after STS recovered",
     );
     console.log(`live alerts resolved ${Date.now() - recoveredFrom} ms after STS answered again`);
-  });
+  }, 120_000);
 
   it("every panel of the dashboard returns series, its variables substituted as Grafana would", async () => {
     const dashboard = JSON.parse(
@@ -269,9 +273,16 @@ describe("a real Prometheus scraping serve and the webhook", () => {
       values[v.name] = `(${found.join("|")})`;
     }
     expect(values).toEqual({ namespace: "(shop)", pod: "(registry-0)" });
-    const targets = panelsOf(dashboard).flatMap((p) =>
-      p.targets.map((t) => ({ panel: p.title, expr: t.expr })),
-    );
+    // Importable as it is: every panel and query on the datasource variable, ids unique.
+    const panels = panelsOf(dashboard);
+    // biome-ignore lint/suspicious/noTemplateCurlyInString: Grafana's reference to the datasource variable, not a JS template
+    const DATASOURCE = "${datasource}";
+    expect(new Set(dashboard.panels.map((p) => p.id)).size).toBe(dashboard.panels.length);
+    for (const p of panels) {
+      expect(p.datasource, p.title).toEqual({ type: "prometheus", uid: DATASOURCE });
+      for (const t of p.targets) expect(t.datasource?.uid, p.title).toBe(DATASOURCE);
+    }
+    const targets = panels.flatMap((p) => p.targets.map((t) => ({ panel: p.title, expr: t.expr })));
     expect(targets.length).toBeGreaterThan(15);
     for (const { panel, expr } of targets) {
       const result = await prometheus.query(substitute(expr, values));
@@ -281,6 +292,7 @@ describe("a real Prometheus scraping serve and the webhook", () => {
 });
 
 interface Panel {
+  id: number;
   type: string;
   title: string;
   datasource?: { type: string; uid: string };
