@@ -112,7 +112,7 @@ describe("examples/monitoring's rules, from one source", () => {
 describe("promtool test rules examples/monitoring/tests", () => {
   it("passes", async () => {
     expect(testFiles.length).toBeGreaterThan(0);
-    const result = await promtool(["test", "rules", ...testFiles], undefined, join(MONITORING, "tests"));
+    const result = await promtool(["test", "rules", ...testFiles], { cwd: join(MONITORING, "tests") });
     expect(result.code, `${result.stdout}${result.stderr}`).toBe(0);
     expect(result.stdout.match(/SUCCESS/g)).toHaveLength(testFiles.length);
   });
@@ -162,7 +162,7 @@ describe("promtool test rules examples/monitoring/tests", () => {
       await mkdir(join(dir, "tests"), { recursive: true });
       await writeFile(join(dir, "credbridge.rules.yaml"), stringify(mutated));
       for (const f of testFiles) await copyFile(join(MONITORING, "tests", f), join(dir, "tests", f));
-      return { kind, ...(await promtool(["test", "rules", ...testFiles], undefined, join(dir, "tests"))) };
+      return { kind, ...(await promtool(["test", "rules", ...testFiles], { cwd: join(dir, "tests") })) };
     };
     for (const r of await Promise.all([mutant("always", "vector(1)"), mutant("never", "vector(0) > 1")])) {
       expect(r.code, `every alert firing ${r.kind} still passes`).not.toBe(0);

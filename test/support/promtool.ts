@@ -1,38 +1,15 @@
-import { spawn } from "node:child_process";
-
-/** What promtool printed and how it exited. */
-export interface PromtoolResult {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
+import { run } from "../writer/helpers.js";
 
 /**
- * Runs Debian's `promtool` (package `prometheus`). A missing binary fails the
- * test that asked, naming the package: a check that did not run never passes.
+ * Runs Debian's `promtool` (package `prometheus`), `input` on its stdin. A
+ * missing binary fails the test that asked, naming the package: a check that
+ * did not run never passes.
  */
-export const promtool = (args: string[], stdin?: string, cwd?: string): Promise<PromtoolResult> =>
-  new Promise((resolve, reject) => {
-    const child = spawn("promtool", args, { stdio: ["pipe", "pipe", "pipe"], cwd });
-    let stdout = "";
-    let stderr = "";
-    child.stdout.on("data", (d) => {
-      stdout += d;
-    });
-    child.stderr.on("data", (d) => {
-      stderr += d;
-    });
-    child.on("error", (error: NodeJS.ErrnoException) =>
-      reject(
-        error.code === "ENOENT"
-          ? new Error(
-              "promtool is not installed: install Debian's prometheus package (scripts/setup-debian.sh)",
-            )
-          : error,
-      ),
-    );
-    child.on("close", (code) => resolve({ code, stdout, stderr }));
-    child.stdin.end(stdin ?? "");
+export const promtool = (args: string[], options: { input?: string; cwd?: string } = {}) =>
+  run("promtool", args, options).catch((error: NodeJS.ErrnoException) => {
+    throw error.code === "ENOENT"
+      ? new Error("promtool is not installed: install Debian's prometheus package (scripts/setup-debian.sh)")
+      : error;
   });
 
 /**
@@ -40,7 +17,7 @@ export const promtool = (args: string[], stdin?: string, cwd?: string): Promise<
  * units, help), none when the text passes its lint.
  */
 export const lintMetrics = async (text: string): Promise<string> => {
-  const r = await promtool(["check", "metrics"], text);
+  const r = await promtool(["check", "metrics"], { input: text });
   if (r.code === 0) return "";
   return `${r.stdout}${r.stderr}`.trim() || `promtool exited ${r.code}`;
 };
