@@ -490,15 +490,21 @@ describe("webhook manifests (kubernetes/webhook/)", () => {
     );
   });
 
-  it("admits only ipBlocks (the control plane's subnets) to the webhook's port, and lets it send nothing", () => {
+  it("admits only ipBlocks (the control plane's subnets) to the webhook's port, Prometheus alone to its metrics port, and lets it send nothing", () => {
     const policy = one("NetworkPolicy");
     expect(policy.metadata.namespace).toBe(deployment.metadata.namespace);
     expect(policy.spec?.podSelector?.matchLabels).toEqual(deployment.spec?.template?.metadata?.labels);
     expect(policy.spec?.policyTypes).toEqual(["Ingress", "Egress"]);
     expect(policy.spec?.egress ?? []).toEqual([]);
     const port = Number(envOf(webhookContainer).get("CREDBRIDGE_LISTEN")?.split(":").at(-1));
-    expect(policy.spec?.ingress).toHaveLength(1);
+    expect(policy.spec?.ingress).toHaveLength(2);
     const rule = policy.spec!.ingress![0]!;
+    const scrape = policy.spec!.ingress![1]!;
+    // Prometheus's pods in their namespace (both selectors in one peer: and, not or), to the metrics port only.
+    const metricsPort = Number(envOf(webhookContainer).get("CREDBRIDGE_METRICS")?.split(":").at(-1));
+    expect(scrape.ports).toEqual([{ protocol: "TCP", port: metricsPort }]);
+    expect(scrape.from).toHaveLength(1);
+    expect(Object.keys(scrape.from![0]!).sort()).toEqual(["namespaceSelector", "podSelector"]);
     expect(rule.ports).toEqual([{ protocol: "TCP", port }]);
     // No pod or namespace selector: no pod of the cluster is admitted by its labels.
     expect(rule.from?.length).toBeGreaterThan(0);

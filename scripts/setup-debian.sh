@@ -5,11 +5,12 @@
 # to it, iproute2 for the network namespaces of the IMDS tests, openssl for the
 # webhook's test certificates, buildah, podman and runc to build and run the
 # image (test/image; crun refuses some hosts' hybrid cgroups, so the tests ask
-# for runc). As root, whatever is missing is installed; otherwise the missing
-# ones and the command to install them are printed and this fails, before any
-# test runs.
+# for runc), and prometheus (the server and promtool) for the alert rules'
+# tests and the live alerting test (test/monitoring). As root, whatever is
+# missing is installed; otherwise the missing ones and the command to install
+# them are printed and this fails, before any test runs.
 set -eu
-debs="awscli python3-botocore python3-boto3 golang-go golang-github-aws-aws-sdk-go-dev wrk hyperfine docker-registry skopeo iproute2 openssl buildah podman runc"
+debs="awscli python3-botocore python3-boto3 golang-go golang-github-aws-aws-sdk-go-dev wrk hyperfine docker-registry skopeo iproute2 openssl buildah podman runc prometheus"
 if ! command -v dpkg-query >/dev/null 2>&1; then
   echo "setup: the tests need these Debian packages, and this is not a Debian system: $debs" >&2
   exit 1

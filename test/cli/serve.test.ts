@@ -74,9 +74,13 @@ describe("credbridge serve", () => {
 
       const text = await (await fetch(`${metrics}/metrics`)).text();
       expect(text).toMatch(/^credbridge_refreshes_total 1$/m);
-      expect(text).toMatch(/^credbridge_credentials_ready 1$/m);
+      expect(text).toMatch(/^credbridge_ready 1$/m);
       expect(text).toMatch(/credbridge_requests_total\{server="container",path="[^"]+",status="403"\} 1/);
-      expect(Number(/^credbridge_credentials_expiry_seconds (\d+)/m.exec(text)?.[1])).toBeGreaterThan(3000);
+      const expiresAt = Number(
+        /^credbridge_credentials_expiration_timestamp_seconds (\S+)$/m.exec(text)?.[1],
+      );
+      expect(expiresAt).toBe(issued.expiration.getTime() / 1000);
+      expect(text).toMatch(/^credbridge_min_remaining_seconds 900$/m);
       expect((await fetch(`${metrics}/healthz`)).status).toBe(200);
 
       cli.child.kill("SIGHUP");

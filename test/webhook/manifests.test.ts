@@ -9,10 +9,10 @@ import { execFile } from "node:child_process";
 import { chmod, readdir, readFile, writeFile } from "node:fs/promises";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
-import type { Pod } from "@credbridge/cli";
+import type { Container, Pod } from "@credbridge/cli";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { parse, parseAllDocuments } from "yaml";
-import { cleanEnv, startCli } from "../support/cli.js";
+import { cleanEnv, listeningUrl, startCli } from "../support/cli.js";
 import { tempDir } from "../support/tmp.js";
 import { admissionReview, callWebhook, decodePatch, responseOf } from "./support/admission.js";
 import { applyPatch, expectValidPod } from "./support/k8s.js";
@@ -59,11 +59,20 @@ describe("examples/kubernetes/webhook, installed", () => {
     ).toEqual(manifests.filter((f) => f !== "certificate.yaml" && f !== "mutating-webhook.yaml").sort());
   });
 
-  it("the NetworkPolicy admits the port the Deployment's webhook listens on, for its pods", async () => {
+  it("the NetworkPolicy admits the port the Deployment's webhook listens on and its metrics port, for its pods; the probes are on the metrics port", async () => {
     const deployment = (await objectsOf("webhook.yaml")).find((o) => o.kind === "Deployment")!;
-    const listen = deployment.spec!.template!.spec.containers[0]!.env!.find(
-      (e) => e.name === "CREDBRIDGE_LISTEN",
-    );
+    const container = deployment.spec!.template!.spec.containers[0]! as Container & {
+      ports?: { name: string; containerPort: number }[];
+      readinessProbe?: { httpGet: { port: string } };
+      livenessProbe?: { httpGet: { port: string } };
+    };
+    const portOf = (name: string) =>
+      Number(
+        container
+          .env!.find((e) => e.name === name)
+          ?.value?.split(":")
+          .at(-1),
+      );
     const policy = (await objectsOf("network-policy.yaml"))[0] as unknown as {
       kind: string;
       spec: {
@@ -72,8 +81,16 @@ describe("examples/kubernetes/webhook, installed", () => {
       };
     };
     expect(policy.kind).toBe("NetworkPolicy");
-    expect(policy.spec.ingress.flatMap((r) => r.ports.map((p) => p.port))).toEqual([
-      Number(listen?.value?.split(":").at(-1)),
+    expect(policy.spec.ingress.map((r) => r.ports.map((p) => p.port))).toEqual([
+      [portOf("CREDBRIDGE_LISTEN")],
+      [portOf("CREDBRIDGE_METRICS")],
+    ]);
+    expect(container.ports?.find((p) => p.name === "metrics")?.containerPort).toBe(
+      portOf("CREDBRIDGE_METRICS"),
+    );
+    expect([container.readinessProbe?.httpGet.port, container.livenessProbe?.httpGet.port]).toEqual([
+      "metrics",
+      "metrics",
     ]);
     expect(deployment.spec!.template!.metadata?.labels).toMatchObject(policy.spec.podSelector.matchLabels);
   });
@@ -112,7 +129,7 @@ describe("examples/kubernetes/webhook, run", () => {
     const caBundle = Buffer.from(patch[0].value, "base64").toString("utf8");
     expect(caBundle).toBe(await readFile(`${tls}/ca.crt`, "utf8"));
 
-    const env = runtime.env("webhook", { "0.0.0.0:8443": "127.0.0.1:0" });
+    const env = runtime.env("webhook", { "0.0.0.0:8443": "127.0.0.1:0", "0.0.0.0:9090": "127.0.0.1:0" });
     const webhook = startCli(runtime.args("webhook"), cleanEnv(tmp.dir, env));
     try {
       const url = String((await webhook.waitFor((l) => l.msg === "webhook listening")).url);
@@ -147,6 +164,18 @@ describe("examples/kubernetes/webhook, run", () => {
         name: "AWS_SHARED_CREDENTIALS_FILE",
         value: "/var/run/credbridge/credentials",
       });
+      // The kubelet's probes, as the Deployment declares them, and Prometheus's scrape: on the metrics port.
+      const metrics = await listeningUrl(webhook, "metrics");
+      const container = template.spec.containers[0] as unknown as {
+        readinessProbe: { httpGet: { path: string } };
+        livenessProbe: { httpGet: { path: string } };
+      };
+      for (const probe of [container.readinessProbe, container.livenessProbe]) {
+        expect((await fetch(`${metrics}${probe.httpGet.path}`)).status, probe.httpGet.path).toBe(200);
+      }
+      expect(await (await fetch(`${metrics}/metrics`)).text()).toMatch(
+        /^credbridge_webhook_reviews_total\{outcome="mutated"\} 1$/m,
+      );
     } finally {
       expect((await webhook.stop()).code).toBe(0);
     }

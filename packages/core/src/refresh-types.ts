@@ -25,6 +25,8 @@ export type RefreshEvent =
       reason: RefreshReason;
       at: Date;
       error: Error;
+      /** How long the failed attempt ran, to its error or its deadline. */
+      durationMs: number;
       consecutiveFailures: number;
       /** The earliest moment the engine will call the source again. */
       retryAt: Date;

@@ -433,7 +433,12 @@ describe("refreshing", () => {
         consecutiveFailures: 1,
         abandonedAttempts: 1,
       });
-      expect(events.at(-1)).toMatchObject({ type: "refresh-failure", consecutiveFailures: 1 });
+      // Its duration is the time to the deadline: what a latency histogram records for it.
+      expect(events.at(-1)).toMatchObject({
+        type: "refresh-failure",
+        consecutiveFailures: 1,
+        durationMs: 30_000,
+      });
       // The backoff (500 ms with random 0), then a new call: the stuck one does not hold the flight.
       await fake.advance(500);
       expect(src.calls).toHaveLength(2);

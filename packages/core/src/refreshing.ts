@@ -89,13 +89,13 @@ export const refreshing = (
     };
 
   const failed =
-    (reason: RefreshReason) =>
+    (reason: RefreshReason, startedAt: number) =>
     (cause: unknown): never => {
       const now = rt.now();
       const error = asError(cause);
       const retryIn = backoffDelay(ledger.consecutiveFailures + 1, rt.random, options.retry);
       recordFailure(ledger, now, error, retryIn);
-      report.failed(reason, error, ledger, isUsable(cached, now) ? cached : undefined, now);
+      report.failed(reason, error, ledger, isUsable(cached, now) ? cached : undefined, startedAt, now);
       throw error;
     };
 
@@ -112,7 +112,7 @@ export const refreshing = (
       .call(source, w.attemptTimeoutMs)
       // What the source returned is checked before it counts: incomplete or too-short credentials are a failed refresh.
       .then((c) => acceptCredentials(name, c, rt.now(), w, rt.random()))
-      .then(succeeded(reason, startedAt), failed(reason))
+      .then(succeeded(reason, startedAt), failed(reason, startedAt))
       .finally(() => {
         inflight = undefined;
         schedule();

@@ -49,6 +49,27 @@ describe("createHttpServer: the request pipeline", () => {
   });
 });
 
+describe("createHttpServer: the request observer", () => {
+  it("gets each request's route, status and the handler's outcome, and the server's own refusals without one", async () => {
+    const seen: { path: string; status: number; outcome: string | undefined }[] = [];
+    const { port } = await start({
+      handler: () => ({ ...ok("hi"), route: "/thing", outcome: "mutated" }),
+      onRequest: ({ path, status, outcome, durationMs }) => {
+        expect(durationMs).toBeGreaterThanOrEqual(0);
+        seen.push({ path, status, outcome });
+      },
+    });
+    expect((await rawRequest(port, requestHead("GET", "/thing", port))).status).toBe(200);
+    expect((await rawRequest(port, requestHead("GET", "/", port, { Host: "evil.example" }))).status).toBe(
+      403,
+    );
+    expect(seen).toEqual([
+      { path: "/thing", status: 200, outcome: "mutated" },
+      { path: "rejected-host", status: 403, outcome: undefined },
+    ]);
+  });
+});
+
 describe("createHttpServer: bodies held in memory", () => {
   it("answers a body that does not fit beside those being received 503 with Retry-After at once, and takes it once they are done", async () => {
     const bodies: number[] = [];

@@ -153,6 +153,11 @@ export const COMMANDS: Record<string, { summary: string; flags: FlagTable }> = {
         help: "serving certificate (PEM), reloaded when it changes",
       },
       "tls-key-file": { type: "string", value: "PATH", help: "its private key (PEM), reloaded with it" },
+      metrics: {
+        type: "string",
+        value: "HOST:PORT",
+        help: "serve /metrics, /healthz and /readyz here, over plain HTTP (for Prometheus and the kubelet)",
+      },
       image: {
         type: "string",
         value: "IMAGE",

@@ -84,7 +84,7 @@ export const serveCommand: Command = async (ctx) => {
     attemptTimeoutSeconds: refreshTimeout,
     runtime,
   });
-  const metrics = createMetrics(engine, ctx.now);
+  const metrics = createMetrics(engine, { minRemainingSeconds: minRemaining });
   engine.subscribe((event) => {
     metrics.onRefresh(event);
     if (event.type === "refresh-success") {

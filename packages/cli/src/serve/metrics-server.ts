@@ -1,5 +1,13 @@
 import { createHttpServer, type Reply } from "@credbridge/http";
-import type { Metrics } from "./metrics.js";
+import type { ProbeResult } from "./probes.js";
+
+/** What the metrics server serves: `serve`'s metrics and probes, or the webhook's. */
+export interface MetricsSource {
+  /** The Prometheus text exposition format. */
+  render(): string;
+  live(): ProbeResult;
+  ready(): ProbeResult;
+}
 
 const text = (status: number, route: string, body: string, contentType = "text/plain"): Reply => ({
   status,
@@ -8,9 +16,13 @@ const text = (status: number, route: string, body: string, contentType = "text/p
   body,
 });
 
-/** `/metrics`, `/healthz` (the refresh engine is not wedged) and `/readyz` (every output can serve). */
+/**
+ * Plain HTTP: `/metrics`, `/healthz` and `/readyz` (for `serve`: the refresh
+ * engine is not wedged, every output can serve; for the webhook: its serving
+ * certificate is valid).
+ */
 export const startMetricsServer = async (
-  metrics: Metrics,
+  metrics: MetricsSource,
   listen: { host: string; port: number },
   /** Requests in flight at close get this long. */
   closeGraceMs?: number,

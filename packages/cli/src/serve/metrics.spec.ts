@@ -9,9 +9,11 @@ import { describe, expect, it } from "vitest";
 import { createMetrics } from "./metrics.js";
 import { startMetricsServer } from "./metrics-server.js";
 
-const engine = {
-  state: () => ({ status: "fresh", expiration: new Date(3_600_000) }),
-} as unknown as RefreshingProvider;
+/** An engine that has fetched nothing yet, on a manual clock. */
+const idleEngine = () =>
+  refreshing(async () => ({ accessKeyId: "ASIA", secretAccessKey: "s" }), {
+    runtime: manualRuntime().runtime,
+  });
 
 const request = (server: RequestInfo["server"], path: string, status: number): RequestInfo => ({
   server,
@@ -28,7 +30,7 @@ const counted = (text: string): Record<string, number> =>
 
 describe("request counters", () => {
   it("count every request under its server, route and status, however the requests interleave", () => {
-    const metrics = createMetrics(engine, () => 0);
+    const metrics = createMetrics(idleEngine(), { minRemainingSeconds: 900 });
     const sequence: RequestInfo[] = [
       request("imds", "/latest/api/token", 200),
       request("imds", "/latest/meta-data/iam/security-credentials/{role}", 200),
@@ -54,6 +56,37 @@ describe("request counters", () => {
   });
 });
 
+describe("serve's scrape", () => {
+  it("has exactly these families, each with HELP and TYPE, and credbridge_ready following /readyz", async () => {
+    const engine = idleEngine();
+    const metrics = createMetrics(engine, { minRemainingSeconds: 900 });
+    const types = (text: string) =>
+      Object.fromEntries([...text.matchAll(/^# TYPE (\S+) (\S+)$/gm)].map((m) => [m[1], m[2]]));
+    expect(types(metrics.render())).toEqual({
+      credbridge_build_info: "gauge",
+      credbridge_ready: "gauge",
+      credbridge_credentials_expiration_timestamp_seconds: "gauge",
+      credbridge_min_remaining_seconds: "gauge",
+      credbridge_refresh_timeout_seconds: "gauge",
+      credbridge_refreshes_total: "counter",
+      credbridge_refresh_failures_total: "counter",
+      credbridge_refresh_duration_seconds: "histogram",
+      credbridge_refresh_consecutive_failures: "gauge",
+      credbridge_refresh_failing_since_timestamp_seconds: "gauge",
+      credbridge_refresh_last_error_info: "gauge",
+      credbridge_refresh_last_success_timestamp_seconds: "gauge",
+      credbridge_requests_total: "counter",
+    });
+    expect(metrics.render()).toMatch(/^credbridge_ready 0$/m);
+    await engine();
+    expect(metrics.ready().ok).toBe(true);
+    expect(metrics.render()).toMatch(/^credbridge_ready 1$/m);
+    expect(metrics.render()).toMatch(
+      /^credbridge_build_info\{version="\d+\.\d+\.\d+[^"]*",node="[\d.]+",command="serve"\} 1$/m,
+    );
+  });
+});
+
 describe("the probes over HTTP", () => {
   const probe = async (url: string) => {
     const res = await fetch(url);
@@ -66,7 +99,10 @@ describe("the probes over HTTP", () => {
     const runtime = { ...fake.runtime, setTimer: () => ({ cancel: () => {} }) };
     const wedged = refreshing(() => new Promise<AwsCredentialIdentity>(() => {}), { runtime });
     wedged.start();
-    const server = await startMetricsServer(createMetrics(wedged, fake.now), { host: "127.0.0.1", port: 0 });
+    const server = await startMetricsServer(createMetrics(wedged, { minRemainingSeconds: 0 }), {
+      host: "127.0.0.1",
+      port: 0,
+    });
     try {
       expect(await probe(`${server.url}/healthz`)).toEqual({ status: 200, text: "ok" });
       await fake.advance(120_000);
@@ -84,7 +120,7 @@ describe("the probes over HTTP", () => {
     const fresh = {
       state: () => ({ status: "fresh", expiration: new Date(Date.now() + 3_600_000) }),
     } as unknown as RefreshingProvider;
-    const metrics = createMetrics(fresh, Date.now);
+    const metrics = createMetrics(fresh, { minRemainingSeconds: 0 });
     const token = join(dir, "token");
     await writeFile(token, "");
     metrics.watchTokenFile(token);

@@ -21,6 +21,16 @@ export type ReviewAnswer =
       };
     };
 
+/** What a review came to, for metrics: a closed set. `error` is a review not answered with an AdmissionReview. */
+export type ReviewOutcome = "allowed" | "mutated" | "denied" | "error";
+export const REVIEW_OUTCOMES: readonly ReviewOutcome[] = ["allowed", "mutated", "denied", "error"];
+
+/** The outcome of a review answered with an AdmissionReview. */
+export const reviewOutcome = (summary: { outcome: string; operations: number }): ReviewOutcome => {
+  if (summary.outcome === "deny") return "denied";
+  return summary.operations > 0 ? "mutated" : "allowed";
+};
+
 const isObject = (v: unknown): v is Record<string, unknown> =>
   typeof v === "object" && v !== null && !Array.isArray(v);
 

@@ -1,8 +1,24 @@
-import { createHttpServer, type Reply, type ServerAddress } from "@credbridge/http";
+import { createHttpServer, type Reply, type RequestInfo, type ServerAddress } from "@credbridge/http";
 import type { JsonLogger } from "../log.js";
 import type { InjectDefaults } from "./inject.js";
-import { answerReview } from "./review.js";
-import { readTlsPair, type TlsPair, type TlsWatcher, watchTlsFiles } from "./tls-files.js";
+import { answerReview, reviewOutcome } from "./review.js";
+import {
+  certificateReadiness,
+  readTlsPair,
+  type TlsPair,
+  type TlsWatcher,
+  watchTlsFiles,
+} from "./tls-files.js";
+
+/** What the webhook tells its metrics. */
+export interface WebhookObserver {
+  /** Every request answered, `/mutate`'s with the review's outcome. */
+  onRequest(info: RequestInfo): void;
+  /** The certificate in use: at `listen`, then after each reload. */
+  onCertificate(pair: TlsPair, reloaded: boolean): void;
+  /** A changed pair that could not be taken; the previous one stays in use. */
+  onCertificateReloadFailure(): void;
+}
 
 export interface WebhookServerOptions {
   host: string;
@@ -14,6 +30,7 @@ export interface WebhookServerOptions {
   now?: () => number;
   /** How often the certificate files are read when no file event arrives. Default 60 s. */
   tlsPollMs?: number;
+  observer?: WebhookObserver | undefined;
 }
 
 /**
@@ -91,7 +108,7 @@ export const createWebhookServer = (options: WebhookServerOptions) => {
     allowedHosts: [],
     readBody: true,
     logger,
-    onRequest: undefined,
+    onRequest: options.observer?.onRequest,
     url: (base) => base,
     beforeListen: async () => use(await readTlsPair(options.certFile, options.keyFile)),
     afterClose: () => watcher?.stop(),
@@ -101,8 +118,8 @@ export const createWebhookServer = (options: WebhookServerOptions) => {
     handler: ({ method, path, body }) => {
       if (path === "/healthz" && method === "GET") return text(200, path, "ok\n");
       if (path === "/readyz" && method === "GET") {
-        const valid = pair !== undefined && pair.notAfter.getTime() > now();
-        return valid ? text(200, path, "ready\n") : text(503, path, "the serving certificate has expired\n");
+        const ready = certificateReadiness(pair, now());
+        return text(ready.ok ? 200 : 503, path, `${ready.reason}\n`);
       }
       if (path !== "/mutate") return json(404, "not-found", { message: "not found: POST /mutate" });
       if (method !== "POST") return json(405, path, { message: "POST an AdmissionReview to /mutate" });
@@ -115,28 +132,32 @@ export const createWebhookServer = (options: WebhookServerOptions) => {
         ...answer.summary,
         ...(answer.summary.outcome === "deny" ? { message: answer.review.response.status } : {}),
       });
-      return json(200, path, answer.review);
+      return { ...json(200, path, answer.review), outcome: reviewOutcome(answer.summary) };
     },
   });
 
   const listen = async (): Promise<ServerAddress> => {
     const address = await http.listen();
     const current = pair!;
+    options.observer?.onCertificate(current, false);
     watcher = watchTlsFiles(
       options.certFile,
       options.keyFile,
       current,
       (next) => {
         use(next);
+        options.observer?.onCertificate(next, true);
         logger.log("info", "serving certificate reloaded", {
           fingerprint: next.fingerprint,
           notAfter: next.notAfter.toISOString(),
         });
       },
-      (error) =>
+      (error) => {
+        options.observer?.onCertificateReloadFailure();
         logger.log("warn", "serving certificate not reloaded; keeping the previous one", {
           error: error.message,
-        }),
+        });
+      },
       options.tlsPollMs,
     );
     return address;

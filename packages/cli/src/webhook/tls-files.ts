@@ -3,12 +3,14 @@ import { type FSWatcher, watch } from "node:fs";
 import { readFile } from "node:fs/promises";
 import { dirname } from "node:path";
 import type { SecureContextOptions } from "node:tls";
+import type { ProbeResult } from "../serve/probes.js";
 
 /** A key pair as read from disk; the server checks that they belong together when it takes them. */
 export interface TlsPair {
   options: SecureContextOptions;
   /** DNS names and IPs the certificate is valid for: the `Host` values the webhook accepts. */
   names: string[];
+  notBefore: Date;
   notAfter: Date;
   /** SHA-256 fingerprint, for the log: identifies the certificate without revealing anything. */
   fingerprint: string;
@@ -37,10 +39,23 @@ export const readTlsPair = async (certFile: string, keyFile: string): Promise<Tl
   return {
     options: { cert, key },
     names,
+    notBefore: new Date(x509.validFrom),
     notAfter: new Date(x509.validTo),
     fingerprint: x509.fingerprint256,
   };
 };
+
+/** Ready while the certificate in use is valid: an expired one fails every call the API server makes. */
+export const certificateReadiness = (
+  pair: Pick<TlsPair, "notAfter"> | undefined,
+  now: number,
+): ProbeResult =>
+  pair !== undefined && pair.notAfter.getTime() > now
+    ? { ok: true, reason: "ready" }
+    : {
+        ok: false,
+        reason: pair === undefined ? "no serving certificate yet" : "the serving certificate has expired",
+      };
 
 export interface TlsWatcher {
   stop(): void;

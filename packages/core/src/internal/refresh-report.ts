@@ -40,6 +40,7 @@ export const createReporter = (
     error: Error,
     ledger: RefreshLedger,
     still: Cached | undefined,
+    startedAt: number,
     now: number,
   ): void {
     const serving = still
@@ -56,6 +57,7 @@ export const createReporter = (
       reason,
       at: new Date(now),
       error,
+      durationMs: now - startedAt,
       consecutiveFailures,
       retryAt: new Date(nextAttemptAt),
       servingCached: still !== undefined,

@@ -16,6 +16,8 @@ export interface RequestInfo {
   /** The route's name (e.g. `/latest/meta-data/iam/security-credentials/{role}`), never the raw path. */
   path: string;
   status: number;
+  /** The reply's `outcome`, when the handler gave one. */
+  outcome?: string | undefined;
   durationMs: number;
 }
 
@@ -90,6 +92,7 @@ export const createPipeline = (config: PipelineConfig, state: PipelineState) => 
         method,
         path: reply.route,
         status: reply.status,
+        outcome: reply.outcome,
         durationMs: performance.now() - startedAt,
       });
     } catch (error) {

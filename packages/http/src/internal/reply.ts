@@ -5,6 +5,8 @@ export interface Reply {
   status: number;
   /** The route's name, for the observer. */
   route: string;
+  /** What the handler made of the request, for the observer (a closed set of the caller's, e.g. a review's outcome). */
+  outcome?: string | undefined;
   contentType: string;
   body: string;
   headers?: Record<string, string> | undefined;
