@@ -96,3 +96,45 @@ describe("a lock left by a killed root writer, and a writer running as the appli
     expect(existsSync(`${path}.lock/4242-0123456789ab/credentials.tmp`)).toBe(true);
   });
 });
+
+describe("a writer asked to give the file to another user (owner) it cannot give it to", () => {
+  /** One write with `owner`, as `uid:gid` with no supplementary groups, or through `setpriv` arguments. */
+  const writeFor = async (dir: string, owner: string, as: { uid: number; gid: number } | string[]) => {
+    const args = [fixture("write-once.mjs"), join(dir, "credentials"), "4", "0", String(STALE_MS), owner];
+    const r = Array.isArray(as)
+      ? await run("setpriv", [...as, process.execPath, ...args])
+      : await run(process.execPath, args, as);
+    return lastJsonLine(r.stdout);
+  };
+  const sharedDir = async (name: string) => {
+    const dir = join(base, name);
+    await mkdir(dir, { mode: 0o777 });
+    await chmod(dir, 0o777);
+    return dir;
+  };
+
+  it("as another uid without CAP_CHOWN: ERR_CHOWN naming the cause and both fixes, nothing written", async () => {
+    const dir = await sharedDir("chown-other-uid");
+    const result = await writeFor(dir, "10000:10000", { uid: APP, gid: APP });
+    expect(result).toMatchObject({ ok: false, code: "ERR_CHOWN", syscallCode: "EPERM" });
+    expect(result.message).toContain(`runs as ${APP}:${APP} without CAP_CHOWN`);
+    expect(result.message).toContain("runAsUser: 10000, runAsGroup: 10000");
+    expect(result.message).toContain('add: ["CHOWN"]');
+    expect(result.message).not.toMatch(/check the directory's owner/);
+    expect(existsSync(join(dir, "credentials"))).toBe(false);
+  });
+
+  it("as root with CAP_CHOWN dropped (capabilities: drop: [ALL]): ERR_CHOWN saying so", async () => {
+    const dir = await sharedDir("chown-root-no-caps");
+    const noCaps = ["--reuid", "0", "--regid", "0", "--clear-groups", "--inh-caps=-all", "--bounding-set=-all"];
+    const result = await writeFor(dir, "10000:10000", noCaps);
+    expect(result).toMatchObject({ ok: false, code: "ERR_CHOWN" });
+    expect(result.message).toContain("runs as 0:0 with CAP_CHOWN dropped");
+  });
+
+  it("as that very user: writes, no chown needed", async () => {
+    const dir = await sharedDir("chown-same-uid");
+    const result = await writeFor(dir, `${APP}:${APP}`, { uid: APP, gid: APP });
+    expect(result).toMatchObject({ ok: true });
+  });
+});
