@@ -126,7 +126,15 @@ describe("a writer asked to give the file to another user (owner) it cannot give
 
   it("as root with CAP_CHOWN dropped (capabilities: drop: [ALL]): ERR_CHOWN saying so", async () => {
     const dir = await sharedDir("chown-root-no-caps");
-    const noCaps = ["--reuid", "0", "--regid", "0", "--clear-groups", "--inh-caps=-all", "--bounding-set=-all"];
+    const noCaps = [
+      "--reuid",
+      "0",
+      "--regid",
+      "0",
+      "--clear-groups",
+      "--inh-caps=-all",
+      "--bounding-set=-all",
+    ];
     const result = await writeFor(dir, "10000:10000", noCaps);
     expect(result).toMatchObject({ ok: false, code: "ERR_CHOWN" });
     expect(result.message).toContain("runs as 0:0 with CAP_CHOWN dropped");
