@@ -1,5 +1,5 @@
 import { existsSync } from "node:fs";
-import { chmod, chown, mkdir, mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
+import { chmod, chown, mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
@@ -144,5 +144,48 @@ describe("a writer asked to give the file to another user (owner) it cannot give
     const dir = await sharedDir("chown-same-uid");
     const result = await writeFor(dir, `${APP}:${APP}`, { uid: APP, gid: APP });
     expect(result).toMatchObject({ ok: true });
+  });
+});
+
+describe("an emptyDir under the pod's fsGroup (group fsGroup, set-group-ID, 2777)", () => {
+  it("a writer of another uid in that group writes a file of that group, which the application's uid reads", async () => {
+    const FS_GROUP = 10000;
+    const dir = join(base, "fsgroup");
+    await mkdir(dir);
+    await chown(dir, 0, FS_GROUP);
+    await chmod(dir, 0o2777);
+    const path = join(dir, "credentials");
+    // The manifests' sidecar: uid 65532, the pod's fsGroup as a supplementary group, no capabilities.
+    const sidecar = ["--reuid", "65532", "--regid", "65532", "--groups", `${FS_GROUP}`, "--inh-caps=-all"];
+    // The webhook's and the manifests' mode for an fsGroup: 0640.
+    const write = (id: number) =>
+      run("setpriv", [
+        ...sidecar,
+        process.execPath,
+        fixture("write-once.mjs"),
+        path,
+        `${id}`,
+        "0",
+        `${STALE_MS}`,
+        "",
+        "640",
+      ]);
+    expect(lastJsonLine((await write(5)).stdout)).toMatchObject({ ok: true });
+    // A second write replaces the file through the lock's holder directory again.
+    expect(lastJsonLine((await write(6)).stdout)).toMatchObject({ ok: true });
+    const st = await stat(path);
+    expect({ uid: st.uid, gid: st.gid }).toEqual({ uid: 65532, gid: FS_GROUP });
+    // Harbor's registry: uid 10000, in the fsGroup.
+    const read = await run("setpriv", [
+      "--reuid",
+      "10000",
+      "--regid",
+      `${FS_GROUP}`,
+      "--clear-groups",
+      "cat",
+      path,
+    ]);
+    expect(read.code, read.stderr).toBe(0);
+    expect(read.stdout).toContain("[own-6]");
   });
 });

@@ -5,11 +5,12 @@ import type { DirHandle } from "./dir-handle.js";
 export type LockAccess = (fd: number) => void;
 
 const STICKY = 0o1000;
+const SETGID = 0o2000;
 
 /**
  * Who may break a lock: whoever may write the file, i.e. whoever may write the
  * directory it sits in. So the lock directory, the holder directory in it and
- * the queue get that directory's owner, group and permission bits: a killed
+ * the queue get that directory's owner, group, permission and set-group-ID bits: a killed
  * root writer's lock in an application user's `~/.aws`, or in an emptyDir
  * every container writes, can be removed by the application's own writer.
  * (Made 0700 by their creator, they blocked every other user for good.)
@@ -22,7 +23,11 @@ const STICKY = 0o1000;
 export const lockAccessOf = (fs: WriterFs, dir: DirHandle, fileOwner: FileOwner | undefined): LockAccess => {
   const st = dir.stat();
   const uid = (st.mode & STICKY) !== 0 && fileOwner ? fileOwner.uid : st.uid;
-  const mode = (st.mode & 0o777) | 0o700;
+  // The set-group-ID bit too: in a directory that has it (a pod's emptyDir under
+  // fsGroup) every file belongs to the directory's group, and the temp file made
+  // in the holder directory must as well, or the renamed file is the writer's
+  // group and the application, reading through fsGroup, cannot read it.
+  const mode = (st.mode & (SETGID | 0o777)) | 0o700;
   return (fd) => {
     const mine = fs.fstatSync(fd);
     if (mine.uid !== uid || mine.gid !== st.gid) {
