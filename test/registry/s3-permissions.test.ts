@@ -25,7 +25,9 @@ const driverOperations = async (): Promise<Set<string>> => {
   const { stdout } = await run("tar", ["-xzOf", findDistributionArchive(), DRIVER], {
     maxBuffer: 8 * 1024 * 1024,
   });
-  return new Set([...stdout.matchAll(/\bS3\.([A-Z]\w*?)(?:Pages)?(?:Request|WithContext)?\(/g)].map((m) => m[1]!));
+  return new Set(
+    [...stdout.matchAll(/\bS3\.([A-Z]\w*?)(?:Pages)?(?:Request|WithContext)?\(/g)].map((m) => m[1]!),
+  );
 };
 
 describe("the registry's S3 permission policy, against distribution v2.8.3's S3 driver", () => {
@@ -63,7 +65,9 @@ describe("the registry's S3 permission policy, against distribution v2.8.3's S3 
   it("grants the bucket's actions on the bucket and the objects' on its keys (under the prefix), nothing elsewhere", () => {
     const policy = permissionPolicy({ bucket: "registry-data", prefix: "harbor" });
     expect(allows(policy, "s3:ListBucket", "arn:aws:s3:::registry-data")).toBe(true);
-    expect(allows(policy, "s3:PutObject", "arn:aws:s3:::registry-data/harbor/docker/registry/v2/x")).toBe(true);
+    expect(allows(policy, "s3:PutObject", "arn:aws:s3:::registry-data/harbor/docker/registry/v2/x")).toBe(
+      true,
+    );
     expect(allows(policy, "s3:PutObject", "arn:aws:s3:::registry-data/other/x")).toBe(false);
     expect(allows(policy, "s3:GetObject", "arn:aws:s3:::registry-data-2/harbor/x")).toBe(false);
     expect(allows(policy, "s3:ListBucket", "arn:aws:s3:::other")).toBe(false);

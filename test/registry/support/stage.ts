@@ -7,8 +7,8 @@ import { tempDir } from "../../support/tmp.js";
 import type { RegistryBuild } from "./builds.js";
 import type { RunningRegistry } from "./registry.js";
 import { pushPullAcrossRotations, type RotationReport } from "./rotations.js";
-import { BUCKET, type S3World, startS3World } from "./s3-world.js";
 import { deniedRequests } from "./s3-policy.js";
+import { BUCKET, type S3World, startS3World } from "./s3-world.js";
 
 type Cleanup = () => Promise<unknown>;
 

@@ -4,8 +4,8 @@ import { newRequestId } from "../internal/ids.js";
 import { parseAuthorizationHeader } from "../sigv4/header.js";
 import { type ReceivedRequest, receivedRequest } from "../sigv4/verify.js";
 import { authenticateS3Request, payloadSigning } from "./authenticate.js";
-import { s3Operation } from "./operation.js";
 import { S3Error, s3ErrorXml } from "./errors.js";
+import { s3Operation } from "./operation.js";
 import type { S3Front, S3FrontRequest, StartS3FrontOptions } from "./types.js";
 
 export type { S3Front, S3FrontRequest, StartS3FrontOptions } from "./types.js";
