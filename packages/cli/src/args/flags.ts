@@ -172,7 +172,9 @@ export const COMMANDS: Record<string, { summary: string; flags: FlagTable }> = {
       image: {
         type: "string",
         value: "IMAGE",
-        help: "the injected sidecar's image (default ghcr.io/credbridge/credbridge of this version)",
+        help:
+          "the injected sidecar's image (default ghcr.io/credbridge/credbridge of this version, " +
+          "not published before the first release: name your build)",
       },
       "address-image": {
         type: "string",
