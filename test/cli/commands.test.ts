@@ -12,6 +12,7 @@ beforeAll(async () => {
   fx = await irsaFixture({
     roles: {
       "arn:aws:iam::111122223333:role/picky": { trustedSubjects: ["system:serviceaccount:other:sa"] },
+      "arn:aws:iam::111122223333:role/selfless": { trustsSelf: false },
     },
   });
 });
@@ -194,6 +195,28 @@ describe("credbridge doctor", () => {
     expect(r.stdout).not.toContain(token);
   });
 
+  it("names, as the fix, a trust-policy command that runs as shown and trusts this token's subject", async () => {
+    const picky = "arn:aws:iam::111122223333:role/picky";
+    const r = await runCli(["doctor"], fx.env({ AWS_ROLE_ARN: picky }));
+    const command = /Generate one with: credbridge (trust-policy .*)$/m.exec(r.stdout)?.[1];
+    expect(command, r.stdout).toContain("--namespace shop --service-account app --role-arn <role-arn>");
+    const args = command!.replace("<role-arn>", picky).split(" ");
+    const printed = await runCli(args, cleanEnv(fx.tmp.dir));
+    expect(printed.code, printed.stderr).toBe(0);
+    expect(printed.stdout).toContain('"system:serviceaccount:shop:app"');
+  });
+
+  it("names the trust and permission fix when the role does not trust itself", async () => {
+    const r = await runCli(
+      ["doctor", "--self-assume"],
+      fx.env({ AWS_ROLE_ARN: "arn:aws:iam::111122223333:role/selfless" }),
+    );
+    expect(r.code).toBe(1);
+    expect(r.stdout).toMatch(/FAIL self-assume: .*AccessDenied/);
+    expect(r.stdout).toContain("credbridge trust-policy ... --self-assume --role-arn <role-arn>");
+    expect(r.stdout).toContain("credbridge permission-policy --self-assume --role-arn <role-arn>");
+  });
+
   it("shows an expired token's claims", async () => {
     const expired = fx.tmp.path("expired-token");
     await writeFile(expired, mintWebIdentityToken({ exp: Math.floor(Date.now() / 1000) - 120 }));
@@ -269,6 +292,19 @@ describe("credbridge trust-policy", () => {
     expect(r.code).toBe(2);
     expect(r.stderr).toMatch(message);
     expect(r.stdout).toBe("");
+  });
+
+  it("leaves alone an AWS_ROLE_ARN it does not need, malformed or not", async () => {
+    const r = await runCli(
+      ["trust-policy", "--pod-identity"],
+      cleanEnv(fx.tmp.dir, { AWS_ROLE_ARN: "harbor" }),
+    );
+    expect(r.code, r.stderr).toBe(0);
+    const irsa = await runCli(
+      [...IRSA, "--account-id", "111122223333"],
+      cleanEnv(fx.tmp.dir, { AWS_ROLE_ARN: "x" }),
+    );
+    expect(irsa.code, irsa.stderr).toBe(0);
   });
 
   it("prints a Pod Identity trust policy whose self-assume may pass session tags on", async () => {

@@ -29,6 +29,7 @@ import {
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { parse } from "yaml";
 import { startCli } from "../support/cli.js";
+import { setprivAs } from "../support/setpriv.js";
 import { tempDir } from "../support/tmp.js";
 import { applyPatch } from "../webhook/support/k8s.js";
 import { podRuntime } from "../webhook/support/pod-runtime.js";
@@ -88,6 +89,34 @@ const awsOn = async (server: MotoServer, region: string, args: string[]) =>
     ).stdout || "{}",
   );
 
+/**
+ * The role the README's commands made in moto, found by the names its
+ * `aws iam put-role-policy` used: its trust policy and its permission policy.
+ */
+const iamRole = async (server: MotoServer, region: string, calls: Recorded[]) => {
+  const put = calls.find((c) => c.tool === "aws" && c.args[0] === "iam" && c.args[1] === "put-role-policy");
+  if (!put) throw new Error("the README's commands put no role policy");
+  const argOf = (flag: string) => put.args[put.args.indexOf(flag) + 1]!;
+  const roleName = argOf("--role-name");
+  const role = (await awsOn(server, region, ["iam", "get-role", "--role-name", roleName])).Role as {
+    Arn: string;
+    AssumeRolePolicyDocument: Policy;
+  };
+  const permissions = await awsOn(server, region, [
+    "iam",
+    "get-role-policy",
+    "--role-name",
+    roleName,
+    "--policy-name",
+    argOf("--policy-name"),
+  ]);
+  return {
+    arn: role.Arn,
+    trust: role.AssumeRolePolicyDocument,
+    permissions: permissions.PolicyDocument as Policy,
+  };
+};
+
 beforeAll(async () => {
   if (process.geteuid?.() !== 0)
     throw new Error("the walk runs the sidecar and the registry as their own uids: root is needed");
@@ -136,14 +165,10 @@ describe("README: Harbor on EKS, with IRSA", () => {
   }, 120_000);
 
   it("creates the role in IAM with the trust policy `credbridge trust-policy` prints: this ServiceAccount only", async () => {
-    const role = (await awsOn(moto, vars.REGION!, ["iam", "get-role", "--role-name", "harbor-registry"]))
-      .Role as {
-      Arn: string;
-      AssumeRolePolicyDocument: Policy;
-    };
-    expect(role.Arn).toBe(vars.ROLE_ARN);
+    const role = await iamRole(moto, vars.REGION!, calls);
+    expect(role.arn).toBe(vars.ROLE_ARN);
     const printed = json<Policy>(await readFile(join(shell.work, "trust-policy.json"), "utf8"));
-    expect(role.AssumeRolePolicyDocument).toEqual(printed);
+    expect(role.trust).toEqual(printed);
     // The example file is the same policy for AWS's example account and issuer.
     const issuer = vars.OIDC_ISSUER!.replace(/^https:\/\//, "");
     const example = JSON.stringify(await readJson<Policy>(new URL("iam/irsa-trust-policy.json", EXAMPLES)))
@@ -166,16 +191,9 @@ describe("README: Harbor on EKS, with IRSA", () => {
   });
 
   it("gives it the registry's S3 permissions `credbridge permission-policy` prints, on the README's bucket", async () => {
-    const got = await awsOn(moto, vars.REGION!, [
-      "iam",
-      "get-role-policy",
-      "--role-name",
-      "harbor-registry",
-      "--policy-name",
-      "harbor-registry-s3",
-    ]);
+    const role = await iamRole(moto, vars.REGION!, calls);
     const printed = json<Policy>(await readFile(join(shell.work, "permission-policy.json"), "utf8"));
-    expect(got.PolicyDocument).toEqual(printed);
+    expect(role.permissions).toEqual(printed);
     const example = JSON.stringify(
       await readJson<Policy>(new URL("iam/registry-s3-permission-policy.json", EXAMPLES)),
     );
@@ -213,6 +231,15 @@ describe("README: Harbor on EKS, with IRSA", () => {
       [applied, image, sidecarImage, ready, registered, label].sort((a, b) => a - b),
     );
     expect(ready).toBeGreaterThan(sidecarImage);
+  });
+
+  it("webhook.yaml's header gives the same install steps, in the same order", () => {
+    const header = exampleText("kubernetes/webhook/webhook.yaml")
+      .split("\n")
+      .flatMap((line) => /^#\s+(kubectl .*)$/.exec(line)?.[1] ?? [])
+      .map((command) => command.replace(/ harbor /, ' "$NAMESPACE" '));
+    const readme = step(markdown, "4. The webhook").trim().split("\n");
+    expect(header).toEqual(readme);
   });
 
   it("every file a command names exists in the checkout", async () => {
@@ -291,17 +318,7 @@ describe("README: Harbor on EKS, with IRSA", () => {
       capabilities?: { drop?: string[] };
     };
     expect(sc.capabilities?.drop).toEqual(["ALL"]);
-    const setpriv = [
-      "--reuid",
-      String(sc.runAsUser),
-      "--regid",
-      String(sc.runAsGroup),
-      "--groups",
-      String(fsGroup),
-      "--inh-caps=-all",
-      "--bounding-set=-all",
-      "--no-new-privs",
-    ];
+    const setpriv = [...setprivAs(sc.runAsUser, sc.runAsGroup, [fsGroup]), "--no-new-privs"];
     // The sidecar's own environment (no HOME: uid 65532 has no passwd entry here); STS is the emulator.
     // Its metrics port is 127.0.0.1:0 instead of 0.0.0.0:9753, which parallel test runs would share.
     const env = {
@@ -327,13 +344,7 @@ describe("README: Harbor on EKS, with IRSA", () => {
       const whoami = await run(
         "setpriv",
         [
-          "--reuid",
-          registryUid,
-          "--regid",
-          registryUid,
-          "--groups",
-          String(fsGroup),
-          "--inh-caps=-all",
+          ...setprivAs(Number(registryUid), Number(registryUid), [fsGroup]),
           AWS,
           "sts",
           "get-caller-identity",
@@ -380,25 +391,15 @@ describe("README: Harbor on EKS, with EKS Pod Identity instead", () => {
     const shell = await walkShell(tmp.path("pod-identity"), server.url);
     const region = /^REGION=(\S+)/m.exec(names())![1]!;
     const { vars } = await shell.sh(`${names()}\n${step(markdown, "With EKS Pod Identity instead")}`, region);
-    const role = (await awsOn(server, region, ["iam", "get-role", "--role-name", "harbor-registry"]))
-      .Role as {
-      AssumeRolePolicyDocument: Policy;
-    };
-    expect(role.AssumeRolePolicyDocument).toEqual(
+    const calls = await shell.recorded();
+    const role = await iamRole(server, region, calls);
+    expect(role.arn).toBe(vars.ROLE_ARN);
+    expect(role.trust).toEqual(
       await readJson<Policy>(new URL("iam/pod-identity-trust-policy.json", EXAMPLES)),
     );
-    const permissions = await awsOn(server, region, [
-      "iam",
-      "get-role-policy",
-      "--role-name",
-      "harbor-registry",
-      "--policy-name",
-      "harbor-registry-s3",
-    ]);
-    expect(permissions.PolicyDocument).toEqual(
+    expect(role.permissions).toEqual(
       await readJson<Policy>(new URL("iam/registry-s3-permission-policy.json", EXAMPLES)),
     );
-    const calls = await shell.recorded();
     expect(calls.find((c) => c.args[1] === "create-pod-identity-association")?.args).toEqual([
       "eks",
       "create-pod-identity-association",

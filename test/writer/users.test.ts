@@ -3,6 +3,7 @@ import { chmod, chown, mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile } 
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { setprivAs } from "../support/setpriv.js";
 // @ts-expect-error: a plain .mjs fixture without types
 import { checkProfile, parseStrict } from "./fixtures/creds.mjs";
 import { fixture, forkFixture, killFixtures, lastJsonLine, run } from "./helpers.js";
@@ -126,15 +127,7 @@ describe("a writer asked to give the file to another user (owner) it cannot give
 
   it("as root with CAP_CHOWN dropped (capabilities: drop: [ALL]): ERR_CHOWN saying so", async () => {
     const dir = await sharedDir("chown-root-no-caps");
-    const noCaps = [
-      "--reuid",
-      "0",
-      "--regid",
-      "0",
-      "--clear-groups",
-      "--inh-caps=-all",
-      "--bounding-set=-all",
-    ];
+    const noCaps = setprivAs(0, 0);
     const result = await writeFor(dir, "10000:10000", noCaps);
     expect(result).toMatchObject({ ok: false, code: "ERR_CHOWN" });
     expect(result.message).toContain("runs as 0:0 with CAP_CHOWN dropped");
@@ -156,7 +149,7 @@ describe("an emptyDir under the pod's fsGroup (group fsGroup, set-group-ID, 2777
     await chmod(dir, 0o2777);
     const path = join(dir, "credentials");
     // The manifests' sidecar: uid 65532, the pod's fsGroup as a supplementary group, no capabilities.
-    const sidecar = ["--reuid", "65532", "--regid", "65532", "--groups", `${FS_GROUP}`, "--inh-caps=-all"];
+    const sidecar = setprivAs(65532, 65532, [FS_GROUP]);
     // The webhook's and the manifests' mode for an fsGroup: 0640.
     const write = (id: number) =>
       run("setpriv", [

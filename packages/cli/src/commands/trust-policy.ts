@@ -14,7 +14,8 @@ export const trustPolicyCommand: Command = async (ctx) => {
   const irsa = f.irsa === true;
   const pod = f["pod-identity"] === true;
   if (irsa === pod) throw fail("choose exactly one of --irsa or --pod-identity");
-  const role = policyRole(ctx);
+  // IRSA takes the account from the role unless --account-id names it.
+  const role = policyRole(ctx, irsa && f["account-id"] === undefined);
   const selfAssumeRoleArn = f["self-assume"] === true ? role?.arn : undefined;
   if (pod) {
     ctx.stdout(printPolicy(podIdentityTrustPolicy({ selfAssumeRoleArn })));

@@ -14,9 +14,11 @@ const named = (ctx: CommandContext, flag: string): string =>
  * The role a policy command prints for: `--role-arn`, else AWS_ROLE_ARN, as
  * the sources read it; so in the sidecar, where IRSA sets AWS_ROLE_ARN and the
  * manifest CREDBRIDGE_SELF_ASSUME=true, the policy is the sidecar's own.
- * Required with --self-assume: a role cannot trust itself unnamed.
+ * Required with --self-assume: a role cannot trust itself unnamed. A malformed
+ * ARN is refused when it was given as a flag or is `needed`; an AWS_ROLE_ARN
+ * nothing uses is left alone.
  */
-export const policyRole = (ctx: CommandContext): PolicyRole | undefined => {
+export const policyRole = (ctx: CommandContext, needed = false): PolicyRole | undefined => {
   const fromFlag = ctx.flags["role-arn"] as string | undefined;
   const arn = fromFlag ?? ctx.env.AWS_ROLE_ARN;
   const where = fromFlag === undefined ? "AWS_ROLE_ARN" : named(ctx, "role-arn");
@@ -29,6 +31,7 @@ export const policyRole = (ctx: CommandContext): PolicyRole | undefined => {
     );
   }
   const role = parseRoleArn(arn);
+  if (!role && fromFlag === undefined && !selfAssume && !needed) return undefined;
   if (!role) {
     throw new UsageError(
       `${where} "${arn}" is not a role ARN (arn:aws:iam::<12-digit account>:role/<name>)`,
