@@ -13,16 +13,8 @@ import { run } from "../writer/helpers.js";
 
 /** The manifests' sidecar user; not in this machine's /etc/passwd (checked below). */
 const SIDECAR = 65532;
-const AS_SIDECAR = ["--reuid", `${SIDECAR}`, "--regid", `${SIDECAR}`, "--clear-groups", "--inh-caps=-all"];
-const AS_ROOT_NO_CAPS = [
-  "--reuid",
-  "0",
-  "--regid",
-  "0",
-  "--clear-groups",
-  "--inh-caps=-all",
-  "--bounding-set=-all",
-];
+const AS_SIDECAR = setprivAs(SIDECAR, SIDECAR);
+const AS_ROOT_NO_CAPS = setprivAs(0, 0);
 
 let fx: Awaited<ReturnType<typeof irsaFixture>>;
 beforeAll(async () => {
