@@ -397,7 +397,7 @@ describe("the packed packages, installed with npm outside the workspace", { time
     const env = childEnv({ HOME: fresh });
     const help = await run(bin, ["--help"], { cwd: fresh, env });
     expect(help.stdout).toContain("usage: credbridge <command> [flags]");
-    for (const command of ["serve", "write", "process", "doctor", "trust-policy"]) {
+    for (const command of ["serve", "write", "process", "doctor", "trust-policy", "permission-policy"]) {
       expect(help.stdout).toMatch(new RegExp(`^ {2}${command} `, "m"));
     }
     const serve = await run(bin, ["serve", "--help"], { cwd: fresh, env });
