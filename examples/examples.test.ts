@@ -171,6 +171,7 @@ const probePort = (container: Container, probe: Probe | undefined): number | und
 const effective = (pod: PodSpec, c: Container) => ({
   runAsNonRoot: c.securityContext?.runAsNonRoot ?? pod.securityContext?.runAsNonRoot,
   runAsUser: c.securityContext?.runAsUser ?? pod.securityContext?.runAsUser,
+  runAsGroup: c.securityContext?.runAsGroup ?? pod.securityContext?.runAsGroup,
 });
 
 const allContainers = (pod: PodSpec): Container[] => [...(pod.initContainers ?? []), ...pod.containers];
@@ -295,6 +296,8 @@ describe("kubernetes manifests", () => {
             const owner = env.get("CREDBRIDGE_FILE_OWNER");
             if (owner !== undefined) {
               expect(owner.split(":")[0]).toBe(String(appUid));
+              // Giving the file to another user needs CAP_CHOWN, which these sidecars drop: only as that user.
+              expect(`${writerUid}:${effective(pod, sidecar).runAsGroup ?? writerUid}`).toBe(owner);
               continue;
             }
             expect(pod.securityContext?.fsGroup).toBeDefined();
@@ -571,6 +574,7 @@ describe("IAM policies", () => {
       "irsa-trust-policy.json",
       "pod-identity-self-assume-trust-policy.json",
       "pod-identity-trust-policy.json",
+      "registry-s3-permission-policy.json",
       "self-assume-permission-policy.json",
     ]);
     for (const p of policies.values()) {
@@ -581,11 +585,17 @@ describe("IAM policies", () => {
     expect(podRoleArn).toMatch(ROLE_ARN);
   });
 
-  it("never use StringLike or a wildcard anywhere", () => {
+  it("never use StringLike, and no wildcard but the registry's objects (every key under its bucket or prefix)", () => {
     for (const [name, p] of policies) {
-      const text = JSON.stringify(p);
-      expect(text, name).not.toContain("StringLike");
-      expect(text, name).not.toContain("*");
+      expect(JSON.stringify(p), name).not.toContain("StringLike");
+      for (const statement of p.Statement) {
+        const { Resource, ...rest } = statement;
+        expect(JSON.stringify(rest), name).not.toContain("*");
+        for (const resource of list(Resource)) {
+          if (resource.includes("*"))
+            expect(resource, name).toMatch(/^arn:aws:s3:::[a-z0-9.-]+\/(?:[^*]+\/)?\*$/);
+        }
+      }
     }
   });
 
@@ -641,6 +651,18 @@ describe("IAM policies", () => {
     expect(list(podSelf.Action)).toContain("sts:TagSession");
   });
 
+  it("the registry's S3 permissions: its bucket's listing actions on the bucket, the object actions on its keys", () => {
+    const [bucket, objects, ...rest] = policy("registry-s3-permission-policy.json").Statement;
+    expect(rest).toEqual([]);
+    const bucketArn = list(bucket?.Resource)[0]!;
+    expect(bucketArn).toMatch(/^arn:aws:s3:::[a-z0-9.-]+$/);
+    expect(list(bucket?.Action).sort()).toEqual(["s3:ListBucket", "s3:ListBucketMultipartUploads"]);
+    expect(list(objects?.Resource)).toEqual([`${bucketArn}/*`]);
+    expect(list(objects?.Action).every((a) => a.startsWith("s3:"))).toBe(true);
+    // The manifests' registries use this bucket.
+    for (const w of workloads) expect(w.manifest.text).toContain(`bucket: ${bucketArn.split(":::")[1]}`);
+  });
+
   it("the self-assume permission policy allows exactly sts:AssumeRole (and tagging) on the role itself", () => {
     const [s, ...rest] = policy("self-assume-permission-policy.json").Statement;
     expect(rest).toEqual([]);
@@ -685,28 +707,43 @@ describe("IAM policies", () => {
     for (const w of selfAssuming) expect(w.manifest.text).toContain("irsa-self-assume-trust-policy.json");
   });
 
-  it("the IRSA and Pod Identity trust policies are what `credbridge trust-policy` prints", () => {
+  it("the trust and permission policies are what `credbridge trust-policy` and `permission-policy` print", () => {
     const bin = join(repoRoot, "packages", "cli", "bin", "credbridge.cjs");
     expect(
       existsSync(join(repoRoot, "packages", "cli", "bundle", "credbridge.cjs")),
       "build first: pnpm run build",
     ).toBe(true);
-    const trustPolicy = (...args: string[]): Policy =>
-      JSON.parse(
-        execFileSync(process.execPath, [bin, "trust-policy", ...args], { encoding: "utf8" }),
-      ) as Policy;
+    const print = (...args: string[]): Policy =>
+      JSON.parse(execFileSync(process.execPath, [bin, ...args], { encoding: "utf8" })) as Policy;
     const irsa = policy("irsa-trust-policy.json").Statement[0]!;
     const provider = OIDC_PROVIDER.exec(list(irsa.Principal?.Federated)[0]!)![2]!;
     const [, namespace, serviceAccount] = /^system:serviceaccount:(.+):(.+)$/.exec(
       String(irsa.Condition?.StringEquals?.[`${provider}:sub`]),
     )!;
-    const irsaArgs = ["--irsa", "--oidc-issuer", `https://${provider}`, "--namespace", namespace!];
-    irsaArgs.push("--service-account", serviceAccount!, "--account-id", accountOf(podRoleArn)!);
-    expect(trustPolicy(...irsaArgs)).toEqual(policy("irsa-trust-policy.json"));
-    expect(trustPolicy(...irsaArgs, "--self-assume", podRoleArn)).toEqual(
-      policy("irsa-self-assume-trust-policy.json"),
+    const irsaArgs = [
+      "trust-policy",
+      "--irsa",
+      "--oidc-issuer",
+      `https://${provider}`,
+      "--namespace",
+      namespace!,
+    ];
+    irsaArgs.push("--service-account", serviceAccount!, "--role-arn", podRoleArn);
+    expect(print(...irsaArgs)).toEqual(policy("irsa-trust-policy.json"));
+    expect(print(...irsaArgs, "--self-assume")).toEqual(policy("irsa-self-assume-trust-policy.json"));
+    expect(print("trust-policy", "--pod-identity")).toEqual(policy("pod-identity-trust-policy.json"));
+    expect(print("trust-policy", "--pod-identity", "--self-assume", "--role-arn", podRoleArn)).toEqual(
+      policy("pod-identity-self-assume-trust-policy.json"),
     );
-    expect(trustPolicy("--pod-identity")).toEqual(policy("pod-identity-trust-policy.json"));
+    const bucket = list(policy("registry-s3-permission-policy.json").Statement[0]?.Resource)[0]!.split(
+      ":::",
+    )[1]!;
+    expect(print("permission-policy", "--s3-bucket", bucket)).toEqual(
+      policy("registry-s3-permission-policy.json"),
+    );
+    expect(print("permission-policy", "--self-assume", "--role-arn", podRoleArn)).toEqual(
+      policy("self-assume-permission-policy.json"),
+    );
   });
 
   it("the Pod Identity manifest documents the association for the same role and ServiceAccount", () => {

@@ -2,7 +2,7 @@ import { readFile, stat, writeFile } from "node:fs/promises";
 import { fromIni } from "@aws-sdk/credential-provider-ini";
 import { mintWebIdentityToken } from "@credbridge/emulators";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import { cleanEnv, runCli } from "../support/cli.js";
+import { cleanEnv, runCli, startCli } from "../support/cli.js";
 import { APP_ROLE, irsaFixture } from "../support/irsa.js";
 
 const TARGET = "arn:aws:iam::444455556666:role/target";
@@ -12,6 +12,7 @@ beforeAll(async () => {
   fx = await irsaFixture({
     roles: {
       "arn:aws:iam::111122223333:role/picky": { trustedSubjects: ["system:serviceaccount:other:sa"] },
+      "arn:aws:iam::111122223333:role/selfless": { trustsSelf: false },
     },
   });
 });
@@ -194,6 +195,28 @@ describe("credbridge doctor", () => {
     expect(r.stdout).not.toContain(token);
   });
 
+  it("names, as the fix, a trust-policy command that runs as shown and trusts this token's subject", async () => {
+    const picky = "arn:aws:iam::111122223333:role/picky";
+    const r = await runCli(["doctor"], fx.env({ AWS_ROLE_ARN: picky }));
+    const command = /Generate one with: credbridge (trust-policy .*)$/m.exec(r.stdout)?.[1];
+    expect(command, r.stdout).toContain("--namespace shop --service-account app --role-arn <role-arn>");
+    const args = command!.replace("<role-arn>", picky).split(" ");
+    const printed = await runCli(args, cleanEnv(fx.tmp.dir));
+    expect(printed.code, printed.stderr).toBe(0);
+    expect(printed.stdout).toContain('"system:serviceaccount:shop:app"');
+  });
+
+  it("names the trust and permission fix when the role does not trust itself", async () => {
+    const r = await runCli(
+      ["doctor", "--self-assume"],
+      fx.env({ AWS_ROLE_ARN: "arn:aws:iam::111122223333:role/selfless" }),
+    );
+    expect(r.code).toBe(1);
+    expect(r.stdout).toMatch(/FAIL self-assume: .*AccessDenied/);
+    expect(r.stdout).toContain("credbridge trust-policy ... --self-assume --role-arn <role-arn>");
+    expect(r.stdout).toContain("credbridge permission-policy --self-assume --role-arn <role-arn>");
+  });
+
   it("shows an expired token's claims", async () => {
     const expired = fx.tmp.path("expired-token");
     await writeFile(expired, mintWebIdentityToken({ exp: Math.floor(Date.now() / 1000) - 120 }));
@@ -204,22 +227,20 @@ describe("credbridge doctor", () => {
 });
 
 describe("credbridge trust-policy", () => {
+  const IRSA = [
+    "trust-policy",
+    "--irsa",
+    "--oidc-issuer",
+    "https://oidc.eks.eu-west-1.amazonaws.com/id/ABC123/",
+    "--namespace",
+    "registry",
+    "--service-account",
+    "harbor",
+  ];
+  const ROLE = "arn:aws:iam::111122223333:role/harbor";
+
   it("prints an IRSA trust policy with StringEquals on sub and aud, plus self-assume", async () => {
-    const r = await runCli(
-      [
-        "trust-policy",
-        "--irsa",
-        "--oidc-issuer",
-        "https://oidc.eks.eu-west-1.amazonaws.com/id/ABC123/",
-        "--namespace",
-        "registry",
-        "--service-account",
-        "harbor",
-        "--self-assume",
-        "arn:aws:iam::111122223333:role/harbor",
-      ],
-      cleanEnv(fx.tmp.dir),
-    );
+    const r = await runCli([...IRSA, "--self-assume", "--role-arn", ROLE], cleanEnv(fx.tmp.dir));
     expect(r.code, r.stderr).toBe(0);
     const policy = JSON.parse(r.stdout);
     const [web, self] = policy.Statement;
@@ -233,17 +254,65 @@ describe("credbridge trust-policy", () => {
       },
     });
     expect(r.stdout).not.toMatch(/StringLike|\*/);
-    expect(self).toMatchObject({
-      Principal: { AWS: "arn:aws:iam::111122223333:role/harbor" },
-      Action: "sts:AssumeRole",
+    expect(self).toMatchObject({ Principal: { AWS: ROLE }, Action: "sts:AssumeRole" });
+  });
+
+  it("run in the sidecar (AWS_ROLE_ARN and CREDBRIDGE_SELF_ASSUME=true set), prints that sidecar's policy", async () => {
+    const sidecar = cleanEnv(fx.tmp.dir, {
+      AWS_ROLE_ARN: ROLE,
+      AWS_WEB_IDENTITY_TOKEN_FILE: fx.tokenFile,
+      CREDBRIDGE_SOURCE: "web-identity",
+      CREDBRIDGE_SELF_ASSUME: "true",
+      CREDBRIDGE_CREDENTIALS_FILE: "/home/harbor/.aws/credentials",
+      CREDBRIDGE_FILE_MODE: "0640",
+      CREDBRIDGE_METRICS: "0.0.0.0:9090",
     });
+    const r = await runCli(IRSA, sidecar);
+    expect(r.code, r.stderr).toBe(0);
+    // The sidecar's variables are every command's: none is called unknown.
+    expect(r.stderr).toBe("");
+    const explicit = await runCli([...IRSA, "--self-assume", "--role-arn", ROLE], cleanEnv(fx.tmp.dir));
+    expect(JSON.parse(r.stdout)).toEqual(JSON.parse(explicit.stdout));
+  });
+
+  it.each([
+    [["--self-assume"], /--self-assume needs the role that assumes itself: --role-arn/],
+    [
+      ["--self-assume", ROLE],
+      /unexpected argument "arn:.*" \(--self-assume takes no value; the role is --role-arn\)/,
+    ],
+    [["--role-arn", "harbor"], /--role-arn "harbor" is not a role ARN/],
+    [["--role-arn", ROLE, "--account-id", "444455556666"], /not the account of the role .*its own account/],
+    [
+      [],
+      /--irsa needs the role's account, where the OIDC provider is registered: --account-id .* or --role-arn/,
+    ],
+  ])("refuses %j naming the fix (exit 2)", async (extra, message) => {
+    const r = await runCli([...IRSA, ...extra], cleanEnv(fx.tmp.dir));
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(message);
+    expect(r.stdout).toBe("");
+  });
+
+  it("leaves alone an AWS_ROLE_ARN it does not need, malformed or not", async () => {
+    const r = await runCli(
+      ["trust-policy", "--pod-identity"],
+      cleanEnv(fx.tmp.dir, { AWS_ROLE_ARN: "harbor" }),
+    );
+    expect(r.code, r.stderr).toBe(0);
+    const irsa = await runCli(
+      [...IRSA, "--account-id", "111122223333"],
+      cleanEnv(fx.tmp.dir, { AWS_ROLE_ARN: "x" }),
+    );
+    expect(irsa.code, irsa.stderr).toBe(0);
   });
 
   it("prints a Pod Identity trust policy whose self-assume may pass session tags on", async () => {
     const r = await runCli(
-      ["trust-policy", "--pod-identity", "--self-assume", "arn:aws:iam::111122223333:role/app"],
+      ["trust-policy", "--pod-identity", "--self-assume", "--role-arn", "arn:aws:iam::111122223333:role/app"],
       cleanEnv(fx.tmp.dir),
     );
+    expect(r.code, r.stderr).toBe(0);
     const [pod, self] = JSON.parse(r.stdout).Statement;
     expect(pod).toMatchObject({
       Principal: { Service: "pods.eks.amazonaws.com" },
@@ -253,5 +322,89 @@ describe("credbridge trust-policy", () => {
       Principal: { AWS: "arn:aws:iam::111122223333:role/app" },
       Action: ["sts:AssumeRole", "sts:TagSession"],
     });
+  });
+});
+
+describe("credbridge permission-policy", () => {
+  it("prints the registry's S3 actions on its bucket and prefix, and the self-assume, in one document", async () => {
+    const r = await runCli(
+      [
+        "permission-policy",
+        "--s3-bucket",
+        "registry-data",
+        "--s3-prefix",
+        "/harbor/",
+        "--self-assume",
+        "--role-arn",
+        "arn:aws-cn:iam::111122223333:role/harbor",
+      ],
+      cleanEnv(fx.tmp.dir),
+    );
+    expect(r.code, r.stderr).toBe(0);
+    const [bucket, objects, self, ...rest] = JSON.parse(r.stdout).Statement;
+    expect(rest).toEqual([]);
+    expect(bucket).toEqual({
+      Sid: "RegistryBucket",
+      Effect: "Allow",
+      Action: ["s3:ListBucket", "s3:ListBucketMultipartUploads"],
+      Resource: "arn:aws-cn:s3:::registry-data",
+    });
+    expect(objects.Resource).toBe("arn:aws-cn:s3:::registry-data/harbor/*");
+    expect(objects.Action).toEqual([
+      "s3:GetObject",
+      "s3:PutObject",
+      "s3:DeleteObject",
+      "s3:ListMultipartUploadParts",
+      "s3:AbortMultipartUpload",
+    ]);
+    expect(self).toMatchObject({ Sid: "SelfAssume", Resource: "arn:aws-cn:iam::111122223333:role/harbor" });
+  });
+
+  it.each([
+    [[], /nothing to print: give --s3-bucket/],
+    [["--s3-bucket", "s3://bucket"], /is not an S3 bucket name/],
+    [["--s3-bucket", "bucket", "--s3-prefix", "harbor/*"], /must be the registry's rootdirectory/],
+    [["--s3-prefix", "harbor"], /--s3-prefix needs --s3-bucket/],
+    [["--self-assume"], /--self-assume needs the role/],
+  ])("refuses %j naming the fix (exit 2)", async (extra, message) => {
+    const r = await runCli(["permission-policy", ...extra], cleanEnv(fx.tmp.dir));
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(message);
+  });
+});
+
+describe("CREDBRIDGE_* variables no command reads", () => {
+  it("are warned about with the closest known name, before the sidecar starts", async () => {
+    const serve = startCli(
+      ["serve", "--credentials-file", fx.tmp.path("typo", "credentials")],
+      fx.env({ CREDBRIDGE_METRIC: "0.0.0.0:9090" }),
+    );
+    try {
+      const warning = await serve.waitFor((l) => l.variable === "CREDBRIDGE_METRIC");
+      expect(warning).toMatchObject({
+        level: "warn",
+        msg: "CREDBRIDGE_METRIC is not a credbridge variable and is ignored; did you mean CREDBRIDGE_METRICS?",
+        closest: "CREDBRIDGE_METRICS",
+      });
+      // Before anything else: the first line of the sidecar's log.
+      expect(JSON.parse(serve.lines[0]!)).toEqual(warning);
+    } finally {
+      await serve.stop();
+    }
+  });
+
+  it("are named beside a usage error they may have caused; CREDBRIDGE_HELP is none, and no usage offers it", async () => {
+    const r = await runCli(["serve"], fx.env({ CREDBRIDGE_CREDENTIALS_FIEL: "/x", CREDBRIDGE_HELP: "1" }));
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/serve needs at least one output/);
+    expect(r.stderr).toContain("did you mean CREDBRIDGE_CREDENTIALS_FILE?");
+    expect(r.stderr).toContain(
+      "CREDBRIDGE_HELP is not a credbridge variable and is ignored: --help is a flag only",
+    );
+    // Said once: logged before the command ran, not repeated with the usage.
+    expect(r.stderr.split("CREDBRIDGE_CREDENTIALS_FIEL is not").length).toBe(2);
+    const help = await runCli(["serve", "--help"], cleanEnv(fx.tmp.dir));
+    expect(help.stdout).toMatch(/--credentials-file PATH[\s\S]*CREDBRIDGE_CREDENTIALS_FILE/);
+    expect(help.stdout).not.toContain("CREDBRIDGE_HELP");
   });
 });

@@ -202,7 +202,7 @@ describe("a process inside the image, run as the manifests run it", () => {
 
   it("runs every command through the entrypoint", async () => {
     expect((await run(["--version"], flags())).stdout.trim()).toBe(cliVersion());
-    const commands = ["serve", "webhook", "process", "doctor", "write", "trust-policy"];
+    const commands = ["serve", "webhook", "process", "doctor", "write", "trust-policy", "permission-policy"];
     const helps = await Promise.all(commands.map((command) => run([command, "--help"], flags())));
     commands.forEach((command, i) => {
       expect(helps[i]!.stdout, command).toMatch(new RegExp(`credbridge ${command}`));

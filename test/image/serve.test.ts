@@ -25,7 +25,7 @@ import {
   startContainer,
   untilLogged,
 } from "./support/container.js";
-import { type BuiltImage, LIMITS, podman, theImage } from "./support/image.js";
+import { type BuiltImage, LIMITS, podman, podmanExit, theImage } from "./support/image.js";
 import { credbridgeContainer, envOf, podOf, securityFlags } from "./support/pod.js";
 
 const AWS = "/usr/bin/aws";
@@ -152,6 +152,14 @@ describe("credbridge serve from the image, as the IRSA manifest runs it", () => 
     expect(JSON.parse(result.stdout).Arn).toMatch(/^arn:aws:sts::111122223333:assumed-role\/app\//);
     const signed = sts.calls.filter((c) => c.action === "GetCallerIdentity").at(-1)!;
     expect(signed.accessKeyId).toBe(parseIni(await readFile(credentialsOnHost(), "utf8")).aws_access_key_id);
+  });
+
+  it("runs `credbridge doctor` in the container, as the README's `kubectl exec … -c credbridge -- credbridge doctor` does", async () => {
+    const doctor = await podmanExit(["exec", name, "credbridge", "doctor"]);
+    expect(doctor.stdout).toMatch(/^source: web-identity /m);
+    expect(doctor.stdout).toMatch(/^ {2}ok {3}self-assume: arn:aws:sts::111122223333:assumed-role\/app\//m);
+    expect(doctor.stdout).toMatch(/^result: every step works$/m);
+    expect(doctor.code, doctor.stderr).toBe(0);
   });
 
   it("opens no debugger on SIGUSR1: nothing in the pod can attach to the process that holds the credentials", async () => {

@@ -15,6 +15,8 @@ import { fileURLToPath, pathToFileURL } from "node:url";
 import { promisify } from "node:util";
 import { mintWebIdentityToken, startStsEmulator } from "@credbridge/emulators";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+// @ts-expect-error: a plain .mjs script without types
+import { PUBLISHED, packPublished } from "../../scripts/pack.mjs";
 import { tempDir } from "../support/tmp.js";
 
 const run = promisify(execFile);
@@ -118,13 +120,11 @@ describe("the packed packages, installed with npm outside the workspace", { time
     await mkdir(tarballs);
     await mkdir(fresh);
 
-    for (const pkg of PACKAGES) {
-      const cwd = join(repoRoot, "packages", pkg);
-      const before = new Set(await readdir(tarballs));
-      await run("pnpm", ["pack", "--pack-destination", tarballs], { cwd, env: childEnv() });
-      const made = (await readdir(tarballs)).filter((f) => !before.has(f) && f.endsWith(".tgz"));
-      expect(made, `pnpm pack in packages/${pkg}`).toHaveLength(1);
-      const tarball = join(tarballs, made[0]!);
+    // Packed as `npm run packages` packs them (scripts/pack.mjs), the README's install from source.
+    const made = packPublished(tarballs, childEnv());
+    expect(PUBLISHED).toEqual([...PACKAGES]);
+    for (const [i, pkg] of PACKAGES.entries()) {
+      const tarball = made[i]!;
       const dir = tmp.path("extracted", pkg);
       await mkdir(dir, { recursive: true });
       await run("tar", ["-xzf", tarball, "-C", dir]);
@@ -398,7 +398,7 @@ describe("the packed packages, installed with npm outside the workspace", { time
     const env = childEnv({ HOME: fresh });
     const help = await run(bin, ["--help"], { cwd: fresh, env });
     expect(help.stdout).toContain("usage: credbridge <command> [flags]");
-    for (const command of ["serve", "write", "process", "doctor", "trust-policy"]) {
+    for (const command of ["serve", "write", "process", "doctor", "trust-policy", "permission-policy"]) {
       expect(help.stdout).toMatch(new RegExp(`^ {2}${command} `, "m"));
     }
     const serve = await run(bin, ["serve", "--help"], { cwd: fresh, env });

@@ -4,6 +4,7 @@ import { rm } from "node:fs/promises";
 import { connect, createServer, type Server } from "node:net";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
+import { imdsAddressRecipe } from "./imds-recipe.js";
 import type { Place } from "./place.js";
 
 const run = promisify(execFile);
@@ -37,9 +38,10 @@ const ip = async (args: string[]): Promise<void> => {
 };
 
 /**
- * Creates a network namespace with a unique name, loopback up and, as the IMDS
- * example's init container does, 169.254.169.254/32 on `lo` (unless
- * `imdsAddress` is false: then that address is unreachable inside). Throws,
+ * Creates a network namespace with a unique name, loopback up (what the pod
+ * sandbox gives every pod) and 169.254.169.254/32 on `lo` by running the IMDS
+ * example's init container command inside it, as written in the manifest
+ * (unless `imdsAddress` is false: then that address is unreachable inside). Throws,
  * naming the reason, when it cannot (not root, no CAP_SYS_ADMIN, no `ip`): a
  * test that needs the namespace must fail, not pass without it.
  */
@@ -62,8 +64,7 @@ export const createNetworkNamespace = async (
   };
   try {
     await ip(["-n", name, "link", "set", "lo", "up"]);
-    if (options.imdsAddress !== false)
-      await ip(["-n", name, "addr", "add", `${IMDS_ADDRESS}/32`, "dev", "lo"]);
+    if (options.imdsAddress !== false) await ip(["netns", "exec", name, ...imdsAddressRecipe().init.command]);
   } catch (error) {
     await close().catch(() => {});
     throw error;

@@ -3,6 +3,7 @@ import { chmod, chown, mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile } 
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { setprivAs } from "../support/setpriv.js";
 // @ts-expect-error: a plain .mjs fixture without types
 import { checkProfile, parseStrict } from "./fixtures/creds.mjs";
 import { fixture, forkFixture, killFixtures, lastJsonLine, run } from "./helpers.js";
@@ -97,19 +98,87 @@ describe("a lock left by a killed root writer, and a writer running as the appli
   });
 });
 
-describe("a directory with the set-group-ID bit (a Kubernetes volume with fsGroup)", () => {
-  it("the file takes the directory's group, as a file made there directly would, so the group can read it", async () => {
-    // What the kubelet makes of an emptyDir with fsGroup 10000: group 10000, g+s.
+describe("a writer asked to give the file to another user (owner) it cannot give it to", () => {
+  /** One write with `owner`, as `uid:gid` with no supplementary groups, or through `setpriv` arguments. */
+  const writeFor = async (dir: string, owner: string, as: { uid: number; gid: number } | string[]) => {
+    const args = [fixture("write-once.mjs"), join(dir, "credentials"), "4", "0", String(STALE_MS), owner];
+    const r = Array.isArray(as)
+      ? await run("setpriv", [...as, process.execPath, ...args])
+      : await run(process.execPath, args, as);
+    return lastJsonLine(r.stdout);
+  };
+  const sharedDir = async (name: string) => {
+    const dir = join(base, name);
+    await mkdir(dir, { mode: 0o777 });
+    await chmod(dir, 0o777);
+    return dir;
+  };
+
+  it("as another uid without CAP_CHOWN: ERR_CHOWN naming the cause and both fixes, nothing written", async () => {
+    const dir = await sharedDir("chown-other-uid");
+    const result = await writeFor(dir, "10000:10000", { uid: APP, gid: APP });
+    expect(result).toMatchObject({ ok: false, code: "ERR_CHOWN", syscallCode: "EPERM" });
+    expect(result.message).toContain(`runs as ${APP}:${APP} without CAP_CHOWN`);
+    expect(result.message).toContain("runAsUser: 10000, runAsGroup: 10000");
+    expect(result.message).toContain('add: ["CHOWN"]');
+    expect(result.message).not.toMatch(/check the directory's owner/);
+    expect(existsSync(join(dir, "credentials"))).toBe(false);
+  });
+
+  it("as root with CAP_CHOWN dropped (capabilities: drop: [ALL]): ERR_CHOWN saying so", async () => {
+    const dir = await sharedDir("chown-root-no-caps");
+    const noCaps = setprivAs(0, 0);
+    const result = await writeFor(dir, "10000:10000", noCaps);
+    expect(result).toMatchObject({ ok: false, code: "ERR_CHOWN" });
+    expect(result.message).toContain("runs as 0:0 with CAP_CHOWN dropped");
+  });
+
+  it("as that very user: writes, no chown needed", async () => {
+    const dir = await sharedDir("chown-same-uid");
+    const result = await writeFor(dir, `${APP}:${APP}`, { uid: APP, gid: APP });
+    expect(result).toMatchObject({ ok: true });
+  });
+});
+
+describe("an emptyDir under the pod's fsGroup (group fsGroup, set-group-ID, 2777)", () => {
+  it("a writer of another uid in that group writes a file of that group, which the application's uid reads", async () => {
+    const FS_GROUP = 10000;
     const dir = join(base, "fsgroup");
     await mkdir(dir);
-    await chown(dir, 0, 10_000);
-    await chmod(dir, 0o2770);
+    await chown(dir, 0, FS_GROUP);
+    await chmod(dir, 0o2777);
     const path = join(dir, "credentials");
-    // Written by root here; the group comes from the directory whoever writes.
-    const written = lastJsonLine(
-      (await run(process.execPath, [fixture("write-once.mjs"), path, "5", "0", String(STALE_MS)])).stdout,
-    );
-    expect(written).toMatchObject({ ok: true });
-    expect((await stat(path)).gid).toBe(10_000);
+    // The manifests' sidecar: uid 65532, the pod's fsGroup as a supplementary group, no capabilities.
+    const sidecar = setprivAs(65532, 65532, [FS_GROUP]);
+    // The webhook's and the manifests' mode for an fsGroup: 0640.
+    const write = (id: number) =>
+      run("setpriv", [
+        ...sidecar,
+        process.execPath,
+        fixture("write-once.mjs"),
+        path,
+        `${id}`,
+        "0",
+        `${STALE_MS}`,
+        "",
+        "640",
+      ]);
+    expect(lastJsonLine((await write(5)).stdout)).toMatchObject({ ok: true });
+    // A second write replaces the file through the lock's holder directory again.
+    expect(lastJsonLine((await write(6)).stdout)).toMatchObject({ ok: true });
+    const st = await stat(path);
+    expect({ uid: st.uid, gid: st.gid }).toEqual({ uid: 65532, gid: FS_GROUP });
+    // Harbor's registry: uid 10000, in the fsGroup.
+    const read = await run("setpriv", [
+      "--reuid",
+      "10000",
+      "--regid",
+      `${FS_GROUP}`,
+      "--clear-groups",
+      "cat",
+      path,
+    ]);
+    expect(read.code, read.stderr).toBe(0);
+    expect(read.stdout).toContain("[own-6]");
   });
 });

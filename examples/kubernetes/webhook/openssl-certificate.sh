@@ -5,8 +5,11 @@
 #
 #   sh examples/kubernetes/webhook/openssl-certificate.sh [DIR]
 #
-# Run it after webhook.yaml and before mutating-webhook.yaml's caBundle is
-# needed (it applies mutating-webhook.yaml itself). DIR (default: a new
+# Run it after webhook.yaml, in place of certificate.yaml (README "Harbor on
+# EKS", step 4): it creates the Secret the webhook mounts, applies
+# mutating-webhook.yaml itself and sets its caBundle; label a namespace only
+# once the webhook is ready (kubectl -n credbridge rollout status
+# deployment/credbridge-webhook). DIR (default: a new
 # temporary directory) keeps ca.key: renew the serving certificate before it
 # expires (365 days) by running the script again with the same DIR; the webhook
 # reloads the new files without a restart. KUBECTL overrides the kubectl command.

@@ -1,5 +1,6 @@
 #!/usr/bin/env node
 import { failIfUnfinished } from "./exit-guard.js";
+import { NO_HOME, sdkNeedsHome } from "./home.js";
 import { main } from "./main.js";
 import { createStdoutWriter } from "./stdout.js";
 
@@ -14,6 +15,10 @@ for (const signal of ["SIGTERM", "SIGINT"] as const) {
 process.on("SIGHUP", () => {
   for (const reload of reloaders) reload();
 });
+
+// A uid with no passwd entry and no HOME (a pod's runAsUser): see sdkNeedsHome. The
+// process's own environment is the only way into the SDK's config loading.
+if (sdkNeedsHome(process.env)) process.env.USERPROFILE = NO_HOME;
 
 // No top-level await: the shipped bundle is CommonJS (scripts/bundle.mjs), which cannot have one.
 const argv = process.argv.slice(2);

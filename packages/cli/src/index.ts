@@ -4,8 +4,10 @@ export { parseCommandLine } from "./args/parse.js";
 export { UsageError } from "./args/usage-error.js";
 export type { MainIo } from "./main.js";
 export { main } from "./main.js";
-export type { PolicyDocument } from "./trust/policies.js";
-export { irsaTrustPolicy, podIdentityTrustPolicy } from "./trust/policies.js";
+export type { PolicyDocument } from "./policies/document.js";
+export type { PermissionPolicyOptions } from "./policies/permission.js";
+export { permissionPolicy, REGISTRY_BUCKET_ACTIONS, REGISTRY_OBJECT_ACTIONS } from "./policies/permission.js";
+export { irsaTrustPolicy, podIdentityTrustPolicy } from "./policies/trust.js";
 export type { InjectConfig, Output } from "./webhook/annotations.js";
 export {
   ANNOTATIONS,

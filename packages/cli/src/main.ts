@@ -1,3 +1,4 @@
+import { describeUnknown, unknownVariables } from "./args/env-names.js";
 import { parseCommandLine } from "./args/parse.js";
 import { commandUsage, generalUsage } from "./args/usage.js";
 import { UsageError } from "./args/usage-error.js";
@@ -12,6 +13,7 @@ const COMMAND_MODULES: Record<string, () => Promise<Command>> = {
   process: async () => (await import("./commands/process.js")).processCommand,
   doctor: async () => (await import("./commands/doctor.js")).doctorCommand,
   "trust-policy": async () => (await import("./commands/trust-policy.js")).trustPolicyCommand,
+  "permission-policy": async () => (await import("./commands/permission-policy.js")).permissionPolicyCommand,
   webhook: async () => (await import("./commands/webhook.js")).webhookCommand,
 };
 
@@ -35,6 +37,8 @@ export interface MainIo {
  */
 export const main = async (io: MainIo): Promise<number> => {
   let command = "credbridge";
+  /** Whether the unknown variables were logged already: a later usage error need not repeat them. */
+  let warned = false;
   try {
     const parsed = parseCommandLine(io.argv, io.env);
     command = parsed.command;
@@ -62,6 +66,15 @@ export const main = async (io: MainIo): Promise<number> => {
     const level: LogLevel = (levelFlag as LogLevel | undefined) ?? (quiet ? "error" : "info");
     const logger = jsonLogger(level, io.stderr);
     if (io.captureWarnings) routeProcessWarnings(logger, quiet ? "debug" : "warn");
+    // A mistyped variable is otherwise ignored in silence (a sidecar started
+    // without the output it was meant to have): said first, and with a usage error.
+    for (const v of unknownVariables(io.env)) {
+      logger.log("warn", describeUnknown(v), {
+        variable: v.name,
+        ...(v.closest ? { closest: v.closest } : {}),
+      });
+    }
+    warned = true;
     const ctx: CommandContext = {
       command: parsed.command,
       flags: parsed.flags,
@@ -79,14 +92,15 @@ export const main = async (io: MainIo): Promise<number> => {
     return await run(ctx);
   } catch (error) {
     if (error instanceof UsageError) {
+      const notes = warned ? [] : unknownVariables(io.env).map((v) => `credbridge: ${describeUnknown(v)}\n`);
       io.stderr(
-        `credbridge: ${error.message}\n\n${error.command ? commandUsage(error.command) : generalUsage()}\n`,
+        `credbridge: ${error.message}\n${notes.join("")}\n${error.command ? commandUsage(error.command) : generalUsage()}\n`,
       );
       return 2;
     }
-    io.stderr(
-      `credbridge ${command}: ${((error as Error)?.message ?? String(error)).replace(/\s*\n\s*/g, " ")}\n`,
-    );
+    // The libraries' messages start with "credbridge: " for their own users; said once here.
+    const message = ((error as Error)?.message ?? String(error)).replace(/^credbridge: /, "");
+    io.stderr(`credbridge ${command}: ${message.replace(/\s*\n\s*/g, " ")}\n`);
     return 1;
   }
 };

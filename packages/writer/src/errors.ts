@@ -15,6 +15,11 @@ export type CredentialsFileErrorCode =
    * for, who may not read it: rewriting it would hand its other content to them.
    */
   | "ERR_FILE_OWNER"
+  /**
+   * The file cannot be given to its `owner`: this process is not that user and
+   * may not chown (not root, or root without CAP_CHOWN).
+   */
+  | "ERR_CHOWN"
   /** The operation's signal aborted (SIGTERM) while it waited for the lock; the file is unchanged. */
   | "ERR_ABORTED";
 

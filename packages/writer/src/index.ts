@@ -1,3 +1,5 @@
+export type { CheckFileOwnerOptions, ProcessIdentity } from "./check-file-owner.js";
+export { checkFileOwner } from "./check-file-owner.js";
 export type { CredentialsFileErrorCode, CredentialsFileErrorOptions } from "./errors.js";
 export { CredentialsFileError, isCredentialsFileError } from "./errors.js";
 export type { FileLockOptions, FileOwner, SharedFileOptions, WriteResult, WriterFs } from "./file-options.js";

@@ -1,4 +1,5 @@
 import { chmod } from "node:fs/promises";
+import { permissionPolicy } from "@credbridge/cli";
 import type { StartStsEmulatorOptions } from "@credbridge/emulators";
 import { expect, type TestContext } from "vitest";
 import type { Place } from "../../support/place.js";
@@ -6,7 +7,8 @@ import { tempDir } from "../../support/tmp.js";
 import type { RegistryBuild } from "./builds.js";
 import type { RunningRegistry } from "./registry.js";
 import { pushPullAcrossRotations, type RotationReport } from "./rotations.js";
-import { type S3World, startS3World } from "./s3-world.js";
+import { deniedRequests } from "./s3-policy.js";
+import { BUCKET, type S3World, startS3World } from "./s3-world.js";
 
 type Cleanup = () => Promise<unknown>;
 
@@ -65,11 +67,25 @@ export const expectSignedByBuild = (world: S3World, build: RegistryBuild) => {
 };
 
 /**
+ * Every S3 request the registry sent is one the role's permission policy
+ * allows: what `credbridge permission-policy --s3-bucket` prints for the test's
+ * bucket (examples/iam/registry-s3-permission-policy.json), least privilege
+ * checked against what the registry really calls.
+ */
+export const expectAllowedByPermissionPolicy = (world: S3World) => {
+  const seen = new Map<string, number>();
+  for (const r of world.front.requests) seen.set(r.operation, (seen.get(r.operation) ?? 0) + 1);
+  console.log(`registry: S3 operations ${JSON.stringify(Object.fromEntries([...seen].sort()))}`);
+  expect(deniedRequests(permissionPolicy({ bucket: BUCKET }), world.front.requests)).toEqual([]);
+};
+
+/**
  * Pushes and pulls across rotations, then checks what every working path must
  * show: no failed copy, every blob intact in the bucket, at least two
  * rotations, every signer one of `signers()` (the sessions credbridge was
- * handed, read once the run is over), no refusal but ExpiredToken, and the
- * same registry process at the end.
+ * handed, read once the run is over), no refusal but ExpiredToken, every
+ * request one the role's S3 permissions allow, and the same registry process
+ * at the end.
  */
 export const expectSurvivesRotations = async (options: {
   path: string;
@@ -99,5 +115,6 @@ export const expectSurvivesRotations = async (options: {
   expect(report.recoveredWithoutRestart).toBe(true);
   expect(registry.child.exitCode).toBeNull();
   expectSignedByBuild(world, options.build);
+  expectAllowedByPermissionPolicy(world);
   return report;
 };

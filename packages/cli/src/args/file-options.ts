@@ -1,3 +1,4 @@
+import { checkFileOwner } from "@credbridge/writer";
 import type { ParsedFlags } from "./parse.js";
 import { UsageError } from "./usage-error.js";
 
@@ -21,4 +22,13 @@ export const fileOptions = (flags: ParsedFlags, command: string) => {
     mode,
     owner,
   };
+};
+
+/**
+ * Refuses, before any STS call, a --file-owner this process can never give
+ * files to (not root, no CAP_CHOWN, not that user): otherwise every write
+ * fails alike and the sidecar is never ready. `path` is the file named.
+ */
+export const checkOwnerAtStart = (owner: string | undefined, path: string | undefined): void => {
+  if (owner !== undefined) checkFileOwner({ path: path ?? "the credentials file", owner });
 };

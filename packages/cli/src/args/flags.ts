@@ -81,6 +81,22 @@ const MIN_REMAINING: FlagSpec = {
   help: "never serve or write credentials with less left than this; sessions must last longer (default 900)",
 };
 
+/**
+ * The policy commands' role: the same flag and variable as the sources' `--role-arn`, so that
+ * run in the sidecar (AWS_ROLE_ARN, CREDBRIDGE_SELF_ASSUME=true) they describe that sidecar's role.
+ */
+const ROLE_OF_POLICY: FlagSpec = {
+  type: "string",
+  value: "ARN",
+  help: "the role the policy is for (default AWS_ROLE_ARN, which IRSA sets in the pod)",
+};
+
+/** `--self-assume` means one thing everywhere: the role assumes itself, as `serve --self-assume` does. */
+const SELF_ASSUME_POLICY: FlagSpec = {
+  type: "boolean",
+  help: "the role assumes itself, as serve --self-assume does: let it (needs the role: --role-arn)",
+};
+
 export const COMMANDS: Record<string, { summary: string; flags: FlagTable }> = {
   serve: {
     summary: "run as a sidecar: keep a credentials file fresh and serve IMDS and container credentials",
@@ -161,7 +177,9 @@ export const COMMANDS: Record<string, { summary: string; flags: FlagTable }> = {
       image: {
         type: "string",
         value: "IMAGE",
-        help: "the injected sidecar's image (default ghcr.io/credbridge/credbridge of this version)",
+        help:
+          "the injected sidecar's image (default ghcr.io/credbridge/credbridge of this version, " +
+          "not published before the first release: name your build)",
       },
       "address-image": {
         type: "string",
@@ -173,19 +191,39 @@ export const COMMANDS: Record<string, { summary: string; flags: FlagTable }> = {
     },
   },
   "trust-policy": {
-    summary: "print the IAM trust policy for IRSA or Pod Identity, optionally with self-assume",
+    summary: "print the IAM trust policy for IRSA or EKS Pod Identity, optionally with self-assume",
     flags: {
-      irsa: { type: "boolean", help: "a trust policy for IRSA (web identity)" },
+      irsa: { type: "boolean", help: "a trust policy for IAM roles for service accounts (IRSA)" },
       "pod-identity": { type: "boolean", help: "a trust policy for EKS Pod Identity" },
       "oidc-issuer": { type: "string", value: "URL", help: "the cluster's OIDC issuer URL (IRSA)" },
       "account-id": {
         type: "string",
         value: "ID",
-        help: "account of the OIDC provider (IRSA; default from --self-assume)",
+        help: "account of the role and its OIDC provider (IRSA; default: the account of --role-arn)",
       },
       namespace: { type: "string", value: "NS", help: "service account namespace (IRSA)" },
       "service-account": { type: "string", value: "SA", help: "service account name (IRSA)" },
-      "self-assume": { type: "string", value: "ROLE_ARN", help: "also let this role assume itself" },
+      "role-arn": ROLE_OF_POLICY,
+      "self-assume": SELF_ASSUME_POLICY,
+      "log-level": SOURCE_FLAGS["log-level"]!,
+      help: SOURCE_FLAGS.help!,
+    },
+  },
+  "permission-policy": {
+    summary: "print the IAM permission policy of the role: the registry's S3 actions, and assuming itself",
+    flags: {
+      "s3-bucket": {
+        type: "string",
+        value: "BUCKET",
+        help: "the registry's bucket (storage.s3.bucket): the actions distribution's S3 driver calls, on it only",
+      },
+      "s3-prefix": {
+        type: "string",
+        value: "PREFIX",
+        help: "the registry's storage.s3.rootdirectory: objects only under it (default: the whole bucket)",
+      },
+      "role-arn": ROLE_OF_POLICY,
+      "self-assume": SELF_ASSUME_POLICY,
       "log-level": SOURCE_FLAGS["log-level"]!,
       help: SOURCE_FLAGS.help!,
     },

@@ -72,7 +72,16 @@ export const parseCommandLine = (
       command,
     );
   }
-  if (positionals.length > 0) throw new UsageError(`unexpected argument "${positionals[0]}"`, command);
+  if (positionals.length > 0) {
+    // `--self-assume arn:...` (what trust-policy once took): name the flag that takes no value.
+    const before = rest[rest.indexOf(positionals[0]!) - 1];
+    const flag = before?.startsWith("--") ? before.slice(2) : undefined;
+    const boolean = flag !== undefined && def.flags[flag]?.type === "boolean";
+    throw new UsageError(
+      `unexpected argument "${positionals[0]}"${boolean ? ` (--${flag} takes no value${flag === "self-assume" && def.flags["role-arn"] ? "; the role is --role-arn" : ""})` : ""}`,
+      command,
+    );
+  }
 
   const flags: ParsedFlags = {};
   const origins: Record<string, string> = {};

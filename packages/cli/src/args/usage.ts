@@ -18,7 +18,8 @@ export const commandUsage = (command: string): string => {
   if (!def) return generalUsage();
   const rows = Object.entries(def.flags).map(([name, spec]) => {
     const left = `  --${name}${spec.value ? ` ${spec.value}` : ""}`;
-    return `${left}\n      ${spec.help} [${envNameOf(name)}]`;
+    // --help has no variable: a CREDBRIDGE_HELP would turn every command into its usage.
+    return `${left}\n      ${spec.help}${name === "help" ? "" : ` [${envNameOf(name)}]`}`;
   });
   return [`usage: credbridge ${command} [flags]`, "", def.summary, "", "flags:", ...rows].join("\n");
 };

@@ -11,16 +11,17 @@ const fixFor = (error: unknown, label: string, token: TokenFileReport | undefine
   if (!isCredbridgeError(error)) return undefined;
   const c = token?.claims;
   if (error.code === "ERR_TOKEN_FILE") {
-    return "mount the projected service-account token: with IRSA the EKS webhook does it for pods whose service account has the eks.amazonaws.com/role-arn annotation";
+    return "mount the projected service-account token: with IRSA the Amazon EKS Pod Identity Webhook does it for pods whose service account has the eks.amazonaws.com/role-arn annotation";
   }
   if (label.startsWith("source") && token?.expiresInSeconds !== undefined && token.expiresInSeconds < 0) {
     return "the token in the file has expired: the kubelet is not rotating it (check the projected volume)";
   }
   if (label.startsWith("source") && error.serviceCode === "AccessDenied" && c?.sub) {
-    return `the role's trust policy must have StringEquals "<issuer>:sub": "${c.sub}" and "<issuer>:aud": "${[c.aud].flat()[0] ?? "sts.amazonaws.com"}" for the OIDC provider of ${c.iss ?? "the token's issuer"}; if its sub condition names another namespace or service account, it does not match this token's sub. Generate one with: credbridge trust-policy --irsa --oidc-issuer ${c.iss ?? "<issuer>"} --namespace <ns> --service-account <sa> --account-id <account>`;
+    const subject = /^system:serviceaccount:([^:]+):([^:]+)$/.exec(c.sub);
+    return `the role's trust policy must have StringEquals "<issuer>:sub": "${c.sub}" and "<issuer>:aud": "${[c.aud].flat()[0] ?? "sts.amazonaws.com"}" for the OIDC provider of ${c.iss ?? "the token's issuer"}; if its sub condition names another namespace or service account, it does not match this token's sub. Generate one with: credbridge trust-policy --irsa --oidc-issuer ${c.iss ?? "<issuer>"} --namespace ${subject?.[1] ?? "<ns>"} --service-account ${subject?.[2] ?? "<sa>"} --role-arn <role-arn>`;
   }
   if (label === "self-assume" && error.serviceCode === "AccessDenied") {
-    return "add a statement to the role's trust policy that allows the role's own ARN to sts:AssumeRole (credbridge trust-policy ... --self-assume <role-arn>)";
+    return "add a statement to the role's trust policy that allows the role's own ARN to sts:AssumeRole (credbridge trust-policy ... --self-assume --role-arn <role-arn>), and to the role's permission policy sts:AssumeRole on itself (credbridge permission-policy --self-assume --role-arn <role-arn>)";
   }
   return undefined;
 };

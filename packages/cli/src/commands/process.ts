@@ -12,10 +12,17 @@ const REFRESH_WINDOW_MS = 15 * 60_000;
  * pays only Node's start-up.
  */
 export const processCommand: Command = async (ctx) => {
-  const noCache = ctx.flags["no-cache"] === true;
   const dir = (ctx.flags["cache-dir"] as string | undefined) ?? defaultCacheDir(ctx.env);
+  // The cache is an optimisation: without a home to keep it in, every call asks the source.
+  if (dir === undefined && ctx.flags["no-cache"] !== true) {
+    ctx.logger.log(
+      "warn",
+      "no cache: no home directory (HOME is unset and this uid has no passwd entry); set --cache-dir or XDG_CACHE_HOME",
+    );
+  }
+  const noCache = ctx.flags["no-cache"] === true || dir === undefined;
   const identity = cacheIdentity(ctx.flags, ctx.env);
-  const file = join(dir, cacheFileName(identity));
+  const file = dir === undefined ? "" : join(dir, cacheFileName(identity));
   const trust = { logger: ctx.logger };
   if (!noCache) {
     const hit = readCached(file, identity, ctx.now(), REFRESH_WINDOW_MS, trust);
@@ -35,7 +42,7 @@ export const processCommand: Command = async (ctx) => {
   );
   if (!noCache) {
     try {
-      writeCached(file, dir, identity, output, trust);
+      writeCached(file, dir!, identity, output, trust);
     } catch (error) {
       ctx.logger.error(`credbridge: could not cache credentials in ${dir}: ${(error as Error).message}`);
     }

@@ -2,7 +2,7 @@ import { resolve } from "node:path";
 import { isCredbridgeError, maskAccessKeyId, refreshing } from "@credbridge/core";
 import { createContainerCredentialsServer, createImdsServer } from "@credbridge/imds-shim";
 import { type RefresherHandle, startRefresher } from "@credbridge/writer";
-import { fileOptions } from "../args/file-options.js";
+import { checkOwnerAtStart, fileOptions } from "../args/file-options.js";
 import { parseHostPort } from "../args/host-port.js";
 import { UsageError } from "../args/usage-error.js";
 import type { Command } from "../context.js";
@@ -70,6 +70,7 @@ export const serveCommand: Command = async (ctx) => {
       "serve",
     );
   }
+  checkOwnerAtStart(file.owner, file.path ?? tokenFile);
   const { chain, provider, source, minRemainingSeconds: minRemaining } = chainOutlivingMargin(ctx, "serve");
   // Every engine, writer and server runs on the command's clock.
   const runtime = { ...ctx.clock, env: ctx.env, logger };

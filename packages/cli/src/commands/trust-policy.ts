@@ -1,25 +1,24 @@
-import { parseRoleArn } from "@credbridge/core/wire";
 import { UsageError } from "../args/usage-error.js";
 import type { Command } from "../context.js";
-import { irsaTrustPolicy, podIdentityTrustPolicy } from "../trust/policies.js";
+import { printPolicy } from "../policies/document.js";
+import { policyRole } from "../policies/policy-role.js";
+import { irsaTrustPolicy, podIdentityTrustPolicy } from "../policies/trust.js";
 
 /** Kubernetes names: DNS-1123 labels (namespaces) and subdomains (service accounts). */
 const K8S_NAME = /^[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$/;
 
-/** `credbridge trust-policy`: the IAM trust policy JSON for IRSA or Pod Identity. */
+/** `credbridge trust-policy`: the IAM trust policy JSON for IRSA or EKS Pod Identity. */
 export const trustPolicyCommand: Command = async (ctx) => {
   const f = ctx.flags;
   const fail = (message: string) => new UsageError(message, "trust-policy");
   const irsa = f.irsa === true;
   const pod = f["pod-identity"] === true;
   if (irsa === pod) throw fail("choose exactly one of --irsa or --pod-identity");
-  const selfArn = f["self-assume"] as string | undefined;
-  const self = selfArn === undefined ? undefined : parseRoleArn(selfArn);
-  if (selfArn !== undefined && !self) {
-    throw fail(`--self-assume "${selfArn}" is not a role ARN (arn:aws:iam::<12-digit account>:role/<name>)`);
-  }
+  // IRSA takes the account from the role unless --account-id names it.
+  const role = policyRole(ctx, irsa && f["account-id"] === undefined);
+  const selfAssumeRoleArn = f["self-assume"] === true ? role?.arn : undefined;
   if (pod) {
-    ctx.stdout(`${JSON.stringify(podIdentityTrustPolicy({ selfAssumeRoleArn: selfArn }), null, 2)}\n`);
+    ctx.stdout(printPolicy(podIdentityTrustPolicy({ selfAssumeRoleArn })));
     return 0;
   }
   const issuer = f["oidc-issuer"] as string | undefined;
@@ -48,10 +47,20 @@ export const trustPolicyCommand: Command = async (ctx) => {
     if (!K8S_NAME.test(value))
       throw fail(`${flag} "${value}" is not a Kubernetes name (lower-case letters, digits, '-', '.')`);
   }
-  const accountId = (f["account-id"] as string | undefined) ?? self?.accountId;
-  if (!accountId || !/^\d{12}$/.test(accountId)) {
+  const given = f["account-id"] as string | undefined;
+  if (given !== undefined && !/^\d{12}$/.test(given)) {
+    throw fail(`--account-id must be 12 digits, got "${given}"`);
+  }
+  // A role trusts only an OIDC provider registered in its own account.
+  if (given !== undefined && role && given !== role.accountId) {
     throw fail(
-      "--irsa needs the 12-digit --account-id of the OIDC provider (or a --self-assume role ARN to take it from)",
+      `--account-id ${given} is not the account of the role ${role.arn}: a role trusts only an OIDC provider of its own account`,
+    );
+  }
+  const accountId = given ?? role?.accountId;
+  if (!accountId) {
+    throw fail(
+      "--irsa needs the role's account, where the OIDC provider is registered: --account-id <12 digits> or --role-arn <role ARN>",
     );
   }
   const policy = irsaTrustPolicy({
@@ -59,9 +68,9 @@ export const trustPolicyCommand: Command = async (ctx) => {
     issuerHostPath: `${url.host}${url.pathname}`.replace(/\/+$/, ""),
     namespace: namespace!,
     serviceAccount: serviceAccount!,
-    partition: self?.partition ?? "aws",
-    selfAssumeRoleArn: selfArn,
+    partition: role?.partition ?? "aws",
+    selfAssumeRoleArn,
   });
-  ctx.stdout(`${JSON.stringify(policy, null, 2)}\n`);
+  ctx.stdout(printPolicy(policy));
   return 0;
 };

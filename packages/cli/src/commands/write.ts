@@ -1,6 +1,6 @@
 import { maskAccessKeyId } from "@credbridge/core";
 import { writeCredentials } from "@credbridge/writer";
-import { fileOptions } from "../args/file-options.js";
+import { checkOwnerAtStart, fileOptions } from "../args/file-options.js";
 import type { Command } from "../context.js";
 import { chainOutlivingMargin } from "../margin.js";
 import { orStop } from "../or-stop.js";
@@ -13,6 +13,7 @@ import { orStop } from "../or-stop.js";
  */
 export const writeCommand: Command = async (ctx) => {
   const file = fileOptions(ctx.flags, "write");
+  checkOwnerAtStart(file.owner, file.path);
   const { provider } = chainOutlivingMargin(ctx, "write");
   const credentials = await orStop(
     provider(),

@@ -1,4 +1,5 @@
-import { homedir, join } from "../builtins.js";
+import { join } from "../builtins.js";
+import { homeDirectory } from "../home.js";
 import { type CacheReadOptions, readTrusted } from "./cache-trust.js";
 import { sourceReads } from "./source-reads.js";
 
@@ -12,9 +13,15 @@ export interface ProcessCredentials {
   AccountId?: string;
 }
 
-/** Default per-user cache directory: $XDG_CACHE_HOME/credbridge, else ~/.cache/credbridge. */
-export const defaultCacheDir = (env: Readonly<Record<string, string | undefined>>): string =>
-  join(env.XDG_CACHE_HOME || join(env.HOME || homedir(), ".cache"), "credbridge");
+/**
+ * Default per-user cache directory: $XDG_CACHE_HOME/credbridge, else
+ * ~/.cache/credbridge; undefined when there is no home to put it in.
+ */
+export const defaultCacheDir = (env: Readonly<Record<string, string | undefined>>): string | undefined => {
+  if (env.XDG_CACHE_HOME) return join(env.XDG_CACHE_HOME, "credbridge");
+  const home = homeDirectory(env);
+  return home === undefined ? undefined : join(home, ".cache", "credbridge");
+};
 
 /**
  * What identifies a configuration: the source, role-chain and session flags

@@ -182,7 +182,8 @@ const withUnprivilegedPort80 = (spec: PodSpec): PodSpec["securityContext"] => {
   const name = "net.ipv4.ip_unprivileged_port_start";
   const current = sc.sysctls?.find((s) => s.name === name);
   if (current && Number(current.value) <= 80) return sc;
-  return { ...sc, sysctls: setByName(sc.sysctls, [{ name, value: "0" }]) };
+  // 80, not 0: ports below it stay privileged, as in examples/kubernetes/imds.
+  return { ...sc, sysctls: setByName(sc.sysctls, [{ name, value: "80" }]) };
 };
 
 /** A selected app already mounting something else where the shared directory must go. */

@@ -70,6 +70,13 @@ export const toStsError = (
       { code: "ERR_TIMEOUT", cause: error, serviceCode: code },
     );
   }
+  if (status === undefined && /uv_os_homedir/.test(e?.message ?? "")) {
+    // Not STS: the SDK looked for ~/.aws/config before sending, and there is no home.
+    return new CredbridgeError(
+      `sts:${action} for ${target} was never sent: the AWS SDK for JavaScript looks for its shared config files in the home directory, and this process has none (HOME is unset and uid ${process.geteuid?.() ?? "?"} has no passwd entry). Set HOME to any directory (it need not exist)`,
+      { code: "ERR_CONFIG", cause: error, serviceCode: code },
+    );
+  }
   if (status === undefined && !e?.$fault) {
     return new CredbridgeError(
       `sts:${action} for ${target} could not reach STS${endpoint ? ` at ${endpoint}` : ""}: ${e?.message ?? String(error)}`,

@@ -5,6 +5,7 @@ import { parseAuthorizationHeader } from "../sigv4/header.js";
 import { type ReceivedRequest, receivedRequest } from "../sigv4/verify.js";
 import { authenticateS3Request, payloadSigning } from "./authenticate.js";
 import { S3Error, s3ErrorXml } from "./errors.js";
+import { s3Operation } from "./operation.js";
 import type { S3Front, S3FrontRequest, StartS3FrontOptions } from "./types.js";
 
 export type { S3Front, S3FrontRequest, StartS3FrontOptions } from "./types.js";
@@ -105,6 +106,7 @@ export const startS3Front = async (options: StartS3FrontOptions): Promise<S3Fron
     const record: S3FrontRequest = {
       method: req.method ?? "",
       path: url.pathname,
+      operation: s3Operation(req.method ?? "", url.pathname, url.search.slice(1), req.headers),
       payload: payloadSigning({ headers: req.headers, rawQuery: url.search.slice(1) }),
       status: 0,
       forwarded: false,

@@ -24,6 +24,12 @@ export interface S3FrontRequest {
   method: string;
   /** Path without the query, e.g. `/bucket/docker/registry/v2/blobs/…/data`. */
   path: string;
+  /**
+   * The S3 operation called (`PutObject`, `UploadPart`, `ListObjects`, ...), from
+   * the method, the path's shape, the query's parameter names and the copy-source
+   * header; `Unknown` when none matches.
+   */
+  operation: string;
   /** The access key id the request claimed to be signed with, when it had a parsable signature. */
   accessKeyId?: string;
   /** The client's User-Agent, when sent: an SDK names its version there (`aws-sdk-go/1.15.11 …`). */

@@ -3,6 +3,8 @@ import { basename, dirname } from "node:path";
 import type { Logger } from "@smithy/types";
 import { CredentialsFileError, isCredentialsFileError } from "../errors.js";
 import type { FileOwner, WriterFs } from "../file-options.js";
+import { processIdentity } from "./chown-identity.js";
+import { chownRefusal, chownRefusalMessage } from "./chown-refusal.js";
 import type { DirHandle } from "./dir-handle.js";
 import { systemCode, writeError } from "./fs-error.js";
 import { acquireLock, type HeldLock, type LockDeps, type LockSettings } from "./lock.js";
@@ -139,6 +141,16 @@ const writeTemp = (
         try {
           req.fs.fchownSync(fd, owner.uid, owner.gid);
         } catch (error) {
+          // Not a fault of the directory: name the process's lack of the right, and the fixes.
+          const reason = req.owner && chownRefusal(req.owner, processIdentity());
+          if (reason) {
+            throw new CredentialsFileError(chownRefusalMessage(req.path, req.owner!, reason), {
+              code: "ERR_CHOWN",
+              path: req.path,
+              syscallCode: systemCode(error),
+              cause: error,
+            });
+          }
           if (req.owner) throw error;
           req.logger?.warn(
             `credbridge: could not keep ${req.path} owned by ${owner.uid}:${owner.gid} (${systemCode(error) ?? error}); it is now owned by ${mine.uid}:${mine.gid}. Set the owner option or run the writer as that user.`,
@@ -150,6 +162,7 @@ const writeTemp = (
     req.fs.fchmodSync(fd, req.mode);
     req.fs.fsyncSync(fd);
   } catch (error) {
+    if (isCredentialsFileError(error)) throw error;
     throw writeError(req.path, "writing the temporary file", error);
   } finally {
     req.fs.closeSync(fd);

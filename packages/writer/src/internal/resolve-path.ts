@@ -27,10 +27,17 @@ export interface PathInputs {
 export const resolveFilePath = (kind: FileKind, inputs: PathInputs): string => {
   const env = inputs.env ?? process.env;
   const home = () => {
-    const h = inputs.homedir ?? env.HOME ?? osHomedir();
+    let h = inputs.homedir ?? env.HOME;
+    if (!h) {
+      try {
+        h = osHomedir();
+      } catch {
+        // No HOME and no passwd entry for this uid (a pod's runAsUser): said below, not as uv_os_homedir.
+      }
+    }
     if (!h) {
       throw new CredbridgeError(
-        `writer: no home directory to place ~/.aws/${kind} in; set the path option or ${ENV_BY_KIND[kind]}`,
+        `writer: no home directory to place ~/.aws/${kind} in (HOME is unset and this uid has no passwd entry); set the path option or ${ENV_BY_KIND[kind]}`,
         { code: "ERR_CONFIG" },
       );
     }

@@ -1,8 +1,4 @@
-/** An IAM policy document as AWS prints it. */
-export interface PolicyDocument {
-  Version: "2012-10-17";
-  Statement: Record<string, unknown>[];
-}
+import type { PolicyDocument } from "./document.js";
 
 /**
  * Lets the role assume itself. Sessions from EKS Pod Identity carry transitive

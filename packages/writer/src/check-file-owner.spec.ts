@@ -1,0 +1,29 @@
+import { describe, expect, it } from "vitest";
+import { checkFileOwner } from "./check-file-owner.js";
+import { isCredentialsFileError } from "./errors.js";
+
+const NON_ROOT = { uid: 65532, gid: 65532, groups: [], capChown: false };
+
+describe("checkFileOwner", () => {
+  it("throws ERR_CHOWN naming the file, the cause and the fixes", () => {
+    let thrown: unknown;
+    try {
+      checkFileOwner({ path: "/home/harbor/.aws/credentials", owner: "10000:10000", identity: NON_ROOT });
+    } catch (error) {
+      thrown = error;
+    }
+    expect(isCredentialsFileError(thrown) && thrown.code).toBe("ERR_CHOWN");
+    const message = (thrown as Error).message;
+    expect(message).toContain("/home/harbor/.aws/credentials to 10000:10000");
+    expect(message).toContain("runs as 65532:65532 without CAP_CHOWN");
+    expect(message).toContain("runAsUser: 10000, runAsGroup: 10000");
+    expect(message).toContain('add: ["CHOWN"]');
+  });
+
+  it("passes when the process is that user already, and checks the owner's syntax first", () => {
+    expect(() =>
+      checkFileOwner({ path: "/x", owner: { uid: 65532, gid: 65532 }, identity: NON_ROOT }),
+    ).not.toThrow();
+    expect(() => checkFileOwner({ path: "/x", owner: "app", identity: NON_ROOT })).toThrow(/uid:gid/);
+  });
+});
