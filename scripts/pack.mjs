@@ -5,7 +5,7 @@
 //
 //   node scripts/pack.mjs [DIR]     (default dist/packages; prints the tarballs, one a line)
 //
-// Until a release is on npm, installing these four tarballs in one npm command
+// Until a release is on npm, installing these five tarballs in one npm command
 // is how the CLI gets onto a machine: `npm install -g dist/packages/*.tgz`.
 import { execFileSync } from "node:child_process";
 import { mkdirSync, readdirSync, rmSync } from "node:fs";
@@ -13,7 +13,7 @@ import { join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 
 /** In dependency order; packages/emulators is private. */
-export const PUBLISHED = ["core", "writer", "imds-shim", "cli"];
+export const PUBLISHED = ["core", "http", "writer", "imds-shim", "cli"];
 
 const root = fileURLToPath(new URL("../", import.meta.url));
 

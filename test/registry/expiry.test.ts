@@ -1,5 +1,5 @@
 import { readFile } from "node:fs/promises";
-import { expect, it } from "vitest";
+import { it } from "vitest";
 import { fetchIn } from "../support/place.js";
 import { REGISTRY_BUILDS } from "./support/builds.js";
 import { makeOciImage } from "./support/oci-image.js";
@@ -34,6 +34,8 @@ it.concurrent.for(CASES)(
   "$build.name, $path: keeps the replaced session until S3 refuses it; when AWS's clock is ahead, one ExpiredToken, retried with credbridge's new session",
   { timeout: REGISTRY_TEST_TIMEOUT_MS },
   async ({ build, path }, ctx) => {
+    // Concurrent cases: each asserts (and polls) through its own test's expect.
+    const { expect } = ctx;
     let skewMs = 0;
     const stage = await setStage(ctx, "expiry", {
       lifetimeSeconds: FIRST_SESSION_SECONDS,
