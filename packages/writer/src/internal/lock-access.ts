@@ -1,28 +1,43 @@
+import type { DirHandle } from "@credbridge/core/files";
 import type { FileOwner, WriterFs } from "../file-options.js";
-import type { DirHandle } from "./dir-handle.js";
 
 /** Sets a new lock-side directory's owner, group and mode, through its descriptor. */
 export type LockAccess = (fd: number) => void;
 
 const STICKY = 0o1000;
 
+/** The owner and mode the lock, holder and queue directories get (see {@link lockAccessOf}). */
+export const lockModeOf = (dir: { mode: number }): number => (dir.mode & (0o777 | STICKY)) | 0o700;
+
 /**
- * Who may break a lock: whoever may write the file, i.e. whoever may write the
- * directory it sits in. So the lock directory, the holder directory in it and
- * the queue get that directory's owner, group and permission bits: a killed
- * root writer's lock in an application user's `~/.aws`, or in an emptyDir
- * every container writes, can be removed by the application's own writer.
- * (Made 0700 by their creator, they blocked every other user for good.)
+ * Who may break a lock: whoever may write the file, i.e. whoever the rules of
+ * the directory it sits in let replace it. So the lock directory, the holder
+ * directory in it and the queue get that directory's owner, group and
+ * permission bits: a killed root writer's lock in an application user's
+ * `~/.aws`, or in an emptyDir every container writes, can be removed by the
+ * application's own writer. (Made 0700 by their creator, they blocked every
+ * other user for good.) Nobody the directory keeps from replacing the file
+ * gets into them either:
  *
- * In a sticky directory (1777, like /tmp) only an entry's owner may remove
- * it, so there they go to the file's owner when one is given. Giving a
- * directory away takes root; any other writer keeps it, with the directory's
- * group when it belongs to it, and the same mode.
+ * - In a directory only its owner (or group) may write, the same holds for them.
+ * - In a sticky directory (1777, like /tmp or /dev/shm) only an entry's owner
+ *   may replace or remove it: they keep the sticky bit and go to the file's
+ *   owner when one is given (else the directory's), so other users may
+ *   neither rename a file of theirs over the writer's temporary file nor
+ *   remove a holder, and the file's owner (and root) may still break a dead
+ *   writer's lock. Without the bit (as before), any user could put their own
+ *   file in the writer's place between its fsync and its rename.
+ * - In a directory anyone may write without the sticky bit (an emptyDir made
+ *   0777), anyone may replace the file itself, so anyone may break the lock;
+ *   what the rename installs is checked to be the writer's own (atomic-write.ts).
+ *
+ * Giving a directory away takes root; any other writer keeps it, with the
+ * directory's group when it belongs to it, and the same mode.
  */
 export const lockAccessOf = (fs: WriterFs, dir: DirHandle, fileOwner: FileOwner | undefined): LockAccess => {
   const st = dir.stat();
   const uid = (st.mode & STICKY) !== 0 && fileOwner ? fileOwner.uid : st.uid;
-  const mode = (st.mode & 0o777) | 0o700;
+  const mode = lockModeOf(st);
   return (fd) => {
     const mine = fs.fstatSync(fd);
     if (mine.uid !== uid || mine.gid !== st.gid) {
