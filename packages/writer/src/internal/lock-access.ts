@@ -6,8 +6,9 @@ export type LockAccess = (fd: number) => void;
 
 const STICKY = 0o1000;
 
-/** The owner and mode the lock, holder and queue directories get (see {@link lockAccessOf}). */
-export const lockModeOf = (dir: { mode: number }): number => (dir.mode & (0o777 | STICKY)) | 0o700;
+/** The mode the lock, holder and queue directories get (see {@link lockAccessOf}). */
+const lockModeOf = (dir: { mode: number }): number =>
+  (dir.mode & STICKY) !== 0 ? 0o700 : (dir.mode & 0o777) | 0o700;
 
 /**
  * Who may break a lock: whoever may write the file, i.e. whoever the rules of
@@ -21,12 +22,13 @@ export const lockModeOf = (dir: { mode: number }): number => (dir.mode & (0o777 
  *
  * - In a directory only its owner (or group) may write, the same holds for them.
  * - In a sticky directory (1777, like /tmp or /dev/shm) only an entry's owner
- *   may replace or remove it: they keep the sticky bit and go to the file's
- *   owner when one is given (else the directory's), so other users may
- *   neither rename a file of theirs over the writer's temporary file nor
- *   remove a holder, and the file's owner (and root) may still break a dead
- *   writer's lock. Without the bit (as before), any user could put their own
- *   file in the writer's place between its fsync and its rename.
+ *   (or the directory's, or root) may replace or remove it, so only they may
+ *   replace the file: the lock-side directories are 0700 and go to the file's
+ *   owner when one is given (else the directory's). Other users may neither
+ *   put a file of theirs in the writer's temporary file's place nor remove a
+ *   holder, and the file's owner (and root) may still break a dead writer's
+ *   lock. Made 0777 without the bit (as before), they let any user rename
+ *   their own file over the writer's between its fsync and its rename.
  * - In a directory anyone may write without the sticky bit (an emptyDir made
  *   0777), anyone may replace the file itself, so anyone may break the lock;
  *   what the rename installs is checked to be the writer's own (atomic-write.ts).
