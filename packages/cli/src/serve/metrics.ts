@@ -1,7 +1,7 @@
 import type { RefreshEvent, RefreshingProvider } from "@credbridge/core";
 import type { RequestInfo } from "@credbridge/imds-shim";
 import type { RefresherEvent, RefresherHandle } from "@credbridge/writer";
-import { engineLiveness, type ProbeResult, tokenFileReadiness } from "./probes.js";
+import { engineLiveness, fileReadiness, type ProbeResult, tokenFileReadiness } from "./probes.js";
 
 /** Counters for Prometheus, fed by the engine, the refresher and both servers. Holds no secret. */
 export const createMetrics = (engine: RefreshingProvider, now: () => number) => {
@@ -16,7 +16,7 @@ export const createMetrics = (engine: RefreshingProvider, now: () => number) => 
   // same request over and over, and building the key cost ~0.8 µs a request.
   const lastOf = new Map<string, { path: string; status: number; counter: { labels: string; n: number } }>();
   let refresher: RefresherHandle | undefined;
-  let tokenFile: string | undefined;
+  let tokenFile: { path: string; owners: number[] } | undefined;
 
   const label = (v: string) => v.replaceAll("\\", "\\\\").replaceAll('"', '\\"').replaceAll("\n", "\\n");
 
@@ -47,9 +47,13 @@ export const createMetrics = (engine: RefreshingProvider, now: () => number) => 
     watchRefresher: (handle: RefresherHandle) => {
       refresher = handle;
     },
-    /** The container endpoint's token file: readiness needs it readable and valid, or every request gets a 500. */
-    watchTokenFile: (path: string) => {
-      tokenFile = path;
+    /**
+     * The container endpoint's token file, and who may own it besides root and
+     * this user: readiness needs it trusted, readable and valid, or every
+     * request gets a 500.
+     */
+    watchTokenFile: (path: string, owners: number[] = []) => {
+      tokenFile = { path, owners };
     },
     /** The Prometheus text exposition format. */
     render: (): string => {
@@ -90,10 +94,10 @@ export const createMetrics = (engine: RefreshingProvider, now: () => number) => 
     live: (): ProbeResult => engineLiveness(engine.state()),
     /**
      * Ready: every output can serve — credentials valid and outside the
-     * mandatory window, the file (if any) written, the container token (if
-     * any) readable and valid.
+     * mandatory window, the file (if any) written and holding credentials
+     * outside the margin, the container token (if any) trusted, readable and valid.
      */
-    ready: (): ProbeResult => {
+    ready: async (): Promise<ProbeResult> => {
       const state = engine.state();
       if (state.status !== "fresh" && state.status !== "advisory") {
         return {
@@ -101,10 +105,12 @@ export const createMetrics = (engine: RefreshingProvider, now: () => number) => 
           reason: `credentials ${state.status}${state.lastError?.current ? `: ${state.lastError.message}` : ""}`,
         };
       }
-      if (refresher && !refresher.status().healthy)
-        return { ok: false, reason: "credentials file not written" };
+      if (refresher) {
+        const file = fileReadiness(refresher.status(), now());
+        if (!file.ok) return file;
+      }
       if (tokenFile !== undefined) {
-        const token = tokenFileReadiness(tokenFile);
+        const token = await tokenFileReadiness(tokenFile.path, tokenFile.owners);
         if (!token.ok) return token;
       }
       return { ok: true, reason: "ok" };

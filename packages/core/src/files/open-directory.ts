@@ -103,6 +103,11 @@ export const openDirectory = (
             return undefined;
           }
           child = makeChild(fs, parent, name, options.create, created, errors);
+          if (child === undefined) {
+            // Made by someone else meanwhile, and no longer a directory when opened: look again.
+            again(name, where, error);
+            continue;
+          }
         } else if (code === "ELOOP" || code === "ENOTDIR") {
           let st: Stats;
           try {
@@ -175,7 +180,8 @@ const removeAll = (fs: DirectoryFs, created: Array<{ parent: DirHandle; name: st
 
 /**
  * Creates `name` in `parent` and opens it, giving it to `owner` through its
- * descriptor. What is opened must be the directory just made (this process's
+ * descriptor; undefined when another process made it first and it is no
+ * longer a directory (a link, say) when opened: the walk looks at it again. What is opened must be the directory just made (this process's
  * own): in a directory others may write, another user could remove it and put
  * one of theirs, or a link, in its place between the two calls.
  */
@@ -186,7 +192,7 @@ const makeChild = (
   create: NonNullable<OpenDirectoryOptions["create"]>,
   created: Array<{ parent: DirHandle; name: string }>,
   errors: OpenDirectoryErrors,
-): DirHandle => {
+): DirHandle | undefined => {
   const where = join(parent.path, name);
   let made = false;
   try {
@@ -202,8 +208,11 @@ const makeChild = (
     child = openChild(fs, parent, name);
   } catch (error) {
     const code = codeOf(error);
-    if (made && (code === "ENOENT" || code === "ELOOP" || code === "ENOTDIR")) {
-      throw errors.refused("raced", where, "was replaced while it was being created: another user is racing for it");
+    if (code === "ENOENT" || code === "ELOOP" || code === "ENOTDIR") {
+      if (made) {
+        throw errors.refused("raced", where, "was replaced while it was being created: another user is racing for it");
+      }
+      return undefined;
     }
     throw errors.failed(`opening the directory ${where}`, error);
   }
