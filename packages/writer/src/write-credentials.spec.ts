@@ -305,12 +305,13 @@ describe("writeCredentials never goes backwards, nor inside the margin", () => {
 
   it("keeps a profile that holds credentials expiring later (written by another writer while this one waited or stalled)", async () => {
     const path = join(dir, "credentials");
-    const later = creds(6, new Date(Date.now() + 6 * HOUR));
+    const laterAt = new Date(Date.now() + 6 * HOUR);
+    const later = creds(6, laterAt);
     await writeCredentials(later, { path });
     const before = await readFile(path, "utf8");
     const result = await writeCredentials(creds(1, new Date(Date.now() + HOUR)), { path });
     expect(result).toMatchObject({ changed: false });
-    expect(result.expiration?.getTime()).toBe(Math.floor(later.expiration.getTime() / 1000) * 1000);
+    expect(result.expiration?.getTime()).toBe(Math.floor(laterAt.getTime() / 1000) * 1000);
     expect(await readFile(path, "utf8")).toBe(before);
     // Other profiles, and equal or later credentials, are written as ever.
     await writeCredentials(creds(2, new Date(Date.now() + HOUR)), { path, profile: "other" });
