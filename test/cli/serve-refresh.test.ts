@@ -3,7 +3,7 @@ import { fromIni } from "@aws-sdk/credential-provider-ini";
 import { main } from "@credbridge/cli";
 import { manualRuntime } from "@credbridge/core/testing";
 import { type StsEmulator, startStsEmulator } from "@credbridge/emulators";
-import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from "vitest";
 import { writeToken } from "../faults/support.js";
 import { cleanEnv, listeningUrl, startCli } from "../support/cli.js";
 import { IMDS_TOKEN_HEADER, imdsToken } from "../support/imds.js";
@@ -130,5 +130,72 @@ describe("serve after the wall clock jumps while its timers stand still (a suspe
     }
     expect(log.join("")).toMatch(/"msg":"credentials refreshed","reason":"scheduled"/);
     expect(await readFile(file, "utf8")).not.toContain(sts.issued[0]!.accessKeyId);
+  });
+});
+
+describe("serve after the wall clock steps back (NTP correcting a host that booted ahead)", () => {
+  let sts: StsEmulator;
+  let tmp: Awaited<ReturnType<typeof tempDir>>;
+  // The true time, which STS keeps; the host's wall clock starts 70 minutes ahead of it.
+  const base = Date.now();
+  const fake = manualRuntime({ start: base + 70 * MIN, sleep: "timers" });
+  const truth = () => base + fake.runtime.monotonicNow();
+  beforeAll(async () => {
+    sts = await startStsEmulator({ now: truth });
+    tmp = await tempDir("credbridge-serve-stepback-");
+  });
+  afterAll(async () => {
+    await sts.close();
+    await tmp.cleanup();
+  });
+
+  it("retries within its backoff once the clock is right, not after the length of the step", async () => {
+    const tokenFile = tmp.path("token");
+    await writeToken(tokenFile, truth);
+    const file = tmp.path("stepback", "credentials");
+    const stop = new AbortController();
+    const log: string[] = [];
+    const exited = main({
+      argv: ["serve", "--credentials-file", file, "--min-remaining", "300"],
+      env: cleanEnv(tmp.dir, {
+        AWS_ROLE_ARN: APP_ROLE,
+        AWS_WEB_IDENTITY_TOKEN_FILE: tokenFile,
+        AWS_REGION: "us-east-1",
+        AWS_ENDPOINT_URL_STS: sts.url,
+      }),
+      stdout: () => {},
+      stderr: (text) => log.push(text),
+      clock: fake.runtime,
+      stopSignal: stop.signal,
+    });
+    const written = async () => (await readFile(file, "utf8").catch(() => "")).includes("aws_access_key_id");
+    try {
+      // An hour's session looks expired on a clock 70 minutes ahead: refused, retried with backoff.
+      await expect.poll(() => log.join(""), { timeout: 15_000 }).toMatch(/initial credentials unavailable/);
+      await vi.waitFor(
+        async () => {
+          await fake.advance(200);
+          expect(sts.calls.filter((c) => c.status === 200)).toHaveLength(2);
+        },
+        { timeout: 15_000, interval: 20 },
+      );
+      const failedCalls = sts.calls.length;
+      expect(await written()).toBe(false);
+
+      // NTP steps the wall clock back to the truth; the timers' clock goes on as it was.
+      fake.jump(-70 * MIN);
+      // Its backoff has at most a few seconds to run (on the timers' clock), not 70 minutes.
+      await vi.waitFor(
+        async () => {
+          if (fake.runtime.monotonicNow() < 60_000) await fake.advance(200);
+          expect(await written()).toBe(true);
+        },
+        { timeout: 15_000, interval: 20 },
+      );
+      expect(sts.calls.length).toBeGreaterThan(failedCalls);
+    } finally {
+      stop.abort("SIGTERM");
+      expect(await exited, log.join("")).toBe(0);
+    }
   });
 });
