@@ -1,6 +1,5 @@
 import type { Stats } from "node:fs";
 import {
-  describeFileError,
   FileTooLargeError,
   type OpenDirectoryErrors,
   openDirectory,
@@ -36,8 +35,10 @@ export const untrusted = (what: string, st: Stats, uid: number | undefined): str
  * volume), which a chmod by path would have followed.
  */
 export const cacheDirErrors = (dir: string): OpenDirectoryErrors => ({
-  failed: (action, error) =>
-    Object.assign(new Error(`${action}: ${describeFileError(error)}`), { code: (error as { code?: string }).code }),
+  failed: (action, error) => {
+    const code = (error as { code?: string }).code;
+    return Object.assign(new Error(`${action}: ${code ?? (error as Error).message}`), { code });
+  },
   refused: (_kind, where, why) =>
     new Error(
       `${where} ${why}: not using ${dir} as the cache. Pass --cache-dir with a directory of your own`,
