@@ -94,10 +94,7 @@ describe("credentials that cannot outlive --min-remaining", () => {
   it("serve: a first answer inside the margin (an agent's stale cache) is retried with backoff, saying what to fix should every answer be so short, and the next, longer, answer is served", async () => {
     const file = fx.tmp.path("short-serve", "credentials");
     const calls = agent.calls.length;
-    const cli = startCli(
-      ["serve", "--source", "pod-identity", "--credentials-file", file],
-      podIdentityEnv(),
-    );
+    const cli = startCli(["serve", "--source", "pod-identity", "--credentials-file", file], podIdentityEnv());
     try {
       const line = await cli.waitFor(
         (l) => l.msg === "initial credentials unavailable; retrying in the background",

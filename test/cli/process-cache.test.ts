@@ -98,7 +98,9 @@ describe("credbridge process: what the cache trusts", () => {
     const r = await runCli(["process", "--cache-dir", `${shared}/cache`], fx.env());
     expect(r.code, r.stderr).toBe(0);
     expect(JSON.parse(r.stdout).AccessKeyId).toBe(fx.sts.issued.at(-1)?.accessKeyId);
-    expect(r.stderr).toContain(`${shared}/cache is a symbolic link (to ${victim}) that another user could have planted`);
+    expect(r.stderr).toContain(
+      `${shared}/cache is a symbolic link (to ${victim}) that another user could have planted`,
+    );
     const after = await stat(victim);
     expect([after.uid, after.gid, after.mode & 0o7777]).toEqual([0, 50, 0o2775]);
     expect(await readdir(victim)).toEqual([]);

@@ -18,7 +18,9 @@ let fx: Awaited<ReturnType<typeof irsaFixture>>;
 let base: string;
 let shared: string;
 beforeAll(async () => {
-  expect(process.geteuid?.(), "these tests run serve as root beside a second real user: they need root").toBe(0);
+  expect(process.geteuid?.(), "these tests run serve as root beside a second real user: they need root").toBe(
+    0,
+  );
   fx = await irsaFixture();
 });
 afterAll(() => fx.close());
@@ -54,16 +56,18 @@ describe("serve's credentials file, in a volume a third user may write", () => {
     const cli = startCli(["serve", "--credentials-file", file, "--imds", "127.0.0.1:0"], fx.env());
     try {
       const imds = await listeningUrl(cli, "imds");
-      await expect.poll(() => readFile(file, "utf8").catch(() => ""), { timeout: 10_000 }).toContain(
-        fx.sts.issued[0]?.accessKeyId,
-      );
+      await expect
+        .poll(() => readFile(file, "utf8").catch(() => ""), { timeout: 10_000 })
+        .toContain(fx.sts.issued[0]?.accessKeyId);
       expect((await stat(file)).uid).toBe(0);
       await asThird(`umask 077; : > ${shared}/c && mv -f ${shared}/c ${file}`);
 
       const calls = fx.sts.calls.length;
       cli.child.kill("SIGHUP");
       const refused = await cli.waitFor((l) => String(l.msg ?? "").includes(`refusing to write ${file}`));
-      expect(String(refused.msg)).toMatch(new RegExp(`belongs to uid ${THIRD} \\(mode 0600\\), neither to this writer's user \\(uid 0\\)`));
+      expect(String(refused.msg)).toMatch(
+        new RegExp(`belongs to uid ${THIRD} \\(mode 0600\\), neither to this writer's user \\(uid 0\\)`),
+      );
       expect(fx.sts.calls.length).toBeGreaterThan(calls);
       // The newest credentials went to IMDS, never into the third user's file.
       expect((await imdsKey(imds)).key).toBe(fx.sts.issued.at(-1)?.accessKeyId);
@@ -83,7 +87,9 @@ describe("serve's credentials file, in a volume a third user may write", () => {
     try {
       const imds = await listeningUrl(cli, "imds");
       const metrics = await listeningUrl(cli, "metrics");
-      await expect.poll(() => readFile(file, "utf8").catch(() => ""), { timeout: 10_000 }).toContain("aws_access_key_id");
+      await expect
+        .poll(() => readFile(file, "utf8").catch(() => ""), { timeout: 10_000 })
+        .toContain("aws_access_key_id");
       await asThird(`truncate -s 1500M ${shared}/c && mv -f ${shared}/c ${file}`);
       cli.child.kill("SIGHUP");
       await cli.waitFor((l) => String(l.msg ?? "").includes(`refusing to write ${file}`));
@@ -135,7 +141,9 @@ describe("serve's container token file, in a volume a third user may write", () 
       expect(await ready.text()).toBe(
         `the container token file ${tokenFile} is refused: it belongs to uid ${THIRD}, not to uid 0 or uid 1000\n`,
       );
-      expect(cli.lines.join("\n")).toContain(`cannot read the authorization token file ${tokenFile}: it belongs to uid ${THIRD}`);
+      expect(cli.lines.join("\n")).toContain(
+        `cannot read the authorization token file ${tokenFile}: it belongs to uid ${THIRD}`,
+      );
 
       await writeFile(`${tokenFile}.new`, token, { mode: 0o600 });
       await run("mv", ["-f", `${tokenFile}.new`, tokenFile]);
@@ -157,7 +165,10 @@ describe("serve's container token file, in a volume a third user may write", () 
       const ready = await fetch(`${metrics}/readyz`, { signal: AbortSignal.timeout(5_000) });
       expect(ready.status).toBe(503);
       expect(await ready.text()).toMatch(/token is a symbolic link that another user could have planted/);
-      const res = await fetch(container, { headers: { authorization: "x" }, signal: AbortSignal.timeout(5_000) });
+      const res = await fetch(container, {
+        headers: { authorization: "x" },
+        signal: AbortSignal.timeout(5_000),
+      });
       expect(res.status).toBe(500);
       expect(performance.now() - started).toBeLessThan(2_000);
       expect(cli.child.exitCode).toBeNull();

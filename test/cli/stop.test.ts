@@ -152,7 +152,9 @@ describe("every command with a web-identity token that never opens (a FIFO nobod
       const cli = startCli(args, fx.env({ AWS_WEB_IDENTITY_TOKEN_FILE: fifo }));
       await catchesSigterm(cli);
       const exit = await signal(cli, "SIGTERM");
-      console.log(`stop: ${command} with a FIFO token exited ${exit.code} ${Math.round(exit.ms)} ms after SIGTERM`);
+      console.log(
+        `stop: ${command} with a FIFO token exited ${exit.code} ${Math.round(exit.ms)} ms after SIGTERM`,
+      );
       // serve stopped during its start-up has nothing to undo: 0, as any stop of serve's.
       expect(exit.code).toBe(command === "serve" && exit.code === 0 ? 0 : 1);
       expect(exit.ms).toBeLessThan(STOP_BUDGET_MS);
@@ -167,7 +169,9 @@ describe("serve's stop with --remove-on-exit", () => {
     await mkdir(dir);
     const file = `${dir}/credentials`;
     const cli = startCli(["serve", "--credentials-file", file, "--remove-on-exit"], fx.env());
-    await expect.poll(() => readFile(file, "utf8").catch(() => ""), { timeout: 10_000 }).toContain("[default]");
+    await expect
+      .poll(() => readFile(file, "utf8").catch(() => ""), { timeout: 10_000 })
+      .toContain("[default]");
     // A writer killed while it held the lock, a moment ago.
     await mkdir(`${file}.lock/4190000-deadbeef0000`, { recursive: true });
     const started = performance.now();

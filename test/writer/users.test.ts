@@ -184,7 +184,9 @@ describe("a file another user put where the writer writes", () => {
       (await run(process.execPath, [fixture("write-once.mjs"), path, "1", "1", String(STALE_MS)])).stdout,
     );
     expect(next).toMatchObject({ ok: false, code: "ERR_FILE_OWNER" });
-    expect(next.message).toContain(`refusing to write ${path}: the file there belongs to uid ${THIRD} (mode 0600)`);
+    expect(next.message).toContain(
+      `refusing to write ${path}: the file there belongs to uid ${THIRD} (mode 0600)`,
+    );
     expect(next.message).toMatch(/Remove it .*--file-owner 4242:4242/);
     expect((await readFile(path, "utf8")).length).toBe(0);
     expect((await lstat(path)).uid).toBe(THIRD);
@@ -213,7 +215,9 @@ describe("a file another user put where the writer writes", () => {
       ).stdout,
     );
     expect(r).toMatchObject({ ok: false, code: "ERR_FILE_OWNER" });
-    expect(r.message).toContain(`belongs to uid ${THIRD} (mode 0644), neither to this writer's user (uid 0) nor to uid ${APP}`);
+    expect(r.message).toContain(
+      `belongs to uid ${THIRD} (mode 0644), neither to this writer's user (uid 0) nor to uid ${APP}`,
+    );
     expect((await lstat(path)).uid).toBe(THIRD);
     expect(await readFile(path, "utf8")).not.toMatch(/own-5/);
   });

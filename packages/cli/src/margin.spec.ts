@@ -74,10 +74,7 @@ describe("credentialsOutliveMargin", () => {
       accessKeyId: "ASIA",
     });
     expect(
-      await credentialsOutliveMargin(
-        async () => ({ accessKeyId: "AKIA", secretAccessKey: "s" }),
-        options,
-      )(),
+      await credentialsOutliveMargin(async () => ({ accessKeyId: "AKIA", secretAccessKey: "s" }), options)(),
     ).toMatchObject({ accessKeyId: "AKIA" });
   });
 });

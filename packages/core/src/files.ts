@@ -6,9 +6,10 @@
  * to the right user and nobody else may write them, and reads bounded by the
  * bytes actually read. Not needed to use the providers.
  */
+
+export { FileTooLargeError, readBounded, readBoundedFd, readBoundedSync } from "./files/bounded-read.js";
 export type { DirectoryFs, DirHandle } from "./files/dir-handle.js";
 export { DIRECTORY_FLAGS, openChild, openRoot } from "./files/dir-handle.js";
-export { FileTooLargeError, readBounded, readBoundedFd, readBoundedSync } from "./files/bounded-read.js";
 export type { OpenDirectoryErrors, OpenDirectoryOptions, OpenedDirectory } from "./files/open-directory.js";
 export { openDirectory } from "./files/open-directory.js";
 export { modeString, othersMayWrite, untrustedFile, untrustedLink } from "./files/trust.js";

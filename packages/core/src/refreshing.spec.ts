@@ -526,7 +526,9 @@ describe("refreshing", () => {
     });
 
     it("retries a failure after its backoff even when the wall clock steps back an hour: the backoff is a length of time, not a moment", async () => {
-      const { provider, src, fake } = setup(60 * MIN, { retry: { initialDelayMs: 2_000, maxDelayMs: 2_000 } });
+      const { provider, src, fake } = setup(60 * MIN, {
+        retry: { initialDelayMs: 2_000, maxDelayMs: 2_000 },
+      });
       src.fail(new Error("down"));
       provider.start();
       await settle();
@@ -543,7 +545,9 @@ describe("refreshing", () => {
     });
 
     it("a caller after a failure is refused until the backoff has run on the monotonic clock, however far the wall clock stepped back", async () => {
-      const { provider, src, fake } = setup(60 * MIN, { retry: { initialDelayMs: 2_000, maxDelayMs: 2_000 } });
+      const { provider, src, fake } = setup(60 * MIN, {
+        retry: { initialDelayMs: 2_000, maxDelayMs: 2_000 },
+      });
       src.fail(new Error("down"));
       await expect(provider()).rejects.toThrow(/down/);
       src.fail(undefined);
@@ -589,7 +593,9 @@ describe("refreshing", () => {
       }
       expect(src.calls()).toBe(1);
       // The engine says why nothing is served meanwhile, and what to change.
-      expect(lines.join("\n")).toMatch(/may be served for 1 s only .* less than the 90 s the engine leaves between refreshes/);
+      expect(lines.join("\n")).toMatch(
+        /may be served for 1 s only .* less than the 90 s the engine leaves between refreshes/,
+      );
       await expect(quiet()).rejects.toThrow(/refreshes at most every 90 s/);
       await fake.advance(71_000);
       expect(src.calls()).toBe(2);

@@ -92,7 +92,11 @@ export const refreshing = (
     }
     const at = cached?.schedule?.refreshAt;
     if (at === undefined) return;
-    timer = setWallClockTimer(watched.timers, Math.max(at, mayCallAtWall(ledger, rt.now(), rt.monotonicNow())), fire);
+    timer = setWallClockTimer(
+      watched.timers,
+      Math.max(at, mayCallAtWall(ledger, rt.now(), rt.monotonicNow())),
+      fire,
+    );
   };
 
   const succeeded =
@@ -120,7 +124,14 @@ export const refreshing = (
       const error = asError(cause);
       const retryIn = backoffDelay(ledger.consecutiveFailures + 1, rt.random, options.retry);
       recordFailure(ledger, now, rt.monotonicNow(), error, retryIn);
-      report.failed(reason, error, ledger, isUsable(cached, now) ? cached : undefined, now, rt.monotonicNow());
+      report.failed(
+        reason,
+        error,
+        ledger,
+        isUsable(cached, now) ? cached : undefined,
+        now,
+        rt.monotonicNow(),
+      );
       throw error;
     };
 

@@ -393,8 +393,7 @@ export const startRefresher = (
         healthy:
           !stopped &&
           lastWriteAt !== undefined &&
-          (expirationWritten === undefined ||
-            expirationWritten.getTime() - now > minRemainingSeconds * 1000),
+          (expirationWritten === undefined || expirationWritten.getTime() - now > minRemainingSeconds * 1000),
         minRemainingSeconds,
         refresh: engine.state(),
       };

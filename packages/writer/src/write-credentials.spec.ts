@@ -131,7 +131,9 @@ describe("writeCredentials", () => {
     // Rewritten without the option, the file is neither the writer's nor one it writes for.
     const error = await writeCredentials(creds(2), { path }).catch((e: unknown) => e);
     expect(error).toMatchObject({ code: "ERR_FILE_OWNER", path });
-    expect((error as Error).message).toMatch(/belongs to uid 10000 \(mode 0600\), neither to this writer's user \(uid 0\)/);
+    expect((error as Error).message).toMatch(
+      /belongs to uid 10000 \(mode 0600\), neither to this writer's user \(uid 0\)/,
+    );
     expect((error as Error).message).toMatch(/--file-owner 10000:10001/);
     expect(await readFile(path, "utf8")).toBe(before);
     expect((await stat(path)).uid).toBe(10000);
@@ -300,8 +302,6 @@ describe("writeCredentials without /proc (macOS, a sandbox without procfs)", () 
 
 describe("writeCredentials never goes backwards, nor inside the margin", () => {
   const at = (offsetMs: number, start: number) => new Date(start + offsetMs);
-  const expiryIn = async (path: string, profile = "default") =>
-    readSections(await readFile(path, "utf8")).get(profile)?.[EXPIRATION_KEY];
 
   it("keeps a profile that holds credentials expiring later (written by another writer while this one waited or stalled)", async () => {
     const path = join(dir, "credentials");

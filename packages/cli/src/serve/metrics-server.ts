@@ -23,8 +23,10 @@ export const startMetricsServer = async (
       res.writeHead(live.ok ? 200 : 503, { "content-type": "text/plain" }).end(`${live.reason}\n`);
     } else if (path === "/readyz") {
       void metrics.ready().then(
-        (ready) => res.writeHead(ready.ok ? 200 : 503, { "content-type": "text/plain" }).end(`${ready.reason}\n`),
-        (error: unknown) => res.writeHead(503, { "content-type": "text/plain" }).end(`${(error as Error).message}\n`),
+        (ready) =>
+          res.writeHead(ready.ok ? 200 : 503, { "content-type": "text/plain" }).end(`${ready.reason}\n`),
+        (error: unknown) =>
+          res.writeHead(503, { "content-type": "text/plain" }).end(`${(error as Error).message}\n`),
       );
     } else {
       res.writeHead(404, { "content-type": "text/plain" }).end("not found\n");

@@ -4,9 +4,9 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { type RefreshState, refreshing } from "@credbridge/core";
 import { manualRuntime } from "@credbridge/core/testing";
+import type { RefresherStatus } from "@credbridge/writer";
 import type { AwsCredentialIdentity } from "@smithy/types";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { RefresherStatus } from "@credbridge/writer";
 import { engineLiveness, fileReadiness, tokenFileReadiness } from "./probes.js";
 
 const MIN = 60_000;
@@ -192,7 +192,9 @@ describe("fileReadiness", () => {
   it("says the file holds credentials inside the margin, and why writes fail", () => {
     expect(
       fileReadiness(
-        status({ lastError: { message: "/shared/credentials stayed locked", code: "ERR_LOCKED", at: new Date(NOW) } }),
+        status({
+          lastError: { message: "/shared/credentials stayed locked", code: "ERR_LOCKED", at: new Date(NOW) },
+        }),
         NOW,
       ),
     ).toEqual({

@@ -59,7 +59,10 @@ const MAX_TOKEN_FILE_BYTES = 16 * 1024;
  * would get a 500. Read off the event loop, and bounded by the bytes read: a
  * FIFO or a procfs file swapped in by whoever shares the volume answers at once.
  */
-export const tokenFileReadiness = async (path: string, owners: readonly number[] = []): Promise<ProbeResult> => {
+export const tokenFileReadiness = async (
+  path: string,
+  owners: readonly number[] = [],
+): Promise<ProbeResult> => {
   const where = `the container token file ${path}`;
   try {
     const { bytes } = await readTrustedFile(path, { owners, maxBytes: MAX_TOKEN_FILE_BYTES });

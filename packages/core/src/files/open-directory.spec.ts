@@ -4,7 +4,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import type { DirectoryFs } from "./dir-handle.js";
-import { openDirectory, type OpenDirectoryErrors } from "./open-directory.js";
+import { type OpenDirectoryErrors, openDirectory } from "./open-directory.js";
 
 let dir: string;
 beforeEach(async () => {

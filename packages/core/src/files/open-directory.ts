@@ -1,6 +1,6 @@
 import type { Stats } from "node:fs";
 import { join } from "node:path";
-import { type DirHandle, type DirectoryFs, openChild, openRoot } from "./dir-handle.js";
+import { type DirectoryFs, type DirHandle, openChild, openRoot } from "./dir-handle.js";
 import { untrustedLink } from "./trust.js";
 
 /** As the kernel's own limit on symbolic links in one lookup. */
@@ -210,7 +210,11 @@ const makeChild = (
     const code = codeOf(error);
     if (code === "ENOENT" || code === "ELOOP" || code === "ENOTDIR") {
       if (made) {
-        throw errors.refused("raced", where, "was replaced while it was being created: another user is racing for it");
+        throw errors.refused(
+          "raced",
+          where,
+          "was replaced while it was being created: another user is racing for it",
+        );
       }
       return undefined;
     }
@@ -231,7 +235,10 @@ const makeChild = (
       fs.fchownSync(child.fd, create.owner.uid, create.owner.gid);
     } catch (error) {
       child.close();
-      throw errors.failed(`giving the new directory ${where} to ${create.owner.uid}:${create.owner.gid}`, error);
+      throw errors.failed(
+        `giving the new directory ${where} to ${create.owner.uid}:${create.owner.gid}`,
+        error,
+      );
     }
   }
   return child;

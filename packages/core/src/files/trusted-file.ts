@@ -3,7 +3,7 @@ import { constants, type Stats } from "node:fs";
 import { basename, dirname, join, resolve } from "node:path";
 import { FileTooLargeError, readBoundedFd } from "./bounded-read.js";
 import type { DirectoryFs } from "./dir-handle.js";
-import { openDirectory, type OpenDirectoryErrors } from "./open-directory.js";
+import { type OpenDirectoryErrors, openDirectory } from "./open-directory.js";
 import { untrustedFile, untrustedLink } from "./trust.js";
 
 /** A file this process will not read a secret from; the message says why. */

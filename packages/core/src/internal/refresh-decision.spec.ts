@@ -143,12 +143,10 @@ describe("decide", () => {
         mayCallAtWall: 400,
         mayWait: true,
       }),
-    ).toEqual(
-      {
-        action: "refresh",
-        reason: "expired",
-      },
-    );
+    ).toEqual({
+      action: "refresh",
+      reason: "expired",
+    });
   });
 });
 

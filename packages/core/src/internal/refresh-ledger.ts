@@ -35,7 +35,12 @@ export const createLedger = (): RefreshLedger => ({
 });
 
 /** `now` on the wall clock (for reports), `monotonic` for the floor. */
-export const recordSuccess = (ledger: RefreshLedger, now: number, monotonic: number, floorMs: number): void => {
+export const recordSuccess = (
+  ledger: RefreshLedger,
+  now: number,
+  monotonic: number,
+  floorMs: number,
+): void => {
   ledger.refreshes++;
   ledger.consecutiveFailures = 0;
   ledger.mayCallAt = monotonic + floorMs;
@@ -64,8 +69,11 @@ export const recordFailure = (
 };
 
 /** Whether the source may be called now: the wait is over on either clock. */
-export const mayCallNow = (ledger: Pick<RefreshLedger, "mayCallAt" | "mayCallAtWall">, now: number, monotonic: number) =>
-  monotonic >= ledger.mayCallAt || now >= ledger.mayCallAtWall;
+export const mayCallNow = (
+  ledger: Pick<RefreshLedger, "mayCallAt" | "mayCallAtWall">,
+  now: number,
+  monotonic: number,
+) => monotonic >= ledger.mayCallAt || now >= ledger.mayCallAtWall;
 
 /** When the source may next be called, as a wall-clock moment: for reports, messages and timers. */
 export const mayCallAtWall = (ledger: RefreshLedger, now: number, monotonic: number): number =>

@@ -21,7 +21,7 @@ describe("tokensMatch", () => {
   });
 
   it("matches tokens longer than the fixed comparison size, and refuses values that only start with the token", () => {
-    const long = "t".repeat(300) + "x";
+    const long = `${"t".repeat(300)}x`;
     const expected = expectedToken(long);
     expect(tokensMatch(long, expected)).toBe(true);
     expect(tokensMatch(`${long.slice(0, -1)}y`, expected)).toBe(false);

@@ -168,7 +168,13 @@ const sameInode = (a: Inode, b: Inode) => a.dev === b.dev && a.ino === b.ino;
  * with its mode and owner, synced. Returns the inode written, which is all the
  * rename may put at the target.
  */
-const writeTemp = (req: Located, held: HeldLock, temp: string, text: string, owner: FileOwner | undefined): Inode => {
+const writeTemp = (
+  req: Located,
+  held: HeldLock,
+  temp: string,
+  text: string,
+  owner: FileOwner | undefined,
+): Inode => {
   let fd: number;
   try {
     fd = req.fs.openSync(held.holder.at(temp), "wx", req.mode);
@@ -256,7 +262,13 @@ const replaceLocked = (req: Located, held: HeldLock): boolean => {
     // A write never reports success for a file it did not produce.
     const after = lookAt(req, req.dir.at(req.base));
     if (!after || !sameInode(after, written)) {
-      throw tampered(req, after ? "another file took its place right after the rename" : "it was removed right after the rename", after);
+      throw tampered(
+        req,
+        after
+          ? "another file took its place right after the rename"
+          : "it was removed right after the rename",
+        after,
+      );
     }
   } finally {
     if (!renamed) {

@@ -1,8 +1,8 @@
 import type { Stats } from "node:fs";
 import { join } from "node:path";
+import { type DirHandle, openChild } from "@credbridge/core/files";
 import { CredentialsFileError } from "../errors.js";
 import type { WriterFs } from "../file-options.js";
-import { type DirHandle, openChild } from "@credbridge/core/files";
 import { systemCode } from "./fs-error.js";
 
 /** `<name>.lock`, in the target's directory. */
@@ -88,14 +88,16 @@ const removeTree = (fs: WriterFs, parent: DirHandle, name: string, shown: string
       d = openChild(fs, parent, name);
     } catch (error) {
       if (systemCode(error) === "ENOENT") return;
-      return orEmpty(error);
+      orEmpty(error);
+      return;
     }
     try {
       let entries: string[];
       try {
         entries = fs.readdirSync(d.at(""));
       } catch (error) {
-        return orEmpty(error);
+        orEmpty(error);
+        return;
       }
       for (const entry of entries) removeTree(fs, d, entry, join(shown, entry));
     } finally {
