@@ -222,3 +222,33 @@ describe("a file another user put where the writer writes", () => {
     expect(await readFile(path, "utf8")).not.toMatch(/own-5/);
   });
 });
+
+describe("a setgid directory under the pod's fsGroup (an emptyDir: root, the group, 2777)", () => {
+  it("the file gets the directory's group, as a file made there would, though the writer makes it in the lock's holder", async () => {
+    const dir = join(base, "fsgroup");
+    await mkdir(dir);
+    await chown(dir, 0, APP);
+    await chmod(dir, 0o2777);
+    const path = join(dir, "credentials");
+    // The sidecar: its own uid and group, the fsGroup as a supplementary group (as Kubernetes runs it).
+    const write = () =>
+      run("setpriv", [
+        `--reuid=${THIRD}`,
+        `--regid=${THIRD}`,
+        `--groups=${APP}`,
+        process.execPath,
+        fixture("write-once.mjs"),
+        path,
+        "6",
+        "0",
+        String(STALE_MS),
+      ]);
+    for (let i = 0; i < 2; i++) {
+      const r = await write();
+      expect(lastJsonLine(r.stdout), r.stderr).toMatchObject({ ok: true });
+      const st = await lstat(path);
+      expect([st.uid, st.gid]).toEqual([THIRD, APP]);
+    }
+    expect(await readdir(dir)).toEqual(["credentials"]);
+  });
+});

@@ -6,9 +6,16 @@ export type LockAccess = (fd: number) => void;
 
 const STICKY = 0o1000;
 
-/** The mode the lock, holder and queue directories get (see {@link lockAccessOf}). */
+const SETGID = 0o2000;
+
+/**
+ * The mode the lock, holder and queue directories get (see {@link lockAccessOf}).
+ * The setgid bit is kept: the temp file is made in the holder, and must get the
+ * group a file made in the directory itself would (a pod's fsGroup, through
+ * which the application reads it), not the writer's own.
+ */
 const lockModeOf = (dir: { mode: number }): number =>
-  (dir.mode & STICKY) !== 0 ? 0o700 : (dir.mode & 0o777) | 0o700;
+  ((dir.mode & STICKY) !== 0 ? 0o700 : (dir.mode & 0o777) | 0o700) | (dir.mode & SETGID);
 
 /**
  * Who may break a lock: whoever may write the file, i.e. whoever the rules of
