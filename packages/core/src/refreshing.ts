@@ -121,17 +121,12 @@ export const refreshing = (
     (reason: RefreshReason) =>
     (cause: unknown): never => {
       const now = rt.now();
+      // Read once: the retry moment reported is exactly the backoff recorded.
+      const monotonic = rt.monotonicNow();
       const error = asError(cause);
       const retryIn = backoffDelay(ledger.consecutiveFailures + 1, rt.random, options.retry);
-      recordFailure(ledger, now, rt.monotonicNow(), error, retryIn);
-      report.failed(
-        reason,
-        error,
-        ledger,
-        isUsable(cached, now) ? cached : undefined,
-        now,
-        rt.monotonicNow(),
-      );
+      recordFailure(ledger, now, monotonic, error, retryIn);
+      report.failed(reason, error, ledger, isUsable(cached, now) ? cached : undefined, now, monotonic);
       throw error;
     };
 

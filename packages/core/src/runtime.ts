@@ -27,7 +27,8 @@ export interface Runtime {
   now(): number;
   /**
    * Milliseconds on the clock timers run on: it never jumps with the wall
-   * clock. For how long something has taken, never for expirations.
+   * clock. For how long something has taken, never for expirations. Default
+   * `performance.now()`, or `now` when the runtime brings its own `setTimer`.
    */
   monotonicNow(): number;
   /** Resolves after `ms`, or rejects with the signal's reason when aborted. */
@@ -100,10 +101,16 @@ const readTextFile = async (
   }
 };
 
-/** The Node runtime, with any given fields overriding the defaults. */
+/**
+ * The Node runtime, with any given fields overriding the defaults. A runtime
+ * that brings its own timers (`setTimer`) and clock (`now`) but no
+ * `monotonicNow` measures lengths of time on that clock, the one its timers
+ * run on (a test's manual clock), rather than on Node's.
+ */
 export const resolveRuntime = (overrides: RuntimeOptions = {}): Runtime => ({
   now: Date.now,
-  monotonicNow: () => performance.now(),
+  monotonicNow:
+    overrides.setTimer !== undefined && overrides.now !== undefined ? overrides.now : () => performance.now(),
   sleep,
   setTimer,
   random: Math.random,
