@@ -67,6 +67,29 @@ describe("serve against an STS whose answer trickles in", () => {
   });
 });
 
+/** `serve` in this process, on `fake`'s clocks, with IRSA from `tokenFile` against `sts`; its log lines in `log`. */
+const serveInProcess = (
+  argv: string[],
+  o: { fake: ReturnType<typeof manualRuntime>; sts: StsEmulator; home: string; tokenFile: string },
+) => {
+  const stop = new AbortController();
+  const log: string[] = [];
+  const exited = main({
+    argv: ["serve", ...argv],
+    env: cleanEnv(o.home, {
+      AWS_ROLE_ARN: APP_ROLE,
+      AWS_WEB_IDENTITY_TOKEN_FILE: o.tokenFile,
+      AWS_REGION: "us-east-1",
+      AWS_ENDPOINT_URL_STS: o.sts.url,
+    }),
+    stdout: () => {},
+    stderr: (text) => log.push(text),
+    clock: o.fake.runtime,
+    stopSignal: stop.signal,
+  });
+  return { log, exited, stop: () => stop.abort("SIGTERM") };
+};
+
 describe("serve after the wall clock jumps while its timers stand still (a suspended VM)", () => {
   let sts: StsEmulator;
   let tmp: Awaited<ReturnType<typeof tempDir>>;
@@ -85,20 +108,11 @@ describe("serve after the wall clock jumps while its timers stand still (a suspe
     const tokenFile = tmp.path("token");
     await writeToken(tokenFile, fake.now);
     const file = tmp.path("clock", "credentials");
-    const stop = new AbortController();
-    const log: string[] = [];
-    const exited = main({
-      argv: ["serve", "--credentials-file", file, "--min-remaining", "300"],
-      env: cleanEnv(tmp.dir, {
-        AWS_ROLE_ARN: APP_ROLE,
-        AWS_WEB_IDENTITY_TOKEN_FILE: tokenFile,
-        AWS_REGION: "us-east-1",
-        AWS_ENDPOINT_URL_STS: sts.url,
-      }),
-      stdout: () => {},
-      stderr: (text) => log.push(text),
-      clock: fake.runtime,
-      stopSignal: stop.signal,
+    const { log, exited, stop } = serveInProcess(["--credentials-file", file, "--min-remaining", "300"], {
+      fake,
+      sts,
+      home: tmp.dir,
+      tokenFile,
     });
     const key = async () =>
       (
@@ -125,7 +139,7 @@ describe("serve after the wall clock jumps while its timers stand still (a suspe
       expect(fake.now() + 60 * MIN - sts.issued[1]!.expiration.getTime()).toBeLessThan(1_000);
       expect(sts.calls).toHaveLength(2);
     } finally {
-      stop.abort("SIGTERM");
+      stop();
       expect(await exited, log.join("")).toBe(0);
     }
     expect(log.join("")).toMatch(/"msg":"credentials refreshed","reason":"scheduled"/);
@@ -153,20 +167,11 @@ describe("serve after the wall clock steps back (NTP correcting a host that boot
     const tokenFile = tmp.path("token");
     await writeToken(tokenFile, truth);
     const file = tmp.path("stepback", "credentials");
-    const stop = new AbortController();
-    const log: string[] = [];
-    const exited = main({
-      argv: ["serve", "--credentials-file", file, "--min-remaining", "300"],
-      env: cleanEnv(tmp.dir, {
-        AWS_ROLE_ARN: APP_ROLE,
-        AWS_WEB_IDENTITY_TOKEN_FILE: tokenFile,
-        AWS_REGION: "us-east-1",
-        AWS_ENDPOINT_URL_STS: sts.url,
-      }),
-      stdout: () => {},
-      stderr: (text) => log.push(text),
-      clock: fake.runtime,
-      stopSignal: stop.signal,
+    const { log, exited, stop } = serveInProcess(["--credentials-file", file, "--min-remaining", "300"], {
+      fake,
+      sts,
+      home: tmp.dir,
+      tokenFile,
     });
     const written = async () => (await readFile(file, "utf8").catch(() => "")).includes("aws_access_key_id");
     try {
@@ -194,7 +199,7 @@ describe("serve after the wall clock steps back (NTP correcting a host that boot
       );
       expect(sts.calls.length).toBeGreaterThan(failedCalls);
     } finally {
-      stop.abort("SIGTERM");
+      stop();
       expect(await exited, log.join("")).toBe(0);
     }
   });
