@@ -18,5 +18,6 @@ export {
   describeFileError,
   openTrustedFile,
   readTrustedFile,
+  readTrustedFileSync,
   UntrustedFileError,
 } from "./files/trusted-file.js";

@@ -22,12 +22,8 @@ export const startMetricsServer = async (
       const live = metrics.live();
       res.writeHead(live.ok ? 200 : 503, { "content-type": "text/plain" }).end(`${live.reason}\n`);
     } else if (path === "/readyz") {
-      void metrics.ready().then(
-        (ready) =>
-          res.writeHead(ready.ok ? 200 : 503, { "content-type": "text/plain" }).end(`${ready.reason}\n`),
-        (error: unknown) =>
-          res.writeHead(503, { "content-type": "text/plain" }).end(`${(error as Error).message}\n`),
-      );
+      const ready = metrics.ready();
+      res.writeHead(ready.ok ? 200 : 503, { "content-type": "text/plain" }).end(`${ready.reason}\n`);
     } else {
       res.writeHead(404, { "content-type": "text/plain" }).end("not found\n");
     }

@@ -97,7 +97,7 @@ export const createMetrics = (engine: RefreshingProvider, now: () => number) => 
      * mandatory window, the file (if any) written and holding credentials
      * outside the margin, the container token (if any) trusted, readable and valid.
      */
-    ready: async (): Promise<ProbeResult> => {
+    ready: (): ProbeResult => {
       const state = engine.state();
       if (state.status !== "fresh" && state.status !== "advisory") {
         return {
@@ -110,7 +110,7 @@ export const createMetrics = (engine: RefreshingProvider, now: () => number) => 
         if (!file.ok) return file;
       }
       if (tokenFile !== undefined) {
-        const token = await tokenFileReadiness(tokenFile.path, tokenFile.owners);
+        const token = tokenFileReadiness(tokenFile.path, tokenFile.owners);
         if (!token.ok) return token;
       }
       return { ok: true, reason: "ok" };

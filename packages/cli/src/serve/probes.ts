@@ -1,5 +1,5 @@
 import { isCredbridgeError, type RefreshState, WALL_CLOCK_CHECK_MS } from "@credbridge/core";
-import { describeFileError, readTrustedFile } from "@credbridge/core/files";
+import { describeFileError, readTrustedFileSync } from "@credbridge/core/files";
 import { parseAuthorizationToken } from "@credbridge/core/wire";
 import type { RefresherStatus } from "@credbridge/writer";
 
@@ -56,16 +56,16 @@ const MAX_TOKEN_FILE_BYTES = 16 * 1024;
  * one it can trust (see core's `readTrustedFile`: this user's, root's or
  * `owners`', closed to others, no link others could have planted), a regular
  * file of at most 16 KiB holding a token the server accepts, or every request
- * would get a 500. Read off the event loop, and bounded by the bytes read: a
- * FIFO or a procfs file swapped in by whoever shares the volume answers at once.
+ * would get a 500. Synchronous, as the metrics render it, and safe to be: a
+ * FIFO swapped in by whoever shares the volume is refused without a read
+ * (opened non-blocking, not a regular file), and the read stops at 16 KiB
+ * whatever the file says of its size (a link to /proc/self/pagemap held the
+ * probe 12 s, then took the process's memory).
  */
-export const tokenFileReadiness = async (
-  path: string,
-  owners: readonly number[] = [],
-): Promise<ProbeResult> => {
+export const tokenFileReadiness = (path: string, owners: readonly number[] = []): ProbeResult => {
   const where = `the container token file ${path}`;
   try {
-    const { bytes } = await readTrustedFile(path, { owners, maxBytes: MAX_TOKEN_FILE_BYTES });
+    const { bytes } = readTrustedFileSync(path, { owners, maxBytes: MAX_TOKEN_FILE_BYTES });
     parseAuthorizationToken(bytes.toString("utf8"), where);
     return OK;
   } catch (error) {

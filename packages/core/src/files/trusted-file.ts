@@ -1,7 +1,7 @@
 import * as nodeFs from "node:fs";
 import { constants, type Stats } from "node:fs";
 import { basename, dirname, join, resolve } from "node:path";
-import { FileTooLargeError, readBoundedFd } from "./bounded-read.js";
+import { FileTooLargeError, readBoundedFd, readBoundedSync } from "./bounded-read.js";
 import type { DirectoryFs } from "./dir-handle.js";
 import { type OpenDirectoryErrors, openDirectory } from "./open-directory.js";
 import { untrustedFile, untrustedLink } from "./trust.js";
@@ -129,6 +129,25 @@ export const readTrustedFile = async (
   const { fd, stat } = openTrustedFile(path, options);
   try {
     return { bytes: await readBoundedFd(fd, options.maxBytes, options.signal), stat };
+  } finally {
+    nodeFs.closeSync(fd);
+  }
+};
+
+/**
+ * {@link readTrustedFile}, synchronously: for a check that must answer in the
+ * same turn (a readiness probe rendered with the metrics). What could block is
+ * refused before a byte is read (a FIFO or a device, opened non-blocking, is
+ * not a regular file) and the read stops at `maxBytes`: a regular file of at
+ * most that much, on a local volume, takes microseconds.
+ */
+export const readTrustedFileSync = (
+  path: string,
+  options: Omit<TrustedFileOptions, "signal">,
+): { bytes: Buffer; stat: Stats } => {
+  const { fd, stat } = openTrustedFile(path, options);
+  try {
+    return { bytes: readBoundedSync(nodeFs, fd, options.maxBytes), stat };
   } finally {
     nodeFs.closeSync(fd);
   }
