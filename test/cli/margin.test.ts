@@ -73,7 +73,7 @@ describe("a session that can never outlive --min-remaining", () => {
   });
 });
 
-describe("first credentials that cannot outlive --min-remaining", () => {
+describe("credentials that cannot outlive --min-remaining", () => {
   it("write: exits 1 saying so once, with the fix, and writes nothing", async () => {
     const file = fx.tmp.path("short-write", "credentials");
     const calls = agent.calls.length;
@@ -84,25 +84,33 @@ describe("first credentials that cannot outlive --min-remaining", () => {
     expect(r.code).toBe(1);
     expect(r.stderr.trim().split("\n")).toHaveLength(1);
     expect(r.stderr).toMatch(
-      /the first credentials from source pod-identity last 59\d s, not more than --min-remaining 900/,
+      /the credentials from source pod-identity last 59\d s, not more than --min-remaining 900/,
     );
     expect(r.stderr).toMatch(/lower --min-remaining below 59\d, or use a source whose sessions last longer/);
     expect(agent.calls.length - calls).toBe(1);
     await expect(readFile(file, "utf8")).rejects.toThrow(/ENOENT/);
   });
 
-  it("serve: exits 1 at start with the fix instead of refusing the same credentials on every retry", async () => {
+  it("serve: a first answer inside the margin (an agent's stale cache) is retried with backoff, saying what to fix should every answer be so short, and the next, longer, answer is served", async () => {
+    const file = fx.tmp.path("short-serve", "credentials");
     const calls = agent.calls.length;
-    const r = await runCli(
-      ["serve", "--source", "pod-identity", "--credentials-file", fx.tmp.path("short-serve", "credentials")],
-      podIdentityEnv(),
-    );
-    expect(r.code).toBe(1);
-    expect(r.stderr).toMatch(
-      /the first credentials from source pod-identity last 59\d s, not more than --min-remaining 900/,
-    );
-    // One upstream fetch, then the exit: no retry refuses the same credentials again.
-    expect(agent.calls.length - calls).toBe(1);
+    const cli = startCli(["serve", "--source", "pod-identity", "--credentials-file", file], podIdentityEnv());
+    try {
+      const line = await cli.waitFor(
+        (l) => l.msg === "initial credentials unavailable; retrying in the background",
+      );
+      expect(String(line.error)).toMatch(
+        /last 59\d s, not more than --min-remaining 900: they are neither served nor written\. A stale answer is retried with backoff/,
+      );
+      expect(agent.calls.length - calls).toBe(1);
+      // The agent's later answers last six hours.
+      agent.setLifetimeSeconds(6 * 3600);
+      await writesAgentsLatest(cli, file);
+      expect(cli.child.exitCode).toBeNull();
+    } finally {
+      agent.setLifetimeSeconds(600);
+      await cli.stop();
+    }
   });
 
   it("serve: with --min-remaining below the agent's sessions, serves them", async () => {

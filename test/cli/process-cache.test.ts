@@ -1,7 +1,10 @@
-import { chmod, readdir, readFile, stat, writeFile } from "node:fs/promises";
+import { chmod, chown, mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { runCli } from "../support/cli.js";
 import { irsaFixture } from "../support/irsa.js";
+import { run } from "../writer/helpers.js";
 
 const PLANTED = {
   Version: 1,
@@ -74,5 +77,33 @@ describe("credbridge process: what the cache trusts", () => {
     const cache = fx.tmp.path("fresh", "nested", "cache");
     await processWith(cache);
     expect((await stat(cache)).mode & 0o777).toBe(0o700);
+  });
+
+  it("never chmods, nor writes into, a directory reached through a link another user planted as the cache directory", async () => {
+    expect(process.geteuid?.(), "this test plants the link as a second user, which takes root").toBe(0);
+    // Root's own directory, group-writable and setgid for a team: what the link points at.
+    const base = await mkdtemp(join(tmpdir(), "credbridge-cache-link-"));
+    await chmod(base, 0o755);
+    const victim = join(base, "victim");
+    await mkdir(victim);
+    await chown(victim, 0, 50);
+    await chmod(victim, 0o2775);
+    // A volume everyone may write, where uid 65534 makes `cache` a link to it.
+    const shared = join(base, "shared");
+    await mkdir(shared);
+    await chmod(shared, 0o777);
+    const planted = await run("ln", ["-s", victim, `${shared}/cache`], { uid: 65534, gid: 65534 });
+    expect(planted.code, planted.stderr).toBe(0);
+
+    const r = await runCli(["process", "--cache-dir", `${shared}/cache`], fx.env());
+    expect(r.code, r.stderr).toBe(0);
+    expect(JSON.parse(r.stdout).AccessKeyId).toBe(fx.sts.issued.at(-1)?.accessKeyId);
+    expect(r.stderr).toContain(
+      `${shared}/cache is a symbolic link (to ${victim}) that another user could have planted`,
+    );
+    const after = await stat(victim);
+    expect([after.uid, after.gid, after.mode & 0o7777]).toEqual([0, 50, 0o2775]);
+    expect(await readdir(victim)).toEqual([]);
+    await rm(base, { recursive: true });
   });
 });

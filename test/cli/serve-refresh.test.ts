@@ -3,7 +3,7 @@ import { fromIni } from "@aws-sdk/credential-provider-ini";
 import { main } from "@credbridge/cli";
 import { manualRuntime } from "@credbridge/core/testing";
 import { type StsEmulator, startStsEmulator } from "@credbridge/emulators";
-import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from "vitest";
 import { writeToken } from "../faults/support.js";
 import { cleanEnv, listeningUrl, startCli } from "../support/cli.js";
 import { IMDS_TOKEN_HEADER, imdsToken } from "../support/imds.js";
@@ -67,6 +67,29 @@ describe("serve against an STS whose answer trickles in", () => {
   });
 });
 
+/** `serve` in this process, on `fake`'s clocks, with IRSA from `tokenFile` against `sts`; its log lines in `log`. */
+const serveInProcess = (
+  argv: string[],
+  o: { fake: ReturnType<typeof manualRuntime>; sts: StsEmulator; home: string; tokenFile: string },
+) => {
+  const stop = new AbortController();
+  const log: string[] = [];
+  const exited = main({
+    argv: ["serve", ...argv],
+    env: cleanEnv(o.home, {
+      AWS_ROLE_ARN: APP_ROLE,
+      AWS_WEB_IDENTITY_TOKEN_FILE: o.tokenFile,
+      AWS_REGION: "us-east-1",
+      AWS_ENDPOINT_URL_STS: o.sts.url,
+    }),
+    stdout: () => {},
+    stderr: (text) => log.push(text),
+    clock: o.fake.runtime,
+    stopSignal: stop.signal,
+  });
+  return { log, exited, stop: () => stop.abort("SIGTERM") };
+};
+
 describe("serve after the wall clock jumps while its timers stand still (a suspended VM)", () => {
   let sts: StsEmulator;
   let tmp: Awaited<ReturnType<typeof tempDir>>;
@@ -85,20 +108,11 @@ describe("serve after the wall clock jumps while its timers stand still (a suspe
     const tokenFile = tmp.path("token");
     await writeToken(tokenFile, fake.now);
     const file = tmp.path("clock", "credentials");
-    const stop = new AbortController();
-    const log: string[] = [];
-    const exited = main({
-      argv: ["serve", "--credentials-file", file, "--min-remaining", "300"],
-      env: cleanEnv(tmp.dir, {
-        AWS_ROLE_ARN: APP_ROLE,
-        AWS_WEB_IDENTITY_TOKEN_FILE: tokenFile,
-        AWS_REGION: "us-east-1",
-        AWS_ENDPOINT_URL_STS: sts.url,
-      }),
-      stdout: () => {},
-      stderr: (text) => log.push(text),
-      clock: fake.runtime,
-      stopSignal: stop.signal,
+    const { log, exited, stop } = serveInProcess(["--credentials-file", file, "--min-remaining", "300"], {
+      fake,
+      sts,
+      home: tmp.dir,
+      tokenFile,
     });
     const key = async () =>
       (
@@ -125,10 +139,68 @@ describe("serve after the wall clock jumps while its timers stand still (a suspe
       expect(fake.now() + 60 * MIN - sts.issued[1]!.expiration.getTime()).toBeLessThan(1_000);
       expect(sts.calls).toHaveLength(2);
     } finally {
-      stop.abort("SIGTERM");
+      stop();
       expect(await exited, log.join("")).toBe(0);
     }
     expect(log.join("")).toMatch(/"msg":"credentials refreshed","reason":"scheduled"/);
     expect(await readFile(file, "utf8")).not.toContain(sts.issued[0]!.accessKeyId);
+  });
+});
+
+describe("serve after the wall clock steps back (NTP correcting a host that booted ahead)", () => {
+  let sts: StsEmulator;
+  let tmp: Awaited<ReturnType<typeof tempDir>>;
+  // The true time, which STS keeps; the host's wall clock starts 70 minutes ahead of it.
+  const base = Date.now();
+  const fake = manualRuntime({ start: base + 70 * MIN, sleep: "timers" });
+  const truth = () => base + fake.runtime.monotonicNow();
+  beforeAll(async () => {
+    sts = await startStsEmulator({ now: truth });
+    tmp = await tempDir("credbridge-serve-stepback-");
+  });
+  afterAll(async () => {
+    await sts.close();
+    await tmp.cleanup();
+  });
+
+  it("retries within its backoff once the clock is right, not after the length of the step", async () => {
+    const tokenFile = tmp.path("token");
+    await writeToken(tokenFile, truth);
+    const file = tmp.path("stepback", "credentials");
+    const { log, exited, stop } = serveInProcess(["--credentials-file", file, "--min-remaining", "300"], {
+      fake,
+      sts,
+      home: tmp.dir,
+      tokenFile,
+    });
+    const written = async () => (await readFile(file, "utf8").catch(() => "")).includes("aws_access_key_id");
+    try {
+      // An hour's session looks expired on a clock 70 minutes ahead: refused, retried with backoff.
+      await expect.poll(() => log.join(""), { timeout: 15_000 }).toMatch(/initial credentials unavailable/);
+      await vi.waitFor(
+        async () => {
+          await fake.advance(200);
+          expect(sts.calls.filter((c) => c.status === 200)).toHaveLength(2);
+        },
+        { timeout: 15_000, interval: 20 },
+      );
+      const failedCalls = sts.calls.length;
+      expect(await written()).toBe(false);
+
+      // NTP steps the wall clock back to the truth; the timers' clock goes on as it was.
+      fake.jump(-70 * MIN);
+      // Its backoff has at most a few seconds to run (on the timers' clock), not 70 minutes.
+      await vi.waitFor(
+        async () => {
+          if (fake.runtime.monotonicNow() < 60_000) await fake.advance(200);
+          expect(await written()).toBe(true);
+        },
+        { timeout: 15_000, interval: 20 },
+      );
+      expect(sts.calls.length).toBeGreaterThan(failedCalls);
+    } finally {
+      stop();
+      expect(await exited, log.join("")).toBe(0);
+    }
   });
 });

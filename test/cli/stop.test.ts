@@ -1,3 +1,4 @@
+import { execFileSync } from "node:child_process";
 import { existsSync } from "node:fs";
 import { mkdir, readdir, readFile, writeFile } from "node:fs/promises";
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from "vitest";
@@ -24,6 +25,23 @@ const stsHangs = () =>
     timeout: 15_000,
     interval: 5,
   });
+
+/**
+ * Resolves once credbridge's signal handlers are installed, or it has exited:
+ * a SIGTERM sent earlier would end it by Node's default and prove nothing.
+ * Node itself catches SIGTERM and SIGINT from the start, so SigCgt in /proc
+ * shows the SIGHUP bit instead, which the bin installs with the other two.
+ */
+const catchesSigterm = (cli: RunningCli) =>
+  vi.waitFor(
+    async () => {
+      if (cli.child.exitCode !== null || cli.child.signalCode !== null) return;
+      const status = await readFile(`/proc/${cli.child.pid}/status`, "utf8");
+      const caught = BigInt(`0x${status.match(/^SigCgt:\s+([0-9a-f]+)/m)?.[1] ?? "0"}`);
+      expect(caught & 1n).toBe(1n);
+    },
+    { timeout: 15_000, interval: 5 },
+  );
 
 /** Sends the signal and measures how long the command takes to exit (bounded, so the old behaviour fails here). */
 const signal = async (cli: RunningCli, name: NodeJS.Signals) => {
@@ -113,5 +131,57 @@ describe("write, waiting for the lock a stopped writer holds", () => {
     const done = await holder.exited;
     expect(done.stdout).toContain('{"ok":true}');
     expect(await readdir(dir)).toEqual(["credentials"]);
+  });
+});
+
+describe("every command with a web-identity token that never opens (a FIFO nobody writes, as a hung mount behaves)", () => {
+  it.each(["write", "process", "doctor", "serve"] as const)(
+    "%s: exits within the budget of SIGTERM (or at once, the FIFO refused), leaving nothing behind",
+    async (command) => {
+      const dir = fx.tmp.path(`fifo-${command}`);
+      await mkdir(dir);
+      const fifo = `${dir}/token`;
+      execFileSync("mkfifo", [fifo]);
+      const file = `${dir}/credentials`;
+      const args = {
+        write: ["write", "--credentials-file", file],
+        process: ["process", "--cache-dir", `${dir}/cache`],
+        doctor: ["doctor"],
+        serve: ["serve", "--credentials-file", file],
+      }[command];
+      const cli = startCli(args, fx.env({ AWS_WEB_IDENTITY_TOKEN_FILE: fifo }));
+      await catchesSigterm(cli);
+      const exit = await signal(cli, "SIGTERM");
+      console.log(
+        `stop: ${command} with a FIFO token exited ${exit.code} ${Math.round(exit.ms)} ms after SIGTERM`,
+      );
+      // serve stopped during its start-up has nothing to undo: 0, as any stop of serve's.
+      expect(exit.code).toBe(command === "serve" && exit.code === 0 ? 0 : 1);
+      expect(exit.ms).toBeLessThan(STOP_BUDGET_MS);
+      expect((await readdir(dir)).sort()).toEqual(["token"]);
+    },
+  );
+});
+
+describe("serve's stop with --remove-on-exit", () => {
+  it("a dead writer's lock beside the file: exits 1 within its budget, saying the profile is still there, and leaves no ticket in the lock's queue", async () => {
+    const dir = fx.tmp.path("remove-on-exit");
+    await mkdir(dir);
+    const file = `${dir}/credentials`;
+    const cli = startCli(["serve", "--credentials-file", file, "--remove-on-exit"], fx.env());
+    await expect
+      .poll(() => readFile(file, "utf8").catch(() => ""), { timeout: 10_000 })
+      .toContain("[default]");
+    // A writer killed while it held the lock, a moment ago.
+    await mkdir(`${file}.lock/4190000-deadbeef0000`, { recursive: true });
+    const started = performance.now();
+    const { code } = await cli.stop();
+    expect(performance.now() - started).toBeLessThan(5_000);
+    expect(code).toBe(1);
+    const log = cli.lines.join("\n");
+    expect(log).toContain(`could not remove [default] from ${file} on stop`);
+    expect(log).toContain("stopped, but the profile is still in the credentials file (--remove-on-exit)");
+    expect((await readFile(file, "utf8")).startsWith("[default]")).toBe(true);
+    expect((await readdir(dir)).sort()).toEqual(["credentials", "credentials.lock"]);
   });
 });

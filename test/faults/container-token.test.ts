@@ -1,4 +1,4 @@
-import { mkdir, rename, rm, symlink, writeFile } from "node:fs/promises";
+import { chmod, chown, mkdir, rename, rm, symlink, writeFile } from "node:fs/promises";
 import { fromHttp } from "@aws-sdk/credential-provider-http";
 import { fromPodIdentity } from "@credbridge/core";
 import { type ContainerCredentialsServer, createContainerCredentialsServer } from "@credbridge/imds-shim";
@@ -34,7 +34,7 @@ const serve = async (authTokenFile: string) => {
     const body = (await res.json()) as Record<string, string>;
     return { status: res.status, body };
   };
-  return { server, get, clients };
+  return { server, url, get, clients };
 };
 
 describe("container endpoint auth token file", () => {
@@ -175,6 +175,59 @@ describe("container endpoint auth token file", () => {
       expect((await get("good-token")).status).toBe(200);
     } finally {
       await server.close();
+    }
+  });
+
+  it("replaced by a link to a procfs file (size 0, content without end): 500 at once, the server's memory and event loop untouched", async () => {
+    const file = tmp.path("procfs");
+    await writeFile(file, "procfs-token");
+    const { server, url, get } = await serve(file);
+    try {
+      expect((await get("procfs-token")).status).toBe(200);
+      await rm(file);
+      await symlink("/proc/self/pagemap", file);
+      const rss = process.memoryUsage().rss;
+      const started = performance.now();
+      const res = await fetch(url, { headers: { authorization: "x" }, signal: AbortSignal.timeout(5_000) });
+      expect(res.status).toBe(500);
+      expect(performance.now() - started).toBeLessThan(2_000);
+      expect(process.memoryUsage().rss - rss).toBeLessThan(64 * 1024 * 1024);
+      await rm(file);
+      await writeFile(file, "procfs-token");
+      expect((await get("procfs-token")).status).toBe(200);
+    } finally {
+      await server.close();
+    }
+  });
+
+  it("a file of another user's, or one others may write: refused, since whoever wrote it chose the token", async () => {
+    expect(process.geteuid?.(), "this test gives the token file to another uid, which takes root").toBe(0);
+    const file = tmp.path("owned");
+    await writeFile(file, "owned-token", { mode: 0o600 });
+    const { server, get } = await serve(file);
+    try {
+      expect((await get("owned-token")).status).toBe(200);
+      await writeFile(`${file}.new`, "their-token", { mode: 0o600 });
+      await chown(`${file}.new`, 4242, 4242);
+      await rename(`${file}.new`, file);
+      expect((await get("their-token")).status).toBe(500);
+      await writeFile(`${file}.new`, "open-token", { mode: 0o666 });
+      await chmod(`${file}.new`, 0o666);
+      await rename(`${file}.new`, file);
+      expect((await get("open-token")).status).toBe(500);
+    } finally {
+      await server.close();
+    }
+    // The user it was made for (serve --file-owner) may own it.
+    await writeFile(file, "app-token", { mode: 0o600 });
+    await chmod(file, 0o600);
+    await chown(file, 4242, 4242);
+    const app = createContainerCredentialsServer({ provider, authTokenFile: file, authTokenFileOwner: 4242 });
+    const { url } = await app.listen();
+    try {
+      expect((await fetch(url, { headers: { authorization: "app-token" } })).status).toBe(200);
+    } finally {
+      await app.close();
     }
   });
 });

@@ -81,3 +81,33 @@ describe("a writer stopped (SIGSTOP) past the stale time while holding the lock"
     },
   );
 });
+
+describe("a writer stopped (SIGSTOP) while it waits for the lock, and another writer's newer credentials meanwhile", () => {
+  it("on resuming it keeps the newer credentials rather than put its own, which expire sooner, over them", async () => {
+    await writeCredentials(credsFor(0, 0), { path, profile: "shared" });
+    // A holder, frozen in its critical section, makes the next writer wait.
+    const holder = await stoppedWriter(1, "before-rename");
+    // Writer A (credentials for an hour) queues for the lock; then it is frozen too.
+    const a = forkFixture("write-expiring.mjs", [path, "2", "3600", "10000"]);
+    await vi.waitFor(() => expect(existsSync(`${path}.lock.q`)).toBe(true), { timeout: 10_000, interval: 5 });
+    a.child.kill("SIGSTOP");
+    await vi.waitFor(async () => expect(await isStopped(a.child.pid ?? 0)).toBe(true), {
+      timeout: 10_000,
+      interval: 5,
+    });
+    holder.child.kill("SIGCONT");
+    expect(lastJsonLine((await holder.exited).stdout)).toEqual({ ok: true });
+
+    // Writer B gets credentials for six hours and writes them while A is frozen.
+    const b = forkFixture("write-expiring.mjs", [path, "3", String(6 * 3600), "10000"]);
+    expect(lastJsonLine((await b.exited).stdout)).toMatchObject({ ok: true, changed: true });
+    expect(await sharedWriter()).toBe(3);
+
+    a.child.kill("SIGCONT");
+    const resumed = lastJsonLine((await a.exited).stdout);
+    expect(resumed).toMatchObject({ ok: true, changed: false });
+    expect(Date.parse(resumed.expiration) - Date.now()).toBeGreaterThan(5 * 3_600_000);
+    expect(await sharedWriter()).toBe(3);
+    expect(await readdir(dir)).toEqual(["credentials"]);
+  });
+});

@@ -1,5 +1,16 @@
 import { existsSync } from "node:fs";
-import { chmod, chown, mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile } from "node:fs/promises";
+import {
+  chmod,
+  chown,
+  lstat,
+  mkdir,
+  mkdtemp,
+  readdir,
+  readFile,
+  rm,
+  stat,
+  writeFile,
+} from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
@@ -180,5 +191,133 @@ describe("an emptyDir under the pod's fsGroup (group fsGroup, set-group-ID, 2777
     ]);
     expect(read.code, read.stderr).toBe(0);
     expect(read.stdout).toContain("[own-6]");
+    // Nothing of the lock is left beside it.
+    expect(await readdir(dir)).toEqual(["credentials"]);
+  });
+});
+
+/** A third user: neither the writer (root) nor the one it writes for (APP). */
+const THIRD = 4242;
+
+/** Runs a shell command as `uid`; resolves with its exit code and output, never throws. */
+const as = (uid: number, script: string) => run("sh", ["-c", script], { uid, gid: uid });
+
+/** A root writer holding the lock for `owner` in `path`'s directory, its temp file written, until the test kills it. */
+const rootHolding = async (path: string, owner: string) => {
+  const holder = forkFixture("hold-lock.mjs", [path, String(STALE_MS), owner]);
+  await new Promise<void>((resolve, reject) => {
+    holder.child.stdout?.on("data", (d) => String(d).includes("holding") && resolve());
+    holder.child.once("exit", (code) => reject(new Error(`holder exited early (${code})`)));
+  });
+  return holder;
+};
+
+describe("a sticky directory (1777, like /tmp or /dev/shm) shared with a third user", () => {
+  it("the third user can neither put a file of theirs in the writer's temp file's place nor remove the holder; the file's owner still breaks a dead root writer's lock", async () => {
+    const dir = join(base, "sticky");
+    await mkdir(dir);
+    await chmod(dir, 0o1777);
+    const path = join(dir, "credentials");
+    const holder = await rootHolding(path, `${APP}:${APP}`);
+    const [name] = await readdir(`${path}.lock`);
+    const temp = join(`${path}.lock`, name as string, "credentials.tmp");
+    expect(existsSync(temp)).toBe(true);
+
+    const mine = join(dir, "planted");
+    const swap = await as(
+      THIRD,
+      `printf '[planted]\\naws_access_key_id = AKIAPLANTED\\n' > ${mine} && mv -f ${mine} ${temp}`,
+    );
+    expect(swap.code, "the third user renamed a file over the writer's temp file").not.toBe(0);
+    const extra = await as(THIRD, `: > ${mine}2 && mv ${mine}2 ${join(`${path}.lock`, name as string, "x")}`);
+    expect(extra.code, "the third user put a file in the holder").not.toBe(0);
+    const remove = await as(THIRD, `rm -rf ${join(`${path}.lock`, name as string)} ${path}.lock`);
+    expect(remove.code).not.toBe(0);
+    expect(existsSync(temp)).toBe(true);
+
+    holder.child.kill("SIGKILL");
+    await holder.exited;
+    // The application's own writer takes the dead lock over (the holder and its temp file are the app's).
+    const result = await writeAsApp(path, 2);
+    expect(result).toMatchObject({ ok: true });
+    expect((await readdir(dir)).sort()).toEqual(["credentials", "planted", "planted2"]);
+    const sections: Map<string, Record<string, string>> = parseStrict(await readFile(path, "utf8"));
+    expect(sections.has("planted")).toBe(false);
+    expect((await lstat(path)).uid).toBe(APP);
+  });
+});
+
+describe("a holder half made by a root writer killed before it gave the holder away", () => {
+  it("in the application's ~/.aws: the application's writer removes the empty root holder (0700) and writes", async () => {
+    const dir = join(base, "half-made");
+    await mkdir(dir, { mode: 0o700 });
+    await chown(dir, APP, APP);
+    const path = join(dir, "credentials");
+    // What strace's SIGKILL at the holder's fchown leaves: the lock given to the app, the holder still root's.
+    await mkdir(`${path}.lock`, { mode: 0o700 });
+    await chown(`${path}.lock`, APP, APP);
+    await mkdir(`${path}.lock/4190000-0123456789ab`, { mode: 0o700 });
+
+    const result = await writeAsApp(path, 4);
+    expect(result).toMatchObject({ ok: true });
+    expect(await readdir(dir)).toEqual(["credentials"]);
+  });
+});
+
+describe("a file another user put where the writer writes", () => {
+  it("root without --file-owner, in a shared 0777 directory: a file the third user put there is refused, named with its owner and the fix, and never given the credentials", async () => {
+    const dir = join(base, "shared-plant");
+    await mkdir(dir);
+    await chmod(dir, 0o777);
+    const path = join(dir, "credentials");
+    const first = lastJsonLine(
+      (await run(process.execPath, [fixture("write-once.mjs"), path, "1", "0", String(STALE_MS)])).stdout,
+    );
+    expect(first).toMatchObject({ ok: true });
+    // The third user may not read it; the directory lets them replace it with an empty file of theirs.
+    expect((await as(THIRD, `cat ${path}`)).code).not.toBe(0);
+    const plant = await as(THIRD, `rm -f ${path} && : > ${path} && chmod 600 ${path}`);
+    expect(plant.code, plant.stderr).toBe(0);
+
+    const next = lastJsonLine(
+      (await run(process.execPath, [fixture("write-once.mjs"), path, "1", "1", String(STALE_MS)])).stdout,
+    );
+    expect(next).toMatchObject({ ok: false, code: "ERR_FILE_OWNER" });
+    expect(next.message).toContain(
+      `refusing to write ${path}: the file there belongs to uid ${THIRD} (mode 0600)`,
+    );
+    expect(next.message).toMatch(/Remove it .*--file-owner 4242:4242/);
+    expect((await readFile(path, "utf8")).length).toBe(0);
+    expect((await lstat(path)).uid).toBe(THIRD);
+  });
+
+  it("root for the application (--file-owner), in a sticky directory: a file the third user planted first is refused, not merged and handed over", async () => {
+    const dir = join(base, "sticky-plant");
+    await mkdir(dir);
+    await chmod(dir, 0o1777);
+    const path = join(dir, "credentials");
+    const plant = await as(
+      THIRD,
+      `printf '[default]\\ncredential_process = /tmp/evil\\n\\n[planted]\\naws_access_key_id = AKIAPLANTED\\n' > ${path}; chmod 644 ${path}`,
+    );
+    expect(plant.code, plant.stderr).toBe(0);
+    const r = lastJsonLine(
+      (
+        await run(process.execPath, [
+          fixture("write-once.mjs"),
+          path,
+          "5",
+          "0",
+          String(STALE_MS),
+          `${APP}:${APP}`,
+        ])
+      ).stdout,
+    );
+    expect(r).toMatchObject({ ok: false, code: "ERR_FILE_OWNER" });
+    expect(r.message).toContain(
+      `belongs to uid ${THIRD} (mode 0644), neither to this writer's user (uid 0) nor to uid ${APP}`,
+    );
+    expect((await lstat(path)).uid).toBe(THIRD);
+    expect(await readFile(path, "utf8")).not.toMatch(/own-5/);
   });
 });

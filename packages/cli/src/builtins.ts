@@ -6,7 +6,7 @@
  * worker_threads machinery — about 6 ms of a 40 ms cache hit on Node 24.
  * (process.getBuiltinModule: Node 20.16 and later.)
  */
-export const { closeSync, constants, fstatSync, openSync, readFileSync, statSync, writeSync } =
+export const { closeSync, constants, fstatSync, openSync, readFileSync, writeSync } =
   process.getBuiltinModule("node:fs");
 export const { homedir } = process.getBuiltinModule("node:os");
 export const { dirname, join } = process.getBuiltinModule("node:path");

@@ -1,7 +1,7 @@
 import { isCredbridgeError } from "@credbridge/core";
 import { describe, expect, it } from "vitest";
 import { UsageError } from "./args/usage-error.js";
-import { checkSessionOutlivesMargin, firstCredentialsOutliveMargin } from "./margin.js";
+import { checkSessionOutlivesMargin, credentialsOutliveMargin } from "./margin.js";
 
 describe("checkSessionOutlivesMargin", () => {
   it.each([
@@ -18,7 +18,7 @@ describe("checkSessionOutlivesMargin", () => {
   });
 });
 
-describe("firstCredentialsOutliveMargin", () => {
+describe("credentialsOutliveMargin", () => {
   const now = () => Date.parse("2026-01-01T00:00:00Z");
   const lasting = (seconds: number) => ({
     accessKeyId: "ASIA",
@@ -26,37 +26,38 @@ describe("firstCredentialsOutliveMargin", () => {
     expiration: new Date(now() + seconds * 1000),
   });
 
-  it("refuses short first credentials once, with the fix, and lets later ones through", async () => {
-    const answers = [lasting(600), lasting(600)];
-    const provider = firstCredentialsOutliveMargin(async () => answers.shift()!, {
+  it("refuses credentials that do not outlive the margin as a stale answer to retry (ERR_EXPIRED), with the fix, every time", async () => {
+    const answers = [lasting(599), lasting(6 * 3600), lasting(600)];
+    const provider = credentialsOutliveMargin(async () => answers.shift()!, {
       minRemainingSeconds: 900,
       now,
       source: "source pod-identity",
       session: undefined,
     });
     const error = await provider().catch((e: unknown) => e);
-    expect(isCredbridgeError(error) && error.code).toBe("ERR_CONFIG");
+    expect(isCredbridgeError(error) && error.code).toBe("ERR_EXPIRED");
     expect((error as Error).message).toMatch(
-      /first credentials from source pod-identity last 600 s, not more than --min-remaining 900.*lower --min-remaining below 600/,
+      /credentials from source pod-identity last 599 s, not more than --min-remaining 900: they are neither served nor written\. A stale answer is retried with backoff; if every answer is this short, either lower --min-remaining below 599/,
     );
-    // Said once: what follows is the engine's business (its own margin), not this check's.
-    expect((await provider()).expiration).toEqual(new Date(now() + 600_000));
+    // The next answer from the same source lasts six hours: served.
+    expect((await provider()).expiration).toEqual(new Date(now() + 6 * 3_600_000));
+    await expect(provider()).rejects.toMatchObject({ code: "ERR_EXPIRED" });
   });
 
-  it("lets expired credentials through to the engine (an upstream fault, retried), and checks the next answer", async () => {
+  it("lets expired credentials through to the engine (its own message names the stale answer), and checks the next answer", async () => {
     const answers = [lasting(-60), lasting(600)];
-    const provider = firstCredentialsOutliveMargin(async () => answers.shift()!, {
+    const provider = credentialsOutliveMargin(async () => answers.shift()!, {
       minRemainingSeconds: 900,
       now,
       source: "source pod-identity",
       session: undefined,
     });
     expect((await provider()).expiration).toEqual(new Date(now() - 60_000));
-    await expect(provider()).rejects.toMatchObject({ code: "ERR_CONFIG" });
+    await expect(provider()).rejects.toMatchObject({ code: "ERR_EXPIRED" });
   });
 
   it("names what was asked of STS when the chain set the length", async () => {
-    const provider = firstCredentialsOutliveMargin(async () => lasting(900), {
+    const provider = credentialsOutliveMargin(async () => lasting(900), {
       minRemainingSeconds: 900,
       now,
       source: "source web-identity",
@@ -69,14 +70,11 @@ describe("firstCredentialsOutliveMargin", () => {
 
   it("passes credentials that outlive the margin, and long-term keys", async () => {
     const options = { minRemainingSeconds: 900, now, source: "s", session: undefined };
-    expect(await firstCredentialsOutliveMargin(async () => lasting(901), options)()).toMatchObject({
+    expect(await credentialsOutliveMargin(async () => lasting(901), options)()).toMatchObject({
       accessKeyId: "ASIA",
     });
     expect(
-      await firstCredentialsOutliveMargin(
-        async () => ({ accessKeyId: "AKIA", secretAccessKey: "s" }),
-        options,
-      )(),
+      await credentialsOutliveMargin(async () => ({ accessKeyId: "AKIA", secretAccessKey: "s" }), options)(),
     ).toMatchObject({ accessKeyId: "AKIA" });
   });
 });

@@ -30,12 +30,14 @@ export const checkSessionOutlivesMargin = (
 
 /**
  * The same check on what the source really returns (a Pod Identity agent, a
- * role's MaxSessionDuration below what was asked): the first credentials
- * received must outlive the margin, or the command stops once with the fix
- * (ERR_CONFIG) instead of refusing the same credentials on every retry.
- * Later refreshes pass through unchecked.
+ * role's MaxSessionDuration below what was asked): credentials that do not
+ * outlive the margin are refused with ERR_EXPIRED, saying what to fix. Not a
+ * configuration error that ends `serve`: one such answer may be stale (an
+ * agent answering from its cache, a skewed clock) while the next lasts hours,
+ * so the engine retries it with backoff like an expired one, and the message
+ * tells the operator what to change should every answer be this short.
  */
-export const firstCredentialsOutliveMargin = (
+export const credentialsOutliveMargin = (
   provider: AwsCredentialIdentityProvider,
   options: {
     minRemainingSeconds: number;
@@ -46,26 +48,21 @@ export const firstCredentialsOutliveMargin = (
     session: SessionLength | undefined;
   },
 ): AwsCredentialIdentityProvider => {
-  let checked = false;
   return async (properties) => {
     const credentials = await provider(properties);
-    if (checked || credentials.expiration === undefined) return credentials;
+    if (credentials.expiration === undefined) return credentials;
     const leftMs = credentials.expiration.getTime() - options.now();
-    // Already expired is an upstream fault (a stale answer, a skewed clock), not a
-    // session too short for the margin: the engine refuses it and retries with
-    // backoff, and the next answer is the one this check looks at.
-    if (leftMs <= 0) return credentials;
-    checked = true;
-    if (leftMs > options.minRemainingSeconds * 1000) return credentials;
+    // Already expired: the source's own message (a stale answer, a skewed clock) says it best; the engine refuses it.
+    if (leftMs <= 0 || leftMs > options.minRemainingSeconds * 1000) return credentials;
     const left = Math.max(0, Math.floor(leftMs / 1000));
     const { session } = options;
     const longer = session
       ? `have STS issue the ${session.seconds} s asked for (${session.setBy}; the role's MaxSessionDuration may be lower)`
       : "use a source whose sessions last longer (the source alone decides their length)";
     throw new CredbridgeError(
-      `the first credentials from ${options.source} last ${left} s, not more than --min-remaining ${options.minRemainingSeconds}: none could ever be served or written. ` +
-        `Either lower --min-remaining below ${left}, or ${longer}`,
-      { code: "ERR_CONFIG" },
+      `the credentials from ${options.source} last ${left} s, not more than --min-remaining ${options.minRemainingSeconds}: they are neither served nor written. ` +
+        `A stale answer is retried with backoff; if every answer is this short, either lower --min-remaining below ${left}, or ${longer}`,
+      { code: "ERR_EXPIRED" },
     );
   };
 };
@@ -73,7 +70,7 @@ export const firstCredentialsOutliveMargin = (
 /**
  * The chain `serve` and `write` take credentials from, with `--min-remaining`
  * checked on both sides: the session the chain asks for, at start, and the
- * first credentials it returns (`provider`).
+ * credentials it returns (`provider`).
  */
 export const chainOutlivingMargin = (
   ctx: Pick<CommandContext, "flags" | "env" | "logger" | "now">,
@@ -90,7 +87,7 @@ export const chainOutlivingMargin = (
   const chain = buildChain(ctx.flags, ctx.env, ctx.logger, command);
   checkSessionOutlivesMargin(chain.session, minRemainingSeconds, command);
   const source = chain.steps.map((s) => s.label).join(" → ");
-  const provider = firstCredentialsOutliveMargin(chain.provider, {
+  const provider = credentialsOutliveMargin(chain.provider, {
     minRemainingSeconds,
     now: ctx.now,
     source,

@@ -46,6 +46,12 @@ const counterSource = (clock: () => number, initialLifetimeMs = 60 * MIN) => {
   };
 };
 
+const recording = () => {
+  const lines: string[] = [];
+  const push = (m: unknown) => void lines.push(String(m));
+  return { lines, logger: { debug: push, info: push, warn: push, error: push } };
+};
+
 const setup = (lifetimeMs = 60 * MIN, options: Parameters<typeof refreshing>[1] = {}) => {
   const fake = manualRuntime({ random: 0 });
   const src = counterSource(fake.runtime.now, lifetimeMs);
@@ -524,6 +530,39 @@ describe("refreshing", () => {
       provider.stop();
     });
 
+    it("retries a failure after its backoff even when the wall clock steps back an hour: the backoff is a length of time, not a moment", async () => {
+      const { provider, src, fake } = setup(60 * MIN, {
+        retry: { initialDelayMs: 2_000, maxDelayMs: 2_000 },
+      });
+      src.fail(new Error("down"));
+      provider.start();
+      await settle();
+      expect(provider.state().consecutiveFailures).toBe(1);
+      src.fail(undefined);
+      // NTP steps the clock back: the host had booted an hour ahead.
+      fake.jump(-60 * MIN);
+      await fake.advance(2_000);
+      expect(src.calls()).toBe(2);
+      expect(provider.state().status).toBe("fresh");
+      // Callers are not refused for the length of the step either.
+      await expect(provider()).resolves.toMatchObject({ accessKeyId: "ASIAKEY2" });
+      provider.stop();
+    });
+
+    it("a caller after a failure is refused until the backoff has run on the monotonic clock, however far the wall clock stepped back", async () => {
+      const { provider, src, fake } = setup(60 * MIN, {
+        retry: { initialDelayMs: 2_000, maxDelayMs: 2_000 },
+      });
+      src.fail(new Error("down"));
+      await expect(provider()).rejects.toThrow(/down/);
+      src.fail(undefined);
+      fake.jump(-60 * MIN);
+      await expect(provider()).rejects.toThrow(/next attempt is at/);
+      await fake.advance(2_000);
+      await expect(provider()).resolves.toMatchObject({ accessKeyId: "ASIAKEY2" });
+      expect(src.calls()).toBe(2);
+    });
+
     it("does not refresh early when the wall clock steps back: the moment is a wall-clock moment", async () => {
       const { provider, src, fake } = setup();
       provider.start();
@@ -534,6 +573,56 @@ describe("refreshing", () => {
       await fake.advance(10 * MIN);
       expect(src.calls()).toBe(2);
       provider.stop();
+    });
+  });
+
+  describe("a floor between successful refreshes", () => {
+    /** The windows `serve` places around its margin. */
+    const served = (minRemainingSeconds: number) => ({
+      minRemainingSeconds,
+      mandatoryWindowSeconds: minRemainingSeconds + 60,
+      advisoryWindowSeconds: minRemainingSeconds + 300,
+    });
+
+    it("sessions barely longer than the margin (901 s against 900) are refreshed at most once per tenth of their life, not in a storm", async () => {
+      const { src, fake } = setup(901_000);
+      const { logger, lines } = recording();
+      const quiet = refreshing(src.source, { ...served(900), runtime: { ...fake.runtime, logger } });
+      quiet.start();
+      await settle();
+      expect(src.calls()).toBe(1);
+      // Twenty seconds of timers and of servers asking (peek) every 100 ms.
+      for (let t = 0; t < 200; t++) {
+        quiet.peek();
+        await fake.advance(100);
+      }
+      expect(src.calls()).toBe(1);
+      // The engine says why nothing is served meanwhile, and what to change.
+      expect(lines.join("\n")).toMatch(
+        /may be served for 1 s only .* less than the 90 s the engine leaves between refreshes/,
+      );
+      await expect(quiet()).rejects.toThrow(/refreshes at most every 90 s/);
+      await fake.advance(71_000);
+      expect(src.calls()).toBe(2);
+      quiet.stop();
+    });
+
+    it("leaves well-configured sessions alone: an hour with a 15-minute margin still refreshes in its advisory window", async () => {
+      const { provider, src, fake } = setup(60 * MIN, { ...served(900), jitterSeconds: 0 });
+      provider.start();
+      await settle();
+      await fake.advance(39 * MIN);
+      expect(src.calls()).toBe(1);
+      await fake.advance(2 * MIN);
+      expect(src.calls()).toBe(2);
+      provider.stop();
+    });
+
+    it("a forced refresh is not held back", async () => {
+      const { provider, src } = setup(901_000, served(900));
+      await provider();
+      await provider.refresh();
+      expect(src.calls()).toBe(2);
     });
   });
 

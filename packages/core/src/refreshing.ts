@@ -5,10 +5,11 @@ import { backoffDelay } from "./internal/backoff.js";
 import { boundedCalls } from "./internal/bounded-call.js";
 import { createListeners } from "./internal/listeners.js";
 import { type Decision, decide, type RefreshReason } from "./internal/refresh-decision.js";
-import { createLedger, recordFailure, recordSuccess } from "./internal/refresh-ledger.js";
+import { createLedger, mayCallAtWall, recordFailure, recordSuccess } from "./internal/refresh-ledger.js";
 import { createReporter } from "./internal/refresh-report.js";
 import { snapshot } from "./internal/refresh-state.js";
 import { DEFAULT_ATTEMPT_TIMEOUT_SECONDS, windowsOnce } from "./internal/refresh-windows.js";
+import { refreshFloorMs } from "./internal/schedule.js";
 import { watchedTimers } from "./internal/watched-timers.js";
 import {
   REFRESHING,
@@ -66,16 +67,36 @@ export const refreshing = (
     watched.cleared();
   };
 
-  // The moments are expirations, on the wall clock: a wall-clock timer fires
-  // after a suspend or a clock step too, where one long setTimeout would not.
+  // A refresh moment is an expiration's, on the wall clock: a wall-clock timer
+  // fires after a suspend or a clock step too, where one long setTimeout would
+  // not. A backoff (or the floor) is a length of time, on the monotonic clock:
+  // a wall clock stepped back must not hold the next attempt back by the step.
   const schedule = (): void => {
     cancelTimer();
-    const at = ledger.consecutiveFailures > 0 ? ledger.nextAttemptAt : cached?.schedule?.refreshAt;
-    if (!started || at === undefined) return;
-    timer = setWallClockTimer(watched.timers, at, () => {
-      timer = undefined;
+    if (!started) return;
+    const fire = () => {
+      cancelTimer();
       run("scheduled").catch(ignore);
-    });
+    };
+    if (ledger.consecutiveFailures > 0) {
+      // Whichever clock ends the backoff first: see refresh-ledger.ts.
+      const monotonic = rt.setTimer(fire, Math.max(0, ledger.mayCallAt - rt.monotonicNow()), { unref: true });
+      const wall = setWallClockTimer(watched.timers, ledger.mayCallAtWall, fire);
+      timer = {
+        cancel: () => {
+          monotonic.cancel();
+          wall.cancel();
+        },
+      };
+      return;
+    }
+    const at = cached?.schedule?.refreshAt;
+    if (at === undefined) return;
+    timer = setWallClockTimer(
+      watched.timers,
+      Math.max(at, mayCallAtWall(ledger, rt.now(), rt.monotonicNow())),
+      fire,
+    );
   };
 
   const succeeded =
@@ -83,8 +104,16 @@ export const refreshing = (
     (next: Cached): AwsCredentialIdentity => {
       const now = rt.now();
       cached = next;
-      recordSuccess(ledger, now);
+      const expiresAt = next.credentials.expiration?.getTime();
+      const floorMs = refreshFloorMs(now, expiresAt);
+      recordSuccess(ledger, now, rt.monotonicNow(), floorMs);
       report.succeeded(reason, next.credentials, startedAt, now);
+      const usableMs = next.schedule ? next.schedule.usableUntil - now : Number.POSITIVE_INFINITY;
+      if (usableMs < floorMs) {
+        rt.logger?.warn(
+          `credbridge: ${name}: these credentials may be served for ${Math.round(usableMs / 1000)} s only (their lifetime less the required remaining life), less than the ${Math.round(floorMs / 1000)} s the engine leaves between refreshes: nothing is served until the next refresh. Ask the source for longer sessions, or lower the required remaining life (--min-remaining).`,
+        );
+      }
       return next.credentials;
     };
 
@@ -92,10 +121,20 @@ export const refreshing = (
     (reason: RefreshReason, startedAt: number) =>
     (cause: unknown): never => {
       const now = rt.now();
+      // Read once: the retry moment reported is exactly the backoff recorded.
+      const monotonic = rt.monotonicNow();
       const error = asError(cause);
       const retryIn = backoffDelay(ledger.consecutiveFailures + 1, rt.random, options.retry);
-      recordFailure(ledger, now, error, retryIn);
-      report.failed(reason, error, ledger, isUsable(cached, now) ? cached : undefined, startedAt, now);
+      recordFailure(ledger, now, monotonic, error, retryIn);
+      report.failed(
+        reason,
+        error,
+        ledger,
+        isUsable(cached, now) ? cached : undefined,
+        startedAt,
+        now,
+        monotonic,
+      );
       throw error;
     };
 
@@ -124,17 +163,23 @@ export const refreshing = (
   const decideNow = (mayWait: boolean): Decision =>
     decide({
       now: rt.now(),
+      monotonic: rt.monotonicNow(),
       cached: windowsOf(cached),
       inflight: inflight !== undefined,
-      nextAttemptAt: ledger.nextAttemptAt,
+      mayCallAt: ledger.mayCallAt,
+      mayCallAtWall: ledger.mayCallAtWall,
       mayWait,
     });
 
-  const unavailable = (): CredbridgeError =>
-    new CredbridgeError(
-      `${name}: no valid credentials; the last refresh failed (${ledger.lastError?.message ?? "unknown error"}) and the next attempt is at ${new Date(ledger.nextAttemptAt).toISOString()}`,
+  const unavailable = (): CredbridgeError => {
+    const next = new Date(mayCallAtWall(ledger, rt.now(), rt.monotonicNow())).toISOString();
+    return new CredbridgeError(
+      ledger.consecutiveFailures > 0
+        ? `${name}: no valid credentials; the last refresh failed (${ledger.lastError?.message ?? "unknown error"}) and the next attempt is at ${next}`
+        : `${name}: no valid credentials; the last ones left too little above the required remaining life, and the engine refreshes at most every ${Math.round(ledger.floorMs / 1000)} s: the next refresh is at ${next}. Ask the source for longer sessions, or lower the required remaining life`,
       { code: "ERR_EXPIRED" },
     );
+  };
 
   const provider = (async (identityProperties?: { forceRefresh?: boolean }) => {
     if (identityProperties?.forceRefresh) return run("forced");
@@ -206,6 +251,7 @@ export const refreshing = (
             timerLateMs: watched.lateMs(),
           },
           rt.now(),
+          rt.monotonicNow(),
         );
       },
     },

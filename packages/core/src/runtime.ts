@@ -1,7 +1,14 @@
 import { constants } from "node:fs";
 import { open } from "node:fs/promises";
 import type { Logger } from "@smithy/types";
+import { readBounded } from "./files/bounded-read.js";
 import { nodeFetch } from "./internal/node-fetch.js";
+
+/**
+ * What `readTextFile` reads at most by default: above any token (STS takes
+ * web-identity tokens of up to 20 000 characters), far below what would hurt.
+ */
+export const MAX_TEXT_FILE_BYTES = 64 * 1024;
 
 /** A cancellable timer handle returned by {@link Runtime.setTimer}. */
 export interface TimerHandle {
@@ -20,7 +27,8 @@ export interface Runtime {
   now(): number;
   /**
    * Milliseconds on the clock timers run on: it never jumps with the wall
-   * clock. For how long something has taken, never for expirations.
+   * clock. For how long something has taken, never for expirations. Default
+   * `performance.now()`, or `now` when the runtime brings its own `setTimer`.
    */
   monotonicNow(): number;
   /** Resolves after `ms`, or rejects with the signal's reason when aborted. */
@@ -31,8 +39,15 @@ export interface Runtime {
   random(): number;
   /** The environment variables providers read their defaults from. */
   env: Readonly<Record<string, string | undefined>>;
-  /** Reads a UTF-8 text file (token files); stops reading when `signal` aborts. */
-  readTextFile(path: string, options?: { signal?: AbortSignal | undefined }): Promise<string>;
+  /**
+   * Reads a UTF-8 text file (token files): a regular file only, at most
+   * `maxBytes` of it (default {@link MAX_TEXT_FILE_BYTES}; more rejects with a
+   * `FileTooLargeError`, code ERR_FILE_TOO_LARGE); stops reading when `signal` aborts.
+   */
+  readTextFile(
+    path: string,
+    options?: { signal?: AbortSignal | undefined; maxBytes?: number | undefined },
+  ): Promise<string>;
   /**
    * WHATWG fetch, used by the HTTP (container-credentials) provider. Default:
    * its GET on node:http, the global fetch for anything else (see node-fetch.ts).
@@ -68,25 +83,34 @@ const setTimer = (fn: () => void, ms: number, options?: { unref?: boolean }): Ti
 /**
  * Reads a token file: a regular file only, opened O_NONBLOCK so that a FIFO
  * or a device there fails at once instead of holding a thread-pool thread
- * (which no deadline can take back); the read stops when `signal` aborts.
+ * (which no deadline can take back); at most `maxBytes`, counted as read (a
+ * sparse file or a procfs one says nothing true of its size); the read stops
+ * when `signal` aborts.
  */
 const readTextFile = async (
   path: string,
-  options?: { signal?: AbortSignal | undefined },
+  options?: { signal?: AbortSignal | undefined; maxBytes?: number | undefined },
 ): Promise<string> => {
   const handle = await open(path, constants.O_RDONLY | constants.O_NONBLOCK);
   try {
     if (!(await handle.stat()).isFile()) throw new Error("not a regular file (a FIFO or a device?)");
-    return await handle.readFile({ encoding: "utf8", signal: options?.signal });
+    const bytes = await readBounded(handle, options?.maxBytes ?? MAX_TEXT_FILE_BYTES, options?.signal);
+    return bytes.toString("utf8");
   } finally {
     await handle.close();
   }
 };
 
-/** The Node runtime, with any given fields overriding the defaults. */
+/**
+ * The Node runtime, with any given fields overriding the defaults. A runtime
+ * that brings its own timers (`setTimer`) and clock (`now`) but no
+ * `monotonicNow` measures lengths of time on that clock, the one its timers
+ * run on (a test's manual clock), rather than on Node's.
+ */
 export const resolveRuntime = (overrides: RuntimeOptions = {}): Runtime => ({
   now: Date.now,
-  monotonicNow: () => performance.now(),
+  monotonicNow:
+    overrides.setTimer !== undefined && overrides.now !== undefined ? overrides.now : () => performance.now(),
   sleep,
   setTimer,
   random: Math.random,

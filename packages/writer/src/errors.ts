@@ -11,8 +11,10 @@ export type CredentialsFileErrorCode =
   /** The target path exists but is not a regular file (a directory, FIFO, socket or device). */
   | "ERR_NOT_REGULAR_FILE"
   /**
-   * The file there belongs to another user than the `owner` it is to be written
-   * for, who may not read it: rewriting it would hand its other content to them.
+   * The file there belongs to a user other than the writer's own and the
+   * `owner` it is written for (a third user could have put it there), or is
+   * the writer's own and `owner` may not read it: rewriting it would hand the
+   * credentials, or its other content, to someone it is not meant for.
    */
   | "ERR_FILE_OWNER"
   /**
@@ -20,6 +22,12 @@ export type CredentialsFileErrorCode =
    * may not chown (not root, or root without CAP_CHOWN).
    */
   | "ERR_CHOWN"
+  /**
+   * Another user replaced the temporary file or the file itself during the
+   * write: what is at the path is not what this writer wrote, so it does not
+   * report success.
+   */
+  | "ERR_TAMPERED"
   /** The operation's signal aborted (SIGTERM) while it waited for the lock; the file is unchanged. */
   | "ERR_ABORTED";
 

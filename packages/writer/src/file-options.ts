@@ -16,7 +16,7 @@ export type WriterFs = Pick<
   | "openSync"
   | "closeSync"
   | "fstatSync"
-  | "readFileSync"
+  | "readSync"
   | "writeFileSync"
   | "fsyncSync"
   | "fchmodSync"
@@ -102,4 +102,10 @@ export interface WriteResult {
   profile: string;
   /** Whether the file was replaced; false when there was nothing to change. */
   changed: boolean;
+  /**
+   * `writeCredentials` only: when the credentials the profile now holds
+   * expire. Those just given, or, when `changed` is false, the later ones the
+   * profile already held; undefined for credentials that never expire.
+   */
+  expiration?: Date | undefined;
 }

@@ -4,7 +4,14 @@ export type { CredentialsFileErrorCode, CredentialsFileErrorOptions } from "./er
 export { CredentialsFileError, isCredentialsFileError } from "./errors.js";
 export type { FileLockOptions, FileOwner, SharedFileOptions, WriteResult, WriterFs } from "./file-options.js";
 export { ENV_CONFIG_FILE, ENV_SHARED_CREDENTIALS_FILE } from "./internal/resolve-path.js";
-export type { RefresherEvent, RefresherHandle, RefresherStatus, StartRefresherOptions } from "./refresher.js";
+export type {
+  RefresherEvent,
+  RefresherHandle,
+  RefresherStatus,
+  RefresherStopOptions,
+  RefresherStopResult,
+  StartRefresherOptions,
+} from "./refresher.js";
 export { startRefresher } from "./refresher.js";
 export type { RemoveProfileOptions } from "./remove-profile.js";
 export { removeProfile } from "./remove-profile.js";

@@ -1,4 +1,4 @@
-import { mkdirSync, rmdirSync } from "node:fs";
+import { existsSync, mkdirSync, rmdirSync } from "node:fs";
 import { mkdtemp, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -263,6 +263,50 @@ describe("startRefresher", () => {
     expect(h.status()).toMatchObject({ stopped: true, writing: false, writes: 1, healthy: false });
     await fake.advance(120 * MIN);
     expect(src.calls()).toBe(1);
+  });
+
+  it("is not healthy once the file's credentials are inside the margin, though not yet expired (writes failing meanwhile)", async () => {
+    const fake = manualRuntime({ sleep: "timers" });
+    const src = counter(fake.now);
+    const engine = refreshing(src.source, { runtime: fake.runtime });
+    await engine();
+    handle = startRefresher(engine, { path, runtime: fake.runtime, minRemainingSeconds: 600 });
+    await handle.ready();
+    engine.stop();
+    expect(handle.status()).toMatchObject({ healthy: true, minRemainingSeconds: 600 });
+    // Nothing renews the file (another writer's lock, a full disk): 49 minutes on, 11 are left.
+    fake.jump(49 * MIN);
+    expect(handle.status().healthy).toBe(true);
+    // At 51, 9 are left: IMDS would no longer serve them, and the file is no better.
+    fake.jump(2 * MIN);
+    expect(handle.status().healthy).toBe(false);
+  });
+
+  it("stop({ signal }) gives up a removal waiting for the lock when the signal aborts: says the profile is still there, leaves no queue ticket", async () => {
+    const fake = manualRuntime({ sleep: "timers" });
+    const src = counter(fake.now);
+    const h = startRefresher(src.source, { path, runtime: fake.runtime, removeOnStop: true });
+    await h.ready();
+    // A dead writer's lock, which a waiter would take over only after its stale period.
+    mkdirSync(`${path}.lock/4190000-deadbeef0000`, { recursive: true });
+    const budget = new AbortController();
+    let outcome: unknown;
+    const stopping = h.stop({ signal: budget.signal }).then((o) => {
+      outcome = o;
+    });
+    await eventually(async () => {
+      await fake.advance(10);
+      expect(existsSync(`${path}.lock.q`)).toBe(true);
+    });
+    budget.abort("shutdown budget");
+    await eventually(async () => {
+      await fake.advance(10);
+      expect(outcome).toEqual({ profileRemoved: false });
+    });
+    await stopping;
+    expect(existsSync(`${path}.lock.q`)).toBe(false);
+    expect(await fileKey()).toBe("ASIAKEY1ABCD");
+    expect(h.status().lastError?.code).toBe("ERR_ABORTED");
   });
 
   it("removes its profile on stop when asked, and rejects ready() after stop", async () => {

@@ -68,10 +68,36 @@ export interface RefresherStatus {
   /** A write is in progress. */
   writing: boolean;
   stopped: boolean;
-  /** Written at least once and what the file holds has not expired. */
+  /**
+   * Written at least once, and what the file holds has more than
+   * `minRemainingSeconds` left: the margin every output keeps, so a file the
+   * writer could not renew in time (a lock held by another writer, a full
+   * disk) stops counting as healthy when IMDS would stop serving the same
+   * credentials, not only once they have expired.
+   */
   healthy: boolean;
+  /** The margin `healthy` keeps, in seconds. */
+  minRemainingSeconds: number;
   /** The refresh engine's own state. */
   refresh: RefreshState;
+}
+
+export interface RefresherStopOptions {
+  /**
+   * Bounds the stop: once aborted, a write still waiting for the file's lock,
+   * and the removal of the profile, give up their wait (ERR_ABORTED), leaving
+   * nothing of theirs behind (no lock, no queue ticket). A shutdown budget.
+   */
+  signal?: AbortSignal | undefined;
+}
+
+export interface RefresherStopResult {
+  /**
+   * With `removeOnStop`: whether the profile is gone from the file (true when
+   * it was not there either); false when the removal failed or was given up,
+   * and the file still holds the credentials. Undefined without `removeOnStop`.
+   */
+  profileRemoved: boolean | undefined;
 }
 
 export interface RefresherHandle {
@@ -82,8 +108,9 @@ export interface RefresherHandle {
    * Stops writing, waits for an in-flight write, and removes the profile if
    * `removeOnStop`. Stops the refresh engine's timer when the refresher made the
    * engine; a refreshing provider passed in keeps running for its other users.
+   * Resolves (never rejects) with whether the profile was removed.
    */
-  stop(): Promise<void>;
+  stop(options?: RefresherStopOptions): Promise<RefresherStopResult>;
   /** The refresh engine the refresher writes from. */
   readonly provider: RefreshingProvider;
 }
@@ -112,7 +139,9 @@ export const startRefresher = (
   const logger = options.logger ?? rt.logger;
   // Resolve once, so the file and profile cannot drift with the environment.
   const { path, profile } = resolveFileRequest("credentials", options);
-  const writeOptions: WriteCredentialsOptions = { ...options, path, profile };
+  // Aborted when stop() is told to give up: a write waiting for the lock then stops waiting.
+  const giveUp = new AbortController();
+  const writeSignal = options.signal ? AbortSignal.any([giveUp.signal, options.signal]) : giveUp.signal;
   const retry = {
     initialDelayMs: options.retry?.initialDelayMs ?? 1_000,
     maxDelayMs: options.retry?.maxDelayMs ?? 60_000,
@@ -124,6 +153,14 @@ export const startRefresher = (
       { code: "ERR_CONFIG" },
     );
   }
+  // The writer re-checks the margin under the lock, just before its rename.
+  const writeOptions: WriteCredentialsOptions = {
+    ...options,
+    path,
+    profile,
+    minRemainingSeconds,
+    signal: writeSignal,
+  };
 
   // An engine passed in may feed other outputs too (an IMDS shim): it is
   // started, but stopping it is left to its owner.
@@ -179,12 +216,13 @@ export const startRefresher = (
     );
   };
 
-  const succeeded = (credentials: AwsCredentialIdentity) => {
+  /** `held`: when the credentials the file now holds expire (later ones another writer put there, maybe). */
+  const succeeded = (held: Date | undefined) => {
     const now = rt.now();
     writes++;
     consecutiveFailures = 0;
     lastWriteAt = now;
-    expirationWritten = credentials.expiration;
+    expirationWritten = held;
     watchExpiry(expirationWritten);
     logger?.info?.(
       `credbridge: ${path} [${profile}] updated; credentials expire ${expirationWritten?.toISOString() ?? "never"}`,
@@ -240,8 +278,8 @@ export const startRefresher = (
       try {
         // Checked on every try: a retry after a backoff may come too late for these.
         refuseIfShort(credentials);
-        await writeCredentials(credentials, writeOptions);
-        succeeded(credentials);
+        const result = await writeCredentials(credentials, writeOptions);
+        succeeded(result.expiration ?? credentials.expiration);
       } catch (cause) {
         const error = cause instanceof Error ? cause : new Error(String(cause));
         delay = failed(error);
@@ -287,9 +325,14 @@ export const startRefresher = (
     // The engine logs the failure and retries on its timer.
   });
 
-  let stopping: Promise<void> | undefined;
-  const stop = () => {
-    stopping ??= (async () => {
+  let stopping: Promise<RefresherStopResult> | undefined;
+  const stop = (stopOptions: RefresherStopOptions = {}) => {
+    const bound = stopOptions.signal;
+    if (bound) {
+      if (bound.aborted) giveUp.abort(bound.reason);
+      else bound.addEventListener("abort", () => giveUp.abort(bound.reason), { once: true });
+    }
+    stopping ??= (async (): Promise<RefresherStopResult> => {
       stopped = true;
       if (owned) engine.stop();
       unsubscribe();
@@ -303,19 +346,21 @@ export const startRefresher = (
           }),
         );
       }
-      if (options.removeOnStop) {
-        try {
-          await removeProfile(profile, { ...options, path });
-        } catch (error) {
-          lastError = {
-            message: (error as Error).message,
-            code: errorCode(error as Error),
-            at: new Date(rt.now()),
-          };
-          logger?.error(
-            `credbridge: could not remove [${profile}] from ${path} on stop: ${(error as Error).message}`,
-          );
-        }
+      if (!options.removeOnStop) return { profileRemoved: undefined };
+      try {
+        // Bounded by stop's signal alone: the caller's own (SIGTERM) has fired by now.
+        await removeProfile(profile, { ...options, path, signal: giveUp.signal });
+        return { profileRemoved: true };
+      } catch (error) {
+        lastError = {
+          message: (error as Error).message,
+          code: errorCode(error as Error),
+          at: new Date(rt.now()),
+        };
+        logger?.error(
+          `credbridge: could not remove [${profile}] from ${path} on stop: ${(error as Error).message}`,
+        );
+        return { profileRemoved: false };
       }
     })();
     return stopping;
@@ -348,7 +393,8 @@ export const startRefresher = (
         healthy:
           !stopped &&
           lastWriteAt !== undefined &&
-          (expirationWritten === undefined || expirationWritten.getTime() > now),
+          (expirationWritten === undefined || expirationWritten.getTime() - now > minRemainingSeconds * 1000),
+        minRemainingSeconds,
         refresh: engine.state(),
       };
     },

@@ -17,7 +17,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { isCredbridgeError } from "@credbridge/core";
 import { manualRuntime } from "@credbridge/core/testing";
-import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { isCredentialsFileError } from "./errors.js";
 import { fsError, hookedFs } from "./internal/hooked-fs.js";
 import { readSections } from "./internal/ini-merge.js";
@@ -47,7 +47,7 @@ describe("writeCredentials", () => {
     const path = join(dir, "home", ".aws", "credentials");
     const c = creds(1, new Date("2099-01-02T03:04:05.678Z"));
     const result = await writeCredentials(c, { path });
-    expect(result).toEqual({ path, profile: "default", changed: true });
+    expect(result).toEqual({ path, profile: "default", changed: true, expiration: c.expiration });
     expect((await stat(join(dir, "home", ".aws"))).mode & 0o777).toBe(0o700);
     expect((await stat(path)).mode & 0o777).toBe(0o600);
     expect(await readFile(path, "utf8")).toBe(
@@ -117,22 +117,30 @@ describe("writeCredentials", () => {
     expect((await stat(path)).mode & 0o777).toBe(0o600);
   });
 
-  it.runIf(process.geteuid?.() === 0)(
-    "gives the file and the directories it creates to the owner (as root)",
-    async () => {
-      const path = join(dir, "harbor", ".aws", "credentials");
-      await mkdir(join(dir, "harbor"));
-      await writeCredentials(creds(1), { path, owner: "10000:10001" });
-      for (const p of [path, join(dir, "harbor", ".aws")]) {
-        const st = await stat(p);
-        expect([st.uid, st.gid]).toEqual([10000, 10001]);
-      }
-      expect((await stat(join(dir, "harbor"))).uid).toBe(0);
-      // Rewritten without the option, the file stays the application's.
-      await writeCredentials(creds(2), { path });
-      expect((await stat(path)).uid).toBe(10000);
-    },
-  );
+  it("gives the file and the directories it creates to the owner (as root); without the option, refuses the owner's file rather than keep it theirs silently", async () => {
+    expect(process.geteuid?.(), "this test gives files away, which takes root (CI runs as root)").toBe(0);
+    const path = join(dir, "harbor", ".aws", "credentials");
+    await mkdir(join(dir, "harbor"));
+    await writeCredentials(creds(1), { path, owner: "10000:10001" });
+    for (const p of [path, join(dir, "harbor", ".aws")]) {
+      const st = await stat(p);
+      expect([st.uid, st.gid]).toEqual([10000, 10001]);
+    }
+    expect((await stat(join(dir, "harbor"))).uid).toBe(0);
+    const before = await readFile(path, "utf8");
+    // Rewritten without the option, the file is neither the writer's nor one it writes for.
+    const error = await writeCredentials(creds(2), { path }).catch((e: unknown) => e);
+    expect(error).toMatchObject({ code: "ERR_FILE_OWNER", path });
+    expect((error as Error).message).toMatch(
+      /belongs to uid 10000 \(mode 0600\), neither to this writer's user \(uid 0\)/,
+    );
+    expect((error as Error).message).toMatch(/--file-owner 10000:10001/);
+    expect(await readFile(path, "utf8")).toBe(before);
+    expect((await stat(path)).uid).toBe(10000);
+    // With it, as before.
+    await writeCredentials(creds(3), { path, owner: "10000:10001" });
+    expect(await readFile(path, "utf8")).toContain("ASIAEXAMPLE3XYZ");
+  });
 
   it.each([
     ["an hour ahead of this clock (a clock stepped back, a file server ahead)", HOUR],
@@ -289,5 +297,165 @@ describe("writeCredentials without /proc (macOS, a sandbox without procfs)", () 
     await symlink(real, join(dir, "alias"));
     await writeCredentials(creds(1), { path: join(dir, "alias", "credentials") });
     expect(await readdir(real)).toEqual(["credentials"]);
+  });
+});
+
+describe("writeCredentials never goes backwards, nor inside the margin", () => {
+  const at = (offsetMs: number, start: number) => new Date(start + offsetMs);
+
+  it("keeps a profile that holds credentials expiring later (written by another writer while this one waited or stalled)", async () => {
+    const path = join(dir, "credentials");
+    const laterAt = new Date(Date.now() + 6 * HOUR);
+    const later = creds(6, laterAt);
+    await writeCredentials(later, { path });
+    const before = await readFile(path, "utf8");
+    const result = await writeCredentials(creds(1, new Date(Date.now() + HOUR)), { path });
+    expect(result).toMatchObject({ changed: false });
+    expect(result.expiration?.getTime()).toBe(Math.floor(laterAt.getTime() / 1000) * 1000);
+    expect(await readFile(path, "utf8")).toBe(before);
+    // Other profiles, and equal or later credentials, are written as ever.
+    await writeCredentials(creds(2, new Date(Date.now() + HOUR)), { path, profile: "other" });
+    await writeCredentials(creds(7, new Date(Date.now() + 7 * HOUR)), { path });
+    expect(readSections(await readFile(path, "utf8")).get("default")?.aws_access_key_id).toBe(
+      creds(7).accessKeyId,
+    );
+  });
+
+  it("re-checks the margin under the lock, just before the rename: credentials that entered it while the temp file synced are not put in place", async () => {
+    const fake = manualRuntime();
+    const path = join(dir, "credentials");
+    await writeCredentials(creds(1, at(HOUR / 2, fake.now())), { path, runtime: fake.runtime });
+    const before = await readFile(path, "utf8");
+    // A disk that takes 31 seconds to sync the temp file: the credentials had 60 s, the margin is 30.
+    const fs = hookedFs((point) => {
+      if (point === "sync") fake.jump(31_000);
+    });
+    const error = await writeCredentials(creds(2, at(HOUR + 60_000, fake.now())), {
+      path,
+      fs,
+      runtime: fake.runtime,
+      minRemainingSeconds: 3_600 + 30,
+    }).catch((e: unknown) => e);
+    expect(error).toMatchObject({ code: "ERR_EXPIRED" });
+    expect((error as Error).message).toMatch(/ 3629 s from now, less than the 3630 s every output keeps/);
+    expect(await readFile(path, "utf8")).toBe(before);
+    expect(await tempFiles(dir)).toEqual([]);
+  });
+
+  it("re-checks it after a long wait for the lock: not written, the lock and queue left as they were", async () => {
+    const fake = manualRuntime({ sleep: "timers" });
+    const path = join(dir, "credentials");
+    // Another writer holds the lock.
+    await mkdir(`${path}.lock/99999-abcdefabcdef`, { recursive: true });
+    const writing = writeCredentials(creds(1, at(55_000, fake.now())), {
+      path,
+      runtime: fake.runtime,
+      minRemainingSeconds: 30,
+      lock: { staleMs: 60_000, timeoutMs: 120_000 },
+    }).catch((e: unknown) => e);
+    // It waits, polling; 38 s pass on the wall clock (its polls are real I/O, so the test moves the wall
+    // clock alone rather than fire ten thousand fake sleeps); then the lock is released.
+    await fake.advance(50);
+    fake.jump(38_000);
+    await rm(`${path}.lock`, { recursive: true });
+    let error: unknown;
+    const settled = writing.then((e) => {
+      error = e;
+    });
+    await vi.waitFor(
+      async () => {
+        await fake.advance(5);
+        expect(error).toBeDefined();
+      },
+      { timeout: 5_000, interval: 1 },
+    );
+    await settled;
+    expect(isCredbridgeError(error) && error.code).toBe("ERR_EXPIRED");
+    expect(nodeFs.existsSync(path)).toBe(false);
+    expect(await readdir(dir)).toEqual([]);
+  });
+});
+
+describe("writeCredentials on what it did not make", () => {
+  it("refuses a file larger than any credentials file without reading it into memory", async () => {
+    const path = join(dir, "credentials");
+    await writeFile(path, "");
+    await nodeFs.promises.truncate(path, 64 * 1024 * 1024);
+    const error = await writeCredentials(creds(1), { path }).catch((e: unknown) => e);
+    expect(isCredentialsFileError(error) && error.code).toBe("ERR_NOT_REGULAR_FILE");
+    expect((error as Error).message).toBe(
+      `credbridge: refusing to write ${path}: the file there is larger than 1048576 bytes, which no credentials or config file is. Remove it or choose another path.`,
+    );
+    expect((await stat(path)).size).toBe(64 * 1024 * 1024);
+  });
+
+  it("names a socket in the file's place as such, with the real path, never a /proc/self/fd one", async () => {
+    const path = join(dir, "credentials");
+    const { createServer } = await import("node:net");
+    const server = createServer();
+    await new Promise<void>((resolve) => server.listen(path, resolve));
+    try {
+      const error = await writeCredentials(creds(1), { path }).catch((e: unknown) => e);
+      expect(isCredentialsFileError(error) && error.code).toBe("ERR_NOT_REGULAR_FILE");
+      expect((error as Error).message).toBe(
+        `credbridge: refusing to write ${path}: it is a socket. Remove it or choose another path.`,
+      );
+    } finally {
+      await new Promise((resolve) => server.close(resolve));
+    }
+  });
+
+  it("names the real path, never a /proc/self/fd one, when a directory on the way keeps changing under it", async () => {
+    const real = join(dir, "real");
+    await mkdir(real);
+    const aws = join(dir, ".aws");
+    await symlink(real, aws);
+    // Each readlink finds the link gone (EINVAL: no longer a link), as when another user swaps it in a loop.
+    const racing = {
+      ...nodeFs,
+      readlinkSync: ((p: string) => {
+        throw Object.assign(new Error(`EINVAL: invalid argument, readlink '${p}'`), { code: "EINVAL" });
+      }) as typeof nodeFs.readlinkSync,
+    };
+    const error = await writeCredentials(creds(2), { path: join(aws, "credentials"), fs: racing }).catch(
+      (e: unknown) => e,
+    );
+    expect((error as Error).message).toBe(
+      `credbridge: refusing to write ${aws}/credentials: ${aws} kept changing while it was being opened (EINVAL): another user is replacing it. Give the file a directory only the writer's user (or root) can change.`,
+    );
+    expect(await readdir(real)).toEqual([]);
+  });
+
+  it("never reports success for a file it did not produce: another file put in its temp file's place, or in the file's right after the rename", async () => {
+    const path = join(dir, "credentials");
+    await writeCredentials(creds(1), { path });
+    const other = join(dir, "other");
+    // Between its fsync and the rename: someone renames their own file over the temp file.
+    const swapTemp = hookedFs((point) => {
+      if (point === "sync") {
+        nodeFs.writeFileSync(other, "[default]\naws_access_key_id = AKIAPLANTED\n");
+        const [holder] = nodeFs.readdirSync(`${path}.lock`);
+        nodeFs.renameSync(other, join(`${path}.lock`, holder as string, "credentials.tmp"));
+      }
+    });
+    const before = await writeCredentials(creds(2), { path, fs: swapTemp }).catch((e: unknown) => e);
+    expect(isCredentialsFileError(before) && before.code).toBe("ERR_TAMPERED");
+    expect((before as Error).message).toMatch(/the temporary file was replaced before the rename/);
+    expect(await readFile(path, "utf8")).toContain(creds(1).accessKeyId);
+    // Right after it: someone renames theirs over the file.
+    const swapAfter = {
+      ...nodeFs,
+      renameSync: (from: nodeFs.PathLike, to: nodeFs.PathLike) => {
+        nodeFs.renameSync(from, to);
+        nodeFs.writeFileSync(other, "[default]\naws_access_key_id = AKIAPLANTED\n");
+        nodeFs.renameSync(other, path);
+      },
+    };
+    const after = await writeCredentials(creds(3), { path, fs: swapAfter }).catch((e: unknown) => e);
+    expect(isCredentialsFileError(after) && after.code).toBe("ERR_TAMPERED");
+    expect((after as Error).message).toMatch(
+      /was not replaced with what this writer wrote: another file took its place right after the rename/,
+    );
+    expect(await readdir(dir)).toEqual(["credentials"]);
   });
 });

@@ -4,7 +4,7 @@ import type { AwsCredentialIdentity } from "@smithy/types";
 import type { SharedFileOptions, WriteResult } from "./file-options.js";
 import { updateFile } from "./internal/atomic-write.js";
 import { resolveFileRequest } from "./internal/file-request.js";
-import { upsertSection } from "./internal/ini-merge.js";
+import { readSections, upsertSection } from "./internal/ini-merge.js";
 import { checkCredentialValue } from "./internal/validate.js";
 
 /**
@@ -32,12 +32,44 @@ export interface WriteCredentialsOptions extends SharedFileOptions {
    * shadow the new token.
    */
   securityToken?: boolean | undefined;
+  /**
+   * Credentials with less than this many seconds left are not written:
+   * checked when the call starts and again under the lock just before the
+   * rename, so neither a wait for the lock nor a stalled process puts
+   * credentials inside the margin on disk (the call rejects with ERR_EXPIRED,
+   * the file keeps what it held). Default 0: only expired ones are refused.
+   */
+  minRemainingSeconds?: number | undefined;
 }
+
+/** Throws ERR_EXPIRED unless credentials expiring at `at` have at least `minRemainingMs` left at `now`. */
+const refuseShort = (credentials: AwsCredentialIdentity, at: number, now: number, minRemainingMs: number) => {
+  if (at - now >= minRemainingMs && at > now) return;
+  const when = new Date(at).toISOString();
+  const key = maskAccessKeyId(credentials.accessKeyId);
+  throw new CredbridgeError(
+    at <= now
+      ? `writer: refusing to write credentials (key ${key}) that expired at ${when}; the file keeps what it held. Check the source's clock and session duration.`
+      : `writer: refusing to write credentials (key ${key}) that expire at ${when}, ${Math.floor((at - now) / 1000)} s from now, less than the ${minRemainingMs / 1000} s every output keeps; the file keeps what it held.`,
+    { code: "ERR_EXPIRED" },
+  );
+};
+
+const expirationOf = (credentials: AwsCredentialIdentity): number | undefined => {
+  const expiration = credentials.expiration;
+  if (expiration === undefined) return undefined;
+  const at = expiration instanceof Date ? expiration.getTime() : Number.NaN;
+  if (!Number.isFinite(at)) {
+    throw new CredbridgeError("writer: credentials.expiration must be a valid Date", {
+      code: "ERR_CONFIG",
+    });
+  }
+  return at;
+};
 
 const credentialEntries = (
   credentials: AwsCredentialIdentity,
   securityToken: boolean,
-  now: number,
 ): Array<[string, string]> => {
   if (typeof credentials !== "object" || credentials === null) {
     throw new CredbridgeError("writer: credentials must be an object with accessKeyId and secretAccessKey", {
@@ -56,45 +88,81 @@ const credentialEntries = (
   if (credentials.accountId !== undefined) {
     entries.push(["aws_account_id", checkCredentialValue("accountId", credentials.accountId)]);
   }
-  const expiration = credentials.expiration;
-  if (expiration !== undefined) {
-    const at = expiration instanceof Date ? expiration.getTime() : Number.NaN;
-    if (!Number.isFinite(at)) {
-      throw new CredbridgeError("writer: credentials.expiration must be a valid Date", {
-        code: "ERR_CONFIG",
-      });
-    }
-    if (at <= now) {
-      throw new CredbridgeError(
-        `writer: refusing to write credentials (key ${maskAccessKeyId(credentials.accessKeyId)}) that expired at ${expiration.toISOString()}; the file keeps what it held. Check the source's clock and session duration.`,
-        { code: "ERR_EXPIRED" },
-      );
-    }
-    entries.push([EXPIRATION_KEY, rfc3339Seconds(expiration)]);
-  }
+  const at = expirationOf(credentials);
+  if (at !== undefined) entries.push([EXPIRATION_KEY, rfc3339Seconds(new Date(at))]);
   return entries;
+};
+
+/** The expiration the profile's section in `text` records, if any (see {@link EXPIRATION_KEY}). */
+const recordedExpiration = (text: string | undefined, profile: string): number | undefined => {
+  if (text === undefined) return undefined;
+  const value = readSections(text).get(profile)?.[EXPIRATION_KEY];
+  const at = value === undefined ? Number.NaN : Date.parse(value);
+  return Number.isFinite(at) ? at : undefined;
 };
 
 /**
  * Writes `credentials` into a profile of the shared credentials file, keeping
  * every other profile and every other key of this one untouched. Locked and
  * atomic: readers see the old file or the new one, whole, and concurrent
- * writers never lose each other's profiles. Rejects with a CredentialsFileError
- * naming the path (the old file left intact) or a CredbridgeError for bad input.
+ * writers never lose each other's profiles.
+ *
+ * Never goes backwards: when the profile already holds credentials that
+ * expire later (by its {@link EXPIRATION_KEY}, written by a writer that got
+ * newer ones while this one waited or stalled), they are kept and `changed`
+ * is false; `expiration` tells what the profile holds. Rejects with a
+ * CredentialsFileError naming the path (the old file left intact) or a
+ * CredbridgeError for bad input or credentials inside `minRemainingSeconds`.
  */
 export const writeCredentials = async (
   credentials: AwsCredentialIdentity,
   options: WriteCredentialsOptions = {},
 ): Promise<WriteResult> => {
   const req = resolveFileRequest("credentials", options);
-  const entries = credentialEntries(credentials, options.securityToken ?? true, req.deps.now());
+  const minRemainingMs = (options.minRemainingSeconds ?? 0) * 1000;
+  if (!Number.isFinite(minRemainingMs) || minRemainingMs < 0) {
+    throw new CredbridgeError(
+      `writer: minRemainingSeconds must be a non-negative number of seconds, got ${options.minRemainingSeconds}`,
+      { code: "ERR_CONFIG" },
+    );
+  }
+  const entries = credentialEntries(credentials, options.securityToken ?? true);
+  const expiresAt = expirationOf(credentials);
+  /** Checked when the call starts and, under the lock, just before the rename. */
+  const stillWorthWriting = () => {
+    if (expiresAt !== undefined) refuseShort(credentials, expiresAt, req.deps.now(), minRemainingMs);
+  };
+  stillWorthWriting();
+  let kept: number | undefined;
   const changed = await updateFile({
     ...req,
     create: true,
-    update: (current) => upsertSection(current ?? "", req.profile, entries, { remove: MANAGED_KEYS }),
+    update: (current) => {
+      const recorded = recordedExpiration(current, req.profile);
+      if (expiresAt !== undefined && recorded !== undefined && recorded > expiresAt) {
+        kept = recorded;
+        return undefined;
+      }
+      stillWorthWriting();
+      return upsertSection(current ?? "", req.profile, entries, { remove: MANAGED_KEYS });
+    },
+    beforeRename: stillWorthWriting,
   });
-  req.logger?.debug?.(
-    `credbridge: wrote profile ${req.profile} to ${req.path} (key ${maskAccessKeyId(credentials.accessKeyId)}, expires ${credentials.expiration?.toISOString() ?? "never"})`,
-  );
-  return { path: req.path, profile: req.profile, changed };
+  const key = maskAccessKeyId(credentials.accessKeyId);
+  if (kept !== undefined) {
+    req.logger?.info?.(
+      `credbridge: kept profile ${req.profile} of ${req.path}: it holds credentials expiring ${new Date(kept).toISOString()}, later than these (key ${key}, expiring ${credentials.expiration?.toISOString()}), written by another writer meanwhile`,
+    );
+  } else {
+    req.logger?.debug?.(
+      `credbridge: wrote profile ${req.profile} to ${req.path} (key ${key}, expires ${credentials.expiration?.toISOString() ?? "never"})`,
+    );
+  }
+  const expiration = kept ?? expiresAt;
+  return {
+    path: req.path,
+    profile: req.profile,
+    changed,
+    ...(expiration === undefined ? {} : { expiration: new Date(expiration) }),
+  };
 };

@@ -7,7 +7,7 @@ import { parseHostPort } from "../args/host-port.js";
 import { UsageError } from "../args/usage-error.js";
 import type { Command } from "../context.js";
 import { chainOutlivingMargin } from "../margin.js";
-import { ensureAuthTokenFile } from "../serve/auth-token-file.js";
+import { ensureAuthTokenFile, ownerIds } from "../serve/auth-token-file.js";
 import { createMetrics } from "../serve/metrics.js";
 import { startMetricsServer } from "../serve/metrics-server.js";
 import { aborted, untilStopped } from "../until-stopped.js";
@@ -16,6 +16,12 @@ import { aborted, untilStopped } from "../until-stopped.js";
 const SHUTDOWN_BUDGET_MS = 4_000;
 /** How long servers let in-flight requests finish on shutdown: well inside the budget. */
 const CLOSE_GRACE_MS = 2_000;
+/**
+ * How long the credentials file's last write and the profile's removal may
+ * wait for its lock on shutdown: inside the budget, so a lock another writer
+ * holds is given up (no ticket of ours left in its queue) before the exit.
+ */
+const FILE_STOP_MS = SHUTDOWN_BUDGET_MS - 500;
 /**
  * Said at start-up with --imds-v2-only: the clients it shuts out never say why
  * (they get 401 and fall through their chains), and the best known of them is
@@ -85,7 +91,7 @@ export const serveCommand: Command = async (ctx) => {
     attemptTimeoutSeconds: refreshTimeout,
     runtime,
   });
-  const metrics = createMetrics(engine, { minRemainingSeconds: minRemaining });
+  const metrics = createMetrics(engine, { minRemainingSeconds: minRemaining, now: ctx.now });
   engine.subscribe((event) => {
     metrics.onRefresh(event);
     if (event.type === "refresh-success") {
@@ -105,6 +111,7 @@ export const serveCommand: Command = async (ctx) => {
 
   const closers: (() => Promise<void>)[] = [];
   let refresher: RefresherHandle | undefined;
+  let clean = true;
   try {
     // The first fetch, before anything is served: fail fast on what no retry fixes.
     // A stop signal ends the wait: a hung STS must not hold SIGTERM to its request timeout.
@@ -170,15 +177,18 @@ export const serveCommand: Command = async (ctx) => {
       if (await ensureAuthTokenFile(tokenFile, file.owner, file.mode)) {
         logger.log("info", "created container authorization token file", { path: tokenFile });
       }
+      // Besides root and serve's own user, only the user it makes the file for may own the token file.
+      const tokenOwner = file.owner === undefined ? undefined : ownerIds(file.owner).uid;
       const container = createContainerCredentialsServer({
         ...served,
         ...containerAt,
         authTokenFile: tokenFile,
+        authTokenFileOwner: tokenOwner,
       });
       // Refuses to start on a token no request could match (empty, two lines, not ASCII).
       const address = await container.listen();
       closers.push(() => container.close());
-      metrics.watchTokenFile(tokenFile);
+      metrics.watchTokenFile(tokenFile, tokenOwner === undefined ? [] : [tokenOwner]);
       logger.log("info", "container credentials endpoint listening", { url: address.url, tokenFile });
     }
     if (metricsAt) {
@@ -195,21 +205,27 @@ export const serveCommand: Command = async (ctx) => {
     await untilStopped(ctx.stopSignal);
     logger.log("info", "stopping", { signal: String(ctx.stopSignal.reason ?? "") });
   } finally {
-    await shutdown(engine, refresher, closers, logger);
+    clean = await shutdown(engine, refresher, closers, logger);
   }
-  return 0;
+  return clean ? 0 : 1;
 };
 
+/** Stops everything within the budget; false when something was left undone (the profile not removed, say). */
 const shutdown = async (
   engine: { stop(): void },
   refresher: RefresherHandle | undefined,
   closers: (() => Promise<void>)[],
-  logger: { log(level: "info" | "warn", msg: string, fields?: Record<string, unknown>): void },
-) => {
+  logger: {
+    log(level: "info" | "warn" | "error", msg: string, fields?: Record<string, unknown>): void;
+  },
+): Promise<boolean> => {
   engine.stop();
+  const fileBudget = new AbortController();
+  const fileTimer = setTimeout(() => fileBudget.abort("the shutdown budget"), FILE_STOP_MS);
+  const fileStopped = refresher?.stop({ signal: fileBudget.signal });
   const work = Promise.allSettled([
     // The refresher finishes an in-flight write (and removes the profile if asked) before it resolves.
-    refresher?.stop(),
+    fileStopped,
     ...closers.map((close) => close()),
   ]);
   let timer: NodeJS.Timeout | undefined;
@@ -218,6 +234,19 @@ const shutdown = async (
   });
   const outcome = await Promise.race([work.then(() => "done" as const), late]);
   clearTimeout(timer);
-  if (outcome === "late") logger.log("warn", "shutdown took too long; exiting with work unfinished", {});
-  else logger.log("info", "stopped", {});
+  clearTimeout(fileTimer);
+  if (outcome === "late") {
+    logger.log("warn", "shutdown took too long; exiting with work unfinished", {});
+    return false;
+  }
+  const file = await fileStopped;
+  if (file?.profileRemoved === false) {
+    // The refresher logged why; the exit code says it too, so nobody takes the credentials for gone.
+    logger.log("error", "stopped, but the profile is still in the credentials file (--remove-on-exit)", {
+      path: refresher?.status().path,
+    });
+    return false;
+  }
+  logger.log("info", "stopped", {});
+  return true;
 };

@@ -14,7 +14,7 @@ import { orStop } from "../or-stop.js";
 export const writeCommand: Command = async (ctx) => {
   const file = fileOptions(ctx.flags, "write");
   checkOwnerAtStart(file.owner, file.path);
-  const { provider } = chainOutlivingMargin(ctx, "write");
+  const { provider, minRemainingSeconds } = chainOutlivingMargin(ctx, "write");
   const credentials = await orStop(
     provider(),
     ctx.stopSignal,
@@ -25,12 +25,16 @@ export const writeCommand: Command = async (ctx) => {
     env: ctx.env,
     logger: ctx.logger,
     signal: ctx.stopSignal,
+    // Checked again under the lock, just before the rename: a long wait for the lock must not put
+    // credentials inside the margin on disk.
+    minRemainingSeconds,
   });
-  ctx.logger.log("info", "credentials file written", {
+  ctx.logger.log("info", result.changed ? "credentials file written" : "credentials file kept", {
     path: result.path,
     profile: result.profile,
     accessKeyId: maskAccessKeyId(credentials.accessKeyId),
-    expiration: credentials.expiration?.toISOString(),
+    expiration: result.expiration?.toISOString(),
+    ...(result.changed ? {} : { reason: "the profile holds credentials that expire later" }),
   });
   return 0;
 };

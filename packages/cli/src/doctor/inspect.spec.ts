@@ -1,3 +1,4 @@
+import { execFileSync } from "node:child_process";
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -38,5 +39,14 @@ describe("inspectTokenFile", () => {
     const report = await inspectTokenFile(path, "AWS_WEB_IDENTITY_TOKEN_FILE", NOW, true);
     expect(report.claims).toBeUndefined();
     expect(report.error).toBe("the file is not a JWT: JWT claim exp must be a number");
+  });
+
+  it("answers at once for a FIFO nobody writes, without opening it for a read that would never end", async () => {
+    const path = join(dir, "fifo");
+    execFileSync("mkfifo", [path]);
+    expect(await inspectTokenFile(path, "AWS_WEB_IDENTITY_TOKEN_FILE", NOW, true)).toMatchObject({
+      exists: true,
+      error: "not a regular file (a FIFO or a device?)",
+    });
   });
 });

@@ -1,4 +1,6 @@
-import { readFile, stat } from "node:fs/promises";
+import { constants } from "node:fs";
+import { open } from "node:fs/promises";
+import { describeFileError, readBounded } from "@credbridge/core/files";
 import { decodeJwtClaims } from "@credbridge/core/wire";
 import { SOURCE_ENV } from "../source-env.js";
 
@@ -42,6 +44,15 @@ export interface TokenFileReport {
   expiresInSeconds?: number;
 }
 
+/** Larger than any token (STS takes web-identity tokens of up to 20 000 characters). */
+const MAX_TOKEN_BYTES = 64 * 1024;
+
+/**
+ * What doctor shows of a token file. Opened O_NONBLOCK and read only if it is
+ * a regular file, at most 64 KiB of it: a FIFO nobody writes (or a device)
+ * would otherwise hold a thread-pool thread that no signal can take back, and
+ * the process could never exit.
+ */
 export const inspectTokenFile = async (
   path: string,
   variable: string,
@@ -49,11 +60,18 @@ export const inspectTokenFile = async (
   jwt: boolean,
 ): Promise<TokenFileReport> => {
   const report: TokenFileReport = { path, variable, exists: false };
+  let handle: Awaited<ReturnType<typeof open>> | undefined;
   try {
-    report.size = (await stat(path)).size;
+    handle = await open(path, constants.O_RDONLY | constants.O_NONBLOCK);
+    const st = await handle.stat();
+    report.size = st.size;
     report.exists = true;
+    if (!st.isFile()) {
+      report.error = "not a regular file (a FIFO or a device?)";
+      return report;
+    }
     if (jwt) {
-      const text = await readFile(path, "utf8");
+      const text = (await readBounded(handle, MAX_TOKEN_BYTES)).toString("utf8");
       try {
         const { iss, sub, aud, exp } = decodeJwtClaims(text);
         report.claims = Object.fromEntries(
@@ -65,7 +83,10 @@ export const inspectTokenFile = async (
       }
     }
   } catch (error) {
-    report.error = (error as { code?: string }).code ?? (error as Error).message;
+    const code = (error as { code?: string }).code;
+    report.error = code && code !== "ERR_FILE_TOO_LARGE" ? code : describeFileError(error);
+  } finally {
+    await handle?.close();
   }
   return report;
 };

@@ -191,7 +191,7 @@ describe("untrusted", () => {
     [st(1000, 0o100600), 1000, undefined],
     [st(1000, 0o40700), 1000, undefined],
     [st(1000, 0o100644), 1000, undefined],
-    [st(0, 0o100600), 1000, /owned by uid 0, not by this user \(uid 1000\)/],
+    [st(0, 0o100600), 1000, /belongs to uid 0, not to uid 1000/],
     [st(1000, 0o100620), 1000, /writable by group or others \(mode 0620\)/],
     [st(1000, 0o40777), 1000, /writable by group or others \(mode 0777\)/],
     [st(1000, 0o101777), 1000, /writable by group or others/],
@@ -250,14 +250,14 @@ describe("readCached", () => {
     writeCached(file(), dir, identity, CREDS);
     const { got, warnings } = read((me ?? 1000) + 1);
     expect(got).toBeUndefined();
-    expect(warnings.join()).toMatch(/owned by uid \d+, not by this user/);
+    expect(warnings.join()).toMatch(/belongs to uid \d+, not to uid \d+/);
   });
 });
 
 describe("ensureCacheDir", () => {
   it("creates the directory 0700", async () => {
     const cache = join(dir, "home", ".cache", "credbridge");
-    ensureCacheDir(cache);
+    ensureCacheDir(cache).close();
     expect((await stat(cache)).mode & 0o777).toBe(0o700);
   });
 
@@ -266,10 +266,10 @@ describe("ensureCacheDir", () => {
     await mkdir(cache);
     await chmod(cache, 0o777);
     const warnings: string[] = [];
-    ensureCacheDir(cache, { logger: { error: (m) => warnings.push(m) } });
+    ensureCacheDir(cache, { logger: { error: (m) => warnings.push(m) } }).close();
     expect((await stat(cache)).mode & 0o777).toBe(0o700);
     expect(warnings).toEqual([
-      `credbridge: the cache directory ${cache} is writable by group or others (mode 0777); set it to 0700`,
+      `credbridge: the cache directory ${cache}: it is writable by group or others (mode 0777); set it to 0700`,
     ]);
   });
 
@@ -277,7 +277,7 @@ describe("ensureCacheDir", () => {
     const cache = join(dir, "theirs");
     await mkdir(cache, { mode: 0o700 });
     expect(() => writeCached(join(cache, "x.json"), cache, "id", CREDS, { uid: (me ?? 1000) + 1 })).toThrow(
-      /owned by uid \d+, not by this user .*Remove it, or pass --cache-dir/,
+      /belongs to uid \d+, not to uid \d+: not caching there\. Remove it, or pass --cache-dir/,
     );
     expect(await readdir(cache)).toEqual([]);
   });

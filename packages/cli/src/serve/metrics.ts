@@ -5,21 +5,25 @@ import { buildInfo } from "../metrics/build-info.js";
 import { createEngineMetrics } from "../metrics/engine-metrics.js";
 import { createExposition } from "../metrics/exposition.js";
 import { createRequestCounter } from "../metrics/request-counter.js";
-import { engineLiveness, type ProbeResult, tokenFileReadiness } from "./probes.js";
+import { engineLiveness, fileReadiness, type ProbeResult, tokenFileReadiness } from "./probes.js";
 
 /**
  * `serve`'s metrics for Prometheus, fed by the engine, the refresher and the
  * servers, with the probes' answers. Holds no secret. The names are listed,
  * with what each alert makes of them, in the README's "Monitoring".
  */
-export const createMetrics = (engine: RefreshingProvider, settings: { minRemainingSeconds: number }) => {
+export const createMetrics = (
+  engine: RefreshingProvider,
+  settings: { minRemainingSeconds: number; now?: () => number },
+) => {
+  const now = settings.now ?? Date.now;
   let fileWrites = 0;
   let fileWriteFailures = 0;
   const refreshes = createEngineMetrics(engine, settings);
   const requests = createRequestCounter();
   const build = buildInfo("serve");
   let refresher: RefresherHandle | undefined;
-  let tokenFile: string | undefined;
+  let tokenFile: { path: string; owners: number[] } | undefined;
 
   const metrics = {
     onRefresh: (e: RefreshEvent) => refreshes.onRefresh(e),
@@ -31,9 +35,13 @@ export const createMetrics = (engine: RefreshingProvider, settings: { minRemaini
     watchRefresher: (handle: RefresherHandle) => {
       refresher = handle;
     },
-    /** The container endpoint's token file: readiness needs it readable and valid, or every request gets a 500. */
-    watchTokenFile: (path: string) => {
-      tokenFile = path;
+    /**
+     * The container endpoint's token file, and who may own it besides root and
+     * this user: readiness needs it trusted, readable and valid, or every
+     * request gets a 500.
+     */
+    watchTokenFile: (path: string, owners: number[] = []) => {
+      tokenFile = { path, owners };
     },
     /** The Prometheus text exposition format. */
     render: (): string => {
@@ -70,8 +78,8 @@ export const createMetrics = (engine: RefreshingProvider, settings: { minRemaini
     live: (): ProbeResult => engineLiveness(engine.state()),
     /**
      * Ready: every output can serve — credentials valid and outside the
-     * mandatory window, the file (if any) written, the container token (if
-     * any) readable and valid.
+     * mandatory window, the file (if any) written and holding credentials
+     * outside the margin, the container token (if any) trusted, readable and valid.
      */
     ready: (): ProbeResult => {
       const state = engine.state();
@@ -81,10 +89,12 @@ export const createMetrics = (engine: RefreshingProvider, settings: { minRemaini
           reason: `credentials ${state.status}${state.lastError?.current ? `: ${state.lastError.message}` : ""}`,
         };
       }
-      if (refresher && !refresher.status().healthy)
-        return { ok: false, reason: "credentials file not written" };
+      if (refresher) {
+        const file = fileReadiness(refresher.status(), now());
+        if (!file.ok) return file;
+      }
       if (tokenFile !== undefined) {
-        const token = tokenFileReadiness(tokenFile);
+        const token = tokenFileReadiness(tokenFile.path, tokenFile.owners);
         if (!token.ok) return token;
       }
       return { ok: true, reason: "ok" };

@@ -1,12 +1,13 @@
 import { execFileSync } from "node:child_process";
-import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { chmod, chown, mkdir, mkdtemp, rm, symlink, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { type RefreshState, refreshing } from "@credbridge/core";
 import { manualRuntime } from "@credbridge/core/testing";
+import type { RefresherStatus } from "@credbridge/writer";
 import type { AwsCredentialIdentity } from "@smithy/types";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { engineLiveness, tokenFileReadiness } from "./probes.js";
+import { engineLiveness, fileReadiness, tokenFileReadiness } from "./probes.js";
 
 const MIN = 60_000;
 
@@ -109,7 +110,7 @@ describe("tokenFileReadiness", () => {
 
   it.each<[string, string | undefined, RegExp | undefined]>([
     ["a token", "abc-123\n", undefined],
-    ["missing", undefined, /cannot be read \(ENOENT\)/],
+    ["missing", undefined, /is refused: it does not exist/],
     ["empty", "", /is empty/],
     ["two lines", "a\nb\n", /line break inside the token/],
     ["not ASCII", "tok\u00e9n", /outside printable ASCII/],
@@ -122,12 +123,88 @@ describe("tokenFileReadiness", () => {
     expect(result.reason).not.toMatch(/abc-123|tok\u00e9n/);
   });
 
-  it("answers at once for a FIFO swapped in for the file, without reading it", () => {
+  it("answers at once for a FIFO swapped in for the file, without reading it", async () => {
     const fifo = join(dir, "fifo");
     execFileSync("mkfifo", [fifo]);
     expect(tokenFileReadiness(fifo)).toMatchObject({
       ok: false,
       reason: expect.stringMatching(/not a regular file/),
     });
+  });
+
+  it("answers at once for a procfs file that never ends (size 0), reading at most 16 KiB of it", async () => {
+    const link = join(dir, "pagemap");
+    await symlink("/proc/self/pagemap", link);
+    const started = performance.now();
+    const result = tokenFileReadiness(link);
+    expect(result).toEqual({
+      ok: false,
+      reason: `the container token file ${link} is refused: larger than 16384 bytes`,
+    });
+    expect(performance.now() - started).toBeLessThan(2_000);
+  });
+
+  it("refuses a token another user could have chosen: their file, one others may write, a link they planted", async () => {
+    expect(process.geteuid?.(), "this case gives files to another uid, which takes root").toBe(0);
+    const theirs = join(dir, "theirs");
+    await writeFile(theirs, "tok", { mode: 0o600 });
+    await chown(theirs, 4242, 4242);
+    expect(tokenFileReadiness(theirs)).toEqual({
+      ok: false,
+      reason: `the container token file ${theirs} is refused: it belongs to uid 4242, not to uid 0`,
+    });
+    // Unless it is the user serve made it for (--file-owner).
+    expect(tokenFileReadiness(theirs, [4242])).toEqual({ ok: true, reason: "ok" });
+    const open = join(dir, "open");
+    await writeFile(open, "tok");
+    await chmod(open, 0o666);
+    expect(tokenFileReadiness(open).reason).toMatch(/writable by group or others \(mode 0666\)/);
+    const shared = join(dir, "shared");
+    await mkdir(shared);
+    await chmod(shared, 0o777);
+    await symlink(join(dir, "a-token"), join(shared, "token"));
+    expect(tokenFileReadiness(join(shared, "token")).reason).toMatch(
+      /shared\/token is a symbolic link that another user could have planted or could change/,
+    );
+  });
+});
+
+describe("fileReadiness", () => {
+  const NOW = Date.parse("2026-01-01T00:00:00Z");
+  const status = (fields: Partial<RefresherStatus>): RefresherStatus =>
+    ({
+      path: "/shared/credentials",
+      profile: "default",
+      healthy: false,
+      minRemainingSeconds: 30,
+      lastWriteAt: new Date(NOW - 60_000),
+      expirationWritten: new Date(NOW + 20_000),
+      lastError: undefined,
+      ...fields,
+    }) as RefresherStatus;
+
+  it("is ready while the refresher says the file is healthy", () => {
+    expect(fileReadiness(status({ healthy: true }), NOW)).toEqual({ ok: true, reason: "ok" });
+  });
+
+  it("says the file holds credentials inside the margin, and why writes fail", () => {
+    expect(
+      fileReadiness(
+        status({
+          lastError: { message: "/shared/credentials stayed locked", code: "ERR_LOCKED", at: new Date(NOW) },
+        }),
+        NOW,
+      ),
+    ).toEqual({
+      ok: false,
+      reason:
+        "the credentials file /shared/credentials holds credentials with 20 s left, inside the 30 s every output keeps; the last write failed: /shared/credentials stayed locked",
+    });
+  });
+
+  it("says when it was never written", () => {
+    expect(fileReadiness(status({ lastWriteAt: undefined }), NOW).reason).toBe(
+      "the credentials file /shared/credentials is not written yet",
+    );
   });
 });

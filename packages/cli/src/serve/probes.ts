@@ -1,6 +1,7 @@
-import { closeSync, constants, fstatSync, openSync, readFileSync } from "node:fs";
 import { isCredbridgeError, type RefreshState, WALL_CLOCK_CHECK_MS } from "@credbridge/core";
+import { describeFileError, readTrustedFileSync } from "@credbridge/core/files";
 import { parseAuthorizationToken } from "@credbridge/core/wire";
+import type { RefresherStatus } from "@credbridge/writer";
 
 /** What a probe answers: ok, or why not (never a secret). */
 export interface ProbeResult {
@@ -47,29 +48,48 @@ export const engineLiveness = (state: RefreshState): ProbeResult => {
   return OK;
 };
 
-/** Larger than any token: a file this big is not one. */
+/** Larger than any token: a file this big is not one (as the container server reads it). */
 const MAX_TOKEN_FILE_BYTES = 16 * 1024;
 
 /**
- * Readiness of the container endpoint's token file: a regular file holding a
- * token the server accepts (the same rule), or every request would get a 500.
- * O_NONBLOCK and the regular-file check: a FIFO swapped in by whoever shares
- * the volume must not block the probe, let alone the process.
+ * Readiness of the container endpoint's token file, by the server's own rules:
+ * one it can trust (see core's `readTrustedFile`: this user's, root's or
+ * `owners`', closed to others, no link others could have planted), a regular
+ * file of at most 16 KiB holding a token the server accepts, or every request
+ * would get a 500. Synchronous, as the metrics render it, and safe to be: a
+ * FIFO swapped in by whoever shares the volume is refused without a read
+ * (opened non-blocking, not a regular file), and the read stops at 16 KiB
+ * whatever the file says of its size (a link to /proc/self/pagemap held the
+ * probe 12 s, then took the process's memory).
  */
-export const tokenFileReadiness = (path: string): ProbeResult => {
+export const tokenFileReadiness = (path: string, owners: readonly number[] = []): ProbeResult => {
   const where = `the container token file ${path}`;
-  let fd: number | undefined;
   try {
-    fd = openSync(path, constants.O_RDONLY | constants.O_NONBLOCK);
-    const st = fstatSync(fd);
-    if (!st.isFile()) return { ok: false, reason: `${where} is not a regular file` };
-    if (st.size > MAX_TOKEN_FILE_BYTES) return { ok: false, reason: `${where} is larger than any token` };
-    parseAuthorizationToken(readFileSync(fd, "utf8"), where);
+    const { bytes } = readTrustedFileSync(path, { owners, maxBytes: MAX_TOKEN_FILE_BYTES });
+    parseAuthorizationToken(bytes.toString("utf8"), where);
     return OK;
   } catch (error) {
     if (isCredbridgeError(error)) return { ok: false, reason: error.message };
-    return { ok: false, reason: `${where} cannot be read (${(error as { code?: string }).code ?? "error"})` };
-  } finally {
-    if (fd !== undefined) closeSync(fd);
+    return { ok: false, reason: `${where} is refused: ${describeFileError(error)}` };
   }
+};
+
+/**
+ * Readiness of the credentials file: written, and holding credentials outside
+ * the margin every output keeps (IMDS stops serving the same credentials at
+ * that moment; a file the writer could not renew is no better). Pure.
+ */
+export const fileReadiness = (status: RefresherStatus, now: number): ProbeResult => {
+  if (status.healthy) return OK;
+  const failing = status.lastError ? `; the last write failed: ${status.lastError.message}` : "";
+  if (status.lastWriteAt === undefined) {
+    return { ok: false, reason: `the credentials file ${status.path} is not written yet${failing}` };
+  }
+  const left = status.expirationWritten
+    ? `${Math.max(0, Math.floor((status.expirationWritten.getTime() - now) / 1000))} s left`
+    : "no expiry";
+  return {
+    ok: false,
+    reason: `the credentials file ${status.path} holds credentials with ${left}, inside the ${status.minRemainingSeconds} s every output keeps${failing}`,
+  };
 };

@@ -126,17 +126,27 @@ const rows: Row[] = [
 
 describe("decide", () => {
   it.each(rows)("%s", (_label, cached, now, inflight, backoff, mayWait, expected) => {
-    const nextAttemptAt = backoff ? now + 1 : 0;
-    expect(decide({ now, cached, inflight, nextAttemptAt, mayWait })).toEqual(expected);
+    // The backoff is on the monotonic clock, which need not agree with the wall clock at all.
+    const monotonic = 5_000;
+    const [mayCallAt, mayCallAtWall] = backoff ? [monotonic + 1, now + 1] : [monotonic - 1, now - 1];
+    expect(decide({ now, monotonic, cached, inflight, mayCallAt, mayCallAtWall, mayWait })).toEqual(expected);
   });
 
   it("lets the source be called again the moment the backoff ends", () => {
-    expect(decide({ now: 400, cached: windows, inflight: false, nextAttemptAt: 400, mayWait: true })).toEqual(
-      {
-        action: "refresh",
-        reason: "expired",
-      },
-    );
+    expect(
+      decide({
+        now: 400,
+        monotonic: 7,
+        cached: windows,
+        inflight: false,
+        mayCallAt: 7,
+        mayCallAtWall: 400,
+        mayWait: true,
+      }),
+    ).toEqual({
+      action: "refresh",
+      reason: "expired",
+    });
   });
 });
 

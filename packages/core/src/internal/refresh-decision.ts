@@ -1,3 +1,4 @@
+import { mayCallNow } from "./refresh-ledger.js";
 import type { Schedule } from "./schedule.js";
 
 /** Why a refresh started. */
@@ -8,13 +9,21 @@ export type RefreshStatus = "empty" | "fresh" | "advisory" | "mandatory" | "expi
 
 /** Everything the engine's decision depends on: no clock, no promise, no I/O. */
 export interface DecisionInput {
+  /** The wall clock: where the windows (expirations) are. */
   now: number;
+  /** The monotonic clock: where `mayCallAt` is. */
+  monotonic: number;
   /** The cached credentials' windows; `"static"` for credentials that never expire; undefined when none. */
   cached: Schedule | "static" | undefined;
   /** A refresh is running. */
   inflight: boolean;
-  /** The source may not be called before this moment (backoff after failures); 0 when it may. */
-  nextAttemptAt: number;
+  /**
+   * The source may not be called before `mayCallAt` on the monotonic clock
+   * nor `mayCallAtWall` on the wall clock, whichever comes first: the backoff
+   * after failures, the floor after a success (see refresh-ledger.ts).
+   */
+  mayCallAt: number;
+  mayCallAtWall: number;
   /**
    * Whether the caller may wait for a refresh inside the mandatory window.
    * Servers pass false: while cached credentials are usable they answer at once.
@@ -28,7 +37,7 @@ export interface DecisionInput {
  * - `cached-and-refresh`: return them and start a background refresh;
  * - `join`: wait for the running refresh;
  * - `refresh`: start a refresh and wait for it;
- * - `refuse`: nothing usable is cached and the backoff forbids calling the source.
+ * - `refuse`: nothing usable is cached and the backoff (or the floor) forbids calling the source.
  * `join` and `refresh` fall back to the cached credentials if the refresh fails
  * while they are still usable (stale-if-error).
  */
@@ -55,7 +64,7 @@ const REFUSE: Decision = { action: "refuse" };
 /** The refresh engine's whole policy, as a pure function of its state. */
 export const decide = (input: DecisionInput): Decision => {
   const { now, cached, inflight, mayWait } = input;
-  const mayCall = !inflight && now >= input.nextAttemptAt;
+  const mayCall = !inflight && mayCallNow(input, now, input.monotonic);
   const status = statusAt(cached, now);
   switch (status) {
     case "fresh":

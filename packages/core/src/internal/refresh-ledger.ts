@@ -5,8 +5,18 @@ export interface RefreshLedger {
   refreshes: number;
   failures: number;
   consecutiveFailures: number;
-  /** The source may not be called before this moment; 0 after a success. */
-  nextAttemptAt: number;
+  /**
+   * The source may not be called before this moment on the monotonic clock,
+   * nor before `mayCallAtWall` on the wall clock, whichever comes first: the
+   * backoff after a failure, or the floor after a success. On the wall clock
+   * alone a step back would hold refreshes back by the step (an hour's NTP
+   * step: an hour without a refresh); on the monotonic clock alone a suspend
+   * (which it does not count) would add what was left of the wait on resuming.
+   */
+  mayCallAt: number;
+  mayCallAtWall: number;
+  /** The floor this success set: why no refresh may start yet, though none failed. */
+  floorMs: number;
   lastSuccessAt: number | undefined;
   lastAttemptAt: number | undefined;
   lastError: { message: string; code: string | undefined; at: number } | undefined;
@@ -16,26 +26,55 @@ export const createLedger = (): RefreshLedger => ({
   refreshes: 0,
   failures: 0,
   consecutiveFailures: 0,
-  nextAttemptAt: 0,
+  mayCallAt: Number.NEGATIVE_INFINITY,
+  mayCallAtWall: Number.NEGATIVE_INFINITY,
+  floorMs: 0,
   lastSuccessAt: undefined,
   lastAttemptAt: undefined,
   lastError: undefined,
 });
 
-export const recordSuccess = (ledger: RefreshLedger, now: number): void => {
+/** `now` on the wall clock (for reports), `monotonic` for the floor. */
+export const recordSuccess = (
+  ledger: RefreshLedger,
+  now: number,
+  monotonic: number,
+  floorMs: number,
+): void => {
   ledger.refreshes++;
   ledger.consecutiveFailures = 0;
-  ledger.nextAttemptAt = 0;
+  ledger.mayCallAt = monotonic + floorMs;
+  ledger.mayCallAtWall = now + floorMs;
+  ledger.floorMs = floorMs;
   ledger.lastSuccessAt = now;
 };
 
-export const recordFailure = (ledger: RefreshLedger, now: number, error: Error, retryInMs: number): void => {
+export const recordFailure = (
+  ledger: RefreshLedger,
+  now: number,
+  monotonic: number,
+  error: Error,
+  retryInMs: number,
+): void => {
   ledger.failures++;
   ledger.consecutiveFailures++;
-  ledger.nextAttemptAt = now + retryInMs;
+  ledger.mayCallAt = monotonic + retryInMs;
+  ledger.mayCallAtWall = now + retryInMs;
+  ledger.floorMs = 0;
   ledger.lastError = {
     message: error.message,
     code: isCredbridgeError(error) ? error.code : (error as { name?: string }).name,
     at: now,
   };
 };
+
+/** Whether the source may be called now: the wait is over on either clock. */
+export const mayCallNow = (
+  ledger: Pick<RefreshLedger, "mayCallAt" | "mayCallAtWall">,
+  now: number,
+  monotonic: number,
+) => monotonic >= ledger.mayCallAt || now >= ledger.mayCallAtWall;
+
+/** When the source may next be called, as a wall-clock moment: for reports, messages and timers. */
+export const mayCallAtWall = (ledger: RefreshLedger, now: number, monotonic: number): number =>
+  Math.max(now, Math.min(ledger.mayCallAtWall, now + (ledger.mayCallAt - monotonic)));

@@ -3,7 +3,7 @@ import { maskAccessKeyId } from "../redact.js";
 import type { RefreshEvent } from "../refresh-types.js";
 import type { Cached } from "./accept-credentials.js";
 import type { RefreshReason } from "./refresh-decision.js";
-import type { RefreshLedger } from "./refresh-ledger.js";
+import { mayCallAtWall, type RefreshLedger } from "./refresh-ledger.js";
 
 /**
  * How the engine tells its listeners and logger what happened: events carry
@@ -42,11 +42,13 @@ export const createReporter = (
     still: Cached | undefined,
     startedAt: number,
     now: number,
+    monotonic: number,
   ): void {
     const serving = still
       ? `serving cached credentials valid until ${new Date(still.schedule?.usableUntil ?? 0).toISOString()}`
       : "no valid credentials to serve";
-    const { consecutiveFailures, nextAttemptAt } = ledger;
+    const { consecutiveFailures } = ledger;
+    const nextAttemptAt = mayCallAtWall(ledger, now, monotonic);
     const retryIn = Math.round((nextAttemptAt - now) / 1000);
     const line = `credbridge: refresh of ${name} failed (${reason}, ${consecutiveFailures} in a row): ${error.message}; ${serving}; retrying in ${retryIn} s`;
     if (still) logger?.warn(line);

@@ -2,7 +2,7 @@ import { maskAccessKeyId } from "../redact.js";
 import type { RefreshState } from "../refresh-types.js";
 import { type Cached, windowsOf } from "./accept-credentials.js";
 import { statusAt } from "./refresh-decision.js";
-import type { RefreshLedger } from "./refresh-ledger.js";
+import { mayCallAtWall, type RefreshLedger } from "./refresh-ledger.js";
 
 const toDate = (ms: number | undefined) => (ms === undefined ? undefined : new Date(ms));
 
@@ -22,6 +22,7 @@ export const snapshot = (
   ledger: RefreshLedger,
   attempts: AttemptFacts,
   now: number,
+  monotonic: number,
 ): RefreshState => {
   const failing = ledger.consecutiveFailures > 0;
   const { lastError } = ledger;
@@ -34,7 +35,11 @@ export const snapshot = (
     lastAttemptAt: toDate(ledger.lastAttemptAt),
     lastError: lastError && { ...lastError, at: new Date(lastError.at), current: failing },
     consecutiveFailures: ledger.consecutiveFailures,
-    nextRefreshAt: toDate(failing ? ledger.nextAttemptAt : cached?.schedule?.refreshAt),
+    nextRefreshAt: toDate(
+      failing
+        ? mayCallAtWall(ledger, now, monotonic)
+        : cached?.schedule && Math.max(cached.schedule.refreshAt, mayCallAtWall(ledger, now, monotonic)),
+    ),
     refreshing: attempts.refreshingForMs !== undefined,
     ...attempts,
     refreshes: ledger.refreshes,

@@ -38,3 +38,24 @@ export const scheduleFor = (now: number, expiresAt: number, random: number, o: S
     usableUntil,
   };
 };
+
+/** The least time between two successful refreshes, whatever the credentials. */
+export const MIN_REFRESH_INTERVAL_MS = 1_000;
+/** Successful refreshes per session length, at most: see {@link refreshFloorMs}. */
+export const MAX_REFRESHES_PER_LIFETIME = 10;
+
+/**
+ * How long after a successful refresh the source may not be called again
+ * (forced refreshes aside): a tenth of the credentials' lifetime, and at least
+ * a second. Sessions that outlive the required remaining life by little (901 s
+ * against a 900 s margin) would otherwise be refreshed halfway through that
+ * second of usable life, over and over: a storm of upstream calls, every one
+ * of them successful. Well-configured sessions are refreshed long after this
+ * (a 1 h session with a 15 min margin, at 22 minutes at the earliest; this
+ * floor is 6); short ones are not served for part of their life, which the
+ * engine says in its log.
+ */
+export const refreshFloorMs = (now: number, expiresAt: number | undefined): number =>
+  expiresAt === undefined
+    ? MIN_REFRESH_INTERVAL_MS
+    : Math.max(MIN_REFRESH_INTERVAL_MS, (expiresAt - now) / MAX_REFRESHES_PER_LIFETIME);

@@ -1,4 +1,5 @@
 import { CredbridgeError, isCredbridgeError } from "../errors.js";
+import { FileTooLargeError } from "../files/bounded-read.js";
 import type { Runtime } from "../runtime.js";
 import { withDeadline } from "./deadline.js";
 
@@ -54,7 +55,9 @@ export const readTokenFile = async (
         ? "it does not exist (is the projected token volume mounted?)"
         : code === "EACCES"
           ? "permission denied (check the pod's fsGroup or runAsUser against the file's mode)"
-          : `${code ?? (cause as Error)?.message ?? "read failed"}`;
+          : cause instanceof FileTooLargeError
+            ? `it is ${cause.message}, which no token is (does the path name the token?)`
+            : `${code ?? (cause as Error)?.message ?? "read failed"}`;
     throw new CredbridgeError(`cannot read the ${what} file ${path} (${variable}): ${why}`, {
       code: "ERR_TOKEN_FILE",
       cause,

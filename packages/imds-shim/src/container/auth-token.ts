@@ -1,7 +1,7 @@
 import { timingSafeEqual } from "node:crypto";
-import { constants, statSync } from "node:fs";
-import { open } from "node:fs/promises";
+import { statSync } from "node:fs";
 import { CredbridgeError } from "@credbridge/core";
+import { describeFileError, readTrustedFile, UntrustedFileError } from "@credbridge/core/files";
 import { parseAuthorizationToken } from "@credbridge/core/wire";
 
 /** Where the expected `Authorization` value comes from. */
@@ -16,34 +16,17 @@ export interface AuthTokenSource {
   current(): ExpectedToken | Promise<ExpectedToken>;
 }
 
-/** Larger than any token: such a file is refused unread. */
+/** Larger than any token: such a file is refused after reading this much of it. */
 const MAX_TOKEN_FILE_BYTES = 16 * 1024;
-
-const refuse = (why: string) => Object.assign(new Error(why), { code: why });
-
-/**
- * The file's text, if it is a regular file of a token's size: checked on the
- * descriptor, which O_NONBLOCK opens at once even on a FIFO swapped in after
- * the stat (whoever shares the volume can), where a plain read would hold a
- * thread-pool thread for good.
- */
-const readRegularFile = async (path: string): Promise<string> => {
-  const handle = await open(path, constants.O_RDONLY | constants.O_NONBLOCK);
-  try {
-    const s = await handle.stat();
-    if (!s.isFile()) throw refuse("not a regular file");
-    if (s.size > MAX_TOKEN_FILE_BYTES) throw refuse(`larger than ${MAX_TOKEN_FILE_BYTES} bytes`);
-    return await handle.readFile("utf8");
-  } finally {
-    await handle.close();
-  }
-};
 
 export const createAuthTokenSource = (options: {
   authToken?: string | undefined;
   authTokenFile?: string | undefined;
+  /** Who the file may belong to besides root and this process's user (see the server's option). */
+  authTokenFileOwner?: number | undefined;
 }): AuthTokenSource => {
   const { authToken, authTokenFile } = options;
+  const owners = options.authTokenFileOwner === undefined ? [] : [options.authTokenFileOwner];
   // Keyed by what stat reports, so an in-place rewrite and an atomic rename (a
   // Secret volume's symlink swap) are both noticed without reading every time.
   // `value` is set once the read succeeded: from then on a request whose stat
@@ -63,13 +46,20 @@ export const createAuthTokenSource = (options: {
     }
   };
 
+  /**
+   * Whoever could choose the token could take the credentials: the file is
+   * read only when nobody but root, this user and the user it was made for
+   * could have written it or planted a link to it (see core's
+   * `readTrustedFile`), and at most 16 KiB of it, off the event loop: a
+   * procfs file swapped in (size 0, content without end) is cut off there.
+   */
   const read = async (path: string): Promise<ExpectedToken> => {
     let text: string;
     try {
-      text = await readRegularFile(path);
+      text = (await readTrustedFile(path, { owners, maxBytes: MAX_TOKEN_FILE_BYTES })).bytes.toString("utf8");
     } catch (cause) {
       throw new CredbridgeError(
-        `cannot read the authorization token file ${path}: ${(cause as { code?: string }).code ?? (cause as Error).message}`,
+        `cannot read the authorization token file ${path}: ${describeFileError(cause)}`,
         { code: "ERR_TOKEN_FILE", cause },
       );
     }
@@ -107,13 +97,13 @@ export const createAuthTokenSource = (options: {
       const s = statSync(path);
       // Reading a FIFO or a device would hold a thread-pool thread for good
       // (whoever shares the volume can swap one in): only a regular file is read.
-      if (!s.isFile()) throw refuse("not a regular file");
-      if (s.size > MAX_TOKEN_FILE_BYTES) throw refuse(`larger than ${MAX_TOKEN_FILE_BYTES} bytes`);
+      if (!s.isFile()) throw new UntrustedFileError("it is not a regular file");
+      // A new owner or mode changes ctime: the trust checks run again.
       key = `${s.dev}:${s.ino}:${s.size}:${s.mtimeMs}:${s.ctimeMs}`;
     } catch (cause) {
       cached = undefined;
       throw new CredbridgeError(
-        `cannot read the authorization token file ${path}: ${(cause as { code?: string }).code ?? (cause as Error).message}`,
+        `cannot read the authorization token file ${path}: ${describeFileError(cause)}`,
         { code: "ERR_TOKEN_FILE", cause },
       );
     }
@@ -125,7 +115,7 @@ export const createAuthTokenSource = (options: {
       (value) => {
         entry.value = value;
       },
-      // A failed read is not remembered: the next request tries again.
+      // A failed read (a refused file) is not remembered: the next request tries again.
       () => {
         if (cached === entry) cached = undefined;
       },

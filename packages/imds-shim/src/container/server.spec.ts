@@ -185,7 +185,7 @@ describe("createContainerCredentialsServer", () => {
   });
 
   it.each([
-    ["missing", undefined, /cannot read the authorization token file .*token-refused: ENOENT/],
+    ["missing", undefined, /cannot read the authorization token file .*token-refused: it does not exist/],
     ["empty", "", /the authorization token file .*token-refused is empty/],
     ["two lines", `${TOKEN}\nsecond-line\n`, /line break inside the token/],
     ["not ASCII", "tok\u00e9n", /character outside printable ASCII/],

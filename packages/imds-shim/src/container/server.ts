@@ -30,6 +30,15 @@ export interface ContainerCredentialsServerOptions extends ServedCredentialsOpti
    */
   authTokenFile?: string | undefined;
   /**
+   * The user `authTokenFile` may belong to besides root and the server's own
+   * (the one it was made for: `serve --file-owner`). Whoever could choose the
+   * token could take the credentials, so the file is refused (500, and
+   * `listen` fails) when it belongs to anyone else, when others may write it,
+   * or when it is reached through a symbolic link others could have planted;
+   * at most 16 KiB of it is read.
+   */
+  authTokenFileOwner?: number | undefined;
+  /**
    * Added to the response as `RoleArn`, as ECS does. Default: the role the
    * served credentials carry (credbridge's STS providers take it from STS's
    * `AssumedRoleUser.Arn`, so after a chain it is the last hop's role), else

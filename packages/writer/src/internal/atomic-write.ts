@@ -1,14 +1,23 @@
 import { constants, type Stats } from "node:fs";
 import { basename, dirname } from "node:path";
+import { type DirHandle, FileTooLargeError, readBoundedSync } from "@credbridge/core/files";
 import type { Logger } from "@smithy/types";
 import { CredentialsFileError, isCredentialsFileError } from "../errors.js";
 import type { FileOwner, WriterFs } from "../file-options.js";
 import { processIdentity } from "./chown-identity.js";
 import { chownRefusal, chownRefusalMessage } from "./chown-refusal.js";
-import type { DirHandle } from "./dir-handle.js";
 import { systemCode, writeError } from "./fs-error.js";
 import { acquireLock, type HeldLock, type LockDeps, type LockSettings } from "./lock.js";
 import { openDirectory } from "./open-directory.js";
+import { ownerOfReplacement } from "./ownership.js";
+
+/**
+ * Larger than any credentials or config file the writer would merge into
+ * (hundreds of profiles with session tokens): a bigger one is refused unread,
+ * counted in bytes read, so a sparse file or one that never ends cannot fill
+ * the memory or hold the writer.
+ */
+export const MAX_FILE_BYTES = 1024 * 1024;
 
 export interface UpdateRequest {
   /** Absolute path of the target. */
@@ -29,6 +38,12 @@ export interface UpdateRequest {
   deps: LockDeps;
   /** Stops the wait for the lock (SIGTERM). */
   signal?: AbortSignal | undefined;
+  /**
+   * Called under the lock just before the rename, the last moment the new
+   * text could still be dropped: throws to abort (credentials that entered
+   * their margin while the writer waited for the lock or a slow fsync).
+   */
+  beforeRename?: (() => void) | undefined;
 }
 
 /** The request, with the target's directory open: every name below is looked up in it. */
@@ -54,7 +69,15 @@ const checkTarget = (req: Located, st: Stats): void => {
     );
   }
   if (!st.isFile()) {
-    const what = st.isDirectory() ? "a directory" : "not a regular file";
+    const what = st.isDirectory()
+      ? "a directory"
+      : st.isSocket()
+        ? "a socket"
+        : st.isFIFO()
+          ? "a FIFO"
+          : st.isCharacterDevice() || st.isBlockDevice()
+            ? "a device"
+            : "not a regular file";
     throw new CredentialsFileError(
       `credbridge: refusing to write ${path}: it is ${what}. Remove it or choose another path.`,
       { code: "ERR_NOT_REGULAR_FILE", path },
@@ -62,7 +85,29 @@ const checkTarget = (req: Located, st: Stats): void => {
   }
 };
 
-const readCurrent = (req: Located): { stat: Stats | undefined; text: string | undefined } => {
+interface Current {
+  stat: Stats | undefined;
+  text: string | undefined;
+  /** Who the new file belongs to (see ownership.ts). */
+  owner: FileOwner | undefined;
+}
+
+/** Refuses what sits at the target's place, named and described, when it is anything but a regular file. */
+const refuseOddTarget = (req: Located): void => {
+  let st: Stats | undefined;
+  try {
+    st = req.fs.lstatSync(req.dir.at(req.base));
+  } catch {
+    // Reported by the caller as the error it was.
+  }
+  if (st) checkTarget(req, st);
+};
+
+/**
+ * The file there now, if any: a regular file whose owner the writer's rule
+ * accepts (checked before a byte is read), read up to {@link MAX_FILE_BYTES}.
+ */
+const readCurrent = (req: Located): Current => {
   let fd: number | undefined;
   try {
     // O_NOFOLLOW: a symbolic link fails with ELOOP instead of being followed.
@@ -73,20 +118,24 @@ const readCurrent = (req: Located): { stat: Stats | undefined; text: string | un
     );
     const stat = req.fs.fstatSync(fd);
     if (!stat.isFile()) checkTarget(req, stat);
-    return { stat, text: req.fs.readFileSync(fd, "utf8") };
+    const owner = ownerOfReplacement(req.path, stat, req.owner);
+    let bytes: Buffer;
+    try {
+      bytes = readBoundedSync(req.fs, fd, MAX_FILE_BYTES);
+    } catch (error) {
+      if (!(error instanceof FileTooLargeError)) throw error;
+      throw new CredentialsFileError(
+        `credbridge: refusing to write ${req.path}: the file there is larger than ${MAX_FILE_BYTES} bytes, which no credentials or config file is. Remove it or choose another path.`,
+        { code: "ERR_NOT_REGULAR_FILE", path: req.path },
+      );
+    }
+    return { stat, text: bytes.toString("utf8"), owner };
   } catch (error) {
     if (isCredentialsFileError(error)) throw error;
     const code = systemCode(error);
-    if (code === "ENOENT") return { stat: undefined, text: undefined };
-    if (code === "ELOOP") {
-      let st: Stats | undefined;
-      try {
-        st = req.fs.lstatSync(req.dir.at(req.base));
-      } catch {
-        // Reported below as the ELOOP it was.
-      }
-      if (st) checkTarget(req, st);
-    }
+    if (code === "ENOENT") return { stat: undefined, text: undefined, owner: req.owner };
+    // ELOOP: a symbolic link; ENXIO: a socket (which open cannot open).
+    if (code === "ELOOP" || code === "ENXIO" || code === "EOPNOTSUPP") refuseOddTarget(req);
     throw writeError(req.path, "reading the current file", error);
   } finally {
     if (fd !== undefined) req.fs.closeSync(fd);
@@ -108,22 +157,26 @@ const syncDirectory = (req: Located): void => {
   }
 };
 
-/**
- * Whether `owner` could read the file there already. Otherwise rewriting it
- * for them would hand them its other profiles: root's own file, say, reached
- * through a hard link the application user made.
- */
-const ownerMayRead = (st: Stats, owner: FileOwner): boolean =>
-  st.uid === owner.uid || (st.mode & 0o004) !== 0 || ((st.mode & 0o040) !== 0 && st.gid === owner.gid);
+/** Which inode a file is: what the rename must install, and nothing else. */
+interface Inode {
+  dev: number;
+  ino: number;
+}
 
-/** Writes `text` to a new exclusive temp file in the lock's holder directory, with its mode and owner, synced. */
+const sameInode = (a: Inode, b: Inode) => a.dev === b.dev && a.ino === b.ino;
+
+/**
+ * Writes `text` to a new exclusive temp file in the lock's holder directory,
+ * with its mode and owner, synced. Returns the inode written, which is all the
+ * rename may put at the target.
+ */
 const writeTemp = (
   req: Located,
   held: HeldLock,
   temp: string,
   text: string,
-  current: Stats | undefined,
-): void => {
+  owner: FileOwner | undefined,
+): Inode => {
   let fd: number;
   try {
     fd = req.fs.openSync(held.holder.at(temp), "wx", req.mode);
@@ -133,39 +186,54 @@ const writeTemp = (
   }
   try {
     req.fs.writeFileSync(fd, text, "utf8");
-    const owner = req.owner ?? (current ? { uid: current.uid, gid: current.gid } : undefined);
-    // The common case, a file we own, needs no fstat.
-    if (owner && (owner.uid !== process.geteuid?.() || owner.gid !== process.getegid?.())) {
-      const mine = req.fs.fstatSync(fd);
-      if (mine.uid !== owner.uid || mine.gid !== owner.gid) {
-        try {
-          req.fs.fchownSync(fd, owner.uid, owner.gid);
-        } catch (error) {
-          // Not a fault of the directory: name the process's lack of the right, and the fixes.
-          const reason = req.owner && chownRefusal(req.owner, processIdentity());
-          if (reason) {
-            throw new CredentialsFileError(chownRefusalMessage(req.path, req.owner!, reason), {
-              code: "ERR_CHOWN",
-              path: req.path,
-              syscallCode: systemCode(error),
-              cause: error,
-            });
-          }
-          if (req.owner) throw error;
-          req.logger?.warn(
-            `credbridge: could not keep ${req.path} owned by ${owner.uid}:${owner.gid} (${systemCode(error) ?? error}); it is now owned by ${mine.uid}:${mine.gid}. Set the owner option or run the writer as that user.`,
-          );
+    const mine = req.fs.fstatSync(fd);
+    if (owner && (mine.uid !== owner.uid || mine.gid !== owner.gid)) {
+      try {
+        req.fs.fchownSync(fd, owner.uid, owner.gid);
+      } catch (error) {
+        // Not a fault of the directory: name the process's lack of the right, and the fixes.
+        const reason = req.owner && chownRefusal(req.owner, processIdentity());
+        if (reason) {
+          throw new CredentialsFileError(chownRefusalMessage(req.path, req.owner!, reason), {
+            code: "ERR_CHOWN",
+            path: req.path,
+            syscallCode: systemCode(error),
+            cause: error,
+          });
         }
+        if (req.owner) throw error;
+        req.logger?.warn(
+          `credbridge: could not keep ${req.path} owned by ${owner.uid}:${owner.gid} (${systemCode(error) ?? error}); it is now owned by ${mine.uid}:${mine.gid}. Set the owner option or run the writer as that user.`,
+        );
       }
     }
     // After chown, and whatever the umask was at open.
     req.fs.fchmodSync(fd, req.mode);
     req.fs.fsyncSync(fd);
+    return { dev: mine.dev, ino: mine.ino };
   } catch (error) {
     if (isCredentialsFileError(error)) throw error;
     throw writeError(req.path, "writing the temporary file", error);
   } finally {
     req.fs.closeSync(fd);
+  }
+};
+
+const tampered = (req: Located, what: string, found: Stats | undefined) =>
+  new CredentialsFileError(
+    `credbridge: ${req.path} was not replaced with what this writer wrote: ${what}` +
+      (found ? ` (now a file of uid ${found.uid})` : "") +
+      `. Another user who may write ${req.dir.path} is interfering; the write is reported failed. Give the file a directory only its writers can change.`,
+    { code: "ERR_TAMPERED", path: req.path },
+  );
+
+/** What is at `at` now, or undefined when nothing is. */
+const lookAt = (req: Located, at: string): Stats | undefined => {
+  try {
+    return req.fs.lstatSync(at);
+  } catch (error) {
+    if (systemCode(error) === "ENOENT") return undefined;
+    throw writeError(req.path, "checking what was written", error);
   }
 };
 
@@ -176,15 +244,6 @@ const writeTemp = (
 const replaceLocked = (req: Located, held: HeldLock): boolean => {
   const current = readCurrent(req);
   if (current.text === undefined && !req.create) return false;
-  if (req.owner && current.stat && !ownerMayRead(current.stat, req.owner)) {
-    const st = current.stat;
-    const who = `${req.owner.uid}:${req.owner.gid}`;
-    throw new CredentialsFileError(
-      `credbridge: refusing to write ${req.path} for ${who}: the file there belongs to uid ${st.uid} (mode ${(st.mode & 0o777).toString(8).padStart(4, "0")}), ` +
-        `which ${who} may not read, and rewriting it would hand them its other content. Remove it, or give it to ${who} if what it holds is theirs.`,
-      { code: "ERR_FILE_OWNER", path: req.path },
-    );
-  }
   const next = req.update(current.text);
   if (next === undefined) return false;
   if (current.stat && current.stat.nlink > 1) {
@@ -198,13 +257,31 @@ const replaceLocked = (req: Located, held: HeldLock): boolean => {
   const temp = `${req.base}.tmp`;
   let renamed = false;
   try {
-    writeTemp(req, held, temp, next, current.stat);
+    const written = writeTemp(req, held, temp, next, current.owner);
+    req.beforeRename?.();
+    // The holder admits nobody but the file's writers (lock-access.ts); should
+    // another user still have put a file of theirs in ours' place, it is not renamed.
+    const before = lookAt(req, held.holder.at(temp));
+    if (!before || !sameInode(before, written)) {
+      throw tampered(req, "the temporary file was replaced before the rename", before);
+    }
     try {
       req.fs.renameSync(held.holder.at(temp), req.dir.at(req.base));
       renamed = true;
     } catch (error) {
       if (systemCode(error) === "ENOENT") held.assertHeld();
       throw writeError(req.path, "renaming the temporary file over it", error);
+    }
+    // A write never reports success for a file it did not produce.
+    const after = lookAt(req, req.dir.at(req.base));
+    if (!after || !sameInode(after, written)) {
+      throw tampered(
+        req,
+        after
+          ? "another file took its place right after the rename"
+          : "it was removed right after the rename",
+        after,
+      );
     }
   } finally {
     if (!renamed) {

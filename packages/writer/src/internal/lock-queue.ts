@@ -1,6 +1,6 @@
 import { randomBytes } from "node:crypto";
+import { type DirHandle, openChild } from "@credbridge/core/files";
 import type { WriterFs } from "../file-options.js";
-import { type DirHandle, openChild } from "./dir-handle.js";
 import { ignoring, systemCode } from "./fs-error.js";
 import type { LockAccess } from "./lock-access.js";
 

@@ -1,8 +1,8 @@
 import type { Stats } from "node:fs";
 import { join } from "node:path";
+import { type DirHandle, openChild } from "@credbridge/core/files";
 import { CredentialsFileError } from "../errors.js";
 import type { WriterFs } from "../file-options.js";
-import { type DirHandle, openChild } from "./dir-handle.js";
 import { systemCode } from "./fs-error.js";
 
 /** `<name>.lock`, in the target's directory. */
@@ -68,19 +68,36 @@ const removeTree = (fs: WriterFs, parent: DirHandle, name: string, shown: string
     return DENIED.has(code) ? new Blocked(where, stat, code) : error;
   };
   if (st.isDirectory()) {
+    // One this writer may not open or list (another user's, 0700) may still be
+    // empty, and an empty directory goes with the right to write its parent:
+    // a holder half made by a writer killed before it gave the holder away.
+    const orEmpty = (error: unknown) => {
+      if (!DENIED.has(systemCode(error) ?? "")) throw error;
+      try {
+        fs.rmdirSync(parent.at(name));
+      } catch (again) {
+        const code = systemCode(again);
+        if (code === "ENOENT") return;
+        throw code === "ENOTEMPTY" || code === "EEXIST" || DENIED.has(code ?? "")
+          ? denied(error, shown, st)
+          : again;
+      }
+    };
     let d: DirHandle;
     try {
       d = openChild(fs, parent, name);
     } catch (error) {
       if (systemCode(error) === "ENOENT") return;
-      throw denied(error, shown, st);
+      orEmpty(error);
+      return;
     }
     try {
       let entries: string[];
       try {
         entries = fs.readdirSync(d.at(""));
       } catch (error) {
-        throw denied(error, shown, st);
+        orEmpty(error);
+        return;
       }
       for (const entry of entries) removeTree(fs, d, entry, join(shown, entry));
     } finally {

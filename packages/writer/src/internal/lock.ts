@@ -1,8 +1,8 @@
 import { randomBytes } from "node:crypto";
 import { backoffDelay } from "@credbridge/core";
+import { type DirHandle, openChild } from "@credbridge/core/files";
 import { CredentialsFileError, isCredentialsFileError } from "../errors.js";
 import type { WriterFs } from "../file-options.js";
-import { type DirHandle, openChild } from "./dir-handle.js";
 import { ignoring, systemCode, writeError } from "./fs-error.js";
 import { type LockAccess, lockAccessOf } from "./lock-access.js";
 import { dropTicket, isAbandoned, queued, type Ticket, takeTicket, waitedMs } from "./lock-queue.js";

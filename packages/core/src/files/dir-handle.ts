@@ -1,6 +1,24 @@
+import type * as fs from "node:fs";
 import { constants, type Stats } from "node:fs";
 import { join } from "node:path";
-import type { WriterFs } from "../file-options.js";
+
+/**
+ * The part of `node:fs` that opening directories uses: synchronous, so a walk
+ * from `/` is one stretch no other code runs in. Inject a wrapper to simulate
+ * a race or a missing /proc.
+ */
+export type DirectoryFs = Pick<
+  typeof fs,
+  | "openSync"
+  | "closeSync"
+  | "fstatSync"
+  | "statSync"
+  | "lstatSync"
+  | "readlinkSync"
+  | "mkdirSync"
+  | "rmdirSync"
+  | "fchownSync"
+>;
 
 /** Opens a directory, never through a symbolic link in its last component (ELOOP or ENOTDIR then). */
 export const DIRECTORY_FLAGS = constants.O_RDONLY | constants.O_DIRECTORY | constants.O_NOFOLLOW;
@@ -27,7 +45,7 @@ export interface DirHandle {
 }
 
 /** Whether `/proc/self/fd/N` reaches the directory `fd` is open on: the anchoring `at` relies on. */
-const procAnchors = (fs: WriterFs, fd: number): boolean => {
+const procAnchors = (fs: DirectoryFs, fd: number): boolean => {
   try {
     const viaProc = fs.statSync(`/proc/self/fd/${fd}`);
     const direct = fs.fstatSync(fd);
@@ -37,7 +55,7 @@ const procAnchors = (fs: WriterFs, fd: number): boolean => {
   }
 };
 
-const handle = (fs: WriterFs, fd: number, path: string, anchored: boolean): DirHandle => {
+const handle = (fs: DirectoryFs, fd: number, path: string, anchored: boolean): DirHandle => {
   let closed = false;
   return {
     fd,
@@ -54,7 +72,7 @@ const handle = (fs: WriterFs, fd: number, path: string, anchored: boolean): DirH
 };
 
 /** The file system root, opened; decides once whether its children can be anchored through /proc. */
-export const openRoot = (fs: WriterFs): DirHandle => {
+export const openRoot = (fs: DirectoryFs): DirHandle => {
   const fd = fs.openSync("/", DIRECTORY_FLAGS);
   return handle(fs, fd, "/", procAnchors(fs, fd));
 };
@@ -64,7 +82,7 @@ export const openRoot = (fs: WriterFs): DirHandle => {
  * link there (ELOOP or ENOTDIR, as the kernel reports O_NOFOLLOW with
  * O_DIRECTORY). The handle is anchored as its parent is.
  */
-export const openChild = (fs: WriterFs, parent: DirHandle, name: string): DirHandle => {
+export const openChild = (fs: DirectoryFs, parent: DirHandle, name: string): DirHandle => {
   const fd = fs.openSync(parent.at(name), DIRECTORY_FLAGS);
   return handle(fs, fd, join(parent.path, name), parent.anchored);
 };
