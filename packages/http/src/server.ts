@@ -97,8 +97,9 @@ const LIMIT_WARNING_EVERY_MS = 60_000;
 
 /**
  * A hardened HTTP (or HTTPS) server: the `Host` check, strict paths, bounded
- * heads, bodies and buffered bytes, timeouts from the TLS handshake to the
- * last byte of the request, connection slots that idle clients cannot keep,
+ * heads and bodies, a bound on the bytes held for clients (bodies received,
+ * answers not yet sent), timeouts from the TLS handshake to the last byte of
+ * the answer, connection slots that idle clients cannot keep,
  * one reply writer, the request observer, and a graceful close. Creating it
  * does nothing; `listen` binds.
  */
@@ -130,6 +131,7 @@ export const createHttpServer = (options: HttpServerOptions): HttpServer => {
     budget: createByteBudget(resolveLimits({}).maxBufferedBytes),
     draining: false,
     answering: (res) => connections?.answering(res),
+    answered: (res) => connections?.answered(res),
   };
 
   const pipeline = createPipeline(
