@@ -2,7 +2,7 @@ import { createHttpServer, type Reply, type ServerAddress } from "@credbridge/ht
 import type { JsonLogger } from "../log.js";
 import type { InjectDefaults } from "./inject.js";
 import { answerReview } from "./review.js";
-import { readTlsPair, type TlsPair, type TlsWatcher, watchTlsFiles } from "./tls-files.js";
+import { readTlsPair, type TlsPair, type TlsWatcher, validityProblem, watchTlsFiles } from "./tls-files.js";
 
 export interface WebhookServerOptions {
   host: string;
@@ -122,6 +122,12 @@ export const createWebhookServer = (options: WebhookServerOptions) => {
   const listen = async (): Promise<ServerAddress> => {
     const address = await http.listen();
     const current = pair!;
+    const stale = validityProblem(current, now());
+    if (stale) {
+      logger.log("warn", "the serving certificate is outside its dates: the API server will refuse it", {
+        error: `--tls-cert-file ${options.certFile}: ${stale}`,
+      });
+    }
     watcher = watchTlsFiles(
       options.certFile,
       options.keyFile,
@@ -138,6 +144,7 @@ export const createWebhookServer = (options: WebhookServerOptions) => {
           error: error.message,
         }),
       options.tlsPollMs,
+      now,
     );
     return address;
   };
