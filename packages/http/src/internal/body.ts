@@ -17,11 +17,11 @@ const NOTHING: Holding = { take: () => true, release: () => {}, pinned: false };
 /**
  * Reads `req`'s body within `maxBodyBytes`. A kept body takes each chunk's
  * bytes from the shared budget as it arrives — never what a `Content-Length`
- * merely declares, which a client need not send — so a body that cannot fit is
- * refused (503) before it is held, and an older body that stopped arriving may
- * be refused (503) to make room for a younger one. `done` is called once,
- * unless the client goes away first (then the bytes go back and nobody is
- * answered).
+ * merely declares, which a client need not send. A declared body that cannot
+ * fit now is refused (503) before its first byte is read; a chunk that cannot
+ * fit is refused too; a body that stopped arriving may be refused (503) to make
+ * room for others. `done` is called once, unless the client goes away first
+ * (then the bytes go back and nobody is answered).
  */
 export const readBody = (
   req: IncomingMessage,
@@ -51,6 +51,11 @@ export const readBody = (
     req.pause();
     done({ ok: false, status });
   };
+  // A body that cannot fit beside the others is refused before a byte of it is read.
+  if (keep && declared !== undefined && declared > 0 && !budget.room(declared)) {
+    done({ ok: false, status: 503 });
+    return;
+  }
   const holding = keep ? budget.hold(() => refuse(503)) : NOTHING;
   const onData = (chunk: Buffer) => {
     received += chunk.length;

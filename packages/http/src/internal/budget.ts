@@ -1,29 +1,33 @@
 /**
  * Bytes the server holds for its clients — request bodies being received,
- * answers not yet taken by the kernel — across all connections, within `max`.
+ * answers the kernel has not taken — across all connections, within `max`.
  *
- * Only bytes actually held count: a head that declares 3 MiB and sends nothing
- * holds nothing. When a holding needs room that is not free, the oldest
- * holdings that began before it make room (each is evicted: its connection is
- * answered 503 or cut). An honest client sends its body, and reads its answer,
- * within milliseconds, so the oldest holders are the ones that stopped
- * half-way: whoever holds bytes back is the one to lose them, not the next
- * client. A holding is refused only when the room is held by younger holdings
- * or by bodies being answered.
+ * Only bytes actually held count: a head that declares 3 MiB and sends
+ * nothing holds nothing. When room is needed, holdings that have stalled —
+ * nothing more arrived (or nothing was taken) for `stalledMs` — make it, the
+ * longest-stalled first, each evicted (its body answered 503, its connection
+ * cut). An honest client sends its body, and takes its answer, without
+ * pausing, so whoever holds bytes back is the one to lose them, not the next
+ * client. Holdings still moving are never evicted: a newcomer that does not
+ * fit beside them is refused before any of its bytes is read, so a flood of
+ * bodies costs the server no more than `max` (reading them all, only to drop
+ * them, would leave their bytes to the garbage collector).
  */
 export interface ByteBudget {
   /**
-   * A holding, empty until `take`; `evict` ends it to make room for a younger
-   * one and must call its `release` before returning.
+   * A holding, empty until `take`; `evict` ends it to make room and must give
+   * its bytes back (`release`) or have them given back when its connection closes.
    */
   hold(evict: () => void): Holding;
+  /** Whether `bytes` more fit now, once stalled holdings made room (they are evicted). */
+  room(bytes: number): boolean;
   /** Bytes held now, all holdings together. */
   readonly held: number;
 }
 
 export interface Holding {
   /**
-   * Takes `bytes` more, evicting older holdings if it must; false (nothing
+   * Takes `bytes` more, evicting stalled holdings if it must; false (nothing
    * taken) when they cannot make room, or the holding is over.
    */
   take(bytes: number): boolean;
@@ -35,39 +39,57 @@ export interface Holding {
 
 interface Entry extends Holding {
   bytes: number;
+  /** When it last took bytes. */
+  movedAt: number;
   evict: () => void;
 }
 
-export const createByteBudget = (max: number): ByteBudget => {
+export interface BudgetRules {
+  max: number;
+  /** A holding that took nothing for this long may be evicted. */
+  stalledMs: number;
+  /** Milliseconds on a monotonic clock. */
+  now: () => number;
+}
+
+export const createByteBudget = ({ max, stalledMs, now }: BudgetRules): ByteBudget => {
   let held = 0;
-  // Oldest first (insertion order).
+  // Insertion order; re-inserted on every take, so the first is the longest-stalled.
   const holdings = new Set<Entry>();
 
-  /** The oldest holding begun before `young` that holds bytes and may be evicted. */
-  const oldestBefore = (young: Entry): Entry | undefined => {
+  const stalled = (): Entry | undefined => {
+    const limit = now() - stalledMs;
     for (const h of holdings) {
-      if (h === young) return undefined;
+      if (h.movedAt > limit) return undefined;
       if (!h.pinned && h.bytes > 0) return h;
     }
     return undefined;
   };
 
+  const room = (bytes: number): boolean => {
+    while (held + bytes > max) {
+      const victim = stalled();
+      if (victim === undefined) return false;
+      victim.evict();
+      // A cut connection closes on a later tick: its bytes come back now.
+      victim.release();
+    }
+    return true;
+  };
+
   const hold = (evict: () => void): Holding => {
     const entry: Entry = {
       bytes: 0,
+      movedAt: now(),
       pinned: false,
       evict,
       take: (bytes) => {
-        if (!holdings.has(entry)) return false;
-        while (held + bytes > max) {
-          const victim = oldestBefore(entry);
-          if (victim === undefined) return false;
-          victim.evict();
-          // A cut connection closes on a later tick: its bytes come back now.
-          victim.release();
-        }
+        if (!holdings.has(entry) || !room(bytes)) return false;
         entry.bytes += bytes;
         held += bytes;
+        entry.movedAt = now();
+        holdings.delete(entry);
+        holdings.add(entry);
         return true;
       },
       release: () => {
@@ -82,6 +104,7 @@ export const createByteBudget = (max: number): ByteBudget => {
 
   return {
     hold,
+    room,
     get held() {
       return held;
     },

@@ -10,10 +10,10 @@ export interface HttpLimits {
    * Bytes held in memory for clients at once, across all connections: the
    * request bodies the server reads (see `readBody`), counted as they arrive,
    * and answers the kernel has not taken yet (a client that does not read).
-   * When more are needed, the oldest holdings make room — a body still
-   * arriving is answered 503 with `Retry-After`, an unsent answer's connection
-   * is cut — and a body that still does not fit is answered 503 at once.
-   * Default 16 MiB.
+   * When more are needed, holdings that moved no byte for a second make room
+   * — such a body is answered 503 with `Retry-After`, such an answer's
+   * connection is cut — and a body that still does not fit is answered 503
+   * before it is read. Default 16 MiB.
    */
   maxBufferedBytes?: number | undefined;
   /** An answer must be taken by the client within this once written, or its connection is cut. Default 10 000 ms. */

@@ -5,9 +5,9 @@ import type { ByteBudget } from "./budget.js";
  * Holds the part of an answer just written that the kernel has not taken yet
  * against `budget`, until it has (the response's `finish`) or the connection
  * is gone. A client that stops reading leaves its answer in the process: it
- * counts there, an older one is cut to make room for a younger holding, one
- * that does not fit is cut at once, and one still unsent after `sendTimeoutMs`
- * is cut too. An answer taken at once (plain HTTP to a reading client) costs
+ * counts there, it is cut to make room once it has stalled, an answer that
+ * does not fit is cut at once, and one still unsent after `sendTimeoutMs` is
+ * cut too. An answer taken at once (plain HTTP to a reading client) costs
  * nothing here.
  */
 export const holdUnsent = (res: ServerResponse, budget: ByteBudget, sendTimeoutMs: number): void => {
