@@ -295,6 +295,30 @@ beforeAll(async () => {
         status: 400,
       },
       {
+        // Copied into the sidecar's environment, so into the patch: a 3.7 MiB answer.
+        name: "a 2.9 MB AWS_ROLE_ARN",
+        request: mutate(
+          review({
+            ...harbor,
+            spec: {
+              ...harbor.spec,
+              containers: harbor.spec.containers.map((c, i) =>
+                i === 0
+                  ? {
+                      ...c,
+                      env: c.env?.map((e) =>
+                        e.name === "AWS_ROLE_ARN" ? { ...e, value: `${e.value}${"a".repeat(2_900_000)}` } : e,
+                      ),
+                    }
+                  : c,
+              ),
+            },
+          }),
+        ),
+        status: 200,
+        maxAnswerBytes: 8 * 1024,
+      },
+      {
         name: "one object of 250 000 names",
         request: mutate(
           review({ ...harbor, spec: { ...harbor.spec, x: Object.fromEntries(names(250_000, () => 0)) } }),

@@ -235,4 +235,14 @@ describe("pods built to cost the webhook more than their size", () => {
     expectInjected(pod, after);
     expect(mutatePod(after, DEFAULTS)).toEqual({ kind: "patch", patch: [] });
   });
+
+  it("refuses a pod whose AWS variables the sidecar would copy are longer than any ARN, path or URL (a 2.9 MB AWS_ROLE_ARN made a 3.7 MiB answer)", () => {
+    const pod = readPod(`${FIXTURES}/harbor-registry-irsa.pod.yaml`);
+    const arn = pod.spec.containers[0]!.env!.find((e) => e.name === "AWS_ROLE_ARN")!;
+    arn.value = `arn:aws:iam::123456789012:role/${"a".repeat(2_900_000)}`;
+    expect(mutatePod(pod, DEFAULTS)).toEqual({
+      kind: "deny",
+      message: `credbridge: credbridge.io/inject: container "${pod.spec.containers[0]!.name}" sets AWS_ROLE_ARN to 2900031 characters; the sidecar copies it and takes at most 4096`,
+    });
+  });
 });

@@ -1,4 +1,5 @@
 import { ANNOTATIONS, AnnotationError, INJECTED, MAX_CONTAINERS, parseInjectConfig } from "./annotations.js";
+import { MAX_SOURCE_VALUE, oversizedSourceValue } from "./aws-source.js";
 import { clip } from "./clip.js";
 import {
   type InjectDefaults,
@@ -65,6 +66,12 @@ export const mutatePod = (pod: Pod, defaults: InjectDefaults): Mutation => {
     // The sidecar's ports and the IMDS address would be the node's, shared by every such pod on it.
     return deny(
       `${ANNOTATIONS.inject}: a pod with hostNetwork shares the node's network, where the sidecar's ports and the IMDS address would clash; remove the annotation or hostNetwork`,
+    );
+  }
+  const oversized = oversizedSourceValue([...(pod.spec.initContainers ?? []), ...pod.spec.containers]);
+  if (oversized) {
+    return deny(
+      `${ANNOTATIONS.inject}: container ${clip(JSON.stringify(oversized.container), 80)} sets ${oversized.name} to ${oversized.length} characters; the sidecar copies it and takes at most ${MAX_SOURCE_VALUE}`,
     );
   }
   const conflicts = mountConflicts(config, selectedApps(pod, config));
