@@ -95,6 +95,12 @@ const serveTarget = (
     honest: { request: request("GET", path, host, headers), status: 200 },
     bodyPath: shape.bodyPath,
     limits: DEFAULT_LIMITS,
+    largest: {
+      name: "the honest request with 7 KiB of headers",
+      request: request("GET", path, host, { ...headers, "X-Pad": "a".repeat(7_000) }),
+      status: 200,
+    },
+    bigAnswer: { name: "the honest request", request: request("GET", path, host, headers), status: 200 },
     quadratic: [
       { name: "a path of 3 901 segments", request: request("GET", manySegments, host), status: 404 },
       {
@@ -191,6 +197,21 @@ beforeAll(async () => {
   const review = (pod: unknown) => JSON.stringify(admissionReview(pod));
   const harbor = readPod(`${FIXTURES}/harbor-registry-irsa.pod.yaml`);
   const containers = Array.from({ length: 20_000 }, (_, i) => ({ name: `app-${i}`, image: "example/app:1" }));
+  /** The Harbor pod with `count` more annotations. */
+  const annotated = (count: number, entry: (i: number) => [string, string]) =>
+    review({
+      ...harbor,
+      metadata: {
+        ...harbor.metadata,
+        annotations: {
+          ...harbor.metadata!.annotations,
+          ...Object.fromEntries(Array.from({ length: count }, (_, i) => entry(i))),
+        },
+      },
+    });
+  /** `count` entries of distinct short names, from `from` on. */
+  const names = (count: number, value: () => unknown, from = 0) =>
+    Array.from({ length: count }, (_, i) => [(from + i).toString(36), value()] as const);
   const mutate = (body: string) =>
     request("POST", "/mutate?timeout=5s", webhookHost, { "Content-Type": "application/json" }, body);
   targets.push({
@@ -257,22 +278,91 @@ beforeAll(async () => {
         status: 400,
       },
       {
-        name: "60 000 annotations",
+        name: "9 000 annotations of other tools",
+        request: mutate(annotated(9_000, (i) => [`example.com/a${i}`, "x"])),
+        status: 200,
+      },
+      {
+        // Each was a problem of its own in the denial: 3 MB, logged whole.
+        name: "9 000 unknown credbridge.io annotations of 200 characters",
+        request: mutate(annotated(9_000, (i) => [`credbridge.io/${"x".repeat(200)}${i}`, ""])),
+        status: 200,
+        maxAnswerBytes: 8 * 1024,
+      },
+      {
+        name: "60 000 annotations (more than 10 000 distinct names)",
+        request: mutate(annotated(60_000, (i) => [`example.com/a${i}`, "x"])),
+        status: 400,
+      },
+      {
+        // Copied into the sidecar's environment, so into the patch: a 3.7 MiB answer.
+        name: "a 2.9 MB AWS_ROLE_ARN",
         request: mutate(
           review({
             ...harbor,
-            metadata: {
-              ...harbor.metadata,
-              annotations: {
-                ...harbor.metadata!.annotations,
-                ...Object.fromEntries(Array.from({ length: 60_000 }, (_, i) => [`example.com/a${i}`, "x"])),
-              },
+            spec: {
+              ...harbor.spec,
+              containers: harbor.spec.containers.map((c, i) =>
+                i === 0
+                  ? {
+                      ...c,
+                      env: c.env?.map((e) =>
+                        e.name === "AWS_ROLE_ARN" ? { ...e, value: `${e.value}${"a".repeat(2_900_000)}` } : e,
+                      ),
+                    }
+                  : c,
+              ),
             },
           }),
         ),
         status: 200,
+        maxAnswerBytes: 8 * 1024,
+      },
+      {
+        name: "one object of 250 000 names",
+        request: mutate(
+          review({ ...harbor, spec: { ...harbor.spec, x: Object.fromEntries(names(250_000, () => 0)) } }),
+        ),
+        status: 400,
+      },
+      {
+        name: "2 500 objects of 100 names, none repeated",
+        request: mutate(
+          review({
+            ...harbor,
+            spec: {
+              ...harbor.spec,
+              x: Array.from({ length: 2_500 }, (_, o) => Object.fromEntries(names(100, () => 0, o * 100))),
+            },
+          }),
+        ),
+        status: 400,
       },
     ],
+    largest: {
+      name: "a 2.8 MiB pod: an init container with a 2.9 MB argument",
+      request: mutate(
+        review({
+          ...harbor,
+          spec: {
+            ...harbor.spec,
+            initContainers: [{ name: "init", image: "example/init:1", args: ["a".repeat(2_900_000)] }],
+          },
+        }),
+      ),
+      status: 200,
+    },
+    bigAnswer: {
+      // Echoed in the answer before: a 1.9 MiB answer each.
+      name: "a review of a 2 MB request.uid",
+      request: mutate(
+        JSON.stringify({
+          ...admissionReview(harbor),
+          request: { ...admissionReview(harbor).request, uid: "u".repeat(2_000_000) },
+        }),
+      ),
+      status: 400,
+    },
     memoryLimitMiB: CONTAINER_LIMIT_MIB,
   });
 }, 60_000);

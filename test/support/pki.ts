@@ -40,8 +40,11 @@ export const makeCa = async (dir: string) => {
   let serial = 0;
   return {
     caBundle: await readFile(cert, "utf8"),
-    /** A serving certificate for `names` (DNS names and IPs), signed by this CA: `{ cert, key }` PEM. */
-    issue: async (names: string[]): Promise<{ cert: string; key: string }> => {
+    /**
+     * A serving certificate for `names` (DNS names and IPs), signed by this CA:
+     * `{ cert, key }` PEM. `days: -1` makes one that expired a day ago.
+     */
+    issue: async (names: string[], days = 1): Promise<{ cert: string; key: string }> => {
       serial += 1;
       const base = join(dir, `serving-${serial}`);
       await openssl([
@@ -68,7 +71,7 @@ export const makeCa = async (dir: string) => {
         "-set_serial",
         String(1000 + serial),
         "-days",
-        "1",
+        String(days),
         "-extfile",
         `${base}.ext`,
         "-out",

@@ -13,6 +13,7 @@ import {
   type Container,
   envNameOf,
   MAX_CONTAINERS,
+  MAX_DENIAL_CHARS,
   type Mutation,
   mutatePod,
   type Pod,
@@ -20,7 +21,7 @@ import {
 } from "@credbridge/cli";
 import { describe, expect, it } from "vitest";
 import { applyPatch, expectValidPod } from "./support/k8s.js";
-import { awsWebhook, DEFAULTS, exampleTemplates, podFixtures } from "./support/pods.js";
+import { awsWebhook, DEFAULTS, exampleTemplates, FIXTURES, podFixtures, readPod } from "./support/pods.js";
 
 const SERVE_ENV = new Set(Object.keys(COMMANDS.serve!.flags).map(envNameOf));
 /** What the sidecar may carry besides serve's own variables: what AWS's webhook gave the pod. */
@@ -174,6 +175,74 @@ describe("pods built to cost the webhook more than their size", () => {
     expect(answer).toEqual({
       kind: "deny",
       message: expect.stringMatching(/credbridge\.io\/containers lists 20000 names/),
+    });
+  });
+
+  it("names three unknown credbridge.io annotations and counts the rest: 9 000 make a denial of a few hundred characters (each was one problem: 3 MB)", () => {
+    const unknown = Object.fromEntries(
+      Array.from({ length: 9_000 }, (_, i) => [`credbridge.io/${"x".repeat(200)}${i}`, ""]),
+    );
+    const pod: Pod = {
+      metadata: { annotations: { [ANNOTATIONS.inject]: "true", ...unknown } },
+      spec: { containers: many(1) },
+    };
+    const answer = mutatePod(pod, DEFAULTS);
+    expect(answer.kind).toBe("deny");
+    const message = answer.kind === "deny" ? answer.message : "";
+    expect(message).toMatch(
+      /^credbridge: unknown annotations "credbridge\.io\/x{86}…" \(\d+ characters\), .* and 8997 more; credbridge reads credbridge\.io\/inject, /,
+    );
+    expect(message.length).toBeLessThan(1_000);
+  });
+
+  it("cuts a denial to MAX_DENIAL_CHARS whatever the pod quotes into it (container names are not checked before mutation)", () => {
+    const long = (i: number) => ({ name: `${"n".repeat(1_000_000)}${i}`, image: "example/app:1" });
+    const pod: Pod = {
+      metadata: {
+        annotations: { [ANNOTATIONS.inject]: "true", [ANNOTATIONS.credentialsPath]: "/data/credentials" },
+      },
+      spec: {
+        containers: [0, 1, 2].map((i) => ({
+          ...long(i),
+          volumeMounts: [{ name: "data", mountPath: "/data" }],
+        })),
+      },
+    };
+    const answer = mutatePod(pod, DEFAULTS);
+    expect(answer.kind).toBe("deny");
+    const message = answer.kind === "deny" ? answer.message : "";
+    expect(message).toMatch(
+      /^credbridge: credbridge\.io\/credentials-path: container\(s\) n+… \(\d+ characters\)$/,
+    );
+    expect(message.length).toBeLessThanOrEqual(MAX_DENIAL_CHARS + 30);
+  });
+
+  it("adds the sidecar without copying the pod's own init containers: a 2.9 MB argument makes a patch of a few KiB (it was 3.7 MB)", () => {
+    const harbor = readPod(`${FIXTURES}/harbor-registry-irsa.pod.yaml`);
+    const pod: Pod = {
+      ...harbor,
+      spec: {
+        ...harbor.spec,
+        initContainers: [{ name: "init", image: "example/init:1", args: ["a".repeat(2_900_000)] }],
+      },
+    };
+    const answer = mutatePod(pod, DEFAULTS);
+    if (answer.kind !== "patch") throw new Error(`expected a patch, got ${answer.kind}`);
+    expect(JSON.stringify(answer.patch).length).toBeLessThan(16 * 1024);
+    const after = applyPatch(pod, answer.patch);
+    expect(after.spec.initContainers?.map((c) => c.name)).toEqual([SIDECAR_NAME, "init"]);
+    expect(after.spec.initContainers?.[1]?.args).toEqual(pod.spec.initContainers![0]!.args);
+    expectInjected(pod, after);
+    expect(mutatePod(after, DEFAULTS)).toEqual({ kind: "patch", patch: [] });
+  });
+
+  it("refuses a pod whose AWS variables the sidecar would copy are longer than any ARN, path or URL (a 2.9 MB AWS_ROLE_ARN made a 3.7 MiB answer)", () => {
+    const pod = readPod(`${FIXTURES}/harbor-registry-irsa.pod.yaml`);
+    const arn = pod.spec.containers[0]!.env!.find((e) => e.name === "AWS_ROLE_ARN")!;
+    arn.value = `arn:aws:iam::123456789012:role/${"a".repeat(2_900_000)}`;
+    expect(mutatePod(pod, DEFAULTS)).toEqual({
+      kind: "deny",
+      message: `credbridge: credbridge.io/inject: container "${pod.spec.containers[0]!.name}" sets AWS_ROLE_ARN to 2900031 characters; the sidecar copies it and takes at most 4096`,
     });
   });
 });

@@ -128,6 +128,36 @@ describe("credbridge webhook over HTTPS", () => {
     expect(responseOf(await call(admissionReview(pod))).response.allowed).toBe(true);
   });
 
+  it("refuses a request.uid that is not the API server's UUID (400), echoing none of it (a 2 MB uid came back as a 1.9 MiB answer)", async () => {
+    const review = admissionReview(harbor());
+    const reply = await call({ ...review, request: { ...review.request, uid: "u".repeat(2_000_000) } });
+    expect(reply.status).toBe(400);
+    expect(JSON.parse(reply.body).message).toBe(
+      "request.uid must be the UUID the API server gives each review (36 characters); got 2000000 characters",
+    );
+    expect(reply.body.length).toBeLessThan(200);
+  });
+
+  it("logs a review with the pod's name and namespace cut short and its denial capped, however long the pod makes them", async () => {
+    const pod = harbor();
+    pod.metadata!.name = "p".repeat(1_000_000);
+    for (let i = 0; i < 3_000; i++) pod.metadata!.annotations![`credbridge.io/${"x".repeat(100)}${i}`] = "";
+    const review = admissionReview(pod);
+    review.request.namespace = "s".repeat(1_000_000);
+    const answer = responseOf(await call(review));
+    expect(answer.response.allowed).toBe(false);
+    expect(String(answer.response.status?.message)).toMatch(/and 2997 more; credbridge reads/);
+    await webhook.waitFor((l) => l.msg === "admission review" && l.uid === review.request.uid);
+    const line = webhook.lines.find((l) => l.includes(review.request.uid))!;
+    expect(line.length).toBeLessThan(4 * 1024);
+    expect(JSON.parse(line)).toMatchObject({
+      level: "warn",
+      outcome: "deny",
+      pod: `${"p".repeat(253)}… (1000000 characters)`,
+      namespace: `${"s".repeat(253)}… (1000000 characters)`,
+    });
+  });
+
   it("is hardened like the other servers: Host, method, size limits; /healthz and /readyz", async () => {
     expect((await call(admissionReview(harbor()), { host: "attacker.example" })).status).toBe(403);
     expect((await call("", { method: "GET" })).status).toBe(405);

@@ -6,9 +6,10 @@
  * start and be refused on rotation, never served as "listening".
  */
 import { generateKeyPairSync } from "node:crypto";
+import { rawRequest } from "@credbridge/http/testing";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { cleanEnv, runCli, startCli } from "../support/cli.js";
-import { makeCa, secretVolume } from "../support/pki.js";
+import { makeCa, SERVICE_HOST, secretVolume } from "../support/pki.js";
 import { tempDir } from "../support/tmp.js";
 import { admissionReview, callWebhook, responseOf, webhookArgs } from "./support/admission.js";
 import { FIXTURES, readPod } from "./support/pods.js";
@@ -68,28 +69,63 @@ describe("credbridge webhook's serving certificate", () => {
     expect(result.stderr).not.toContain("PRIVATE KEY");
   });
 
-  it("keeps serving the previous pair when a rotation brings a key that is not the certificate's, and says why", async () => {
-    const volume = await secretVolume(tmp.path("rotation"));
-    const first = await ca.issue(["credbridge-webhook.credbridge.svc"]);
-    await volume.write({ "tls.crt": first.cert, "tls.key": first.key });
+  const refusedRotations: [string, () => Promise<{ cert: string; key: string }>, RegExp][] = [
+    [
+      "a key that is not the certificate's",
+      async () => ({ cert: (await ca.issue([SERVICE_HOST])).cert, key: RSA_KEY }),
+      /the private key is not the certificate's \(certificate: ec key, private key: rsa\)/,
+    ],
+    ["an expired certificate", () => ca.issue([SERVICE_HOST], -1), /: the certificate expired at \d{4}-/],
+  ];
+  it.each(refusedRotations)(
+    "keeps serving the previous pair when a rotation brings %s, and says why",
+    async (what, next, reason) => {
+      const volume = await secretVolume(tmp.path(`rotation-${what.replace(/\W+/g, "-")}`));
+      const first = await ca.issue([SERVICE_HOST]);
+      await volume.write({ "tls.crt": first.cert, "tls.key": first.key });
+      const webhook = startCli(webhookArgs(volume), cleanEnv(tmp.dir));
+      try {
+        const port = Number(
+          new URL(String((await webhook.waitFor((l) => l.msg === "webhook listening")).url)).port,
+        );
+        const before = (await callWebhook(port, ca.caBundle, review())).fingerprint;
+        const pair = await next();
+        await volume.write({ "tls.crt": pair.cert, "tls.key": pair.key });
+        const refused = await webhook.waitFor(
+          (l) => l.msg === "serving certificate not reloaded; keeping the previous one",
+        );
+        expect(String(refused.error)).toMatch(reason);
+        const after = await callWebhook(port, ca.caBundle, review());
+        expect(after.fingerprint).toBe(before);
+        expect(responseOf(after).response.allowed).toBe(true);
+        expect(webhook.lines.some((l) => l.includes('"serving certificate reloaded"'))).toBe(false);
+      } finally {
+        expect((await webhook.stop()).code).toBe(0);
+      }
+    },
+  );
+
+  it("starts with an expired certificate but says so: a warning naming the file and the date, /readyz 503", async () => {
+    const volume = await secretVolume(tmp.path("expired-at-start"));
+    const expired = await ca.issue([SERVICE_HOST], -1);
+    await volume.write({ "tls.crt": expired.cert, "tls.key": expired.key });
     const webhook = startCli(webhookArgs(volume), cleanEnv(tmp.dir));
     try {
+      const warning = await webhook.waitFor(
+        (l) => l.level === "warn" && /outside its dates/.test(String(l.msg)),
+      );
+      expect(String(warning.error)).toMatch(
+        new RegExp(`^--tls-cert-file ${volume.certFile}: the certificate expired at \\d{4}-\\d\\d-\\d\\dT`),
+      );
       const port = Number(
         new URL(String((await webhook.waitFor((l) => l.msg === "webhook listening")).url)).port,
       );
-      const before = (await callWebhook(port, ca.caBundle, review())).fingerprint;
-      const next = await ca.issue(["credbridge-webhook.credbridge.svc"]);
-      await volume.write({ "tls.crt": next.cert, "tls.key": RSA_KEY });
-      const refused = await webhook.waitFor(
-        (l) => l.msg === "serving certificate not reloaded; keeping the previous one",
+      const ready = await rawRequest(
+        { port, tls: { rejectUnauthorized: false, servername: SERVICE_HOST } },
+        `GET /readyz HTTP/1.1\r\nHost: ${SERVICE_HOST}\r\nConnection: close\r\n\r\n`,
       );
-      expect(String(refused.error)).toMatch(
-        /the private key is not the certificate's \(certificate: ec key, private key: rsa\)/,
-      );
-      const after = await callWebhook(port, ca.caBundle, review());
-      expect(after.fingerprint).toBe(before);
-      expect(responseOf(after).response.allowed).toBe(true);
-      expect(webhook.lines.some((l) => l.includes('"serving certificate reloaded"'))).toBe(false);
+      expect(ready.status).toBe(503);
+      expect(ready.body).toMatch(/expired/);
     } finally {
       expect((await webhook.stop()).code).toBe(0);
     }

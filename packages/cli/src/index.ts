@@ -21,7 +21,7 @@ export type { InjectDefaults } from "./webhook/inject.js";
 export { ADDRESS_INIT_NAME, injectPod, SIDECAR_NAME, VOLUME_NAME } from "./webhook/inject.js";
 export type { PatchOperation } from "./webhook/json-patch.js";
 export type { Mutation } from "./webhook/mutate.js";
-export { mutatePod } from "./webhook/mutate.js";
+export { MAX_DENIAL_CHARS, mutatePod } from "./webhook/mutate.js";
 export type { Container, Pod } from "./webhook/pod.js";
 export type { ReviewAnswer } from "./webhook/review.js";
 export { answerReview } from "./webhook/review.js";

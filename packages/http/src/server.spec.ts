@@ -1,4 +1,5 @@
 import { afterEach, describe, expect, it } from "vitest";
+import type { RequestContext } from "./internal/pipeline.js";
 import type { Reply } from "./internal/reply.js";
 import { createHttpServer, type HttpServerOptions } from "./server.js";
 import { holdConnection, rawRequest, requestHead } from "./testing.js";
@@ -70,36 +71,124 @@ describe("createHttpServer: the request observer", () => {
   });
 });
 
-describe("createHttpServer: bodies held in memory", () => {
-  it("answers a body that does not fit beside those being received 503 with Retry-After at once, and takes it once they are done", async () => {
+describe("createHttpServer: bytes held for clients", () => {
+  const post = (port: number, length: number) =>
+    requestHead("POST", "/", port, { "Content-Length": String(length) });
+  const reading = (bodies: number[]) => ({
+    readBody: true,
+    limits: { maxBodyBytes: 600, maxBufferedBytes: 1000 },
+    handler: ({ method, body }: RequestContext) => {
+      if (method === "POST") bodies.push(body.length);
+      return ok(`read ${body.length}`);
+    },
+  });
+
+  it("counts only the body bytes received: heads that declare large bodies and send none hold nothing (three such heads refused every review)", async () => {
     const bodies: number[] = [];
+    const { port } = await start(reading(bodies));
+    const heads = [0, 1, 2].map(() => holdConnection(port, { send: post(port, 600) }));
+    await Promise.all(heads.map((h) => h.sent));
+    expect((await rawRequest(port, requestHead("GET", "/", port))).status).toBe(200);
+    expect((await rawRequest(port, `${post(port, 500)}${"b".repeat(500)}`)).body).toBe("read 500");
+    expect(heads.every((h) => h.held.closedAfterMs === undefined)).toBe(true);
+    await Promise.all(heads.map((h) => h.close()));
+  });
+
+  it("makes room for a new body by answering a body held back for a second 503 with Retry-After", async () => {
+    const bodies: number[] = [];
+    const { port } = await start(reading(bodies));
+    // Holds back the last of its 600 bytes.
+    const held = holdConnection(port, { send: `${post(port, 600)}${"a".repeat(599)}` });
+    await held.sent;
+    // Refused, unread, while the held body may still be arriving; read once it has stalled.
+    await expect
+      .poll(() => rawRequest(port, `${post(port, 500)}${"b".repeat(500)}`).then((r) => r.body), {
+        timeout: 5_000,
+        interval: 200,
+      })
+      .toBe("read 500");
+    const cut = await held.closed;
+    expect(cut.received).toMatch(/^HTTP\/1\.1 503 [\s\S]*Retry-After: 1/i);
+    // A chunked body is counted as it arrives, and a request without a body never waits.
+    const chunked = `${requestHead("POST", "/", port, { "Transfer-Encoding": "chunked" })}1f4\r\n${"c".repeat(500)}\r\n0\r\n\r\n`;
+    expect((await rawRequest(port, chunked)).body).toBe("read 500");
+    expect((await rawRequest(port, requestHead("GET", "/", port))).status).toBe(200);
+    expect(bodies).toEqual([500, 500]);
+  });
+
+  it("refuses a body 503 at once when the room is held by a body being answered", async () => {
+    const g = gate();
     const { port } = await start({
       readBody: true,
       limits: { maxBodyBytes: 600, maxBufferedBytes: 1000 },
-      handler: ({ method, body }) => {
-        if (method === "POST") bodies.push(body.length);
-        return ok(`read ${body.length}`);
-      },
+      handler: g.handler,
     });
-    const post = (length: number) => requestHead("POST", "/", port, { "Content-Length": String(length) });
-    // Holds 599 of its 600 bytes back: its 600 stay reserved.
-    const held = holdConnection(port, { send: `${post(600)}${"a".repeat(599)}` });
-    await held.opened;
+    const answering = holdConnection(port, { send: `${post(port, 600)}${"a".repeat(600)}` });
+    await expect.poll(() => g.waiting.length).toBe(1);
     const started = performance.now();
-    const refused = await rawRequest(port, `${post(500)}${"b".repeat(500)}`);
+    const refused = await rawRequest(port, `${post(port, 500)}${"b".repeat(500)}`);
     expect(refused.status).toBe(503);
     expect(refused.headers["retry-after"]).toBe("1");
     expect(performance.now() - started).toBeLessThan(1_000);
-    // A request without a body is not held back.
-    expect((await rawRequest(port, requestHead("GET", "/", port))).status).toBe(200);
-    // A chunked body is counted as it arrives.
-    const chunked = `${requestHead("POST", "/", port, { "Transfer-Encoding": "chunked" })}1f4\r\n${"c".repeat(500)}\r\n0\r\n\r\n`;
-    expect((await rawRequest(port, chunked)).status).toBe(503);
-    // The held client goes away: its bytes come back.
-    await held.close();
-    expect((await rawRequest(port, `${post(500)}${"d".repeat(500)}`)).body).toBe("read 500");
-    expect((await rawRequest(port, chunked)).body).toBe("read 500");
-    expect(bodies).toEqual([500, 500]);
+    g.releaseAll();
+    expect((await answering.closed).received).toMatch(/released$/);
+  });
+
+  /** A server whose answers are `size` bytes; `closedOnServer(i)` resolves when the i-th request's connection is gone. */
+  const answering = async (size: number, limits: HttpServerOptions["limits"]) => {
+    const closes: Promise<number>[] = [];
+    const answered: number[] = [];
+    const { port } = await start({
+      limits,
+      handler: ({ req }) => {
+        const opened = performance.now();
+        closes.push(
+          new Promise((resolve) => req.socket.once("close", () => resolve(performance.now() - opened))),
+        );
+        return ok("x".repeat(size));
+      },
+      onRequest: (info) => answered.push(info.status),
+    });
+    return { port, closes, answered };
+  };
+  const BIG = 4 * 1024 * 1024;
+
+  it("holds an answer the client does not read against the budget: two that do not fit together are not both kept (unread answers took the webhook past 300 MiB)", async () => {
+    const s = await answering(BIG, { maxBufferedBytes: 6 * 1024 * 1024 });
+    const clients = [0, 1].map(() =>
+      holdConnection(s.port, { send: requestHead("GET", "/", s.port), read: false }),
+    );
+    // One is cut at once (the other still moving), or the other once it stalled for a second.
+    await expect.poll(() => s.closes.length).toBe(2);
+    await Promise.race(s.closes);
+    for (const c of clients) c.resume();
+    const ended = await Promise.all(clients.map((c) => c.closed));
+    const whole = ended.filter((c) => c.received.length > BIG);
+    expect(whole).toHaveLength(1);
+    expect(whole[0]!.received).toMatch(/^HTTP\/1\.1 200 /);
+  });
+
+  it("cuts an answer the client has not taken within sendTimeoutMs", async () => {
+    const s = await answering(BIG, { sendTimeoutMs: 300 });
+    const client = holdConnection(s.port, { send: requestHead("GET", "/", s.port), read: false });
+    await expect.poll(() => s.closes.length).toBe(1);
+    const afterMs = await s.closes[0]!;
+    expect(afterMs).toBeGreaterThanOrEqual(250);
+    expect(afterMs).toBeLessThan(5_000);
+    client.resume();
+    expect((await client.closed).received.length).toBeLessThan(BIG);
+  });
+
+  it("at the connection limit, gives up a connection whose answer is written but not read, as any other", async () => {
+    const s = await answering(BIG, { maxConnections: 1 });
+    const unread = holdConnection(s.port, { send: requestHead("GET", "/", s.port), read: false });
+    await expect.poll(() => s.answered.length).toBe(1);
+    const newcomer = holdConnection(s.port, { send: requestHead("GET", "/", s.port) });
+    await s.closes[0];
+    await expect.poll(() => newcomer.held.received.length).toBeGreaterThan(BIG);
+    unread.resume();
+    expect((await unread.closed).received.length).toBeLessThan(BIG);
+    await newcomer.close();
   });
 });
 

@@ -7,7 +7,7 @@ import type { Logger } from "@smithy/types";
 import { createByteBudget } from "./internal/budget.js";
 import { type Connections, trackConnections } from "./internal/connections.js";
 import { createHostCheck } from "./internal/hosts.js";
-import { type HttpLimits, resolveLimits } from "./internal/limits.js";
+import { type HttpLimits, type ResolvedLimits, resolveLimits } from "./internal/limits.js";
 import {
   createPipeline,
   type Handler,
@@ -92,13 +92,24 @@ export interface HttpServer {
   setAllowedHosts(hosts: readonly string[]): void;
 }
 
+/**
+ * A body or an unsent answer that moved no byte for this long is taken to be
+ * held back on purpose and may make room for others: an honest client sends
+ * and reads without pausing (the API server sends a review in one write).
+ */
+const STALLED_MS = 1_000;
+
+const budgetFor = (limits: ResolvedLimits) =>
+  createByteBudget({ max: limits.maxBufferedBytes, stalledMs: STALLED_MS, now: () => performance.now() });
+
 /** How long connection-limit warnings stay quiet after one. */
 const LIMIT_WARNING_EVERY_MS = 60_000;
 
 /**
  * A hardened HTTP (or HTTPS) server: the `Host` check, strict paths, bounded
- * heads, bodies and buffered bytes, timeouts from the TLS handshake to the
- * last byte of the request, connection slots that idle clients cannot keep,
+ * heads and bodies, a bound on the bytes held for clients (bodies received,
+ * answers not yet sent), timeouts from the TLS handshake to the last byte of
+ * the answer, connection slots that idle clients cannot keep,
  * one reply writer, the request observer, and a graceful close. Creating it
  * does nothing; `listen` binds.
  */
@@ -127,9 +138,10 @@ export const createHttpServer = (options: HttpServerOptions): HttpServer => {
   const state: PipelineState = {
     hostCheck: () => false,
     limits: resolveLimits({}),
-    budget: createByteBudget(resolveLimits({}).maxBufferedBytes),
+    budget: budgetFor(resolveLimits({})),
     draining: false,
     answering: (res) => connections?.answering(res),
+    answered: (res) => connections?.answered(res),
   };
 
   const pipeline = createPipeline(
@@ -229,7 +241,7 @@ export const createHttpServer = (options: HttpServerOptions): HttpServer => {
     s.on("error", (error) => options.logger?.error(`credbridge ${name}: server error: ${error.message}`));
     bound = s.address() as AddressInfo;
     state.limits = limits;
-    state.budget = createByteBudget(limits.maxBufferedBytes);
+    state.budget = budgetFor(limits);
     state.hostCheck = hostCheckFor(allowedHosts);
     state.draining = false;
     server = s;

@@ -103,6 +103,12 @@ export interface HoldOptions {
   dripMs?: number | undefined;
   /** For TLS: open the TCP connection only and never start the handshake. */
   plainTcp?: boolean | undefined;
+  /**
+   * False: read nothing the server sends until `resume()` (an answer the
+   * client never takes stays in the kernel's buffers and the server's).
+   * Default true.
+   */
+  read?: boolean | undefined;
 }
 
 /**
@@ -121,6 +127,7 @@ export const holdConnection = (target: number | Endpoint, options: HoldOptions =
   const sent = new Promise<void>((resolve) => {
     markSent = resolve;
   });
+  if (options.read === false) socket.pause();
   socket.once(ready, () => {
     if (options.send !== undefined) socket.write(options.send, () => markSent());
     else markSent();
@@ -154,6 +161,10 @@ export const holdConnection = (target: number | Endpoint, options: HoldOptions =
       socket.once(ready, () => resolve());
       socket.once("close", () => reject(new Error("closed before it was open")));
     }),
+    /** Starts reading (after `read: false`): what the server sent arrives, then its close if it cut the connection. */
+    resume: () => {
+      socket.resume();
+    },
     close: () => {
       clearInterval(timer);
       socket.destroy();

@@ -162,12 +162,38 @@ const parseContainers = (
   }
   const known = new Set(present);
   if (names.length === 0 || names.some((n) => !known.has(n))) {
-    const listed = present.length > 10 ? `${present.slice(0, 10).join(", ")}, …` : present.join(", ");
+    // Container names are not validated before mutating webhooks run: each may be long.
+    const first = present
+      .slice(0, 10)
+      .map((n) => (n.length > 120 ? quoted(n) : n))
+      .join(", ");
+    const listed = present.length > 10 ? `${first}, …` : first;
     problems.push(
       `${ANNOTATIONS.containers} must list containers of this pod (${listed}); got ${quoted(value)}`,
     );
   }
   return names;
+};
+
+/** How many unknown keys a denial names; the rest are counted. */
+export const UNKNOWN_NAMED = 3;
+
+/**
+ * The unknown `credbridge.io/` keys as one problem: the first few named, the
+ * rest counted, so a pod of 100 000 such keys makes a denial of a few hundred
+ * characters, not megabytes.
+ */
+const unknownAnnotations = (a: Readonly<Record<string, string>>): string | undefined => {
+  const named: string[] = [];
+  let count = 0;
+  for (const key of Object.keys(a)) {
+    if (!key.startsWith(PREFIX) || KNOWN.has(key)) continue;
+    count++;
+    if (named.length < UNKNOWN_NAMED) named.push(quoted(key));
+  }
+  if (count === 0) return undefined;
+  const more = count > named.length ? ` and ${count - named.length} more` : "";
+  return `unknown annotation${count > 1 ? "s" : ""} ${named.join(", ")}${more}; credbridge reads ${[...KNOWN].join(", ")}`;
 };
 
 /** Annotations that each hold but cannot hold together. */
@@ -210,11 +236,8 @@ export const parseInjectConfig = (
   if (inject === undefined) return undefined;
   const problems: string[] = [];
   if (!parseBoolean(ANNOTATIONS.inject, inject, problems) && problems.length === 0) return undefined;
-  for (const key of Object.keys(a)) {
-    if (key.startsWith(PREFIX) && !KNOWN.has(key)) {
-      problems.push(`unknown annotation ${quoted(key)}; credbridge reads ${[...KNOWN].join(", ")}`);
-    }
-  }
+  const unknown = unknownAnnotations(a);
+  if (unknown) problems.push(unknown);
   const selfAssume = a[ANNOTATIONS.selfAssume];
   const config: InjectConfig = {
     outputs: parseOutputs(a[ANNOTATIONS.outputs], problems),

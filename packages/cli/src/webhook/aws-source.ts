@@ -14,6 +14,29 @@ const POD_IDENTITY_VARS = ["AWS_CONTAINER_CREDENTIALS_FULL_URI", "AWS_CONTAINER_
 /** Set alongside by AWS's webhook or by hand; the sidecar's STS calls honour them. */
 const REGION_VARS = ["AWS_REGION", "AWS_DEFAULT_REGION", "AWS_STS_REGIONAL_ENDPOINTS"];
 
+/**
+ * The longest value the sidecar copies from a pod's AWS variables: a role ARN
+ * is at most 2 048 characters, a path 4 096, a URL or a region far less. The
+ * copy goes into the patch: a 3 MB `AWS_ROLE_ARN` made a 3.7 MiB answer.
+ */
+export const MAX_SOURCE_VALUE = 4096;
+
+const COPIED = new Set([...IRSA_VARS, ...POD_IDENTITY_VARS, ...REGION_VARS]);
+
+/** A variable the sidecar would copy whose value is longer than {@link MAX_SOURCE_VALUE}, or undefined. */
+export const oversizedSourceValue = (
+  containers: readonly Container[],
+): { container: string; name: string; length: number } | undefined => {
+  for (const c of containers) {
+    for (const e of c.env ?? []) {
+      if (typeof e.value === "string" && e.value.length > MAX_SOURCE_VALUE && COPIED.has(e.name)) {
+        return { container: c.name, name: e.name, length: e.value.length };
+      }
+    }
+  }
+  return undefined;
+};
+
 const literal = (c: Container, name: string): EnvVar | undefined =>
   c.env?.find((e) => e.name === name && typeof e.value === "string" && e.value !== "");
 

@@ -140,6 +140,10 @@ const sidecar = (
     startupProbe: probe("/readyz", 2, 30),
     readinessProbe: probe("/readyz", 10, 3),
     livenessProbe: { ...probe("/healthz", 20, 3), timeoutSeconds: 2 },
+    // No V8 flags, unlike the webhook's Deployment: Node configures V8's heap from the
+    // container's limit (a 259 MiB ceiling in a 128 MiB cgroup, 4 GiB without one), and under
+    // 3 500 connections a second to its metrics port for 60 s the sidecar's charge to a real
+    // 128 MiB cgroup peaked at 46 MiB (without a limit its RSS grew to 232 MiB).
     resources: { requests: { cpu: "10m", memory: "64Mi" }, limits: { memory: "128Mi" } },
     securityContext: {
       runAsUser: uid,

@@ -1,4 +1,6 @@
 import { ANNOTATIONS, AnnotationError, INJECTED, MAX_CONTAINERS, parseInjectConfig } from "./annotations.js";
+import { MAX_SOURCE_VALUE, oversizedSourceValue } from "./aws-source.js";
+import { clip } from "./clip.js";
 import {
   type InjectDefaults,
   injectSpec,
@@ -20,6 +22,18 @@ export type Mutation =
   | { kind: "deny"; message: string };
 
 /**
+ * The longest denial: every problem a pod can have fits, with the values it
+ * quotes cut short; beyond is a pod built to make the answer (and the API
+ * server's event, and the log line) large.
+ */
+export const MAX_DENIAL_CHARS = 4096;
+
+const deny = (message: string): Mutation => ({
+  kind: "deny",
+  message: clip(`credbridge: ${message}`, MAX_DENIAL_CHARS),
+});
+
+/**
  * Pod + its annotations + the operator's defaults → the JSON Patch that injects
  * the credbridge sidecar. Pure and idempotent: the patch of an injected pod is
  * empty, which is what a reinvocation after other webhooks relies on.
@@ -32,37 +46,39 @@ export const mutatePod = (pod: Pod, defaults: InjectDefaults): Mutation => {
       pod.spec.containers.map((c) => c.name),
     );
   } catch (error) {
-    if (error instanceof AnnotationError) return { kind: "deny", message: `credbridge: ${error.message}` };
+    if (error instanceof AnnotationError) return deny(error.message);
     throw error;
   }
   if (!config) return { kind: "skip" };
   const count = pod.spec.containers.length + (pod.spec.initContainers?.length ?? 0);
   if (count > MAX_CONTAINERS) {
-    return {
-      kind: "deny",
-      message: `credbridge: ${ANNOTATIONS.inject}: the pod has ${count} containers and init containers; credbridge injects into pods of at most ${MAX_CONTAINERS}`,
-    };
+    return deny(
+      `${ANNOTATIONS.inject}: the pod has ${count} containers and init containers; credbridge injects into pods of at most ${MAX_CONTAINERS}`,
+    );
   }
   const clash = nameClash(pod);
   if (clash) {
-    return {
-      kind: "deny",
-      message: `credbridge: ${ANNOTATIONS.inject}: the pod's ${clash.init ? "init container" : "container"} "${clash.container}" has the name of a container credbridge injects; rename it`,
-    };
+    return deny(
+      `${ANNOTATIONS.inject}: the pod's ${clash.init ? "init container" : "container"} "${clash.container}" has the name of a container credbridge injects; rename it`,
+    );
   }
   if (pod.spec.hostNetwork === true) {
     // The sidecar's ports and the IMDS address would be the node's, shared by every such pod on it.
-    return {
-      kind: "deny",
-      message: `credbridge: ${ANNOTATIONS.inject}: a pod with hostNetwork shares the node's network, where the sidecar's ports and the IMDS address would clash; remove the annotation or hostNetwork`,
-    };
+    return deny(
+      `${ANNOTATIONS.inject}: a pod with hostNetwork shares the node's network, where the sidecar's ports and the IMDS address would clash; remove the annotation or hostNetwork`,
+    );
+  }
+  const oversized = oversizedSourceValue([...(pod.spec.initContainers ?? []), ...pod.spec.containers]);
+  if (oversized) {
+    return deny(
+      `${ANNOTATIONS.inject}: container ${clip(JSON.stringify(oversized.container), 80)} sets ${oversized.name} to ${oversized.length} characters; the sidecar copies it and takes at most ${MAX_SOURCE_VALUE}`,
+    );
   }
   const conflicts = mountConflicts(config, selectedApps(pod, config));
   if (conflicts.length > 0) {
-    return {
-      kind: "deny",
-      message: `credbridge: ${ANNOTATIONS.credentialsPath}: container(s) ${conflicts.join(", ")} already mount another volume at the credentials file's directory; choose a path in a directory of its own`,
-    };
+    return deny(
+      `${ANNOTATIONS.credentialsPath}: container(s) ${conflicts.join(", ")} already mount another volume at the credentials file's directory; choose a path in a directory of its own`,
+    );
   }
   // injectPod's patch, without copying the pod's annotations to add one: the mark is one operation.
   const patch = diff(pod.spec, injectSpec(pod, config, defaults), "/spec");

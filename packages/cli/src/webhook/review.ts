@@ -1,9 +1,18 @@
+import { clip } from "./clip.js";
 import type { InjectDefaults } from "./inject.js";
 import { jsonShapeProblem } from "./json-shape.js";
 import { type Mutation, mutatePod } from "./mutate.js";
 import type { Pod } from "./pod.js";
 
 const API_VERSION = "admission.k8s.io/v1";
+/** The API server names every review with a fresh UUID (`uuid.NewUUID()`). */
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+/**
+ * The most of a pod's name or namespace a log line carries: both are the
+ * client's, and the API server checks their length only after mutating
+ * webhooks ran (names are at most 253 characters).
+ */
+const MAX_LOGGED_NAME = 253;
 
 /** What one AdmissionReview gets: 400 for a malformed one, or the review to send back. */
 export type ReviewAnswer =
@@ -11,7 +20,7 @@ export type ReviewAnswer =
   | {
       status: 200;
       review: { apiVersion: string; kind: "AdmissionReview"; response: Record<string, unknown> };
-      /** For the log: what was done, without any of the pod's values. */
+      /** For the log: what was done, without any of the pod's values, its names cut short. */
       summary: {
         uid: string;
         namespace: string | undefined;
@@ -35,6 +44,9 @@ const isObject = (v: unknown): v is Record<string, unknown> =>
   typeof v === "object" && v !== null && !Array.isArray(v);
 
 const bad = (message: string): ReviewAnswer => ({ status: 400, message });
+
+const loggable = (name: unknown): string | undefined =>
+  typeof name === "string" ? clip(name, MAX_LOGGED_NAME) : undefined;
 
 const optionalArrayOf = (v: unknown, item: (x: Record<string, unknown>) => boolean): boolean =>
   v === undefined || v === null || (Array.isArray(v) && v.every((x) => isObject(x) && item(x)));
@@ -80,6 +92,12 @@ export const answerReview = (body: string, defaults: InjectDefaults): ReviewAnsw
   if (!isObject(request) || typeof request.uid !== "string" || request.uid === "") {
     return bad("the AdmissionReview has no request.uid");
   }
+  if (!UUID.test(request.uid)) {
+    // Echoed in the answer and logged: a megabyte uid would be a megabyte answer.
+    return bad(
+      `request.uid must be the UUID the API server gives each review (36 characters); got ${request.uid.length} characters`,
+    );
+  }
   if (!isObject(request.kind) || typeof request.kind.kind !== "string") {
     return bad("the AdmissionReview has no request.kind");
   }
@@ -95,8 +113,8 @@ export const answerReview = (body: string, defaults: InjectDefaults): ReviewAnsw
     review: { apiVersion: API_VERSION, kind: "AdmissionReview", response: { uid, ...response } },
     summary: {
       uid,
-      namespace,
-      pod: pod?.metadata?.name ?? pod?.metadata?.generateName,
+      namespace: loggable(namespace),
+      pod: loggable(pod?.metadata?.name ?? pod?.metadata?.generateName),
       outcome,
       operations,
     },

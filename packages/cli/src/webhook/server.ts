@@ -7,6 +7,7 @@ import {
   readTlsPair,
   type TlsPair,
   type TlsWatcher,
+  validityProblem,
   watchTlsFiles,
 } from "./tls-files.js";
 
@@ -140,6 +141,12 @@ export const createWebhookServer = (options: WebhookServerOptions) => {
     const address = await http.listen();
     const current = pair!;
     options.observer?.onCertificate(current, false);
+    const stale = validityProblem(current, now());
+    if (stale) {
+      logger.log("warn", "the serving certificate is outside its dates: the API server will refuse it", {
+        error: `--tls-cert-file ${options.certFile}: ${stale}`,
+      });
+    }
     watcher = watchTlsFiles(
       options.certFile,
       options.keyFile,
@@ -159,6 +166,7 @@ export const createWebhookServer = (options: WebhookServerOptions) => {
         });
       },
       options.tlsPollMs,
+      now,
     );
     return address;
   };

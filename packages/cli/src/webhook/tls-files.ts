@@ -56,6 +56,16 @@ export const certificateReadiness = (
         ok: false,
         reason: pair === undefined ? "no serving certificate yet" : "the serving certificate has expired",
       };
+/**
+ * Why the API server would refuse `pair`'s certificate at `now` (expired, or
+ * not valid yet), or undefined while it is within its dates.
+ */
+export const validityProblem = (pair: TlsPair, now: number): string | undefined => {
+  if (now > pair.notAfter.getTime()) return `the certificate expired at ${pair.notAfter.toISOString()}`;
+  if (now < pair.notBefore.getTime())
+    return `the certificate is not valid before ${pair.notBefore.toISOString()}`;
+  return undefined;
+};
 
 export interface TlsWatcher {
   stop(): void;
@@ -65,10 +75,12 @@ export interface TlsWatcher {
  * Calls `onChange` with the new pair whenever the files' contents change. It
  * watches the directories (cert-manager's secret volume swaps a symlink, which
  * an inotify watch on the files themselves would miss) and also looks every
- * `pollMs`, for filesystems that send no events. A pair that cannot be read, or
- * that `onChange` refuses by throwing (a half-written rotation: a new
- * certificate, the old key), is reported to `onError` and tried again on the
- * next change and poll: the server keeps serving the previous pair meanwhile.
+ * `pollMs`, for filesystems that send no events. A pair that cannot be read,
+ * whose certificate is expired or not valid yet at `now()` (a rotation to a
+ * stale copy, a clock behind the issuer's), or that `onChange` refuses by
+ * throwing (a half-written rotation: a new certificate, the old key), is
+ * reported to `onError` and tried again on the next change and poll: the
+ * server keeps serving the previous pair meanwhile.
  */
 export const watchTlsFiles = (
   certFile: string,
@@ -77,6 +89,7 @@ export const watchTlsFiles = (
   onChange: (pair: TlsPair) => void,
   onError: (error: Error) => void,
   pollMs = 60_000,
+  now: () => number = Date.now,
 ): TlsWatcher => {
   let last = current;
   let checking = false;
@@ -93,6 +106,8 @@ export const watchTlsFiles = (
         pair.fingerprint !== last.fingerprint ||
         !(pair.options.key as Buffer).equals(last.options.key as Buffer)
       ) {
+        const problem = validityProblem(pair, now());
+        if (problem) throw new Error(`--tls-cert-file ${certFile}: ${problem}`);
         onChange(pair);
         last = pair;
       }

@@ -16,7 +16,7 @@ const responseOn = (socket: Socket): unknown => (socket as { _httpMessage?: unkn
  * it alive past the next scavenge into the old generation (+15 MiB under load).
  */
 const ANSWERING = Symbol("credbridge.http.answering");
-type Marked = ServerResponse & { [ANSWERING]?: true };
+type Marked = ServerResponse & { [ANSWERING]?: boolean };
 
 /** The TCP connection a TLS socket was accepted on (node:tls keeps it as `_parent`). */
 const acceptedSocketOf = (tlsSocket: Socket): Socket | undefined =>
@@ -25,6 +25,11 @@ const acceptedSocketOf = (tlsSocket: Socket): Socket | undefined =>
 export interface Connections {
   /** The request on `socket` was received whole and is being answered: its connection is kept at the limit. */
   answering(res: ServerResponse): void;
+  /**
+   * Its answer is written: a client that does not read it keeps its connection
+   * no longer than any other, at the limit.
+   */
+  answered(res: ServerResponse): void;
   /** For `close`: cuts every connection not carrying a request, those still in their TLS handshake included. */
   cutIdle(): void;
   readonly size: number;
@@ -86,6 +91,9 @@ export const trackConnections = (server: Server, rules: ConnectionRules): Connec
   return {
     answering: (res) => {
       (res as Marked)[ANSWERING] = true;
+    },
+    answered: (res) => {
+      if ((res as Marked)[ANSWERING]) (res as Marked)[ANSWERING] = false;
     },
     cutIdle: () => {
       server.closeIdleConnections();

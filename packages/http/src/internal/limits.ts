@@ -7,11 +7,17 @@ export interface HttpLimits {
   /** Largest request body in bytes. Beyond it: 413. Default 1024. */
   maxBodyBytes?: number | undefined;
   /**
-   * Request bodies held in memory at once, across all requests (only bodies the
-   * server reads, see `readBody`). A body that would go beyond is answered 503
-   * with `Retry-After` at once. Default 16 MiB.
+   * Bytes held in memory for clients at once, across all connections: the
+   * request bodies the server reads (see `readBody`), counted as they arrive,
+   * and answers the kernel has not taken yet (a client that does not read).
+   * When more are needed, holdings that moved no byte for a second make room
+   * — such a body is answered 503 with `Retry-After`, such an answer's
+   * connection is cut — and a body that still does not fit is answered 503
+   * before it is read. Default 16 MiB.
    */
   maxBufferedBytes?: number | undefined;
+  /** An answer must be taken by the client within this once written, or its connection is cut. Default 10 000 ms. */
+  sendTimeoutMs?: number | undefined;
   /** HTTPS: a client must finish its TLS handshake within this, counted from its connection. Default 5000 ms. */
   handshakeTimeoutMs?: number | undefined;
   /** A client must send its whole request head within this (after the TLS handshake). Default 5000 ms. */
@@ -42,6 +48,7 @@ const DEFAULTS: ResolvedLimits = {
   handshakeTimeoutMs: 5_000,
   headersTimeoutMs: 5_000,
   requestTimeoutMs: 10_000,
+  sendTimeoutMs: 10_000,
   idleTimeoutMs: 10_000,
   keepAliveTimeoutMs: 5_000,
   maxConnections: 1024,

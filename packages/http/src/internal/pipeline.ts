@@ -7,6 +7,7 @@ import type { ByteBudget } from "./budget.js";
 import type { HostCheck } from "./hosts.js";
 import type { ResolvedLimits } from "./limits.js";
 import { type ErrorReply, type Reply, writeReply } from "./reply.js";
+import { holdUnsent } from "./unsent.js";
 
 /** One served request, for metrics. Holds nothing a client chose except the method. */
 export interface RequestInfo {
@@ -54,6 +55,8 @@ export interface PipelineState {
   draining: boolean;
   /** The request on `socket` was received whole and goes to the handler. */
   answering: (res: ServerResponse) => void;
+  /** Its answer is written: from now on only the client's reading keeps it open. */
+  answered: (res: ServerResponse) => void;
 }
 
 const EMPTY = Buffer.alloc(0);
@@ -80,8 +83,9 @@ const isThenable = (value: unknown): value is Promise<Reply> =>
 /**
  * The request pipeline: each check answers before the next runs —
  * `Host` (400 for several, 403 for a name not this server's) → body size (413)
- * → the shared body budget (503 with `Retry-After`) → request target (400) →
- * the handler — then one reply writer and the request observer.
+ * → the shared budget (503 with `Retry-After`) → request target (400) →
+ * the handler — then one reply writer, the answer held against the budget
+ * until the kernel takes it, and the request observer.
  */
 export const createPipeline = (config: PipelineConfig, state: PipelineState) => {
   const observe = (method: string, reply: Reply, startedAt: number): void => {
@@ -102,8 +106,23 @@ export const createPipeline = (config: PipelineConfig, state: PipelineState) => 
     }
   };
 
-  const answer = (res: ServerResponse, method: string, reply: Reply, startedAt: number, close: boolean) => {
+  /**
+   * Writes `reply`. A handler's answer the kernel did not take at once is held
+   * against the budget (`keep`) until it is: a client that never reads cannot
+   * make the server hold answers without bound. The server's own refusals are
+   * a few bytes, and end their connection.
+   */
+  const answer = (
+    res: ServerResponse,
+    method: string,
+    reply: Reply,
+    startedAt: number,
+    close: boolean,
+    keep = false,
+  ) => {
     writeReply(res, reply, close || state.draining);
+    state.answered(res);
+    if (keep) holdUnsent(res, state.budget, state.limits.sendTimeoutMs);
     observe(method, reply, startedAt);
   };
 
@@ -111,7 +130,7 @@ export const createPipeline = (config: PipelineConfig, state: PipelineState) => 
     const reply =
       status === 503
         ? withHeader(
-            config.errorReply(503, "busy", "too many request bodies in flight; retry shortly"),
+            config.errorReply(503, "busy", "too many request bodies and answers in flight; retry shortly"),
             "Retry-After",
             "1",
           )
@@ -167,17 +186,17 @@ export const createPipeline = (config: PipelineConfig, state: PipelineState) => 
       result.then(
         (reply) => {
           release();
-          answer(res, method, reply, startedAt, false);
+          answer(res, method, reply, startedAt, false, true);
         },
         (error: unknown) => {
           release();
-          answer(res, method, failed(error), startedAt, false);
+          answer(res, method, failed(error), startedAt, false, true);
         },
       );
       return;
     }
     release();
-    answer(res, method, result, startedAt, false);
+    answer(res, method, result, startedAt, false, true);
   };
 
   return (req: IncomingMessage, res: ServerResponse): void => {
