@@ -42,6 +42,10 @@ const assembler = (await import(pathToFileURL(join(REPO, "examples/image/assembl
   checkArchitecture: (arch: string) => void;
   assembleBase: (o: { out: string; work: string; arch: string }) => void;
 };
+const inputs = (await import(pathToFileURL(join(REPO, "scripts/image-inputs.mjs")).href)) as {
+  contextSources: (dockerfile: string) => string[];
+  contextDigest: (root: string, dockerfile: string, ignore: string) => string;
+};
 const pins = JSON.parse(readFileSync(join(REPO, "examples/image/debian.json"), "utf8")) as Pins;
 
 /** What `apt-cache show NAME=VERSION` prints for a pin, as apt 2.6 on bookworm prints it. */
@@ -281,4 +285,57 @@ esac
       await tmp.cleanup();
     }
   }, 120_000);
+});
+
+describe("the key when the builder assembles the parts: the context the Dockerfile copies", () => {
+  it("is every source examples/image/Dockerfile copies from the context, none from a stage", () => {
+    const sources = inputs.contextSources(readFileSync(join(REPO, "examples/image/Dockerfile"), "utf8"));
+    expect(sources).toEqual(
+      expect.arrayContaining([
+        "pnpm-lock.yaml",
+        "packages/core",
+        "packages/cli",
+        "scripts/node.json",
+        "examples/image",
+      ]),
+    );
+    expect(sources.filter((s) => s.startsWith("/"))).toEqual([]);
+  });
+
+  it("changes with a source file, not with what the .dockerignore drops, and refuses a pattern it cannot read", async () => {
+    const tmp = await tempDir("credbridge-image-context-");
+    try {
+      const dockerfile =
+        "FROM x AS a\nCOPY package.json ./\nCOPY pkg/ pkg/\nFROM scratch\nCOPY --from=a /out/ /\n";
+      const ignore = "**/node_modules\n**/dist\n**/*.tsbuildinfo\n.git\n";
+      for (const [path, text] of Object.entries({
+        "package.json": "{}",
+        "pkg/src/a.ts": "export const a = 1;",
+        "pkg/dist/a.js": "old",
+        "pkg/node_modules/x/index.js": "x",
+        "elsewhere.txt": "not copied",
+      })) {
+        mkdirSync(join(tmp.dir, path, ".."), { recursive: true });
+        writeFileSync(tmp.path(path), text);
+      }
+      const key = () => inputs.contextDigest(tmp.dir, dockerfile, ignore);
+      const before = key();
+      for (const path of [
+        "pkg/dist/a.js",
+        "pkg/node_modules/x/index.js",
+        "elsewhere.txt",
+        "pkg/b.tsbuildinfo",
+      ]) {
+        writeFileSync(tmp.path(path), "changed");
+        expect({ path, key: key() }).toEqual({ path, key: before });
+      }
+      writeFileSync(tmp.path("pkg/src/a.ts"), "export const a = 2;");
+      expect(key()).not.toBe(before);
+      expect(() => inputs.contextDigest(tmp.dir, dockerfile, "pkg/**/*.js\n")).toThrow(
+        "the build cache cannot key on the pattern pkg/**/*.js",
+      );
+    } finally {
+      await tmp.cleanup();
+    }
+  });
 });
