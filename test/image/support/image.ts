@@ -9,7 +9,11 @@ const BUILD = `${REPO}scripts/image.mjs`;
 
 /** What scripts/image.mjs reports (dist/image/build.json). */
 export interface BuiltImage {
-  /** The tag that names exactly these inputs: what the tests run. */
+  /** The image ID in the builder's storage ("sha256:…"). */
+  id: string;
+  /** The config's digest ("sha256:…"): what the OCI archive holds. */
+  config: string;
+  /** This checkout's tag for exactly these inputs: what the tests run. */
   image: string;
   /** ghcr.io/credbridge/credbridge:<version>, as users get it. */
   name: string;
@@ -18,6 +22,8 @@ export interface BuiltImage {
   revision: string;
   builder: string;
   parts: "host" | "builder";
+  /** Why the builder assembled the parts, when it did. */
+  partsReason?: string;
   built: boolean;
   seconds: number;
   compressed: number;
