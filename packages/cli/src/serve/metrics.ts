@@ -2,7 +2,7 @@ import type { RefreshEvent, RefreshingProvider } from "@credbridge/core";
 import type { RequestInfo } from "@credbridge/http";
 import type { RefresherEvent, RefresherHandle } from "@credbridge/writer";
 import { buildInfo } from "../metrics/build-info.js";
-import { createEngineMetrics } from "../metrics/engine-metrics.js";
+import { createEngineMetrics, type EngineMetricsSettings } from "../metrics/engine-metrics.js";
 import { createExposition } from "../metrics/exposition.js";
 import { createRequestCounter } from "../metrics/request-counter.js";
 import { engineLiveness, type ProbeResult, tokenFileReadiness } from "./probes.js";
@@ -12,7 +12,7 @@ import { engineLiveness, type ProbeResult, tokenFileReadiness } from "./probes.j
  * servers, with the probes' answers. Holds no secret. The names are listed,
  * with what each alert makes of them, in the README's "Monitoring".
  */
-export const createMetrics = (engine: RefreshingProvider, settings: { minRemainingSeconds: number }) => {
+export const createMetrics = (engine: RefreshingProvider, settings: EngineMetricsSettings) => {
   let fileWrites = 0;
   let fileWriteFailures = 0;
   const refreshes = createEngineMetrics(engine, settings);

@@ -35,6 +35,7 @@ export const snapshot = (
     lastError: lastError && { ...lastError, at: new Date(lastError.at), current: failing },
     consecutiveFailures: ledger.consecutiveFailures,
     nextRefreshAt: toDate(failing ? ledger.nextAttemptAt : cached?.schedule?.refreshAt),
+    mandatoryAt: toDate(cached?.schedule?.mandatoryAt),
     refreshing: attempts.refreshingForMs !== undefined,
     ...attempts,
     refreshes: ledger.refreshes,
