@@ -55,6 +55,13 @@ export const promDuration = (seconds: number): string => {
   return `${ms}ms`;
 };
 
+/**
+ * The scrape jobs the `up` alerts watch: prometheus.yml names its jobs so, and
+ * pod-monitors.yaml sets the Operator's `job` label to the same (the tests
+ * check both). Rename them here and there together.
+ */
+export const JOBS = { sidecar: "credbridge", webhook: "credbridge-webhook" } as const;
+
 /** Where an alert is, in its annotations: the pod when Kubernetes labels are there, else the target. */
 const WHERE =
   "{{ with $labels.pod }}pod {{ $labels.namespace }}/{{ . }}{{ else }}{{ $labels.instance }}{{ end }}";
@@ -64,6 +71,16 @@ const D = {
   /** How long refreshes may fail before anyone is told: well inside the 5 minutes between the background refresh and the margin. */
   refreshFailing: 120,
   notReadyFor: 120,
+  /**
+   * How far back readiness is remembered: longer than a crash-looping
+   * container's longest wait for its restart (the kubelet's back-off ends at
+   * 5 minutes), so its lives' not-ready scrapes read as one run.
+   */
+  readinessMemory: 600,
+  sidecarDownFor: 300,
+  sidecarsAbsentFor: 900,
+  webhookDownFor: 120,
+  webhookAbsentFor: 300,
   throttleWindow: 600,
   deniedWindow: 600,
   errorWindow: 300,
@@ -87,33 +104,50 @@ export const ruleGroups = (options: RuleOptions = {}): RuleGroup[] => {
     annotations: { summary: r.summary, description: r.description, runbook_url: runbook(r.alert) },
   });
 
+  const up = (job: string) => `up{job="${job}"}`;
+  const margin = "credbridge_min_remaining_seconds + credbridge_refresh_timeout_seconds";
+  const mandatory = "credbridge_mandatory_window_seconds";
+
   const sidecar: AlertRule[] = [
     rule({
       alert: "CredbridgeCredentialsExpiring",
-      // Time left below the margin plus one refresh at its timeout: a refresh started
+      // Time left below the margin plus one refresh at its timeout (a refresh started
       // now might not finish before the credentials fall inside the margin, where
-      // nothing is served. Both terms are the sidecar's own settings, exported. No
-      // `for:`: the time left only falls, and a minute's wait would use up the minute
-      // this alert gives before nothing is served.
+      // nothing is served), and below the mandatory window (where the sidecar turns
+      // unready): the background refresh starts before that window, so a healthy
+      // sidecar has new credentials by then whatever its timeout, and the alert never
+      // fires on a rotation. Each term is the sidecar's own, exported; the window is
+      // the one the engine placed for the credentials held, shorter for short
+      // sessions. The last `or` keeps the margin alone for a sidecar that exports no
+      // window (one older than these rules). No `for:`: the time left only falls,
+      // and a minute's wait would use up the minute this alert gives before nothing is
+      // served. Time left is the expiration (AWS's moment) less Prometheus's clock:
+      // the credentials stop working then whatever the sidecar's clock says.
       expr: [
         "credbridge_credentials_expiration_timestamp_seconds - time()",
-        "  < credbridge_min_remaining_seconds + credbridge_refresh_timeout_seconds",
+        "  < (",
+        `    (${margin} < ${mandatory})`,
+        `    or ${mandatory}`,
+        `    or ${margin}`,
+        "  )",
       ].join("\n"),
       labels: { severity: "critical" },
       summary: `The credentials credbridge serves in ${WHERE} expire before another refresh can succeed`,
       description:
-        `They expire in {{ $value | humanizeDuration }}, less than --min-remaining plus one refresh at --refresh-timeout. ` +
+        `They expire in {{ $value | humanizeDuration }}: less than --min-remaining plus one refresh at --refresh-timeout, and inside the window where the sidecar is not ready, so the background refreshes that should have replaced them by now have failed. ` +
         "Inside the margin credbridge serves nothing, and the application's next AWS call fails. " +
         "First check the class of the failing refreshes (credbridge_refresh_last_error_info, or the CredbridgeRefreshFailing alert) " +
         "and the sidecar's log line 'refresh of … failed', which names the role and the fix.",
     }),
     rule({
       alert: "CredbridgeRefreshFailing",
-      // How long it has failed is in the expression, not in `for:`: when the class
-      // changes (Throttling, then timeout) the alert's labels change, and a `for:`
-      // would start again while the failing has not stopped.
+      // How long it has failed is the sidecar's own measure, on its monotonic clock: a
+      // moment on its wall clock against Prometheus's time() would be off by their skew.
+      // It is in the expression, not in `for:`: when the class changes (Throttling,
+      // then timeout) the alert's labels change, and a `for:` would start again while
+      // the failing has not stopped.
       expr: [
-        `(time() - credbridge_refresh_failing_since_timestamp_seconds > ${D.refreshFailing / compress})`,
+        `(credbridge_refresh_failing_seconds > ${D.refreshFailing / compress})`,
         "  * ignoring(class) group_left(class) credbridge_refresh_last_error_info",
       ].join("\n"),
       labels: { severity: "warning" },
@@ -126,14 +160,20 @@ export const ruleGroups = (options: RuleOptions = {}): RuleGroup[] => {
     }),
     rule({
       alert: "CredbridgeNotReady",
-      expr: "credbridge_ready == 0",
+      // The last readiness scraped, within a window longer than a crash loop's restart
+      // wait: a sidecar that restarts, never ready, is one run of not-ready scrapes
+      // here (each restart's gap would otherwise end the series and start `for:`
+      // again), and a restart into readiness resolves it at once. Only the sidecar's
+      // own metrics: no kube-state-metrics needed.
+      expr: `last_over_time(credbridge_ready[${d("readinessMemory")}]) == 0`,
       for: d("notReadyFor"),
       labels: { severity: "critical" },
       summary: `credbridge in ${WHERE} serves nothing: /readyz has failed for ${d("notReadyFor")}`,
       description:
         "At least one output cannot serve: no valid credentials outside the refresh window, the credentials file not written, " +
         "or the container token file unreadable. The application gets no credentials from this sidecar. " +
-        "First check the reason /readyz gives (curl the pod's metrics port at /readyz), then the sidecar's log.",
+        `Restarts do not reset this alert: it reads the last /readyz scraped in the past ${d("readinessMemory")}. ` +
+        "First check the reason /readyz gives (curl the pod's metrics port at /readyz), then the sidecar's log and its restarts (kubectl describe pod).",
     }),
     rule({
       alert: "CredbridgeStsThrottled",
@@ -146,6 +186,32 @@ export const ruleGroups = (options: RuleOptions = {}): RuleGroup[] => {
         "or another client of STS, can use it up. credbridge retries with backoff meanwhile. " +
         "First check how many refreshes the account makes (sum(rate(credbridge_refresh_duration_seconds_count[1h])) across the fleet) " +
         "and what else calls STS there; longer sessions (--duration) mean fewer refreshes.",
+    }),
+    rule({
+      alert: "CredbridgeSidecarDown",
+      // Once a sidecar stops answering scrapes, every other alert on it goes quiet
+      // with its series: this is the one that speaks for it.
+      expr: `${up(JOBS.sidecar)} == 0`,
+      for: d("sidecarDownFor"),
+      labels: { severity: "critical" },
+      summary: `Prometheus cannot scrape credbridge in ${WHERE}: down for ${d("sidecarDownFor")}`,
+      description:
+        `The sidecar's metrics port has answered no scrape for ${d("sidecarDownFor")}: the process is hung or gone (crash-looping, OOM-killed, its node lost), ` +
+        "or Prometheus cannot reach the port (a NetworkPolicy, a renamed port). Its refreshes, readiness and time to expiry go unwatched meanwhile, " +
+        "and a hung sidecar refreshes nothing while the application's credentials run out. " +
+        "First check the pod (kubectl describe pod: restarts, last state OOMKilled, probe failures), then the target's error on Prometheus's Targets page.",
+    }),
+    rule({
+      alert: "CredbridgeSidecarsAbsent",
+      expr: `absent(${up(JOBS.sidecar)})`,
+      for: d("sidecarsAbsentFor"),
+      labels: { severity: "warning" },
+      summary: `Prometheus scrapes no credbridge sidecar: job ${JOBS.sidecar} has had no target for ${d("sidecarsAbsentFor")}`,
+      description:
+        "Either no pod runs a credbridge sidecar any more, or the scrape configuration no longer finds them " +
+        "(the PodMonitor not selected by your Prometheus, the port renamed): then no sidecar alert can fire. " +
+        `First check Prometheus's Targets page for the ${JOBS.sidecar} job, then whether pods still run a container named credbridge. ` +
+        "A cluster that runs no sidecar on purpose drops this alert.",
     }),
   ];
 
@@ -177,6 +243,32 @@ export const ruleGroups = (options: RuleOptions = {}): RuleGroup[] => {
         "The API server refuses the webhook's TLS: with failurePolicy Fail, no pod can be created in the opted-in namespaces. " +
         "First check the Secret credbridge-webhook-tls and its Certificate (kubectl -n credbridge describe certificate credbridge-webhook); " +
         "without cert-manager, run openssl-certificate.sh again. The webhook takes new files without a restart.",
+    }),
+    rule({
+      alert: "CredbridgeWebhookDown",
+      // Shorter than a sidecar's: with failurePolicy Fail every pod creation in the
+      // opted-in namespaces needs the webhook now.
+      expr: `${up(JOBS.webhook)} == 0`,
+      for: d("webhookDownFor"),
+      labels: { severity: "critical" },
+      summary: `Prometheus cannot scrape the webhook in ${WHERE}: down for ${d("webhookDownFor")}`,
+      description:
+        `The webhook's metrics port has answered no scrape for ${d("webhookDownFor")}: the process is hung or gone, or Prometheus cannot reach it. ` +
+        "If the API server cannot reach it either, failurePolicy Fail refuses every pod creation in the opted-in namespaces. " +
+        "First check kubectl -n credbridge get pods,events (restarts, probe failures, OOMKilled), " +
+        "then whether a pod can be created in an opted-in namespace (kubectl run --dry-run=server).",
+    }),
+    rule({
+      alert: "CredbridgeWebhookAbsent",
+      expr: `absent(${up(JOBS.webhook)})`,
+      for: d("webhookAbsentFor"),
+      labels: { severity: "critical" },
+      summary: `Prometheus scrapes no credbridge webhook: job ${JOBS.webhook} has had no target for ${d("webhookAbsentFor")}`,
+      description:
+        "The webhook's pods are gone (the Deployment deleted or scaled to zero, its pods unscheduled) or Prometheus no longer finds them. " +
+        "While its MutatingWebhookConfiguration stays, failurePolicy Fail refuses every pod creation in the opted-in namespaces. " +
+        "First check kubectl -n credbridge get deployment,pods, " +
+        `then Prometheus's Targets page for the ${JOBS.webhook} job (the PodMonitor selected, the port named metrics).`,
     }),
     rule({
       alert: "CredbridgeWebhookDenyingPods",

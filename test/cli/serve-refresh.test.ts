@@ -65,6 +65,18 @@ describe("serve against an STS whose answer trickles in", () => {
     expect(cli.lines.join("\n")).toMatch(/--refresh-timeout must be a positive number of seconds/);
     expect(fx.sts.calls).toHaveLength(0);
   });
+
+  it("refuses a --refresh-timeout a background refresh could not finish within before the sidecar turns unready", async () => {
+    const cli = startCli(
+      ["serve", "--imds", "127.0.0.1:0", "--min-remaining", "900", "--refresh-timeout", "300"],
+      fx.env(),
+    );
+    expect((await cli.exited).code).toBe(2);
+    expect(cli.lines.join("\n")).toMatch(
+      /--refresh-timeout 300 is longer than a refresh can take before the sidecar turns unready: with --min-remaining 900, .* Give --refresh-timeout at most 180\./,
+    );
+    expect(fx.sts.calls).toHaveLength(0);
+  });
 });
 
 /** `serve` in this process, on `fake`'s clocks, with IRSA from `tokenFile` against `sts`; its log lines in `log`. */

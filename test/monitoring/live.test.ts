@@ -2,12 +2,15 @@
  * The alert rules and the dashboard against a real Prometheus (Debian's),
  * started here on loopback with a generated config that scrapes a running
  * `credbridge serve` (IRSA against the STS emulator, 30-second sessions,
- * --min-remaining 2, --refresh-timeout 5) and a running `credbridge webhook`
+ * --min-remaining 2, --refresh-timeout 15) and a running `credbridge webhook`
  * every second, and evaluates the rules generated from examples/monitoring's
  * one source with every duration divided by 60 (a minute of the rules is a
- * second here). STS then throttles every call: the throttling, refresh-failure,
- * readiness and expiry alerts must reach `firing`, and resolve once STS
- * answers again. Loopback only; bounded in time.
+ * second here). Healthy rotations fire nothing, though the refresh timeout is
+ * longer than the engine's head start on these short sessions. STS then
+ * throttles every call: the throttling, refresh-failure, readiness and expiry
+ * alerts must reach `firing`, and resolve once STS answers again. Last, both
+ * processes stop (SIGSTOP) and the alerts on their scrapes fire. Loopback
+ * only; bounded in time.
  */
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
@@ -34,6 +37,14 @@ const WEBHOOK_POD = {
 /** The labels the committed scrape configs give each target. */
 const SIDECAR = { namespace: "shop", pod: "registry-0" };
 const WEBHOOK = { namespace: "credbridge", pod: "credbridge-webhook-0" };
+/**
+ * Longer than the engine's head start on these sessions (it refreshes 12.5–16 s
+ * before expiry and turns unready at 9 s): the expiry alert must still wait
+ * for the mandatory window, not fire on every rotation.
+ */
+const REFRESH_TIMEOUT_SECONDS = 15;
+/** A refresh this long after Prometheus started had its seconds before it scraped. */
+const ROTATION_AFTER_START_MS = 6_000;
 /** The alerts an STS that throttles every call must bring to firing, then resolve. */
 const OUTAGE_ALERTS = [
   "CredbridgeStsThrottled",
@@ -50,6 +61,8 @@ let serveMetrics: string;
 let webhookMetrics: string;
 let caBundle: string;
 let webhookPort: number;
+/** When Prometheus answered ready (its first scrape follows within a second). */
+let prometheusStartedAt: number;
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const byName = (alerts: PrometheusAlert[], name: string) => alerts.filter((a) => a.labels.alertname === name);
@@ -87,7 +100,7 @@ beforeAll(async () => {
       "--min-remaining",
       "2",
       "--refresh-timeout",
-      "5",
+      String(REFRESH_TIMEOUT_SECONDS),
     ],
     fx.env(),
   );
@@ -140,6 +153,7 @@ beforeAll(async () => {
     rulesFile: fx.tmp.path("rules", "credbridge.rules.yaml"),
     scrapeConfigs: withDiscoveredPods(committed.scrape_configs, pods),
   });
+  prometheusStartedAt = Date.now();
 });
 
 afterAll(async () => {
@@ -200,7 +214,20 @@ describe("a real Prometheus scraping serve and the webhook", () => {
     expect(alerts.filter((a) => a.labels.job === "credbridge")).toEqual([]);
   });
 
-  it("with STS throttling every call, the throttling, refresh-failure, readiness and expiry alerts fire; they resolve once STS answers", async () => {
+  it("fires nothing on healthy rotations with a --refresh-timeout longer than the refresh's head start; with STS throttling every call, the throttling, refresh-failure, readiness and expiry alerts fire; they resolve once STS answers", async () => {
+    // A rotation under Prometheus's eyes: its credentials left less than the margin plus
+    // the refresh timeout (17 s) for one to four seconds before the refresh replaced them,
+    // every second of it scraped and evaluated.
+    const watchedRotation = () =>
+      fx.sts.issued.some(
+        (c) =>
+          c.expiration.getTime() - SESSION_SECONDS * 1000 > prometheusStartedAt + ROTATION_AFTER_START_MS,
+      );
+    const deadline = performance.now() + 2 * SESSION_SECONDS * 1000;
+    while (!watchedRotation()) {
+      expect(performance.now(), "a rotation after Prometheus started").toBeLessThan(deadline);
+      await sleep(250);
+    }
     // Begin the outage a second before the next refresh is due (STS's issued
     // expirations are exact; the engine refreshes from 16 s before expiry).
     const expiresAt = fx.sts.issued.at(-1)!.expiration.getTime();
@@ -210,6 +237,13 @@ describe("a real Prometheus scraping serve and the webhook", () => {
       expect((await prometheus.alerts()).filter((a) => a.labels.job === "credbridge")).toEqual([]);
       await sleep(250);
     }
+    // Nor at any evaluation since Prometheus started: ALERTS keeps each alert's every state.
+    // Its first evaluations, before its first scrape, find no sidecar target at all:
+    // CredbridgeSidecarsAbsent pending then is right, and its `for:` kept it from firing.
+    const history = async (selector: string) =>
+      (await prometheus.query(`count_over_time(ALERTS{${selector}}[10m])`)).result;
+    expect(await history('job="credbridge",alertname!="CredbridgeSidecarsAbsent"')).toEqual([]);
+    expect(await history('alertname="CredbridgeSidecarsAbsent",alertstate="firing"')).toEqual([]);
 
     fx.sts.failAlways({ code: "Throttling", status: 400, message: "Rate exceeded" });
     const failingFrom = Date.now();
@@ -233,10 +267,10 @@ describe("a real Prometheus scraping serve and the webhook", () => {
     const failing = byName(alerts, "CredbridgeRefreshFailing").find((a) => a.state === "firing")!;
     expect(failing.labels).toMatchObject({ ...SIDECAR, class: "Throttling", severity: "warning" });
     expect(failing.annotations.summary).toMatch(/pod shop\/registry-0 have failed for .* \(Throttling\)/);
-    expect(byName(alerts, "CredbridgeCredentialsExpiring")[0]!.labels).toMatchObject({
-      ...SIDECAR,
-      severity: "critical",
-    });
+    const expiring = byName(alerts, "CredbridgeCredentialsExpiring")[0]!;
+    expect(expiring.labels).toMatchObject({ ...SIDECAR, severity: "critical" });
+    // Inside the mandatory window the engine placed (9 s), not at the margin plus the timeout (17 s).
+    expect(Number(expiring.value)).toBeLessThan(9);
     expect(byName(alerts, "CredbridgeStsThrottled")[0]!.labels).toMatchObject({
       ...SIDECAR,
       class: "Throttling",
@@ -289,6 +323,52 @@ describe("a real Prometheus scraping serve and the webhook", () => {
       expect(result.result.length, `${panel}: ${expr}`).toBeGreaterThan(0);
     }
   });
+
+  it("fires CredbridgeSidecarDown and CredbridgeWebhookDown when both stop answering (SIGSTOP: a hung process), and resolves both once they run again", async () => {
+    const DOWN_ALERTS = ["CredbridgeSidecarDown", "CredbridgeWebhookDown"];
+    const stoppedFrom = Date.now();
+    serve.child.kill("SIGSTOP");
+    webhook.child.kill("SIGSTOP");
+    const firedAfter: Record<string, number> = {};
+    try {
+      const alerts = await untilAlerts(
+        (a) => {
+          for (const name of DOWN_ALERTS) {
+            if (firedAfter[name] === undefined && byName(a, name).some((x) => x.state === "firing")) {
+              firedAfter[name] = Date.now() - stoppedFrom;
+            }
+          }
+          return DOWN_ALERTS.every((n) => firedAfter[n] !== undefined);
+        },
+        30_000,
+        () => `the down alerts did not fire (fired so far: ${JSON.stringify(firedAfter)})`,
+      );
+      console.log(`live down alerts, ms after SIGSTOP: ${JSON.stringify(firedAfter)}`);
+      expect(byName(alerts, "CredbridgeSidecarDown")[0]!.labels).toMatchObject({
+        ...SIDECAR,
+        job: "credbridge",
+        severity: "critical",
+      });
+      expect(byName(alerts, "CredbridgeWebhookDown")[0]!.labels).toMatchObject({
+        ...WEBHOOK,
+        job: "credbridge-webhook",
+        severity: "critical",
+      });
+      // Their `for:` held them back: 5 and 2 minutes of the rules, 5 and 2 seconds here.
+      expect(firedAfter.CredbridgeSidecarDown).toBeGreaterThanOrEqual(5_000);
+      expect(firedAfter.CredbridgeWebhookDown).toBeGreaterThanOrEqual(2_000);
+    } finally {
+      serve.child.kill("SIGCONT");
+      webhook.child.kill("SIGCONT");
+    }
+    const resumedFrom = Date.now();
+    await untilAlerts(
+      (a) => a.filter((x) => DOWN_ALERTS.includes(x.labels.alertname!)).length === 0,
+      30_000,
+      "the down alerts did not resolve once both ran again",
+    );
+    console.log(`live down alerts resolved ${Date.now() - resumedFrom} ms after SIGCONT`);
+  }, 90_000);
 });
 
 interface Panel {

@@ -20,6 +20,7 @@ import {
   README,
   type RulesFile,
   readYaml,
+  scrapeJobsOf,
 } from "./support.js";
 
 const FILES = ["credbridge.rules.yaml", "prometheus-rule.yaml"];
@@ -80,6 +81,10 @@ describe("examples/monitoring's rules, from one source", () => {
         "CredbridgeRefreshFailing",
         "CredbridgeNotReady",
         "CredbridgeStsThrottled",
+        "CredbridgeSidecarDown",
+        "CredbridgeSidecarsAbsent",
+        "CredbridgeWebhookDown",
+        "CredbridgeWebhookAbsent",
         "CredbridgeWebhookCertificateExpiring",
         "CredbridgeWebhookCertificateExpired",
         "CredbridgeWebhookDenyingPods",
@@ -100,12 +105,71 @@ describe("examples/monitoring's rules, from one source", () => {
     }
   });
 
-  it("take their thresholds from the exported margin and refresh timeout, not from seconds written in", () => {
+  it("take their thresholds from the exported margin, refresh timeout and mandatory window, not from seconds written in", () => {
     const expiring = alerts.find((a) => a.alert === "CredbridgeCredentialsExpiring")!;
     expect(expiring.expr).toMatch(/credbridge_min_remaining_seconds \+ credbridge_refresh_timeout_seconds/);
+    expect(expiring.expr).toMatch(/credbridge_mandatory_window_seconds/);
     expect(expiring.expr).not.toMatch(/\d{2,}/);
     const certificate = alerts.find((a) => a.alert === "CredbridgeWebhookCertificateExpiring")!;
     expect(certificate.expr).toMatch(/credbridge_webhook_certificate_not_before_timestamp_seconds/);
+  });
+
+  it("draw the expiry alert's threshold on the dashboard's time-to-expiry panel as the alert computes it", async () => {
+    const dashboard = JSON.parse(await readFile(join(MONITORING, "credbridge-dashboard.json"), "utf8")) as {
+      panels: { title: string; targets?: { legendFormat: string; expr: string }[] }[];
+    };
+    const line = dashboard.panels
+      .find((p) => p.title === "Time to expiry, per pod")!
+      .targets!.find((t) => t.legendFormat.endsWith("alert threshold"))!.expr;
+    const expiring = alerts.find((a) => a.alert === "CredbridgeCredentialsExpiring")!.expr;
+    const threshold =
+      /^credbridge_credentials_expiration_timestamp_seconds - time\(\)\s*<\s*\(([\s\S]*)\)$/.exec(
+        expiring,
+      )![1]!;
+    const normal = (e: string) =>
+      e.replaceAll('{namespace=~"$namespace", pod=~"$pod"}', "").replace(/\s+/g, " ").trim();
+    expect(normal(line)).toBe(normal(threshold));
+  });
+
+  it("compare with Prometheus's clock only moments the sidecar did not take from its own wall clock: expirations AWS or the CA set", () => {
+    const withTime = alerts.filter((a) => a.expr.includes("time()"));
+    expect(withTime.map((a) => a.alert).sort()).toEqual([
+      "CredbridgeCredentialsExpiring",
+      "CredbridgeWebhookCertificateExpired",
+      "CredbridgeWebhookCertificateExpiring",
+    ]);
+    for (const a of withTime) {
+      const moments = [...a.expr.matchAll(/\b\w+_timestamp_seconds\b/g)].map((m) => m[0]);
+      expect(moments.length, a.alert).toBeGreaterThan(0);
+      for (const m of moments) {
+        expect(
+          [
+            "credbridge_credentials_expiration_timestamp_seconds",
+            "credbridge_webhook_certificate_expiration_timestamp_seconds",
+            "credbridge_webhook_certificate_not_before_timestamp_seconds",
+          ],
+          `${a.alert} compares ${m} with time()`,
+        ).toContain(m);
+      }
+    }
+  });
+
+  it("watch the scrapes themselves: each job down (with a for:) and each job without a target", () => {
+    const expr = (name: string) => alerts.find((a) => a.alert === name)!;
+    const jobs = scrapeJobsOf(rules);
+    expect(jobs).toEqual({ sidecar: "credbridge", webhook: "credbridge-webhook" });
+    expect(expr("CredbridgeSidecarDown").expr).toBe(`up{job="${jobs.sidecar}"} == 0`);
+    expect(expr("CredbridgeWebhookDown").expr).toBe(`up{job="${jobs.webhook}"} == 0`);
+    expect(expr("CredbridgeSidecarsAbsent").expr).toBe(`absent(up{job="${jobs.sidecar}"})`);
+    expect(expr("CredbridgeWebhookAbsent").expr).toBe(`absent(up{job="${jobs.webhook}"})`);
+    for (const name of [
+      "CredbridgeSidecarDown",
+      "CredbridgeWebhookDown",
+      "CredbridgeSidecarsAbsent",
+      "CredbridgeWebhookAbsent",
+    ]) {
+      expect(expr(name).for, name).toBeTruthy();
+    }
   });
 });
 

@@ -12,7 +12,7 @@ import { type Container, injectPod, parseInjectConfig, SIDECAR_NAME } from "@cre
 import { describe, expect, it } from "vitest";
 import { parseAllDocuments } from "yaml";
 import { DEFAULTS, FIXTURES, readPod } from "../webhook/support/pods.js";
-import { MONITORING, readYaml } from "./support.js";
+import { MONITORING, type RulesFile, readYaml, scrapeJobsOf } from "./support.js";
 
 const KUBERNETES = fileURLToPath(new URL("../../examples/kubernetes/", import.meta.url));
 
@@ -71,7 +71,13 @@ interface PodMonitor {
     selector: { matchLabels?: Record<string, string> };
     podMetricsEndpoints: {
       port: string;
-      relabelings?: { sourceLabels: string[]; regex: string; action: string }[];
+      relabelings?: {
+        sourceLabels?: string[];
+        regex?: string;
+        action?: string;
+        targetLabel?: string;
+        replacement?: string;
+      }[];
     }[];
   };
 }
@@ -87,12 +93,13 @@ describe("examples/monitoring/pod-monitors.yaml", () => {
       sidecars!.spec.podMetricsEndpoints.some(
         (e) =>
           e.port === port &&
-          (e.relabelings ?? []).every(
-            (r) =>
-              r.action === "keep" &&
-              r.sourceLabels.join() === "__meta_kubernetes_pod_container_name" &&
-              new RegExp(`^(?:${r.regex})$`).test(container.name),
-          ),
+          (e.relabelings ?? [])
+            .filter((r) => r.action === "keep")
+            .every(
+              (r) =>
+                r.sourceLabels?.join() === "__meta_kubernetes_pod_container_name" &&
+                new RegExp(`^(?:${r.regex})$`).test(container.name),
+            ),
       );
     const injected = injectedSidecar();
     expect(keeps(injected, metricsPortName(injected)!)).toBe(true);
@@ -114,6 +121,24 @@ describe("examples/monitoring/pod-monitors.yaml", () => {
     expect(deployment.spec!.template!.metadata!.labels).toMatchObject(webhook!.spec.selector.matchLabels!);
     const container = deployment.spec!.template!.spec.containers[0]!;
     expect(webhook!.spec.podMetricsEndpoints.map((e) => e.port)).toEqual([metricsPortName(container)]);
+  });
+});
+
+describe("the scrape jobs the alerts on the scrapes watch (up{job=…})", () => {
+  it("are the job names prometheus.yml gives, and the job label each PodMonitor endpoint sets in place of the Operator's own", async () => {
+    const jobs = scrapeJobsOf(await readYaml<RulesFile>(`${MONITORING}credbridge.rules.yaml`));
+    const config = await readYaml<{ scrape_configs: { job_name: string }[] }>(`${MONITORING}prometheus.yml`);
+    expect(config.scrape_configs.map((c) => c.job_name)).toEqual([jobs.sidecar, jobs.webhook]);
+    const [sidecars, webhook] = parseAllDocuments(
+      await readFile(`${MONITORING}pod-monitors.yaml`, "utf8"),
+    ).map((d) => d.toJS() as PodMonitor);
+    /** The job each endpoint ends with: the last relabeling that writes it (the Operator's own comes before). */
+    const jobOf = (e: PodMonitor["spec"]["podMetricsEndpoints"][number]) =>
+      (e.relabelings ?? [])
+        .filter((r) => r.targetLabel === "job" && (r.action ?? "replace") === "replace")
+        .at(-1)?.replacement;
+    expect(sidecars!.spec.podMetricsEndpoints.map(jobOf)).toEqual([jobs.sidecar, jobs.sidecar]);
+    expect(webhook!.spec.podMetricsEndpoints.map(jobOf)).toEqual([jobs.webhook]);
   });
 });
 

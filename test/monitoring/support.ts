@@ -42,3 +42,18 @@ export const anchorOf = (heading: string): string =>
     .toLowerCase()
     .replace(/[^\p{L}\p{N}\s_-]/gu, "")
     .replace(/\s/g, "-");
+
+/**
+ * The scrape jobs the rules watch, as their `up` alerts name them: the
+ * sidecars' (CredbridgeSidecarDown) and the webhook's (CredbridgeWebhookDown).
+ * Both scrape configurations must give their targets these `job` labels.
+ */
+export const scrapeJobsOf = (rules: RulesFile): { sidecar: string; webhook: string } => {
+  const job = (alert: string) => {
+    const expr = alertsOf(rules).find((a) => a.alert === alert)?.expr ?? "";
+    const m = /\bup\{job="([^"]+)"\}/.exec(expr);
+    if (!m) throw new Error(`${alert} selects no up{job="…"}: ${expr}`);
+    return m[1]!;
+  };
+  return { sidecar: job("CredbridgeSidecarDown"), webhook: job("CredbridgeWebhookDown") };
+};

@@ -102,6 +102,34 @@ describe("credbridge webhook --metrics", () => {
     expect(await lintMetrics(text)).toBe("");
   });
 
+  it("counts no request as a review that the server refused before routing it or routed elsewhere: a foreign Host, a bad target, another path", async () => {
+    const reviews = async () => {
+      const text = await scrape();
+      return {
+        outcomes: [...text.matchAll(/^credbridge_webhook_reviews_total\{outcome="(\w+)"\} (\d+)$/gm)].map(
+          (m) => `${m[1]} ${m[2]}`,
+        ),
+        timed: value(text, "credbridge_webhook_review_duration_seconds_count"),
+        refused:
+          value(text, 'credbridge_requests_total{server="webhook",path="rejected-host",status="403"}') ?? 0,
+      };
+    };
+    const before = await reviews();
+    const notReviews = [
+      await call("{}", { path: "/healthz", host: "evil.example" }),
+      await call("{}", { host: "evil.example" }), // /mutate itself, for a name not the webhook's
+      await call("{}", { path: "/anything-at-all", host: "evil.example" }),
+      await call("{}", { path: "/%zz" }),
+      await call("{}", { path: "/healthz" }),
+    ];
+    expect(notReviews.map((r) => r.status)).toEqual([403, 403, 403, 400, 404]);
+    const after = await reviews();
+    expect(after.outcomes).toEqual(before.outcomes);
+    expect(after.timed).toBe(before.timed);
+    // Each was answered and counted as a request, by the route the core gave it.
+    expect(after.refused - before.refused).toBe(3);
+  });
+
   it("counts a rotation it could not take and the one it took", async () => {
     const next = await ca.issue([SERVICE_HOST, "127.0.0.1"]);
     const other = await ca.issue([SERVICE_HOST, "127.0.0.1"]);

@@ -54,6 +54,13 @@ export interface RefreshState {
   consecutiveFailures: number;
   /** When the engine next means to call its source, if it knows. */
   nextRefreshAt: Date | undefined;
+  /**
+   * When the credentials held enter the mandatory window: from then `status`
+   * is `mandatory` and callers wait for a refresh. Placed once, when they
+   * arrived: the window configured, shorter for credentials too short for it.
+   * Undefined when none are held or they never expire.
+   */
+  mandatoryAt: Date | undefined;
   refreshing: boolean;
   /** How long the refresh in flight has been running, on the monotonic clock; undefined when none is. */
   refreshingForMs: number | undefined;

@@ -130,7 +130,7 @@ export const COMMANDS: Record<string, { summary: string; flags: FlagTable }> = {
       "refresh-timeout": {
         type: "integer",
         value: "SECONDS",
-        help: "a refresh taking longer counts as failed and is retried with backoff (default 60)",
+        help: "a refresh taking longer counts as failed and is retried with backoff (default 60, at most 180)",
       },
       "remove-on-exit": { type: "boolean", help: "remove the written profile on shutdown" },
     },

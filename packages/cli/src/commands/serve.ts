@@ -10,6 +10,7 @@ import { chainOutlivingMargin } from "../margin.js";
 import { ensureAuthTokenFile, ownerIds } from "../serve/auth-token-file.js";
 import { createMetrics } from "../serve/metrics.js";
 import { startMetricsServer } from "../serve/metrics-server.js";
+import { checkRefreshTimeout, serveWindows } from "../serve/windows.js";
 import { aborted, untilStopped } from "../until-stopped.js";
 
 /** SIGTERM to exit: Kubernetes' grace period is longer, but a sidecar should be quick. */
@@ -78,20 +79,23 @@ export const serveCommand: Command = async (ctx) => {
   }
   checkOwnerAtStart(file.owner, file.path ?? tokenFile);
   const { chain, provider, source, minRemainingSeconds: minRemaining } = chainOutlivingMargin(ctx, "serve");
+  const windows = serveWindows(minRemaining);
+  checkRefreshTimeout(refreshTimeout, windows);
   // Every engine, writer and server runs on the command's clock.
   const runtime = { ...ctx.clock, env: ctx.env, logger };
 
-  // Windows sit just outside the margin every output guarantees: callers block
-  // only in the last minute before it, background refreshes start 5 minutes earlier.
+  // Windows sit just outside the margin every output guarantees (see serveWindows).
   const engine = refreshing(provider, {
     source,
-    minRemainingSeconds: minRemaining,
-    mandatoryWindowSeconds: minRemaining + 60,
-    advisoryWindowSeconds: minRemaining + 300,
+    ...windows,
     attemptTimeoutSeconds: refreshTimeout,
     runtime,
   });
-  const metrics = createMetrics(engine, { minRemainingSeconds: minRemaining, now: ctx.now });
+  const metrics = createMetrics(engine, {
+    minRemainingSeconds: minRemaining,
+    monotonicNow: ctx.clock.monotonicNow,
+    now: ctx.now,
+  });
   engine.subscribe((event) => {
     metrics.onRefresh(event);
     if (event.type === "refresh-success") {

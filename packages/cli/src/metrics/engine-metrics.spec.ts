@@ -13,18 +13,23 @@ const setup = (labels?: Record<string, string>) => {
   let failWith: Error | undefined;
   let hanging = false;
   let n = 0;
+  let lifetime = 60 * MIN;
   const source = async (): Promise<AwsCredentialIdentity> => {
     n++;
     if (hanging) return new Promise<AwsCredentialIdentity>(() => {});
     if (failWith) throw failWith;
-    return { accessKeyId: `ASIA${n}`, secretAccessKey: "s", expiration: new Date(fake.now() + 60 * MIN) };
+    return { accessKeyId: `ASIA${n}`, secretAccessKey: "s", expiration: new Date(fake.now() + lifetime) };
   };
   const engine = refreshing(source, {
     runtime: fake.runtime,
     attemptTimeoutSeconds: 30,
     minRemainingSeconds: 300,
   });
-  const metrics = createEngineMetrics(engine, { minRemainingSeconds: 300 }, labels);
+  const metrics = createEngineMetrics(
+    engine,
+    { minRemainingSeconds: 300, monotonicNow: fake.runtime.monotonicNow },
+    labels,
+  );
   engine.subscribe(metrics.onRefresh);
   const scrape = () => {
     const out = createExposition();
@@ -46,6 +51,9 @@ const setup = (labels?: Record<string, string>) => {
     hang: () => {
       hanging = true;
     },
+    sessions: (ms: number) => {
+      lifetime = ms;
+    },
   };
 };
 
@@ -60,18 +68,19 @@ describe("the refresh engine's metrics", () => {
     );
     expect(s.value("credbridge_min_remaining_seconds")).toBe(300);
     expect(s.value("credbridge_refresh_timeout_seconds")).toBe(30);
+    // The engine's default mandatory window (600 s), which an hour-long session holds whole.
+    expect(s.value("credbridge_mandatory_window_seconds")).toBe(600);
     expect(s.value("credbridge_refreshes_total")).toBe(1);
     expect(s.value("credbridge_refresh_last_success_timestamp_seconds")).toBe(fake.now() / 1000);
   });
 
-  it("count failures by class (every class there from the start, at 0), and while failing say since when and the latest class", async () => {
+  it("count failures by class (every class there from the start, at 0), and while failing say for how long and the latest class", async () => {
     const { fake, engine, scrape, fail } = setup();
     const before = scrape().text;
     for (const c of ERROR_CLASSES)
       expect(before).toContain(`credbridge_refresh_failures_total{class="${c}"} 0\n`);
-    expect(before).not.toMatch(/^credbridge_refresh_failing_since_timestamp_seconds /m);
+    expect(before).not.toMatch(/^credbridge_refresh_failing_seconds /m);
 
-    const t0 = fake.now();
     fail(
       new CredbridgeError("STS says no", { code: "ERR_STS", serviceCode: "AccessDenied", statusCode: 403 }),
     );
@@ -84,7 +93,7 @@ describe("the refresh engine's metrics", () => {
     expect(s.value('credbridge_refresh_failures_total{class="Throttling"}')).toBe(1);
     expect(s.value("credbridge_refresh_consecutive_failures")).toBe(2);
     // The run began at the first failure; the class is the latest one's, and only it is there.
-    expect(s.value("credbridge_refresh_failing_since_timestamp_seconds")).toBe(t0 / 1000);
+    expect(s.value("credbridge_refresh_failing_seconds")).toBe(10);
     expect(s.text.match(/^credbridge_refresh_last_error_info\{.*$/gm)).toEqual([
       'credbridge_refresh_last_error_info{class="Throttling"} 1',
     ]);
@@ -96,9 +105,32 @@ describe("the refresh engine's metrics", () => {
     await engine();
     s = scrape();
     expect(s.value("credbridge_refresh_consecutive_failures")).toBe(0);
-    expect(s.text).not.toMatch(/^credbridge_refresh_failing_since_timestamp_seconds /m);
+    expect(s.text).not.toMatch(/^credbridge_refresh_failing_seconds /m);
     expect(s.text).not.toMatch(/^credbridge_refresh_last_error_info\{/m);
     expect(s.value('credbridge_refresh_failures_total{class="Throttling"}')).toBe(1);
+  });
+
+  it("measure how long refreshes have failed on the monotonic clock: a wall clock minutes off, or stepped, changes nothing", async () => {
+    const { fake, engine, scrape, fail } = setup();
+    fail(new Error("no route to STS"));
+    // The sidecar's wall clock five minutes behind when the run begins, then stepped ten minutes ahead.
+    fake.jump(-5 * MIN);
+    await engine().catch(() => {});
+    expect(scrape().value("credbridge_refresh_failing_seconds")).toBe(0);
+    await fake.advance(30_000);
+    fake.jump(15 * MIN);
+    await fake.advance(30_000);
+    expect(scrape().value("credbridge_refresh_failing_seconds")).toBe(60);
+  });
+
+  it("export the mandatory window of the credentials held, shrunk as the engine shrinks it for a short session", async () => {
+    const { engine, scrape, sessions } = setup();
+    expect(scrape().text).not.toMatch(/^credbridge_mandatory_window_seconds /m);
+    // Ten minutes, five of them above the 300 s margin: the engine blocks callers from a
+    // quarter of that usable life before the margin, 375 s before expiry, not 600.
+    sessions(10 * MIN);
+    await engine();
+    expect(scrape().value("credbridge_mandatory_window_seconds")).toBe(375);
   });
 
   it("record each refresh's duration by result, a refresh given up at the timeout counting the timeout", async () => {

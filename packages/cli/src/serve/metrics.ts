@@ -2,7 +2,7 @@ import type { RefreshEvent, RefreshingProvider } from "@credbridge/core";
 import type { RequestInfo } from "@credbridge/http";
 import type { RefresherEvent, RefresherHandle } from "@credbridge/writer";
 import { buildInfo } from "../metrics/build-info.js";
-import { createEngineMetrics } from "../metrics/engine-metrics.js";
+import { createEngineMetrics, type EngineMetricsSettings } from "../metrics/engine-metrics.js";
 import { createExposition } from "../metrics/exposition.js";
 import { createRequestCounter } from "../metrics/request-counter.js";
 import { engineLiveness, fileReadiness, type ProbeResult, tokenFileReadiness } from "./probes.js";
@@ -14,7 +14,7 @@ import { engineLiveness, fileReadiness, type ProbeResult, tokenFileReadiness } f
  */
 export const createMetrics = (
   engine: RefreshingProvider,
-  settings: { minRemainingSeconds: number; now?: () => number },
+  settings: EngineMetricsSettings & { now?: () => number },
 ) => {
   const now = settings.now ?? Date.now;
   let fileWrites = 0;

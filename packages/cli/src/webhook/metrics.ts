@@ -28,10 +28,22 @@ const H = {
 } as const;
 
 /**
+ * The server core's own answers that end a review before the handler could
+ * answer it: a body too large (413) or over the memory budget (503), and a
+ * handler that failed (500). The core gives them after its `Host` check but
+ * before routing, so the path is not known: a POST refused so counts as a
+ * failed review, since the API server only ever POSTs reviews (a client that
+ * could get one of these could as well POST garbage to /mutate). Refused
+ * before (a foreign or doubled `Host`, a bad target) or routed elsewhere, a
+ * request is no review.
+ */
+const REVIEWS_THE_CORE_ENDED = new Set(["too-large", "busy", "error"]);
+
+/**
  * The webhook's metrics and readiness, for its plain-HTTP metrics listener.
- * A review is any POST the server routed (anything but an unknown path): the
- * API server only ever POSTs reviews, so a POST refused before the handler
- * (413, 503) is a review that failed.
+ * A review is what the handler answered with an outcome (every POST to
+ * /mutate: allowed, mutated, denied, or error for a malformed one), or a POST
+ * the core ended itself (above).
  */
 export const createWebhookMetrics = (now: () => number = Date.now) => {
   const reviews = new Map<ReviewOutcome, number>(REVIEW_OUTCOMES.map((o) => [o, 0]));
@@ -45,17 +57,20 @@ export const createWebhookMetrics = (now: () => number = Date.now) => {
   let reloads = 0;
   let reloadFailures = 0;
 
-  const outcomeOf = (info: RequestInfo): ReviewOutcome => {
-    if (info.status !== 200) return "error";
-    const o = info.outcome as ReviewOutcome | undefined;
-    return o !== undefined && reviews.has(o) ? o : "error";
+  /** The review's outcome, or undefined for a request that was no review. */
+  const outcomeOf = (info: RequestInfo): ReviewOutcome | undefined => {
+    if (info.outcome !== undefined) {
+      const o = info.outcome as ReviewOutcome;
+      return reviews.has(o) ? o : "error";
+    }
+    return info.method === "POST" && REVIEWS_THE_CORE_ENDED.has(info.path) ? "error" : undefined;
   };
 
   const metrics = {
     onRequest(info: RequestInfo): void {
       requests.onRequest(info);
-      if (info.method !== "POST" || info.path === "not-found") return;
       const o = outcomeOf(info);
+      if (o === undefined) return;
       reviews.set(o, reviews.get(o)! + 1);
       latency.observe(info.durationMs / 1000);
     },

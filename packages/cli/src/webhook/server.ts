@@ -13,7 +13,7 @@ import {
 
 /** What the webhook tells its metrics. */
 export interface WebhookObserver {
-  /** Every request answered, `/mutate`'s with the review's outcome. */
+  /** Every request answered; each review (a POST to /mutate) with its outcome, a malformed one's `error`. */
   onRequest(info: RequestInfo): void;
   /** The certificate in use: at `listen`, then after each reload. */
   onCertificate(pair: TlsPair, reloaded: boolean): void;
@@ -127,7 +127,7 @@ export const createWebhookServer = (options: WebhookServerOptions) => {
       const answer = answerReview(body.toString("utf8"), options.defaults);
       if (answer.status === 400) {
         logger.log("warn", "malformed admission review", { reason: answer.message });
-        return json(400, path, { message: answer.message });
+        return { ...json(400, path, { message: answer.message }), outcome: "error" };
       }
       logger.log(answer.summary.outcome === "deny" ? "warn" : "info", "admission review", {
         ...answer.summary,

@@ -40,6 +40,7 @@ export const snapshot = (
         ? mayCallAtWall(ledger, now, monotonic)
         : cached?.schedule && Math.max(cached.schedule.refreshAt, mayCallAtWall(ledger, now, monotonic)),
     ),
+    mandatoryAt: toDate(cached?.schedule?.mandatoryAt),
     refreshing: attempts.refreshingForMs !== undefined,
     ...attempts,
     refreshes: ledger.refreshes,
