@@ -6,6 +6,7 @@ import { readBody } from "./body.js";
 import type { ByteBudget } from "./budget.js";
 import type { HostCheck } from "./hosts.js";
 import type { ResolvedLimits } from "./limits.js";
+import { lingerAfter } from "./linger.js";
 import { type ErrorReply, type Reply, writeReply } from "./reply.js";
 import { holdUnsent } from "./unsent.js";
 
@@ -60,6 +61,12 @@ export interface PipelineState {
 }
 
 const EMPTY = Buffer.alloc(0);
+/**
+ * How long a refused request's connection reads (and drops) the rest of its
+ * body after the answer: time for an honest client to finish its write and
+ * read the refusal (3 MiB crosses a 10 Mbit/s link in 2.5 s).
+ */
+const LINGER_MS = 3_000;
 const NOTHING_TO_RELEASE = () => {};
 /** More than one `Host` line: RFC 9112 §3.2 answers 400. node:http would keep the first. */
 const SEVERAL = Symbol("several Host lines");
@@ -120,6 +127,8 @@ export const createPipeline = (config: PipelineConfig, state: PipelineState) => 
     close: boolean,
     keep = false,
   ) => {
+    // A refusal may leave the body unread: its connection closes without a reset that would lose it.
+    if (close) lingerAfter(res, LINGER_MS);
     writeReply(res, reply, close || state.draining);
     state.answered(res);
     if (keep) holdUnsent(res, state.budget, state.limits.sendTimeoutMs);
