@@ -426,6 +426,22 @@ describe("writeCredentials on what it did not make", () => {
     expect(await readdir(real)).toEqual([]);
   });
 
+  it("reports a lock taken over as stale between its fsync and its rename as a lost lock (a stalled writer, retried), not as tampering", async () => {
+    const path = join(dir, "credentials");
+    await writeCredentials(creds(1), { path });
+    // What a writer that judged ours stale does: remove our holder (our temp file with it) and take the lock.
+    const takenOver = hookedFs((point) => {
+      if (point === "sync") {
+        nodeFs.rmSync(`${path}.lock`, { recursive: true });
+        nodeFs.mkdirSync(`${path}.lock/other-writer`, { recursive: true });
+      }
+    });
+    const error = await writeCredentials(creds(2), { path, fs: takenOver }).catch((e: unknown) => e);
+    expect(isCredentialsFileError(error) && error.code).toBe("ERR_LOCKED");
+    expect((error as Error).message).toMatch(/lost the lock on /);
+    expect(await readFile(path, "utf8")).toContain(creds(1).accessKeyId);
+  });
+
   it("never reports success for a file it did not produce: another file put in its temp file's place, or in the file's right after the rename", async () => {
     const path = join(dir, "credentials");
     await writeCredentials(creds(1), { path });

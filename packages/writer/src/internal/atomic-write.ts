@@ -263,6 +263,9 @@ const replaceLocked = (req: Located, held: HeldLock): boolean => {
     // another user still have put a file of theirs in ours' place, it is not renamed.
     const before = lookAt(req, held.holder.at(temp));
     if (!before || !sameInode(before, written)) {
+      // A writer that took our lock over as stale removed our holder, temp file and all:
+      // a stalled writer (ERR_LOCKED, which refreshers retry), not another user's doing.
+      held.assertHeld();
       throw tampered(req, "the temporary file was replaced before the rename", before);
     }
     try {
