@@ -6,14 +6,42 @@ import { UsageError } from "./usage-error.js";
 
 describe("parseCommandLine", () => {
   it("lets argv win over CREDBRIDGE_* and records where each value came from", () => {
-    const parsed = parseCommandLine(["write", "--role-arn", "arn:from:argv"], {
-      CREDBRIDGE_ROLE_ARN: "arn:from:env",
+    const parsed = parseCommandLine(["write", "--role-arn", "arn:aws:iam::111122223333:role/argv"], {
+      CREDBRIDGE_ROLE_ARN: "arn:aws:iam::111122223333:role/env",
       CREDBRIDGE_PROFILE: "legacy",
       CREDBRIDGE_DURATION: "1800",
     });
-    expect(parsed.flags).toMatchObject({ "role-arn": "arn:from:argv", profile: "legacy", duration: 1800 });
+    expect(parsed.flags).toMatchObject({
+      "role-arn": "arn:aws:iam::111122223333:role/argv",
+      profile: "legacy",
+      duration: 1800,
+    });
     expect(parsed.origins).toMatchObject({ "role-arn": "argv", profile: "CREDBRIDGE_PROFILE" });
   });
+
+  it.each([
+    [
+      ["write", "--role-arn", "arn:aws:iam::123456789012:role/*/registry"],
+      {},
+      /^--role-arn "arn:[^"]*" is not a role ARN .*wildcards/,
+    ],
+    [
+      ["serve"],
+      { CREDBRIDGE_ROLE_ARN: `arn:aws:iam::123456789012:role/${"$"}{aws:PrincipalTag/team}/r` },
+      /^CREDBRIDGE_ROLE_ARN "arn:.*" is not a role ARN/,
+    ],
+    [
+      ["permission-policy", "--role-arn", "arn:aws:iam::123456789012:role/?/r"],
+      {},
+      /^--role-arn .* no \* \? or \$/,
+    ],
+    [["doctor", "--role-arn", "harbor"], {}, /^--role-arn "harbor" is not a role ARN/],
+  ])(
+    "refuses a role ARN with a wildcard or policy variable, naming where it came from: %j %j",
+    (argv, env, message) => {
+      expect(() => parseCommandLine(argv, env)).toThrow(message);
+    },
+  );
 
   it("splits repeatable flags from env on whitespace and collects them from argv", () => {
     expect(parseCommandLine(["write"], { CREDBRIDGE_ASSUME_ROLE: " a  b\nc " }).flags["assume-role"]).toEqual(

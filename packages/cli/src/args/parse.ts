@@ -1,5 +1,6 @@
 import { parseArgs } from "../builtins.js";
 import { COMMANDS, envNameOf, type FlagSpec } from "./flags.js";
+import { roleArnProblem } from "./role-arn.js";
 import { UsageError } from "./usage-error.js";
 
 export type FlagValue = string | boolean | number | string[];
@@ -11,6 +12,9 @@ export interface ParsedCommand {
   /** Where each flag's value came from: "argv" or its CREDBRIDGE_* variable. */
   origins: Record<string, string>;
 }
+
+/** How a user wrote a flag's value: `--flag`, or its CREDBRIDGE_* variable. */
+const where = (flag: string, origin: string): string => (origin === "argv" ? `--${flag}` : origin);
 
 const TRUE = new Set(["1", "true", "yes", "on"]);
 const FALSE = new Set(["0", "false", "no", "off", ""]);
@@ -25,6 +29,14 @@ const fromEnv = (flag: string, spec: FlagSpec, raw: string, command: string): Fl
   }
   if (spec.type === "list") return raw.split(/\s+/).filter(Boolean);
   return raw;
+};
+
+/**
+ * Values a flag refuses whatever command reads it, checked where it is parsed so the refusal
+ * names the flag or the variable that gave it: a problem, or undefined.
+ */
+const VALUE_CHECKS: Record<string, (value: string, where: string) => string | undefined> = {
+  "role-arn": roleArnProblem,
 };
 
 const toInteger = (flag: string, value: string, origin: string, command: string): number => {
@@ -102,6 +114,8 @@ export const parseCommandLine = (
     if (typeof value === "string" && value.trim() === "" && spec.type !== "boolean") {
       throw new UsageError(`${origin === "argv" ? `--${name}` : origin} needs a value`, command);
     }
+    const problem = typeof value === "string" ? VALUE_CHECKS[name]?.(value, where(name, origin)) : undefined;
+    if (problem !== undefined) throw new UsageError(problem, command);
     flags[name] = value;
     origins[name] = origin;
   }
