@@ -4,6 +4,7 @@ import { commandUsage, generalUsage } from "./args/usage.js";
 import { UsageError } from "./args/usage-error.js";
 import type { ClockOptions, Command, CommandContext } from "./context.js";
 import { isLogLevel, jsonLogger, type LogLevel, routeProcessWarnings } from "./log.js";
+import { printable } from "./printable.js";
 import { version } from "./version.js";
 
 /** Commands load on demand: `process` must not pay for the AWS SDK on a cache hit. */
@@ -101,13 +102,13 @@ export const main = async (io: MainIo): Promise<number> => {
         ...(unknown.unlisted > 0 ? [describeUnlisted(unknown.unlisted)] : []),
       ].map((line) => `credbridge: ${line}\n`);
       io.stderr(
-        `credbridge: ${error.message}\n${notes.join("")}\n${error.command ? commandUsage(error.command) : generalUsage()}\n`,
+        `credbridge: ${printable(error.message)}\n${notes.join("")}\n${error.command ? commandUsage(error.command) : generalUsage()}\n`,
       );
       return 2;
     }
     // The libraries' messages start with "credbridge: " for their own users; said once here.
     const message = ((error as Error)?.message ?? String(error)).replace(/^credbridge: /, "");
-    io.stderr(`credbridge ${command}: ${message.replace(/\s*\n\s*/g, " ")}\n`);
+    io.stderr(`credbridge ${command}: ${printable(message.replace(/\s*\n\s*/g, " "))}\n`);
     return 1;
   }
 };

@@ -1,3 +1,4 @@
+import { printable } from "../printable.js";
 import { COMMANDS, envNameOf } from "./flags.js";
 
 /**
@@ -73,9 +74,11 @@ const closestKnown = (name: string, known: readonly string[]): string | undefine
 /** Longer names are shown cut, with their length: a variable's name is anyone's to make up. */
 const SHOWN_NAME_MAX = 64;
 
-/** A name as logs show it: cut to {@link SHOWN_NAME_MAX} characters. */
+/** A name as logs show it: cut to {@link SHOWN_NAME_MAX} characters, its control characters escaped. */
 export const shownName = (name: string): string =>
-  name.length > SHOWN_NAME_MAX ? `${name.slice(0, SHOWN_NAME_MAX)}… (${name.length} characters)` : name;
+  printable(
+    name.length > SHOWN_NAME_MAX ? `${name.slice(0, SHOWN_NAME_MAX)}… (${name.length} characters)` : name,
+  );
 
 export interface UnknownVariable {
   /** As logs show it ({@link shownName}). */
