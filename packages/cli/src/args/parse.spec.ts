@@ -43,6 +43,24 @@ describe("parseCommandLine", () => {
     },
   );
 
+  it("reads string variables without the white space around them, as booleans and lists are read", () => {
+    const parsed = parseCommandLine(["write"], {
+      CREDBRIDGE_FILE_OWNER: "10000:10000\n",
+      CREDBRIDGE_CREDENTIALS_FILE: " /shared/credentials\r\n",
+      CREDBRIDGE_SELF_ASSUME: "true\n",
+      CREDBRIDGE_DURATION: "900\n",
+    });
+    expect(parsed.flags).toMatchObject({
+      "file-owner": "10000:10000",
+      "credentials-file": "/shared/credentials",
+      "self-assume": true,
+      duration: 900,
+    });
+    expect(() => parseCommandLine(["write"], { CREDBRIDGE_PROFILE: " \n" })).toThrow(
+      /^CREDBRIDGE_PROFILE needs a value$/,
+    );
+  });
+
   it("splits repeatable flags from env on whitespace and collects them from argv", () => {
     expect(parseCommandLine(["write"], { CREDBRIDGE_ASSUME_ROLE: " a  b\nc " }).flags["assume-role"]).toEqual(
       ["a", "b", "c"],

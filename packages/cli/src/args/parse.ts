@@ -25,10 +25,12 @@ const fromEnv = (flag: string, spec: FlagSpec, raw: string, command: string): Fl
     const v = raw.trim().toLowerCase();
     if (TRUE.has(v)) return true;
     if (FALSE.has(v)) return false;
-    throw new UsageError(`${name} must be true or false, got "${raw}"`, command);
+    throw new UsageError(`${name} must be true or false, got ${JSON.stringify(raw)}`, command);
   }
   if (spec.type === "list") return raw.split(/\s+/).filter(Boolean);
-  return raw;
+  // As booleans and lists are read: what a YAML block scalar (`|`) gives a pod's env ends in
+  // a newline no one meant, and no value of ours starts or ends with white space.
+  return raw.trim();
 };
 
 /**
