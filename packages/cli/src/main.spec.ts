@@ -57,3 +57,25 @@ describe("a role ARN with a wildcard or a policy variable", () => {
     }
   });
 });
+
+describe("permission-policy's bucket and prefix", () => {
+  it.each([
+    [["--s3-bucket", "a..b"], /--s3-bucket "a\.\.b" is not an S3 bucket name: no two adjacent periods/],
+    [["--s3-bucket", "192.168.1.1"], /not an IP address/],
+    [["--s3-bucket", "xn--abc"], /starts with xn--/],
+    [
+      ["--s3-bucket", "b-1x", "--s3-prefix", ".."],
+      /--s3-prefix "\.\." must be the registry's rootdirectory: no '\.' or '\.\.'/,
+    ],
+    [["--s3-bucket", "b-1x", "--s3-prefix", "./x/../y"], /segment/],
+    [
+      ["--s3-bucket", "b-1x", "--s3-prefix", "a".repeat(100_000)],
+      /--s3-prefix "a{80}…" .*at most 512 bytes \(100000 given\)/,
+    ],
+  ])("refuses case %# as S3 does (exit 2)", async (extra, message) => {
+    const r = await run(["permission-policy", ...extra]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(message);
+    expect(r.stdout).toBe("");
+  });
+});
