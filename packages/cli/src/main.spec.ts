@@ -79,3 +79,30 @@ describe("permission-policy's bucket and prefix", () => {
     expect(r.stdout).toBe("");
   });
 });
+
+describe("trust-policy's --oidc-issuer", () => {
+  const irsa = [
+    "trust-policy",
+    "--irsa",
+    "--account-id",
+    "123456789012",
+    "--namespace",
+    "ns",
+    "--service-account",
+    "sa",
+  ];
+
+  it.each([
+    "https://*/",
+    "https://oidc.eks.us-east-1.amazonaws.com/id/*",
+    "https://oidc.eks.us-east-1.amazonaws.com:8443/id/X",
+    "https://oidc.eks.us-east-1.amazonaws.com/id/X/../../",
+    "https://1.2.3.4/",
+  ])("refuses %s, saying what is accepted (exit 2)", async (issuer) => {
+    const r = await run([...irsa, "--oidc-issuer", issuer]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain(`--oidc-issuer ${JSON.stringify(issuer)}`);
+    expect(r.stderr).toContain("expected https://HOST[/PATH]");
+    expect(r.stdout).toBe("");
+  });
+});

@@ -1,6 +1,7 @@
 import { UsageError } from "../args/usage-error.js";
 import type { Command } from "../context.js";
 import { printPolicy } from "../policies/document.js";
+import { ISSUER_FORM, parseIssuer } from "../policies/oidc-issuer.js";
 import { policyRole } from "../policies/policy-role.js";
 import { irsaTrustPolicy, podIdentityTrustPolicy } from "../policies/trust.js";
 
@@ -30,16 +31,11 @@ export const trustPolicyCommand: Command = async (ctx) => {
     !serviceAccount && "--service-account",
   ].filter(Boolean);
   if (missing.length) throw fail(`--irsa needs ${missing.join(", ")}`);
-  let url: URL;
-  try {
-    url = new URL(issuer!);
-  } catch {
-    throw fail(
-      `--oidc-issuer "${issuer}" is not a URL (e.g. https://oidc.eks.us-east-1.amazonaws.com/id/EXAMPLED539D4633E53DE1B71EXAMPLE)`,
-    );
+  const parsed = parseIssuer(issuer!);
+  if ("problem" in parsed) {
+    const shown = JSON.stringify(issuer!.length > 120 ? `${issuer!.slice(0, 120)}…` : issuer);
+    throw fail(`--oidc-issuer ${shown} ${parsed.problem}; expected ${ISSUER_FORM}`);
   }
-  if (url.protocol !== "https:")
-    throw fail("--oidc-issuer must be an https URL, as IAM requires of OIDC providers");
   for (const [flag, value] of [
     ["--namespace", namespace!],
     ["--service-account", serviceAccount!],
@@ -65,7 +61,7 @@ export const trustPolicyCommand: Command = async (ctx) => {
   }
   const policy = irsaTrustPolicy({
     accountId,
-    issuerHostPath: `${url.host}${url.pathname}`.replace(/\/+$/, ""),
+    issuerHostPath: parsed.hostPath,
     namespace: namespace!,
     serviceAccount: serviceAccount!,
     partition: role?.partition ?? "aws",
