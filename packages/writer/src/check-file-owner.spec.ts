@@ -40,5 +40,12 @@ describe("checkFileOwner", () => {
       checkFileOwner({ path: "/x", owner: { uid: 65532, gid: 65532 }, identity: NON_ROOT }),
     ).not.toThrow();
     expect(() => checkFileOwner({ path: "/x", owner: "app", identity: NON_ROOT })).toThrow(/uid:gid/);
+    // The limit stated, and the ids as given (not Number()'s rounding of them).
+    expect(() => checkFileOwner({ path: "/x", owner: "4294967295:0", identity: NON_ROOT })).toThrow(
+      'owner ids must be whole numbers from 0 to 4294967294, got "4294967295:0"',
+    );
+    expect(() => checkFileOwner({ path: "/x", owner: "99999999999999999999:1", identity: NON_ROOT })).toThrow(
+      'got "99999999999999999999:1"',
+    );
   });
 });

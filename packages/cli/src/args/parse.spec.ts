@@ -61,6 +61,49 @@ describe("parseCommandLine", () => {
     );
   });
 
+  it.each([
+    [
+      ["write", "--file-owner", "4294967295:0"],
+      {},
+      '--file-owner ids must be from 0 to 4294967294, got "4294967295:0"',
+    ],
+    [
+      ["write", "--file-owner", "99999999999999999999:1"],
+      {},
+      '--file-owner ids must be from 0 to 4294967294, got "99999999999999999999:1"',
+    ],
+    [
+      ["serve"],
+      { CREDBRIDGE_FILE_OWNER: "-5:0" },
+      'CREDBRIDGE_FILE_OWNER must be numeric UID:GID like 10000:10000, got "-5:0"',
+    ],
+    [
+      ["write", "--file-owner", "app:app"],
+      {},
+      '--file-owner must be numeric UID:GID like 10000:10000, got "app:app"',
+    ],
+    [
+      ["write"],
+      { CREDBRIDGE_FILE_MODE: "rw-r-----" },
+      'CREDBRIDGE_FILE_MODE must be octal like 0600 or 0640, got "rw-r-----"',
+    ],
+  ])("refuses %j %j as a usage error naming the flag or variable and the limit", (argv, env, message) => {
+    let thrown: unknown;
+    try {
+      parseCommandLine(argv, env);
+    } catch (error) {
+      thrown = error;
+    }
+    expect(thrown).toBeInstanceOf(UsageError);
+    expect((thrown as Error).message).toBe(message);
+  });
+
+  it("takes the largest id chown can give", () => {
+    expect(parseCommandLine(["write", "--file-owner", "4294967294:0"], {}).flags["file-owner"]).toBe(
+      "4294967294:0",
+    );
+  });
+
   it("splits repeatable flags from env on whitespace and collects them from argv", () => {
     expect(parseCommandLine(["write"], { CREDBRIDGE_ASSUME_ROLE: " a  b\nc " }).flags["assume-role"]).toEqual(
       ["a", "b", "c"],

@@ -1,4 +1,5 @@
 import { parseArgs } from "../builtins.js";
+import { fileModeProblem, fileOwnerProblem } from "./file-owner.js";
 import { COMMANDS, envNameOf, type FlagSpec } from "./flags.js";
 import { roleArnProblem } from "./role-arn.js";
 import { UsageError } from "./usage-error.js";
@@ -39,6 +40,8 @@ const fromEnv = (flag: string, spec: FlagSpec, raw: string, command: string): Fl
  */
 const VALUE_CHECKS: Record<string, (value: string, where: string) => string | undefined> = {
   "role-arn": roleArnProblem,
+  "file-owner": fileOwnerProblem,
+  "file-mode": fileModeProblem,
 };
 
 const toInteger = (flag: string, value: string, origin: string, command: string): number => {

@@ -70,7 +70,7 @@ export const serveCommand: Command = async (ctx) => {
       "serve",
     );
   }
-  const file = fileOptions(f, "serve");
+  const file = fileOptions(f);
   if (containerAt && tokenFile && file.path !== undefined && resolve(file.path) === resolve(tokenFile)) {
     throw new UsageError(
       `--credentials-file and --container-auth-token-file name the same file (${resolve(tokenFile)}); the token would be overwritten by the credentials: give each its own path`,
