@@ -106,3 +106,57 @@ describe("trust-policy's --oidc-issuer", () => {
     expect(r.stdout).toBe("");
   });
 });
+
+describe("settings that would have no effect", () => {
+  it.each([
+    [
+      [
+        "trust-policy",
+        "--pod-identity",
+        "--oidc-issuer",
+        "https://oidc.example.com/id/X",
+        "--namespace",
+        "ns",
+      ],
+      {},
+      "--oidc-issuer, --namespace have no effect with --pod-identity",
+    ],
+    [
+      ["trust-policy", "--pod-identity"],
+      { CREDBRIDGE_ACCOUNT_ID: "123456789012" },
+      "CREDBRIDGE_ACCOUNT_ID has no effect with --pod-identity",
+    ],
+    [
+      ["trust-policy", "--pod-identity", "--role-arn", "arn:aws:iam::123456789012:role/app"],
+      {},
+      "--role-arn has no effect with --pod-identity without --self-assume",
+    ],
+    [
+      ["serve", "--imds", "127.0.0.1:0", "--file-owner", "10000:10000", "--profile", "app"],
+      {},
+      "--profile has no effect without --credentials-file",
+    ],
+    [
+      ["serve", "--imds", "127.0.0.1:0"],
+      { CREDBRIDGE_FILE_MODE: "0640" },
+      "CREDBRIDGE_FILE_MODE has no effect without --credentials-file or --container-endpoint",
+    ],
+    [
+      ["serve", "--credentials-file", "/nonexistent/c", "--imds-v2-only"],
+      {},
+      "--imds-v2-only has no effect without --imds",
+    ],
+  ])("%j %j: a usage error naming them", async (argv, env, message) => {
+    const r = await run(argv, env);
+    expect(r.code, r.stderr).toBe(2);
+    expect(r.stderr).toContain(`credbridge: ${message}`);
+  });
+
+  it("leaves alone AWS_ROLE_ARN, which IRSA sets in every pod, and booleans set false", async () => {
+    const r = await run(["trust-policy", "--pod-identity"], {
+      AWS_ROLE_ARN: "arn:aws:iam::123456789012:role/app",
+      CREDBRIDGE_SELF_ASSUME: "false",
+    });
+    expect(r.code, r.stderr).toBe(0);
+  });
+});

@@ -1,3 +1,4 @@
+import { refuseIgnored } from "../args/ignored.js";
 import { UsageError } from "../args/usage-error.js";
 import type { Command } from "../context.js";
 import { printPolicy } from "../policies/document.js";
@@ -15,6 +16,12 @@ export const trustPolicyCommand: Command = async (ctx) => {
   const irsa = f.irsa === true;
   const pod = f["pod-identity"] === true;
   if (irsa === pod) throw fail("choose exactly one of --irsa or --pod-identity");
+  if (pod) {
+    refuseIgnored(ctx, ["oidc-issuer", "namespace", "service-account", "account-id"], "with --pod-identity");
+    // The role is printed only as its own trusted principal; AWS_ROLE_ARN, set in every IRSA pod, is left alone.
+    if (f["self-assume"] !== true)
+      refuseIgnored(ctx, ["role-arn"], "with --pod-identity without --self-assume");
+  }
   // IRSA takes the account from the role unless --account-id names it.
   const role = policyRole(ctx, irsa && f["account-id"] === undefined);
   const selfAssumeRoleArn = f["self-assume"] === true ? role?.arn : undefined;
