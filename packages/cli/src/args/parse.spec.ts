@@ -104,6 +104,12 @@ describe("parseCommandLine", () => {
     );
   });
 
+  it("words Node's refusal of a flag's value on one line", () => {
+    expect(() => parseCommandLine(["write", "--file-owner", "-1:0"], {})).toThrow(
+      /^[^\n]*ambiguous\. Did you forget/,
+    );
+  });
+
   it("splits repeatable flags from env on whitespace and collects them from argv", () => {
     expect(parseCommandLine(["write"], { CREDBRIDGE_ASSUME_ROLE: " a  b\nc " }).flags["assume-role"]).toEqual(
       ["a", "b", "c"],

@@ -85,7 +85,10 @@ export const parseCommandLine = (
     }) as { values: typeof values; positionals: string[] });
   } catch (error) {
     throw new UsageError(
-      (error as Error).message.replace(/\. To specify a positional argument.*$/s, ""),
+      // Node's own lines joined: a usage error is one line, and printable() would show "\n".
+      (error as Error).message
+        .replace(/\. To specify a positional argument.*$/s, "")
+        .replace(/\s*\n\s*/g, " "),
       command,
     );
   }
