@@ -341,12 +341,20 @@ describe("credbridge permission-policy", () => {
       cleanEnv(fx.tmp.dir),
     );
     expect(r.code, r.stderr).toBe(0);
-    const [bucket, objects, self, ...rest] = JSON.parse(r.stdout).Statement;
+    const [list, uploads, objects, self, ...rest] = JSON.parse(r.stdout).Statement;
     expect(rest).toEqual([]);
-    expect(bucket).toEqual({
-      Sid: "RegistryBucket",
+    // Listing, too, only under the prefix: the driver always lists with rootdirectory + "/...".
+    expect(list).toEqual({
+      Sid: "RegistryList",
       Effect: "Allow",
-      Action: ["s3:ListBucket", "s3:ListBucketMultipartUploads"],
+      Action: "s3:ListBucket",
+      Resource: "arn:aws-cn:s3:::registry-data",
+      Condition: { StringLike: { "s3:prefix": ["harbor/*"] } },
+    });
+    expect(uploads).toEqual({
+      Sid: "RegistryUploads",
+      Effect: "Allow",
+      Action: "s3:ListBucketMultipartUploads",
       Resource: "arn:aws-cn:s3:::registry-data",
     });
     expect(objects.Resource).toBe("arn:aws-cn:s3:::registry-data/harbor/*");

@@ -31,10 +31,11 @@ beforeAll(async () => {
 afterAll(() => fx.close());
 afterEach(() => fx.sts.reset());
 
-/** `credbridge ARGS` through setpriv, with the pod's environment and no HOME. */
+/** `credbridge ARGS` through setpriv, with the pod's environment and no HOME (unless `extra` sets one). */
 const asPodUser = (who: string[], args: string[], extra: Record<string, string> = {}) => {
   const { HOME: _home, ...env } = fx.env({ CREDBRIDGE_SELF_ASSUME: "true", ...extra });
-  return run("setpriv", [...who, process.execPath, CLI, ...args], { env, cwd: "/" });
+  const home = extra.HOME === undefined ? {} : { HOME: extra.HOME };
+  return run("setpriv", [...who, process.execPath, CLI, ...args], { env: { ...env, ...home }, cwd: "/" });
 };
 
 describe("--file-owner that the process can never give files to", () => {
@@ -79,6 +80,14 @@ describe("no home directory (HOME unset, a uid the passwd file does not name)", 
     expect(missing.code).toBe(1);
     expect(missing.stderr).toMatch(/no home directory to place ~\/\.aws\/credentials in \(HOME is unset/);
     expect(missing.stderr).toContain("AWS_SHARED_CREDENTIALS_FILE");
+  });
+
+  it("says HOME is empty, not unset, when a runtime sets it to nothing", async () => {
+    const write = await asPodUser(AS_SIDECAR, ["write"], { HOME: "" });
+    expect(write.code).toBe(1);
+    expect(write.stderr).toContain(`(HOME is empty and uid ${SIDECAR} has no passwd entry)`);
+    const process = await asPodUser(AS_SIDECAR, ["process", "--log-level", "warn"], { HOME: "" });
+    expect(process.stderr).toContain("no home directory (HOME is empty and this uid has no passwd entry)");
   });
 
   it("process answers without a cache, and says why", async () => {

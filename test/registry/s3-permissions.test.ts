@@ -64,13 +64,26 @@ describe("the registry's S3 permission policy, against distribution v2.8.3's S3 
 
   it("grants the bucket's actions on the bucket and the objects' on its keys (under the prefix), nothing elsewhere", () => {
     const policy = permissionPolicy({ bucket: "registry-data", prefix: "harbor" });
-    expect(allows(policy, "s3:ListBucket", "arn:aws:s3:::registry-data")).toBe(true);
+    const list = (prefix?: string) =>
+      allows(policy, "s3:ListBucket", "arn:aws:s3:::registry-data", { "s3:prefix": prefix });
+    // The prefixes the driver lists with: s3Path(path) = rootdirectory + a path starting with "/".
+    expect(list("harbor/")).toBe(true);
+    expect(list("harbor/docker/registry/v2/repositories/")).toBe(true);
+    expect(list("harbor/docker/registry/v2/blobs/sha256/ab/abcd/data")).toBe(true);
+    // Anything else in the bucket: not listed.
+    expect(list()).toBe(false);
+    expect(list("")).toBe(false);
+    expect(list("harbor")).toBe(false);
+    expect(list("harbor2/")).toBe(false);
+    expect(list("other/")).toBe(false);
+    // Uploads in progress: bucket-wide, as s3:ListBucketMultipartUploads has no s3:prefix key.
+    expect(allows(policy, "s3:ListBucketMultipartUploads", "arn:aws:s3:::registry-data")).toBe(true);
     expect(allows(policy, "s3:PutObject", "arn:aws:s3:::registry-data/harbor/docker/registry/v2/x")).toBe(
       true,
     );
     expect(allows(policy, "s3:PutObject", "arn:aws:s3:::registry-data/other/x")).toBe(false);
     expect(allows(policy, "s3:GetObject", "arn:aws:s3:::registry-data-2/harbor/x")).toBe(false);
-    expect(allows(policy, "s3:ListBucket", "arn:aws:s3:::other")).toBe(false);
+    expect(allows(policy, "s3:ListBucket", "arn:aws:s3:::other", { "s3:prefix": "harbor/" })).toBe(false);
     expect(allows(policy, "s3:DeleteBucket", "arn:aws:s3:::registry-data")).toBe(false);
   });
 });

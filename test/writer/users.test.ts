@@ -320,4 +320,20 @@ describe("a file another user put where the writer writes", () => {
     expect((await lstat(path)).uid).toBe(THIRD);
     expect(await readFile(path, "utf8")).not.toMatch(/own-5/);
   });
+
+  it("a writer not root, in a sticky directory: a third user's file it cannot even read is refused for its owner, not blamed on the directory", async () => {
+    const dir = join(base, "sticky-unreadable");
+    await mkdir(dir);
+    await chmod(dir, 0o1777);
+    const path = join(dir, "credentials");
+    const plant = await as(THIRD, `: > ${path} && chmod 600 ${path}`);
+    expect(plant.code, plant.stderr).toBe(0);
+    const r = await writeAsApp(path, 6);
+    expect(r).toMatchObject({ ok: false, code: "ERR_FILE_OWNER" });
+    expect(r.message).toContain(
+      `refusing to write ${path}: the file there belongs to uid ${THIRD} (mode 0600), neither to this writer's user (uid ${APP})`,
+    );
+    expect(r.message).not.toMatch(/permission on the directory/);
+    expect((await lstat(path)).uid).toBe(THIRD);
+  });
 });

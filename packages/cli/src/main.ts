@@ -1,9 +1,10 @@
-import { describeUnknown, unknownVariables } from "./args/env-names.js";
+import { describeUnknown, describeUnlisted, unknownVariables } from "./args/env-names.js";
 import { parseCommandLine } from "./args/parse.js";
 import { commandUsage, generalUsage } from "./args/usage.js";
 import { UsageError } from "./args/usage-error.js";
 import type { ClockOptions, Command, CommandContext } from "./context.js";
 import { isLogLevel, jsonLogger, type LogLevel, routeProcessWarnings } from "./log.js";
+import { printable } from "./printable.js";
 import { version } from "./version.js";
 
 /** Commands load on demand: `process` must not pay for the AWS SDK on a cache hit. */
@@ -68,12 +69,15 @@ export const main = async (io: MainIo): Promise<number> => {
     if (io.captureWarnings) routeProcessWarnings(logger, quiet ? "debug" : "warn");
     // A mistyped variable is otherwise ignored in silence (a sidecar started
     // without the output it was meant to have): said first, and with a usage error.
-    for (const v of unknownVariables(io.env)) {
+    const unknown = unknownVariables(io.env);
+    for (const v of unknown.listed) {
       logger.log("warn", describeUnknown(v), {
         variable: v.name,
         ...(v.closest ? { closest: v.closest } : {}),
       });
     }
+    if (unknown.unlisted > 0)
+      logger.log("warn", describeUnlisted(unknown.unlisted), { unlisted: unknown.unlisted });
     warned = true;
     const ctx: CommandContext = {
       command: parsed.command,
@@ -92,15 +96,19 @@ export const main = async (io: MainIo): Promise<number> => {
     return await run(ctx);
   } catch (error) {
     if (error instanceof UsageError) {
-      const notes = warned ? [] : unknownVariables(io.env).map((v) => `credbridge: ${describeUnknown(v)}\n`);
+      const unknown = warned ? { listed: [], unlisted: 0 } : unknownVariables(io.env);
+      const notes = [
+        ...unknown.listed.map(describeUnknown),
+        ...(unknown.unlisted > 0 ? [describeUnlisted(unknown.unlisted)] : []),
+      ].map((line) => `credbridge: ${line}\n`);
       io.stderr(
-        `credbridge: ${error.message}\n${notes.join("")}\n${error.command ? commandUsage(error.command) : generalUsage()}\n`,
+        `credbridge: ${printable(error.message)}\n${notes.join("")}\n${error.command ? commandUsage(error.command) : generalUsage()}\n`,
       );
       return 2;
     }
     // The libraries' messages start with "credbridge: " for their own users; said once here.
     const message = ((error as Error)?.message ?? String(error)).replace(/^credbridge: /, "");
-    io.stderr(`credbridge ${command}: ${message.replace(/\s*\n\s*/g, " ")}\n`);
+    io.stderr(`credbridge ${command}: ${printable(message.replace(/\s*\n\s*/g, " "))}\n`);
     return 1;
   }
 };

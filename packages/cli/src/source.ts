@@ -13,6 +13,7 @@ import {
 import type { AwsCredentialIdentityProvider, Logger } from "@smithy/types";
 import { parseAssumeRole } from "./args/assume-role.js";
 import type { ParsedFlags } from "./args/parse.js";
+import { roleArnProblem } from "./args/role-arn.js";
 import { UsageError } from "./args/usage-error.js";
 
 export type SourceKind = "auto" | "web-identity" | "pod-identity" | "default";
@@ -118,6 +119,11 @@ export const buildChain = (
           : fromDefaultChain();
   const steps: ChainStep[] = [{ label: `source ${detection.source}`, provider: first }];
   if (flags["self-assume"] === true) {
+    // The role --self-assume assumes, when AWS_ROLE_ARN names it (the flag is checked as parsed):
+    // refused at start, naming the variable, not at the first refresh.
+    const fromEnv = flags["role-arn"] === undefined ? env.AWS_ROLE_ARN : undefined;
+    const problem = fromEnv ? roleArnProblem(fromEnv, "AWS_ROLE_ARN") : undefined;
+    if (problem) throw new UsageError(problem, command);
     const previous = steps.at(-1)!.provider;
     steps.push({
       label: "self-assume",

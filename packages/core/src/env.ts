@@ -26,3 +26,13 @@ export const firstEnv = (env: Readonly<Record<string, string | undefined>>, ...n
   }
   return undefined;
 };
+
+/**
+ * Why there is no home directory, for messages: `HOME` unset or empty (a runtime that sets it
+ * to nothing is a different fix from one that leaves it out), and no passwd entry for this uid.
+ */
+export const noHomeReason = (
+  env: Readonly<Record<string, string | undefined>>,
+  uid: number | undefined,
+): string =>
+  `HOME is ${env.HOME === undefined ? "unset" : "empty"} and ${uid === undefined ? "this uid" : `uid ${uid}`} has no passwd entry`;

@@ -1,7 +1,13 @@
 export type { RoleHop } from "./chain-roles.js";
 export { chainRoles } from "./chain-roles.js";
 // Only the variables the other packages read too; the rest are named in each option's documentation.
-export { ENV_DEFAULT_REGION, ENV_REGION, ENV_ROLE_ARN, ROLE_CHAINING_MAX_SECONDS } from "./env.js";
+export {
+  ENV_DEFAULT_REGION,
+  ENV_REGION,
+  ENV_ROLE_ARN,
+  noHomeReason,
+  ROLE_CHAINING_MAX_SECONDS,
+} from "./env.js";
 export type { ErrorClass } from "./error-class.js";
 export { ERROR_CLASSES, errorClass } from "./error-class.js";
 export type { CredbridgeErrorCode, CredbridgeErrorOptions } from "./errors.js";

@@ -41,12 +41,40 @@ const matches = (pattern: string, arn: string): boolean =>
       .join("")}$`,
   ).test(arn);
 
-/** Whether an Allow statement of `policy` (no Deny, no conditions in ours) grants `action` on `arn`. */
-export const allows = (policy: PolicyDocument, action: string, arn: string): boolean =>
+/** What a request says about itself that a condition may test: ListObjects' `prefix`, absent when not sent. */
+export interface RequestContext {
+  "s3:prefix"?: string | undefined;
+}
+
+/**
+ * Whether a statement's condition holds: only StringLike on keys of `context` is understood
+ * (what ours use); a key the request does not carry fails it, as IAM evaluates; any other
+ * operator fails it, so a condition this does not know cannot pass a request.
+ */
+const conditionHolds = (condition: unknown, context: RequestContext): boolean => {
+  if (condition === undefined) return true;
+  const operators = Object.entries(condition as Record<string, Record<string, string | string[]>>);
+  return operators.every(
+    ([operator, keys]) =>
+      operator === "StringLike" &&
+      Object.entries(keys).every(([key, patterns]) => {
+        const value = context[key as keyof RequestContext];
+        return value !== undefined && list(patterns).some((p) => matches(p, value));
+      }),
+  );
+};
+
+/** Whether an Allow statement of `policy` (no Deny in ours) grants `action` on `arn` for a request of `context`. */
+export const allows = (
+  policy: PolicyDocument,
+  action: string,
+  arn: string,
+  context: RequestContext = {},
+): boolean =>
   policy.Statement.some(
     (s) =>
       s.Effect === "Allow" &&
-      s.Condition === undefined &&
+      conditionHolds(s.Condition, context) &&
       list(s.Action as string | string[]).includes(action) &&
       list(s.Resource as string | string[]).some((r) => matches(r, arn)),
   );

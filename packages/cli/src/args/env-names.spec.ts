@@ -2,7 +2,14 @@ import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
-import { describeUnknown, knownVariables, REPOSITORY_VARIABLES, unknownVariables } from "./env-names.js";
+import {
+  describeUnknown,
+  describeUnlisted,
+  distanceWithin,
+  knownVariables,
+  REPOSITORY_VARIABLES,
+  unknownVariables,
+} from "./env-names.js";
 
 const repo = fileURLToPath(new URL("../../../../", import.meta.url));
 
@@ -20,7 +27,7 @@ describe("unknownVariables", () => {
         CREDBRIDGE_SELF_ASUME: "true",
         CREDBRIDGE_CREDENTIALS_FILE: "/x",
         AWS_ROLE_ARN: "arn",
-      }),
+      }).listed,
     ).toEqual([
       { name: "CREDBRIDGE_METRIC", closest: "CREDBRIDGE_METRICS" },
       { name: "CREDBRIDGE_SELF_ASUME", closest: "CREDBRIDGE_SELF_ASSUME" },
@@ -38,7 +45,7 @@ describe("unknownVariables", () => {
       expect(known.has(name), name).toBe(true);
     }
     expect(known.has("CREDBRIDGE_HELP")).toBe(false);
-    const [help] = unknownVariables({ CREDBRIDGE_HELP: "1" });
+    const [help] = unknownVariables({ CREDBRIDGE_HELP: "1" }).listed;
     expect(help).toEqual({ name: "CREDBRIDGE_HELP" });
     expect(describeUnknown(help!)).toBe(
       "CREDBRIDGE_HELP is not a credbridge variable and is ignored: --help is a flag only",
@@ -66,6 +73,44 @@ describe("unknownVariables", () => {
     }
     const known = knownVariables();
     expect([...read].filter((name) => !known.has(name)).sort()).toEqual([...REPOSITORY_VARIABLES].sort());
-    expect(unknownVariables(Object.fromEntries(REPOSITORY_VARIABLES.map((n) => [n, "1"])))).toEqual([]);
+    expect(unknownVariables(Object.fromEntries(REPOSITORY_VARIABLES.map((n) => [n, "1"])))).toEqual({
+      listed: [],
+      unlisted: 0,
+    });
+  });
+});
+
+describe("unknownVariables' cost, whatever the environment holds", () => {
+  it("lists the first 20 of 10 000 unknown names and counts the rest", () => {
+    const env: Record<string, string> = { CREDBRIDGE_METRIC: "x" };
+    for (let i = 0; i < 10_000; i++) env[`CREDBRIDGE_X${String(i).padStart(5, "0")}_AAAAAAAAAAAAA`] = "v";
+    const { listed, unlisted } = unknownVariables(env);
+    expect(listed).toHaveLength(20);
+    expect(unlisted).toBe(9981);
+    expect(listed[0]).toEqual({ name: "CREDBRIDGE_METRIC", closest: "CREDBRIDGE_METRICS" });
+    // Far from every known name: no name offered.
+    expect(listed[1]).toEqual({ name: "CREDBRIDGE_X00000_AAAAAAAAAAAAA" });
+    expect(describeUnknown(listed[1]!)).toBe(
+      "CREDBRIDGE_X00000_AAAAAAAAAAAAA is not a credbridge variable and is ignored",
+    );
+    expect(describeUnlisted(unlisted)).toBe(
+      "and 9981 more CREDBRIDGE_* variables no command reads, not listed",
+    );
+  });
+
+  it("shows a 100 000-character name cut, with its length, and compares it with nothing", () => {
+    const name = `CREDBRIDGE_${"A".repeat(100_000 - 11)}`;
+    const { listed } = unknownVariables({ [name]: "v" });
+    expect(listed).toEqual([{ name: `${name.slice(0, 64)}… (100000 characters)` }]);
+  });
+
+  it.each([
+    ["CREDBRIDGE_METRIC", "CREDBRIDGE_METRICS", 1],
+    ["CREDBRIDGE_SELF_ASUM", "CREDBRIDGE_SELF_ASSUME", 2],
+    ["CREDBRIDGE_PROFLIE", "CREDBRIDGE_PROFILE", 1],
+    ["CREDBRIDGE_X", "CREDBRIDGE_METRICS", undefined],
+    ["A".repeat(100_000), "CREDBRIDGE_METRICS", undefined],
+  ])("distanceWithin(%s, %s, 3) is %s, undefined beyond 3", (a, b, d) => {
+    expect(distanceWithin(a, b, 3)).toBe(d);
   });
 });

@@ -6,13 +6,108 @@ import { UsageError } from "./usage-error.js";
 
 describe("parseCommandLine", () => {
   it("lets argv win over CREDBRIDGE_* and records where each value came from", () => {
-    const parsed = parseCommandLine(["write", "--role-arn", "arn:from:argv"], {
-      CREDBRIDGE_ROLE_ARN: "arn:from:env",
+    const parsed = parseCommandLine(["write", "--role-arn", "arn:aws:iam::111122223333:role/argv"], {
+      CREDBRIDGE_ROLE_ARN: "arn:aws:iam::111122223333:role/env",
       CREDBRIDGE_PROFILE: "legacy",
       CREDBRIDGE_DURATION: "1800",
     });
-    expect(parsed.flags).toMatchObject({ "role-arn": "arn:from:argv", profile: "legacy", duration: 1800 });
+    expect(parsed.flags).toMatchObject({
+      "role-arn": "arn:aws:iam::111122223333:role/argv",
+      profile: "legacy",
+      duration: 1800,
+    });
     expect(parsed.origins).toMatchObject({ "role-arn": "argv", profile: "CREDBRIDGE_PROFILE" });
+  });
+
+  it.each([
+    [
+      ["write", "--role-arn", "arn:aws:iam::123456789012:role/*/registry"],
+      {},
+      /^--role-arn "arn:[^"]*" is not a role ARN .*wildcards/,
+    ],
+    [
+      ["serve"],
+      { CREDBRIDGE_ROLE_ARN: `arn:aws:iam::123456789012:role/${"$"}{aws:PrincipalTag/team}/r` },
+      /^CREDBRIDGE_ROLE_ARN "arn:.*" is not a role ARN/,
+    ],
+    [
+      ["permission-policy", "--role-arn", "arn:aws:iam::123456789012:role/?/r"],
+      {},
+      /^--role-arn .* no \* \? or \$/,
+    ],
+    [["doctor", "--role-arn", "harbor"], {}, /^--role-arn "harbor" is not a role ARN/],
+  ])(
+    "refuses a role ARN with a wildcard or policy variable, naming where it came from: %j %j",
+    (argv, env, message) => {
+      expect(() => parseCommandLine(argv, env)).toThrow(message);
+    },
+  );
+
+  it("reads string variables without the white space around them, as booleans and lists are read", () => {
+    const parsed = parseCommandLine(["write"], {
+      CREDBRIDGE_FILE_OWNER: "10000:10000\n",
+      CREDBRIDGE_CREDENTIALS_FILE: " /shared/credentials\r\n",
+      CREDBRIDGE_SELF_ASSUME: "true\n",
+      CREDBRIDGE_DURATION: "900\n",
+    });
+    expect(parsed.flags).toMatchObject({
+      "file-owner": "10000:10000",
+      "credentials-file": "/shared/credentials",
+      "self-assume": true,
+      duration: 900,
+    });
+    expect(() => parseCommandLine(["write"], { CREDBRIDGE_PROFILE: " \n" })).toThrow(
+      /^CREDBRIDGE_PROFILE needs a value$/,
+    );
+  });
+
+  it.each([
+    [
+      ["write", "--file-owner", "4294967295:0"],
+      {},
+      '--file-owner ids must be from 0 to 4294967294, got "4294967295:0"',
+    ],
+    [
+      ["write", "--file-owner", "99999999999999999999:1"],
+      {},
+      '--file-owner ids must be from 0 to 4294967294, got "99999999999999999999:1"',
+    ],
+    [
+      ["serve"],
+      { CREDBRIDGE_FILE_OWNER: "-5:0" },
+      'CREDBRIDGE_FILE_OWNER must be numeric UID:GID like 10000:10000, got "-5:0"',
+    ],
+    [
+      ["write", "--file-owner", "app:app"],
+      {},
+      '--file-owner must be numeric UID:GID like 10000:10000, got "app:app"',
+    ],
+    [
+      ["write"],
+      { CREDBRIDGE_FILE_MODE: "rw-r-----" },
+      'CREDBRIDGE_FILE_MODE must be octal like 0600 or 0640, got "rw-r-----"',
+    ],
+  ])("refuses %j %j as a usage error naming the flag or variable and the limit", (argv, env, message) => {
+    let thrown: unknown;
+    try {
+      parseCommandLine(argv, env);
+    } catch (error) {
+      thrown = error;
+    }
+    expect(thrown).toBeInstanceOf(UsageError);
+    expect((thrown as Error).message).toBe(message);
+  });
+
+  it("takes the largest id chown can give", () => {
+    expect(parseCommandLine(["write", "--file-owner", "4294967294:0"], {}).flags["file-owner"]).toBe(
+      "4294967294:0",
+    );
+  });
+
+  it("words Node's refusal of a flag's value on one line", () => {
+    expect(() => parseCommandLine(["write", "--file-owner", "-1:0"], {})).toThrow(
+      /^[^\n]*ambiguous\. Did you forget/,
+    );
   });
 
   it("splits repeatable flags from env on whitespace and collects them from argv", () => {

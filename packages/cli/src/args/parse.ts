@@ -1,5 +1,7 @@
 import { parseArgs } from "../builtins.js";
+import { fileModeProblem, fileOwnerProblem } from "./file-owner.js";
 import { COMMANDS, envNameOf, type FlagSpec } from "./flags.js";
+import { roleArnProblem } from "./role-arn.js";
 import { UsageError } from "./usage-error.js";
 
 export type FlagValue = string | boolean | number | string[];
@@ -12,6 +14,9 @@ export interface ParsedCommand {
   origins: Record<string, string>;
 }
 
+/** How a user wrote a flag's value: `--flag`, or its CREDBRIDGE_* variable. */
+const where = (flag: string, origin: string): string => (origin === "argv" ? `--${flag}` : origin);
+
 const TRUE = new Set(["1", "true", "yes", "on"]);
 const FALSE = new Set(["0", "false", "no", "off", ""]);
 
@@ -21,10 +26,22 @@ const fromEnv = (flag: string, spec: FlagSpec, raw: string, command: string): Fl
     const v = raw.trim().toLowerCase();
     if (TRUE.has(v)) return true;
     if (FALSE.has(v)) return false;
-    throw new UsageError(`${name} must be true or false, got "${raw}"`, command);
+    throw new UsageError(`${name} must be true or false, got ${JSON.stringify(raw)}`, command);
   }
   if (spec.type === "list") return raw.split(/\s+/).filter(Boolean);
-  return raw;
+  // As booleans and lists are read: what a YAML block scalar (`|`) gives a pod's env ends in
+  // a newline no one meant, and no value of ours starts or ends with white space.
+  return raw.trim();
+};
+
+/**
+ * Values a flag refuses whatever command reads it, checked where it is parsed so the refusal
+ * names the flag or the variable that gave it: a problem, or undefined.
+ */
+const VALUE_CHECKS: Record<string, (value: string, where: string) => string | undefined> = {
+  "role-arn": roleArnProblem,
+  "file-owner": fileOwnerProblem,
+  "file-mode": fileModeProblem,
 };
 
 const toInteger = (flag: string, value: string, origin: string, command: string): number => {
@@ -68,7 +85,10 @@ export const parseCommandLine = (
     }) as { values: typeof values; positionals: string[] });
   } catch (error) {
     throw new UsageError(
-      (error as Error).message.replace(/\. To specify a positional argument.*$/s, ""),
+      // Node's own lines joined: a usage error is one line, and printable() would show "\n".
+      (error as Error).message
+        .replace(/\. To specify a positional argument.*$/s, "")
+        .replace(/\s*\n\s*/g, " "),
       command,
     );
   }
@@ -102,6 +122,8 @@ export const parseCommandLine = (
     if (typeof value === "string" && value.trim() === "" && spec.type !== "boolean") {
       throw new UsageError(`${origin === "argv" ? `--${name}` : origin} needs a value`, command);
     }
+    const problem = typeof value === "string" ? VALUE_CHECKS[name]?.(value, where(name, origin)) : undefined;
+    if (problem !== undefined) throw new UsageError(problem, command);
     flags[name] = value;
     origins[name] = origin;
   }

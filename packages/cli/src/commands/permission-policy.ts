@@ -3,11 +3,10 @@ import type { Command } from "../context.js";
 import { printPolicy } from "../policies/document.js";
 import { permissionPolicy } from "../policies/permission.js";
 import { policyRole } from "../policies/policy-role.js";
+import { bucketNameProblem, prefixProblem } from "../policies/s3-names.js";
 
-/** S3's bucket naming rules for new buckets: 3–63 of a-z, 0-9, '.', '-', starting and ending alphanumeric. */
-const BUCKET = /^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/;
-/** Key characters a prefix may use in a resource ARN: no IAM wildcards, no policy variables. */
-const PREFIX = /^[\w!'().\-/]+$/;
+/** A value as an error shows it: quoted, cut to 80 characters. */
+const shown = (value: string): string => JSON.stringify(value.length > 80 ? `${value.slice(0, 80)}…` : value);
 
 /**
  * `credbridge permission-policy`: the role's permission policy, one document
@@ -25,18 +24,13 @@ export const permissionPolicyCommand: Command = async (ctx) => {
   if (bucket === undefined && !selfAssume) {
     throw fail("nothing to print: give --s3-bucket (the registry's S3 permissions), --self-assume, or both");
   }
-  if (bucket !== undefined && !BUCKET.test(bucket)) {
-    throw fail(
-      `--s3-bucket "${bucket}" is not an S3 bucket name (3-63 lower-case letters, digits, '.', '-'; no s3:// or ARN)`,
-    );
-  }
+  const bucketProblem = bucket === undefined ? undefined : bucketNameProblem(bucket);
+  if (bucketProblem) throw fail(`--s3-bucket ${shown(bucket!)} is not an S3 bucket name: ${bucketProblem}`);
   // The registry joins rootdirectory and its paths with the slashes trimmed: "/harbor/" is "harbor/...".
   const prefix = rawPrefix?.replace(/^\/+|\/+$/g, "");
-  if (rawPrefix !== undefined && (!prefix || !PREFIX.test(prefix) || prefix.includes("//"))) {
-    throw fail(
-      `--s3-prefix "${rawPrefix}" must be the registry's rootdirectory, a key prefix such as harbor or /harbor (no '*', '?' or '$')`,
-    );
-  }
+  const problem = prefix === undefined ? undefined : prefixProblem(prefix);
+  if (problem)
+    throw fail(`--s3-prefix ${shown(rawPrefix!)} must be the registry's rootdirectory: ${problem}`);
   ctx.stdout(
     printPolicy(
       permissionPolicy({

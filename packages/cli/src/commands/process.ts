@@ -15,9 +15,11 @@ export const processCommand: Command = async (ctx) => {
   const dir = (ctx.flags["cache-dir"] as string | undefined) ?? defaultCacheDir(ctx.env);
   // The cache is an optimisation: without a home to keep it in, every call asks the source.
   if (dir === undefined && ctx.flags["no-cache"] !== true) {
+    // Said as core says it, without loading core: a cache hit must not pay for it.
+    const home = ctx.env.HOME === undefined ? "unset" : "empty";
     ctx.logger.log(
       "warn",
-      "no cache: no home directory (HOME is unset and this uid has no passwd entry); set --cache-dir or XDG_CACHE_HOME",
+      `no cache: no home directory (HOME is ${home} and this uid has no passwd entry); set --cache-dir or XDG_CACHE_HOME`,
     );
   }
   const noCache = ctx.flags["no-cache"] === true || dir === undefined;

@@ -4,6 +4,7 @@ import { createContainerCredentialsServer, createImdsServer } from "@credbridge/
 import { type RefresherHandle, startRefresher } from "@credbridge/writer";
 import { checkOwnerAtStart, fileOptions } from "../args/file-options.js";
 import { parseHostPort } from "../args/host-port.js";
+import { refuseIgnored } from "../args/ignored.js";
 import { UsageError } from "../args/usage-error.js";
 import type { Command } from "../context.js";
 import { chainOutlivingMargin } from "../margin.js";
@@ -57,6 +58,12 @@ export const serveCommand: Command = async (ctx) => {
     );
   }
   const tokenFile = f["container-auth-token-file"] as string | undefined;
+  if (!wantsFile) refuseIgnored(ctx, ["profile", "remove-on-exit"], "without --credentials-file");
+  if (!wantsFile && !containerAt) {
+    refuseIgnored(ctx, ["file-owner", "file-mode"], "without --credentials-file or --container-endpoint");
+  }
+  if (!containerAt) refuseIgnored(ctx, ["container-auth-token-file"], "without --container-endpoint");
+  if (!imdsAt) refuseIgnored(ctx, ["imds-role-name", "imds-v2-only"], "without --imds");
   if (containerAt && !tokenFile) {
     throw new UsageError(
       "--container-endpoint needs --container-auth-token-file (created when missing)",
@@ -70,7 +77,7 @@ export const serveCommand: Command = async (ctx) => {
       "serve",
     );
   }
-  const file = fileOptions(f, "serve");
+  const file = fileOptions(f);
   if (containerAt && tokenFile && file.path !== undefined && resolve(file.path) === resolve(tokenFile)) {
     throw new UsageError(
       `--credentials-file and --container-auth-token-file name the same file (${resolve(tokenFile)}); the token would be overwritten by the credentials: give each its own path`,

@@ -1,6 +1,8 @@
+import { refuseIgnored } from "../args/ignored.js";
 import { UsageError } from "../args/usage-error.js";
 import type { Command } from "../context.js";
 import { printPolicy } from "../policies/document.js";
+import { ISSUER_FORM, parseIssuer } from "../policies/oidc-issuer.js";
 import { policyRole } from "../policies/policy-role.js";
 import { irsaTrustPolicy, podIdentityTrustPolicy } from "../policies/trust.js";
 
@@ -14,6 +16,12 @@ export const trustPolicyCommand: Command = async (ctx) => {
   const irsa = f.irsa === true;
   const pod = f["pod-identity"] === true;
   if (irsa === pod) throw fail("choose exactly one of --irsa or --pod-identity");
+  if (pod) {
+    refuseIgnored(ctx, ["oidc-issuer", "namespace", "service-account", "account-id"], "with --pod-identity");
+    // The role is printed only as its own trusted principal; AWS_ROLE_ARN, set in every IRSA pod, is left alone.
+    if (f["self-assume"] !== true)
+      refuseIgnored(ctx, ["role-arn"], "with --pod-identity without --self-assume");
+  }
   // IRSA takes the account from the role unless --account-id names it.
   const role = policyRole(ctx, irsa && f["account-id"] === undefined);
   const selfAssumeRoleArn = f["self-assume"] === true ? role?.arn : undefined;
@@ -30,16 +38,11 @@ export const trustPolicyCommand: Command = async (ctx) => {
     !serviceAccount && "--service-account",
   ].filter(Boolean);
   if (missing.length) throw fail(`--irsa needs ${missing.join(", ")}`);
-  let url: URL;
-  try {
-    url = new URL(issuer!);
-  } catch {
-    throw fail(
-      `--oidc-issuer "${issuer}" is not a URL (e.g. https://oidc.eks.us-east-1.amazonaws.com/id/EXAMPLED539D4633E53DE1B71EXAMPLE)`,
-    );
+  const parsed = parseIssuer(issuer!);
+  if ("problem" in parsed) {
+    const shown = JSON.stringify(issuer!.length > 120 ? `${issuer!.slice(0, 120)}…` : issuer);
+    throw fail(`--oidc-issuer ${shown} ${parsed.problem}; expected ${ISSUER_FORM}`);
   }
-  if (url.protocol !== "https:")
-    throw fail("--oidc-issuer must be an https URL, as IAM requires of OIDC providers");
   for (const [flag, value] of [
     ["--namespace", namespace!],
     ["--service-account", serviceAccount!],
@@ -65,7 +68,7 @@ export const trustPolicyCommand: Command = async (ctx) => {
   }
   const policy = irsaTrustPolicy({
     accountId,
-    issuerHostPath: `${url.host}${url.pathname}`.replace(/\/+$/, ""),
+    issuerHostPath: parsed.hostPath,
     namespace: namespace!,
     serviceAccount: serviceAccount!,
     partition: role?.partition ?? "aws",

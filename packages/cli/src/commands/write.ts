@@ -12,7 +12,7 @@ import { orStop } from "../or-stop.js";
  * the write itself is one synchronous stretch no signal can cut.
  */
 export const writeCommand: Command = async (ctx) => {
-  const file = fileOptions(ctx.flags, "write");
+  const file = fileOptions(ctx.flags);
   checkOwnerAtStart(file.owner, file.path);
   const { provider, minRemainingSeconds } = chainOutlivingMargin(ctx, "write");
   const credentials = await orStop(

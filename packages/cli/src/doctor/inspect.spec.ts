@@ -3,7 +3,7 @@ import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { inspectTokenFile } from "./inspect.js";
+import { inspectEnvironment, inspectTokenFile } from "./inspect.js";
 
 const segment = (value: unknown) => Buffer.from(JSON.stringify(value)).toString("base64url");
 const NOW = Date.parse("2030-01-01T00:00:00Z");
@@ -47,6 +47,26 @@ describe("inspectTokenFile", () => {
     expect(await inspectTokenFile(path, "AWS_WEB_IDENTITY_TOKEN_FILE", NOW, true)).toMatchObject({
       exists: true,
       error: "not a regular file (a FIFO or a device?)",
+    });
+  });
+});
+
+describe("inspectEnvironment", () => {
+  it("shows credbridge's own variables, and names any other CREDBRIDGE_* without its value", () => {
+    const secret = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY";
+    const shown = inspectEnvironment({
+      CREDBRIDGE_METRICS: "0.0.0.0:9090",
+      CREDBRIDGE_SECRET_ACCESS_KEY: secret,
+      CREDBRIDGE_TOKEN: secret,
+      CREDBRIDGE_IMAGE_OUT: secret,
+      AWS_SECRET_ACCESS_KEY: secret,
+    });
+    expect(JSON.stringify(shown)).not.toContain(secret);
+    expect(shown).toMatchObject({
+      CREDBRIDGE_METRICS: "0.0.0.0:9090",
+      CREDBRIDGE_SECRET_ACCESS_KEY: "(set, not a credbridge variable: not shown)",
+      CREDBRIDGE_TOKEN: "(set, not a credbridge variable: not shown)",
+      AWS_SECRET_ACCESS_KEY: "(set, redacted)",
     });
   });
 });

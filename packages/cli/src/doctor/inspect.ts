@@ -2,6 +2,7 @@ import { constants } from "node:fs";
 import { open } from "node:fs/promises";
 import { describeFileError, readBounded } from "@credbridge/core/files";
 import { decodeJwtClaims } from "@credbridge/core/wire";
+import { knownVariables, unknownVariables } from "../args/env-names.js";
 import { SOURCE_ENV } from "../source-env.js";
 
 /** Variables doctor reports. Token values are never shown, only whether they are set. */
@@ -19,9 +20,16 @@ export const inspectEnvironment = (
   const out: Record<string, string> = {};
   for (const name of SHOWN) if (env[name]) out[name] = env[name]!;
   for (const name of SECRET) if (env[name]) out[name] = "(set, redacted)";
+  // A command's own variables are its configuration; any other CREDBRIDGE_* name may hold
+  // anything (CREDBRIDGE_SECRET_ACCESS_KEY, a pasted token): named, never shown.
+  const known = knownVariables();
   for (const name of Object.keys(env).sort()) {
-    if (name.startsWith("CREDBRIDGE_") && env[name]) out[name] = env[name]!;
+    if (known.has(name) && env[name]) out[name] = env[name]!;
   }
+  const unknown = unknownVariables(env);
+  for (const v of unknown.listed) out[v.name] = "(set, not a credbridge variable: not shown)";
+  if (unknown.unlisted > 0)
+    out["CREDBRIDGE_*"] = `(${unknown.unlisted} more not credbridge variables: not shown)`;
   return out;
 };
 

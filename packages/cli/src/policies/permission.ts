@@ -28,7 +28,11 @@ export const REGISTRY_OBJECT_ACTIONS = [
 export interface PermissionPolicyOptions {
   /** The registry's bucket: its S3 statements are left out without one. */
   bucket?: string | undefined;
-  /** The registry's `rootdirectory`, without slashes: objects outside it are out of reach. */
+  /**
+   * The registry's `rootdirectory`, without slashes: objects outside it are out of reach, and so
+   * is listing them (s3:ListBucket only with an s3:prefix under it). Uploads in progress are
+   * listed bucket-wide: s3:ListBucketMultipartUploads takes no s3:prefix condition.
+   */
   prefix?: string | undefined;
   /** The role that assumes itself (`serve --self-assume`). */
   selfAssumeRoleArn?: string | undefined;
@@ -50,12 +54,32 @@ export const permissionPolicy = (o: PermissionPolicyOptions): PolicyDocument => 
     Statement: [
       ...(bucketArn
         ? [
-            {
-              Sid: "RegistryBucket",
-              Effect: "Allow",
-              Action: [...REGISTRY_BUCKET_ACTIONS],
-              Resource: bucketArn,
-            },
+            ...(o.prefix
+              ? [
+                  {
+                    Sid: "RegistryList",
+                    Effect: "Allow",
+                    Action: "s3:ListBucket",
+                    Resource: bucketArn,
+                    // The driver lists with Prefix = rootdirectory + a path that starts with "/"
+                    // (s3Path in s3.go): "harbor/" for the root, never "harbor" alone nor none.
+                    Condition: { StringLike: { "s3:prefix": [`${o.prefix}/*`] } },
+                  },
+                  {
+                    Sid: "RegistryUploads",
+                    Effect: "Allow",
+                    Action: "s3:ListBucketMultipartUploads",
+                    Resource: bucketArn,
+                  },
+                ]
+              : [
+                  {
+                    Sid: "RegistryBucket",
+                    Effect: "Allow",
+                    Action: [...REGISTRY_BUCKET_ACTIONS],
+                    Resource: bucketArn,
+                  },
+                ]),
             {
               Sid: "RegistryObjects",
               Effect: "Allow",

@@ -1,4 +1,5 @@
 import { parseRoleArn, type RoleArn } from "@credbridge/core/wire";
+import { roleArnProblem } from "../args/role-arn.js";
 import { UsageError } from "../args/usage-error.js";
 import type { CommandContext } from "../context.js";
 
@@ -32,11 +33,6 @@ export const policyRole = (ctx: CommandContext, needed = false): PolicyRole | un
   }
   const role = parseRoleArn(arn);
   if (!role && fromFlag === undefined && !selfAssume && !needed) return undefined;
-  if (!role) {
-    throw new UsageError(
-      `${where} "${arn}" is not a role ARN (arn:aws:iam::<12-digit account>:role/<name>)`,
-      ctx.command,
-    );
-  }
+  if (!role) throw new UsageError(roleArnProblem(arn, where)!, ctx.command);
   return { ...role, arn };
 };

@@ -107,6 +107,27 @@ describe("parseInjectConfig", () => {
     ).toHaveLength(2);
   });
 
+  it("refuses credbridge.io/file-owner with only the imds output: no file to own, and serve would refuse it", () => {
+    expect(
+      problemsOf({
+        "credbridge.io/inject": "true",
+        "credbridge.io/outputs": "imds",
+        "credbridge.io/file-owner": "1001:1001",
+      }),
+    ).toEqual([
+      expect.stringMatching(
+        /^credbridge\.io\/file-owner has no file to own with credbridge\.io\/outputs "imds"/,
+      ),
+    ]);
+    expect(
+      parse({
+        "credbridge.io/inject": "true",
+        "credbridge.io/outputs": "imds,container",
+        "credbridge.io/file-owner": "1001:1001",
+      })?.fileOwner,
+    ).toEqual({ uid: 1001, gid: 1001 });
+  });
+
   it("refuses credbridge.io/containers with the imds output, naming both: every container reaches the metadata address", () => {
     for (const outputs of ["imds", "file,imds"]) {
       const problems = problemsOf({

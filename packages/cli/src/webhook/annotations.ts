@@ -214,6 +214,12 @@ const combinationProblems = (config: InjectConfig, a: Readonly<Record<string, st
       `${ANNOTATIONS.credentialsPath} ${quoted(config.credentialsPath)} is where the container endpoint's token file goes with ${ANNOTATIONS.outputs} "file,container" (${CONTAINER_TOKEN_FILE_NAME} beside the credentials file); name the credentials file otherwise`,
     );
   }
+  if (config.fileOwner && !config.outputs.includes("file") && !config.outputs.includes("container")) {
+    // serve refuses --file-owner with no file to give: the sidecar would never start.
+    problems.push(
+      `${ANNOTATIONS.fileOwner} has no file to own with ${ANNOTATIONS.outputs} "${config.outputs.join(",")}": it applies to the credentials file and the container endpoint's token file; remove it`,
+    );
+  }
   const status = a[ANNOTATIONS.status];
   if (status !== undefined && status !== INJECTED) {
     problems.push(`${ANNOTATIONS.status} is set by the webhook ("${INJECTED}"); remove it from the pod`);

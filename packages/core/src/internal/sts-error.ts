@@ -1,3 +1,4 @@
+import { noHomeReason } from "../env.js";
 import { CredbridgeError, isCredbridgeError } from "../errors.js";
 
 type StsAction = "AssumeRole" | "AssumeRoleWithWebIdentity" | "GetCallerIdentity";
@@ -73,7 +74,7 @@ export const toStsError = (
   if (status === undefined && /uv_os_homedir/.test(e?.message ?? "")) {
     // Not STS: the SDK looked for ~/.aws/config before sending, and there is no home.
     return new CredbridgeError(
-      `sts:${action} for ${target} was never sent: the AWS SDK for JavaScript looks for its shared config files in the home directory, and this process has none (HOME is unset and uid ${process.geteuid?.() ?? "?"} has no passwd entry). Set HOME to any directory (it need not exist)`,
+      `sts:${action} for ${target} was never sent: the AWS SDK for JavaScript looks for its shared config files in the home directory, and this process has none (${noHomeReason(process.env, process.geteuid?.())}). Set HOME to any directory (it need not exist)`,
       { code: "ERR_CONFIG", cause: error, serviceCode: code },
     );
   }

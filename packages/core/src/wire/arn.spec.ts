@@ -9,6 +9,10 @@ describe("parseRoleArn", () => {
     ],
     ["arn:aws:iam::123456789012:role/a/b/app+x=y,z.w@q-1", { path: "/a/b/", roleName: "app+x=y,z.w@q-1" }],
     ["arn:aws-cn:iam::123456789012:role/team/service/app", { partition: "aws-cn", roleName: "app" }],
+    [
+      "arn:aws:iam::123456789012:role/a!#%&'()+,-.:;<=>@[]^_`{|}~/app",
+      { path: "/a!#%&'()+,-.:;<=>@[]^_`{|}~/" },
+    ],
     ["arn:aws-us-gov:iam::123456789012:role/app", { partition: "aws-us-gov" }],
     ["arn:aws-iso-b:iam::123456789012:role/app", { partition: "aws-iso-b" }],
   ])("parses %s", (arn, expected) => {
@@ -27,6 +31,13 @@ describe("parseRoleArn", () => {
     "arn:gcp:iam::123456789012:role/app",
     "arn:aws:iam::aws:role/managed",
     "role/nope",
+    // Wildcards and policy variables in the path would widen any policy the ARN is printed into.
+    "arn:aws:iam::123456789012:role/*/registry",
+    "arn:aws:iam::123456789012:role/?/registry",
+    "arn:aws:iam::123456789012:role/a*b/*/registry",
+    `arn:aws:iam::123456789012:role/${"$"}{aws:PrincipalTag/team}/registry`,
+    "arn:aws:iam::123456789012:role/team$/registry",
+    "arn:aws:iam::123456789012:role/*",
   ])("refuses %s", (arn) => {
     expect(parseRoleArn(arn)).toBeUndefined();
   });

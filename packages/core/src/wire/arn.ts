@@ -31,8 +31,13 @@ const PARTITION = /^aws(?:-[a-z]+)*$/;
 const ACCOUNT = /^\d{12}$/;
 /** AWS-managed resources (`arn:aws:iam::aws:policy/ReadOnlyAccess`) name the account `aws`. */
 const ANY_ACCOUNT = /^(?:\d{12}|aws)?$/;
-/** IAM: a path is `/` or `/` + printable ASCII + `/`; a name 1–64 of letters, digits and `+=,.@_-`. */
-const ROLE = /^role(\/(?:[\x21-\x2e\x30-\x7e]+\/)*)([\w+=,.@-]{1,64})$/;
+/**
+ * IAM: a path is `/` or `/` + printable ASCII + `/`; a name 1–64 of letters, digits and `+=,.@_-`.
+ * IAM lets a path hold `*`, `?` and `$`, but a policy reads them as wildcards and as a policy
+ * variable (`${aws:PrincipalTag/team}`): an ARN with them, printed into a Resource or a Principal,
+ * names every role it matches. No role ARN we accept, print or assume holds them.
+ */
+const ROLE = /^role(\/(?:[\x21-\x23\x25-\x29\x2b-\x2e\x30-\x3e\x40-\x7e]+\/)*)([\w+=,.@-]{1,64})$/;
 const ASSUMED_ROLE = /^assumed-role\/([\w+=,.@-]{1,64})\/([\w+=,.@-]{1,64})$/;
 
 /** The parts of any ARN; undefined when `arn` is not one. */

@@ -103,6 +103,18 @@ const refuseOddTarget = (req: Located): void => {
   if (st) checkTarget(req, st);
 };
 
+/** Applies the owner rule (and the odd-target one) to what lstat finds at the target, when it finds it. */
+const refuseByOwner = (req: Located): void => {
+  let st: Stats | undefined;
+  try {
+    st = req.fs.lstatSync(req.dir.at(req.base));
+  } catch {
+    return; // Reported by the caller as the error it was.
+  }
+  if (!st.isFile()) checkTarget(req, st);
+  ownerOfReplacement(req.path, st, req.owner);
+};
+
 /**
  * The file there now, if any: a regular file whose owner the writer's rule
  * accepts (checked before a byte is read), read up to {@link MAX_FILE_BYTES}.
@@ -136,6 +148,9 @@ const readCurrent = (req: Located): Current => {
     if (code === "ENOENT") return { stat: undefined, text: undefined, owner: req.owner };
     // ELOOP: a symbolic link; ENXIO: a socket (which open cannot open).
     if (code === "ELOOP" || code === "ENXIO" || code === "EOPNOTSUPP") refuseOddTarget(req);
+    // A file the writer may not even open is most often another user's (planted in a shared
+    // directory): the owner rule names that user and the fix, where EACCES would blame the directory.
+    if (code === "EACCES" || code === "EPERM") refuseByOwner(req);
     throw writeError(req.path, "reading the current file", error);
   } finally {
     if (fd !== undefined) req.fs.closeSync(fd);

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import type { ProcessIdentity } from "./chown-identity.js";
+import { type ProcessIdentity, parseIdMap } from "./chown-identity.js";
 import { chownRefusal } from "./chown-refusal.js";
 
 const who = (over: Partial<ProcessIdentity>): ProcessIdentity => ({
@@ -23,6 +23,18 @@ describe("chownRefusal: whether a process can give the files it creates to an ow
     ],
     ["already that user and group", who({ uid: 10000, gid: 10000 }), APP, undefined],
     [
+      "root with CAP_CHOWN in the initial namespace",
+      who({ uid: 0, gid: 0, capChown: true, uidMap: parseIdMap("         0          0 4294967295\n") }),
+      APP,
+      undefined,
+    ],
+    [
+      "root in a namespace that maps the owner (rootless podman's subordinate range)",
+      who({ uid: 0, gid: 0, capChown: true, uidMap: parseIdMap("0 1000 1\n1 100000 65536\n") }),
+      APP,
+      undefined,
+    ],
+    [
       "that user, the group a supplementary one (fsGroup)",
       who({ uid: 10000, gid: 1, groups: [10000] }),
       APP,
@@ -45,6 +57,28 @@ describe("chownRefusal: whether a process can give the files it creates to an ow
     ],
     ["another uid where the kernel does not say", who({ capChown: undefined }), /without CAP_CHOWN/],
     ["that user, but not in the group", who({ uid: 10000, gid: 1, groups: [2] }), /not in group 10000/],
+    [
+      "root with CAP_CHOWN in a user namespace mapping only itself (unshare --map-root-user)",
+      who({
+        uid: 0,
+        gid: 0,
+        capChown: true,
+        uidMap: parseIdMap("0 1000 1\n"),
+        gidMap: parseIdMap("0 1000 1\n"),
+      }),
+      /^uid 10000 is not mapped in this process's user namespace \(\/proc\/self\/uid_map\)/,
+    ],
+    [
+      "root with CAP_CHOWN, the uid mapped but not the gid",
+      who({
+        uid: 0,
+        gid: 0,
+        capChown: true,
+        uidMap: parseIdMap("0 100000 65536"),
+        gidMap: parseIdMap("0 1000 1"),
+      }),
+      /^gid 10000 is not mapped .*gid_map/,
+    ],
   ])("%s: may not, and says why", (_, identity, reason) => {
     expect(chownRefusal(APP, identity)).toMatch(reason);
   });

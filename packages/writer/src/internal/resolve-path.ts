@@ -1,6 +1,6 @@
 import { homedir as osHomedir } from "node:os";
 import { join, resolve } from "node:path";
-import { CredbridgeError } from "@credbridge/core";
+import { CredbridgeError, noHomeReason } from "@credbridge/core";
 
 /** The variable the AWS SDKs read the shared credentials file's path from. */
 export const ENV_SHARED_CREDENTIALS_FILE = "AWS_SHARED_CREDENTIALS_FILE";
@@ -37,7 +37,7 @@ export const resolveFilePath = (kind: FileKind, inputs: PathInputs): string => {
     }
     if (!h) {
       throw new CredbridgeError(
-        `writer: no home directory to place ~/.aws/${kind} in (HOME is unset and this uid has no passwd entry); set the path option or ${ENV_BY_KIND[kind]}`,
+        `writer: no home directory to place ~/.aws/${kind} in (${noHomeReason(env, process.geteuid?.())}); set the path option or ${ENV_BY_KIND[kind]}`,
         { code: "ERR_CONFIG" },
       );
     }

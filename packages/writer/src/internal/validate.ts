@@ -79,6 +79,12 @@ export const checkMode = (name: string, mode: number | undefined, fallback: numb
 
 const ID = /^\d+$/;
 
+/** The largest uid or gid: 2^32 - 1 is (uid_t)-1, which chown reads as "leave it unchanged". */
+export const MAX_ID = 2 ** 32 - 2;
+
+/** Whether `n` can own a file. */
+export const validId = (n: number): boolean => Number.isInteger(n) && n >= 0 && n <= MAX_ID;
+
 export const parseOwner = (owner: FileOwner | string | undefined): FileOwner | undefined => {
   if (owner === undefined) return undefined;
   let uid: number;
@@ -96,9 +102,10 @@ export const parseOwner = (owner: FileOwner | string | undefined): FileOwner | u
     uid = owner.uid;
     gid = owner.gid;
   }
-  const valid = (n: number) => Number.isInteger(n) && n >= 0 && n < 2 ** 32 - 1;
-  if (!valid(uid) || !valid(gid)) {
-    throw configError(`owner ids must be non-negative integers, got ${uid}:${gid}`);
+  if (!validId(uid) || !validId(gid)) {
+    // The ids as given: Number() would show 99999999999999999999 as 100000000000000000000.
+    const given = typeof owner === "string" ? owner : `${uid}:${gid}`;
+    throw configError(`owner ids must be whole numbers from 0 to ${MAX_ID}, got ${JSON.stringify(given)}`);
   }
   return { uid, gid };
 };
