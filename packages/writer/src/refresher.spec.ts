@@ -344,3 +344,115 @@ describe("startRefresher", () => {
     expect(isCredbridgeError(error) && error.code).toBe("ERR_CONFIG");
   });
 });
+
+describe("startRefresher with several profiles", () => {
+  /** Numbered credentials under `prefix`, failing while `failing` is set. */
+  const named = (now: () => number, prefix: string) => {
+    let calls = 0;
+    const state = { failing: false };
+    const source = async (): Promise<AwsCredentialIdentity> => {
+      calls++;
+      if (state.failing) throw new Error(`${prefix} upstream down`);
+      return {
+        accessKeyId: `ASIA${prefix}${calls}ABCD`,
+        secretAccessKey: `secret-${prefix}-${calls}`,
+        sessionToken: `token-${prefix}-${calls}`,
+        expiration: new Date(now() + 60 * MIN),
+      };
+    };
+    return { source, state, calls: () => calls };
+  };
+
+  it("keeps one section per profile in one file, each from its own engine, every other byte kept", async () => {
+    const fake = manualRuntime({ sleep: "timers" });
+    const reader = named(fake.now, "READ");
+    const writer = named(fake.now, "WRITE");
+    const { writeFile } = await import("node:fs/promises");
+    await writeFile(path, "# mine\n[other]\naws_access_key_id = AKIAOTHER\n");
+    handle = startRefresher(reader.source, {
+      path,
+      profile: "reader",
+      profiles: [{ profile: "writer", provider: writer.source }],
+      runtime: fake.runtime,
+      refresh: { jitterSeconds: 0 },
+    });
+    await handle.ready();
+    expect(await fileKey("reader")).toBe("ASIAREAD1ABCD");
+    expect(await fileKey("writer")).toBe("ASIAWRITE1ABCD");
+    expect(await fileKey("other")).toBe("AKIAOTHER");
+    expect((await readFile(path, "utf8")).startsWith("# mine\n")).toBe(true);
+    expect(handle.status().profiles.map((p) => [p.profile, p.healthy])).toEqual([
+      ["reader", true],
+      ["writer", true],
+    ]);
+    // Both refresh together: their credentials go out in one locked write, never one torn by the other.
+    const before = handle.status().writes;
+    await fake.advance(46 * MIN);
+    await eventually(async () => expect(await fileKey("writer")).toBe("ASIAWRITE2ABCD"));
+    expect(await fileKey("reader")).toBe("ASIAREAD2ABCD");
+    expect(handle.status().writes - before).toBeLessThanOrEqual(2);
+  });
+
+  it("a failing profile keeps its last section and turns unhealthy by name; the other goes on being written", async () => {
+    const fake = manualRuntime({ sleep: "timers" });
+    const reader = named(fake.now, "READ");
+    const writer = named(fake.now, "WRITE");
+    const writerEngine = refreshing(writer.source, {
+      runtime: fake.runtime,
+      jitterSeconds: 0,
+      minRemainingSeconds: 600,
+    });
+    handle = startRefresher(reader.source, {
+      path,
+      profile: "reader",
+      profiles: [{ profile: "writer", provider: writerEngine }],
+      runtime: fake.runtime,
+      refresh: { jitterSeconds: 0 },
+      minRemainingSeconds: 600,
+    });
+    await handle.ready();
+    writer.state.failing = true;
+    await fake.advance(46 * MIN);
+    await eventually(async () => expect(await fileKey("reader")).toBe("ASIAREAD2ABCD"));
+    // The failing profile's section is the one last written, whole.
+    const sections = readSections(await readFile(path, "utf8"));
+    expect(sections.get("writer")).toMatchObject({
+      aws_access_key_id: "ASIAWRITE1ABCD",
+      aws_secret_access_key: "secret-WRITE-1",
+      aws_session_token: "token-WRITE-1",
+    });
+    // Inside the margin the writer profile is no longer healthy, named; the reader still is.
+    await fake.advance(5 * MIN);
+    const status = handle.status();
+    expect(status.healthy).toBe(false);
+    expect(status.profiles.find((p) => p.profile === "reader")?.healthy).toBe(true);
+    expect(status.profiles.find((p) => p.profile === "writer")?.healthy).toBe(false);
+    writerEngine.stop();
+  });
+
+  it("removes every profile in one write on stop with removeOnStop, keeping other sections", async () => {
+    const fake = manualRuntime({ sleep: "timers" });
+    const { writeFile } = await import("node:fs/promises");
+    await writeFile(path, "[other]\naws_access_key_id = AKIAOTHER\n");
+    const h = startRefresher(named(fake.now, "READ").source, {
+      path,
+      profile: "reader",
+      profiles: [{ profile: "writer", provider: named(fake.now, "WRITE").source }],
+      runtime: fake.runtime,
+      removeOnStop: true,
+    });
+    await h.ready();
+    expect(await h.stop()).toEqual({ profileRemoved: true });
+    expect([...readSections(await readFile(path, "utf8")).keys()]).toEqual(["other"]);
+  });
+
+  it("refuses a profile named twice", () => {
+    expect(() =>
+      startRefresher(async () => ({ accessKeyId: "a", secretAccessKey: "b" }), {
+        path,
+        profile: "a",
+        profiles: [{ profile: "a", provider: async () => ({ accessKeyId: "a", secretAccessKey: "b" }) }],
+      }),
+    ).toThrow(/profile a is given twice/);
+  });
+});

@@ -19,14 +19,35 @@ export interface RemoveProfileOptions extends Omit<SharedFileOptions, "profile">
 export const removeProfile = async (
   profile: string,
   options: RemoveProfileOptions = {},
-): Promise<WriteResult> => {
+): Promise<WriteResult> => (await removeProfiles([profile], options))[0]!;
+
+/** {@link removeProfile} for several profiles, in one locked atomic write. */
+export const removeProfiles = async (
+  profiles: readonly string[],
+  options: RemoveProfileOptions = {},
+): Promise<WriteResult[]> => {
   const kind = options.file ?? "credentials";
-  const req = resolveFileRequest(kind, { ...options, profile });
+  const reqs = profiles.map((profile) => resolveFileRequest(kind, { ...options, profile }));
+  const req = reqs[0];
+  if (req === undefined) return [];
   const changed = await updateFile({
     ...req,
     create: false,
-    update: (current) => removeSection(current ?? "", sectionFor(kind, req.profile)),
+    update: (current) => {
+      let text = current ?? "";
+      let edited = false;
+      for (const r of reqs) {
+        const next = removeSection(text, sectionFor(kind, r.profile));
+        if (next !== undefined) {
+          text = next;
+          edited = true;
+        }
+      }
+      return edited ? text : undefined;
+    },
   });
-  if (changed) req.logger?.info?.(`credbridge: removed profile ${req.profile} from ${req.path}`);
-  return { path: req.path, profile: req.profile, changed };
+  if (changed) {
+    for (const r of reqs) req.logger?.info?.(`credbridge: removed profile ${r.profile} from ${req.path}`);
+  }
+  return reqs.map((r) => ({ path: r.path, profile: r.profile, changed }));
 };
