@@ -55,6 +55,15 @@ export const SOURCE_FLAGS: FlagTable = {
   help: { type: "boolean", help: "show this help" },
 };
 
+/** Named profiles: several chains from the pod's one source, in `serve`, `process` and `doctor`. */
+const PROFILE_FLAGS: FlagTable = {
+  "profile-assume-role": {
+    type: "list",
+    value: "NAME=ARN[,external-id=ID][,session-name=NAME][,duration=SECONDS]",
+    help: "a named profile's next hop from the pod's one source (repeatable: each names its profile; a profile's hops in the order given)",
+  },
+};
+
 const FILE_FLAGS: FlagTable = {
   "credentials-file": {
     type: "string",
@@ -102,12 +111,18 @@ export const COMMANDS: Record<string, { summary: string; flags: FlagTable }> = {
     summary: "run as a sidecar: keep a credentials file fresh and serve IMDS and container credentials",
     flags: {
       ...SOURCE_FLAGS,
+      ...PROFILE_FLAGS,
       ...FILE_FLAGS,
       imds: { type: "string", value: "HOST:PORT", help: "serve EC2 instance metadata (IMDSv1 and v2) here" },
       "imds-role-name": {
         type: "string",
         value: "NAME",
         help: "role name IMDS lists (default: the role STS names for the served credentials)",
+      },
+      "imds-profile": {
+        type: "list",
+        value: "NAME",
+        help: "the one profile IMDS serves (default: the default profile); EC2 has one instance profile, so one only",
       },
       "imds-v2-only": {
         type: "boolean",
@@ -118,7 +133,7 @@ export const COMMANDS: Record<string, { summary: string; flags: FlagTable }> = {
       "container-endpoint": {
         type: "string",
         value: "HOST:PORT",
-        help: "serve container credentials at /v1/credentials here",
+        help: "serve container credentials at /v1/credentials here, and each named profile at /v1/credentials/NAME",
       },
       "container-auth-token-file": {
         type: "string",
@@ -143,6 +158,12 @@ export const COMMANDS: Record<string, { summary: string; flags: FlagTable }> = {
     summary: "print credential_process JSON, cached on disk between calls",
     flags: {
       ...SOURCE_FLAGS,
+      ...PROFILE_FLAGS,
+      profile: {
+        type: "string",
+        value: "NAME",
+        help: "the named profile (--profile-assume-role) to print (default: the chain without them)",
+      },
       "cache-dir": {
         type: "string",
         value: "PATH",
@@ -153,7 +174,7 @@ export const COMMANDS: Record<string, { summary: string; flags: FlagTable }> = {
   },
   doctor: {
     summary: "explain the detected source, inspect the token, and test each step of the chain",
-    flags: { ...SOURCE_FLAGS, json: { type: "boolean", help: "print the report as JSON" } },
+    flags: { ...SOURCE_FLAGS, ...PROFILE_FLAGS, json: { type: "boolean", help: "print the report as JSON" } },
   },
   webhook: {
     summary: "Kubernetes admission webhook: inject the sidecar into pods annotated credbridge.io/inject",

@@ -31,14 +31,16 @@ export const processCommand: Command = async (ctx) => {
       return 0;
     }
   }
-  const [{ buildChain }, { toProcessCredentials }, { writeCached }] = await Promise.all([
-    import("../source.js"),
-    import("../process/to-process-credentials.js"),
-    import("../process/write-cache.js"),
-  ]);
+  const [{ buildChain, hopSteps, profileProvider }, { toProcessCredentials }, { writeCached }] =
+    await Promise.all([
+      import("../source.js"),
+      import("../process/to-process-credentials.js"),
+      import("../process/write-cache.js"),
+    ]);
   const chain = buildChain(ctx.flags, ctx.env, ctx.logger, "process");
+  const provider = profileProvider(chain, ctx.flags.profile as string | undefined, hopSteps);
   const output = toProcessCredentials(
-    await orStop(chain.provider(), ctx.stopSignal, "credentials from the source; nothing was cached"),
+    await orStop(provider(), ctx.stopSignal, "credentials from the source; nothing was cached"),
   );
   if (!noCache) {
     try {
