@@ -1,15 +1,19 @@
 import { execFile } from "node:child_process";
-import { writeFile } from "node:fs/promises";
+import { readFile, writeFile } from "node:fs/promises";
 import { promisify } from "node:util";
 import { fromHttp } from "@aws-sdk/credential-provider-http";
-import type { RoleTrust } from "@credbridge/emulators";
-import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { main } from "@credbridge/cli";
+import { manualRuntime } from "@credbridge/core/testing";
+import { type RoleTrust, type StsEmulator, startStsEmulator } from "@credbridge/emulators";
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from "vitest";
 import { DEBIAN_PYTHON } from "../compat/support/clients.js";
 import { type BuiltCredcheck, buildCredcheck } from "../compat/support/go-build.js";
 import { startLineClient } from "../compat/support/line-client.js";
-import { listeningUrl, runCli, startCli } from "../support/cli.js";
+import { writeToken } from "../faults/support.js";
+import { cleanEnv, listeningUrl, runCli, startCli } from "../support/cli.js";
 import { IMDS_TOKEN_HEADER, imdsToken } from "../support/imds.js";
-import { irsaFixture } from "../support/irsa.js";
+import { APP_ROLE, irsaFixture } from "../support/irsa.js";
+import { tempDir } from "../support/tmp.js";
 
 // Several named profiles in one `serve` (#20): one source engine (IRSA here), one engine per profile,
 // one file with a section each, one container endpoint with a path each; read by real SDKs.
@@ -294,5 +298,73 @@ describe("serve with named profiles", () => {
     expect(result.stdout).toMatch(
       /result: broken at "profile writer: assume-role arn:aws:iam::444455556666:role\/writer"/,
     );
+  });
+});
+
+describe("serve with named profiles, on a manual clock", () => {
+  const MIN = 60_000;
+  const fake = manualRuntime({ start: Date.now(), sleep: "timers" });
+  const trust: RoleTrust = {};
+  let sts: StsEmulator;
+  let tmp: Awaited<ReturnType<typeof tempDir>>;
+  beforeAll(async () => {
+    sts = await startStsEmulator({ now: fake.now, roles: { [WRITER]: trust } });
+    tmp = await tempDir("credbridge-serve-profiles-clock-");
+  });
+  afterAll(async () => {
+    await sts.close();
+    await tmp.cleanup();
+  });
+
+  it("removes a failing profile's section once its credentials expire, never serving them expired; the other goes on", async () => {
+    const tokenFile = tmp.path("token");
+    await writeToken(tokenFile, fake.now);
+    const file = tmp.path("expiry", "credentials");
+    const stop = new AbortController();
+    const log: string[] = [];
+    const exited = main({
+      argv: ["serve", "--credentials-file", file, "--min-remaining", "300"],
+      env: cleanEnv(tmp.dir, {
+        AWS_ROLE_ARN: APP_ROLE,
+        AWS_WEB_IDENTITY_TOKEN_FILE: tokenFile,
+        AWS_REGION: "us-east-1",
+        AWS_ENDPOINT_URL_STS: sts.url,
+        CREDBRIDGE_PROFILE_ASSUME_ROLE: `reader=${READER} writer=${WRITER}`,
+      }),
+      stdout: () => {},
+      stderr: (text) => log.push(text),
+      clock: fake.runtime,
+      stopSignal: stop.signal,
+    });
+    const sections = async () => {
+      const text = await readFile(file, "utf8").catch(() => "");
+      return {
+        reader: /\[reader\]\naws_access_key_id = (\S+)/.exec(text)?.[1],
+        writer: /\[writer\]\naws_access_key_id = (\S+)/.exec(text)?.[1],
+      };
+    };
+    try {
+      await expect.poll(async () => (await sections()).writer, { timeout: 15_000 }).toBeDefined();
+      const first = await sections();
+      const writerExpires = sts.issued.find((i) => i.accessKeyId === first.writer)!.expiration.getTime();
+      trust.trustedPrincipals = ["999999999999"];
+      // Through the refresh (the writer's fails) and past the writer's expiry, a minute at a time.
+      await vi.waitFor(
+        async () => {
+          if (fake.now() < writerExpires + 2 * MIN) await fake.advance(MIN);
+          const now = await sections();
+          expect(now.writer).toBeUndefined();
+          expect(now.reader).toBeDefined();
+          expect(now.reader).not.toBe(first.reader);
+        },
+        { timeout: 20_000, interval: 20 },
+      );
+      // Never was an expired writer section left for a reader to take: gone within the minute it expired.
+      expect(fake.now()).toBeLessThanOrEqual(writerExpires + 2 * MIN);
+      expect(log.join("")).toMatch(/removed \[writer\]/);
+    } finally {
+      stop.abort("SIGTERM");
+      await exited;
+    }
   });
 });

@@ -430,6 +430,43 @@ describe("startRefresher with several profiles", () => {
     writerEngine.stop();
   });
 
+  it("with removeExpired, drops a failing profile's section once its credentials expire, and only that one", async () => {
+    const fake = manualRuntime({ sleep: "timers" });
+    const reader = named(fake.now, "READ");
+    const writer = named(fake.now, "WRITE");
+    const writerEngine = refreshing(writer.source, { runtime: fake.runtime, jitterSeconds: 0 });
+    const { logger, lines } = recordingLogger();
+    handle = startRefresher(reader.source, {
+      path,
+      profile: "reader",
+      profiles: [{ profile: "writer", provider: writerEngine }],
+      runtime: fake.runtime,
+      refresh: { jitterSeconds: 0 },
+      removeExpired: true,
+      logger,
+    });
+    await handle.ready();
+    writer.state.failing = true;
+    await fake.advance(46 * MIN);
+    await eventually(async () => expect(await fileKey("reader")).toBe("ASIAREAD2ABCD"));
+    expect(await fileKey("writer")).toBe("ASIAWRITE1ABCD");
+    // Past the writer's expiry: its section goes, the reader's stays.
+    await fake.advance(15 * MIN);
+    await eventually(async () => expect(await fileKey("writer")).toBeUndefined());
+    expect(await fileKey("reader")).toBe("ASIAREAD2ABCD");
+    expect(handle.status().profiles.find((p) => p.profile === "writer")).toMatchObject({
+      healthy: false,
+      lastWriteAt: undefined,
+      lastError: { code: "ERR_EXPIRED" },
+    });
+    expect(lines.some((l) => l.level === "error" && /removed \[writer\]/.test(l.message))).toBe(true);
+    // The chain recovers: the section is written again.
+    writer.state.failing = false;
+    await fake.advance(2 * MIN);
+    await eventually(async () => expect(await fileKey("writer")).toMatch(/^ASIAWRITE\d+ABCD$/));
+    writerEngine.stop();
+  });
+
   it("removes every profile in one write on stop with removeOnStop, keeping other sections", async () => {
     const fake = manualRuntime({ sleep: "timers" });
     const { writeFile } = await import("node:fs/promises");

@@ -46,6 +46,14 @@ export interface StartRefresherOptions extends WriteCredentialsOptions {
    * it was last written with.
    */
   profiles?: readonly { profile: string; provider: AwsCredentialIdentityProvider }[] | undefined;
+  /**
+   * Remove a profile's section once the credentials it holds have expired
+   * and no write could replace them, so the file never serves expired
+   * credentials (an SDK then finds no such profile instead). Sections another
+   * writer renewed meanwhile are kept. Default false: the section stays, and
+   * the expiry is logged as an error.
+   */
+  removeExpired?: boolean | undefined;
 }
 
 /** One profile the refresher keeps. */
@@ -243,6 +251,9 @@ export const startRefresher = (
   let writing = false;
   /** Credentials waiting to be written, by profile: every one goes out in the next write. */
   const pending = new Map<string, AwsCredentialIdentity>();
+  /** Profiles whose written credentials expired, to remove (`removeExpired`). */
+  const expiring = new Set<string>();
+  let removalFailures = 0;
   let loop: Promise<void> | undefined;
   let wake: AbortController | undefined;
   const waiters: Array<{ resolve(): void; reject(error: Error): void }> = [];
@@ -271,6 +282,10 @@ export const startRefresher = (
             (slot.lastError ? ` (last error: ${slot.lastError.message})` : ""),
         );
         emit({ type: "file-expired", path, profile: slot.profile, at: new Date(rt.now()), expiration });
+        if (options.removeExpired) {
+          expiring.add(slot.profile);
+          kick();
+        }
       },
       { unref: true },
     );
@@ -341,8 +356,55 @@ export const startRefresher = (
     );
   };
 
+  /** Removes the sections of `expiring` whose credentials are still the expired ones, in one write. */
+  const dropExpired = async () => {
+    const now = rt.now();
+    const slotsDue = [...expiring]
+      .map(slotNamed)
+      .filter((s) => s.expirationWritten !== undefined && s.expirationWritten.getTime() <= now);
+    expiring.clear();
+    if (slotsDue.length === 0) return;
+    writing = true;
+    try {
+      await removeProfiles(
+        slotsDue.map((s) => s.profile),
+        { ...options, path, signal: writeSignal, expiredBy: now },
+      );
+      removalFailures = 0;
+      for (const slot of slotsDue) {
+        const expired = slot.expirationWritten;
+        slot.lastWriteAt = undefined;
+        slot.expirationWritten = undefined;
+        slot.lastError = {
+          message: `its credentials expired at ${expired?.toISOString()} and were removed from the file`,
+          code: "ERR_EXPIRED",
+          at: new Date(rt.now()),
+        };
+        logger?.error(
+          `credbridge: removed [${slot.profile}] from ${path}: its credentials expired at ${expired?.toISOString()} and no new ones could be written`,
+        );
+      }
+    } catch (error) {
+      removalFailures++;
+      logger?.error(
+        `credbridge: could not remove the expired ${slotsDue.map((s) => `[${s.profile}]`).join(" ")} from ${path}: ${(error as Error).message}`,
+      );
+      for (const slot of slotsDue) expiring.add(slot.profile);
+      wake = new AbortController();
+      await rt.sleep(backoffDelay(removalFailures, rt.random, retry), wake.signal).catch(() => {});
+      wake = undefined;
+    } finally {
+      writing = false;
+    }
+  };
+
   const run = async () => {
-    while (pending.size > 0 && !stopped) {
+    while ((pending.size > 0 || expiring.size > 0) && !stopped) {
+      // New credentials first: they replace an expired section anyway.
+      if (pending.size === 0) {
+        await dropExpired();
+        continue;
+      }
       // Everything queued goes out in one locked write: one section per profile, never torn.
       const batch = new Map(pending);
       pending.clear();
@@ -402,7 +464,7 @@ export const startRefresher = (
     loop ??= run().finally(() => {
       loop = undefined;
       // Credentials queued while the loop was winding down.
-      if (pending.size > 0 && !stopped) kick();
+      if ((pending.size > 0 || expiring.size > 0) && !stopped) kick();
     });
   };
 

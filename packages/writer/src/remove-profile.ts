@@ -1,13 +1,20 @@
 import type { SharedFileOptions, WriteResult } from "./file-options.js";
 import { updateFile } from "./internal/atomic-write.js";
 import { resolveFileRequest } from "./internal/file-request.js";
-import { removeSection } from "./internal/ini-merge.js";
+import { readSections, removeSection } from "./internal/ini-merge.js";
 import type { FileKind } from "./internal/resolve-path.js";
 import { sectionFor } from "./internal/section-name.js";
+import { EXPIRATION_KEY } from "./write-credentials.js";
 
 export interface RemoveProfileOptions extends Omit<SharedFileOptions, "profile"> {
   /** Which file: the shared credentials file (default) or the config file (`[profile NAME]` sections). */
   file?: FileKind | undefined;
+  /**
+   * Remove a section only when the credentials it records (its
+   * `x_security_token_expires`) expired at or before this moment (ms since
+   * the epoch): newer ones another writer put there meanwhile are kept.
+   */
+  expiredBy?: number | undefined;
 }
 
 /**
@@ -37,6 +44,10 @@ export const removeProfiles = async (
       let text = current ?? "";
       let edited = false;
       for (const r of reqs) {
+        if (options.expiredBy !== undefined) {
+          const recorded = Date.parse(readSections(text).get(r.profile)?.[EXPIRATION_KEY] ?? "");
+          if (!(recorded <= options.expiredBy)) continue;
+        }
         const next = removeSection(text, sectionFor(kind, r.profile));
         if (next !== undefined) {
           text = next;

@@ -201,6 +201,8 @@ export const serveCommand: Command = async (ctx) => {
       refresher = startRefresher(engine, {
         // Every named profile a section of the same file, written with the default's in one write.
         profiles: named.map((p) => ({ profile: p.name, provider: p.engine })),
+        // With named profiles, a section whose chain failed past its expiry goes: never expired credentials.
+        removeExpired: named.length > 0,
         ...file,
         env: ctx.env,
         runtime,
