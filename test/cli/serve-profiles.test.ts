@@ -1,5 +1,6 @@
 import { execFile } from "node:child_process";
 import { readFile, writeFile } from "node:fs/promises";
+import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
 import { fromHttp } from "@aws-sdk/credential-provider-http";
 import { main } from "@credbridge/cli";
@@ -222,6 +223,66 @@ describe("serve with named profiles", () => {
       expect(await ready.text()).toMatch(/profile writer/);
       const read = await botocoreRead(file, ["reader"]);
       expect(read.reader!.key).toBe(reader.accessKeyId);
+    } finally {
+      await cli.stop();
+    }
+  });
+
+  it("the JS SDK v3 and aws-sdk v2 read two container-endpoint paths, each with its own keys", async () => {
+    const tokenFile = fx.tmp.path("paths-token");
+    const token = "container-token-paths-0123456789";
+    await writeFile(tokenFile, token, { mode: 0o600 });
+    const cli = startCli(
+      ["serve", "--container-endpoint", "127.0.0.1:0", "--container-auth-token-file", tokenFile],
+      fx.env({ CREDBRIDGE_PROFILE_ASSUME_ROLE: PROFILES }),
+    );
+    try {
+      const container = await listeningUrl(cli, "container");
+      const v3 = (name: string) =>
+        fromHttp({
+          awsContainerCredentialsFullUri: `${container}/${name}`,
+          awsContainerAuthorizationTokenFile: tokenFile,
+        })();
+      const v2 = async (name: string) => {
+        const client = startLineClient(
+          process.execPath,
+          [fileURLToPath(new URL("../compat/clients/js-v2.cjs", import.meta.url))],
+          {
+            PATH: process.env.PATH ?? "",
+            HOME: fx.tmp.dir,
+            AWS_SHARED_CREDENTIALS_FILE: fx.tmp.path("no-credentials"),
+            AWS_CONFIG_FILE: fx.tmp.path("no-config"),
+            AWS_SDK_JS_SUPPRESS_MAINTENANCE_MODE_MESSAGE: "1",
+            AWS_EC2_METADATA_DISABLED: "true",
+            AWS_CONTAINER_CREDENTIALS_FULL_URI: `${container}/${name}`,
+            AWS_CONTAINER_AUTHORIZATION_TOKEN: token,
+            CREDCHECK_STS_ENDPOINT: fx.sts.url,
+          },
+          "run pnpm install: aws-sdk is a test devDependency",
+        );
+        try {
+          await client.ready;
+          const got = await client.ask("get");
+          const call = await client.ask("call");
+          return { key: got.creds!.accessKeyId, arn: call.arn! };
+        } finally {
+          await client.close();
+        }
+      };
+      await expect
+        .poll(async () => (await v3("writer").catch(() => undefined))?.accessKeyId, { timeout: 20_000 })
+        .toBe(issuedFor(WRITER).at(-1));
+      expect((await v3("reader")).accessKeyId).toBe(issuedFor(READER).at(-1));
+      const reader = await v2("reader");
+      const writer = await v2("writer");
+      expect(reader).toEqual({
+        key: issuedFor(READER).at(-1),
+        arn: expect.stringMatching(/:assumed-role\/reader\//),
+      });
+      expect(writer).toEqual({
+        key: issuedFor(WRITER).at(-1),
+        arn: expect.stringMatching(/:assumed-role\/writer\//),
+      });
     } finally {
       await cli.stop();
     }
