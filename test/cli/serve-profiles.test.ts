@@ -288,6 +288,41 @@ describe("serve with named profiles", () => {
     }
   });
 
+  it("the policy commands say which role trusts which: the pod's role may assume each profile's first hop, each hop role trusts the one before", async () => {
+    // Run beside the sidecar, with its variables: the pod's role and its profiles.
+    const env = fx.env({ CREDBRIDGE_PROFILE_ASSUME_ROLE: PROFILES });
+    const permission = await runCli(["permission-policy"], env);
+    expect(permission.code).toBe(0);
+    expect(JSON.parse(permission.stdout)).toEqual({
+      Version: "2012-10-17",
+      Statement: [
+        {
+          Sid: "AssumeProfileRoles",
+          Effect: "Allow",
+          Action: ["sts:AssumeRole", "sts:TagSession"],
+          Resource: [READER, HOP],
+        },
+      ],
+    });
+    const trust = await runCli(["trust-policy", "--assumed-by", HOP, "--external-id", "ext-1"], env);
+    expect(trust.code).toBe(0);
+    expect(JSON.parse(trust.stdout)).toEqual({
+      Version: "2012-10-17",
+      Statement: [
+        {
+          Sid: "AssumedByPreviousHop",
+          Effect: "Allow",
+          Principal: { AWS: HOP },
+          Action: ["sts:AssumeRole", "sts:TagSession"],
+          Condition: { StringEquals: { "sts:ExternalId": "ext-1" } },
+        },
+      ],
+    });
+    const refused = await runCli(["trust-policy", "--irsa", "--assumed-by", HOP], env);
+    expect(refused.code).toBe(2);
+    expect(refused.stderr).toMatch(/--assumed-by is the trust policy of a profile's hop role/);
+  });
+
   it("IMDS serves the one profile --imds-profile names", async () => {
     const cli = startCli(
       ["serve", "--imds", "127.0.0.1:0", "--imds-profile", "writer"],
