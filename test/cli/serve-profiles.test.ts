@@ -378,6 +378,13 @@ describe("serve with named profiles", () => {
     expect(unknown.stderr).toMatch(
       /--profile nobody names no profile; the profiles are default, reader, writer/,
     );
+    // Beside the sidecar, CREDBRIDGE_PROFILE names serve's default section: the default chain.
+    const beside = await runCli(["process", "--no-cache"], { ...env, CREDBRIDGE_PROFILE: "app" });
+    expect(beside.code).toBe(0);
+    expect(fx.sts.issued.at(-1)!.roleArn).toBe("arn:aws:iam::111122223333:role/app");
+    expect((JSON.parse(beside.stdout) as { AccessKeyId: string }).AccessKeyId).toBe(
+      fx.sts.issued.at(-1)!.accessKeyId,
+    );
   });
 
   it("doctor checks every profile's chain and names the broken one", async () => {

@@ -38,7 +38,13 @@ export const processCommand: Command = async (ctx) => {
       import("../process/write-cache.js"),
     ]);
   const chain = buildChain(ctx.flags, ctx.env, ctx.logger, "process");
-  const provider = profileProvider(chain, ctx.flags.profile as string | undefined, hopSteps);
+  // CREDBRIDGE_PROFILE beside the sidecar is serve's name for the default profile's section.
+  const asked = ctx.flags.profile as string | undefined;
+  const fromServe =
+    ctx.origins.profile !== undefined &&
+    ctx.origins.profile !== "argv" &&
+    !chain.profiles.some((p) => p.name === asked);
+  const provider = profileProvider(chain, fromServe ? undefined : asked, hopSteps);
   const output = toProcessCredentials(
     await orStop(provider(), ctx.stopSignal, "credentials from the source; nothing was cached"),
   );
