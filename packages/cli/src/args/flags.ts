@@ -147,7 +147,10 @@ export const COMMANDS: Record<string, { summary: string; flags: FlagTable }> = {
         value: "SECONDS",
         help: "a refresh taking longer counts as failed and is retried with backoff (default 60, at most 180)",
       },
-      "remove-on-exit": { type: "boolean", help: "remove the written profile on shutdown" },
+      "remove-on-exit": {
+        type: "boolean",
+        help: "remove the written profile (every profile's section) on shutdown",
+      },
     },
   },
   write: {

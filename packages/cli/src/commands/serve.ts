@@ -62,7 +62,10 @@ const pickImdsProfile = (asked: string[] | undefined, profiles: ServedProfile[])
 /**
  * `credbridge serve`: one refresh engine feeding every output — the credentials
  * file, IMDS, the container endpoint — so each refresh is one upstream call
- * whatever the number of outputs.
+ * whatever the number of outputs. With named profiles (--profile-assume-role),
+ * one source engine and one engine per profile on it (see `profileEngines`):
+ * every profile a section of the file and a path of the container endpoint,
+ * IMDS the one --imds-profile names.
  */
 export const serveCommand: Command = async (ctx) => {
   const f = ctx.flags;
