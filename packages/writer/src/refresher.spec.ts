@@ -483,6 +483,55 @@ describe("startRefresher with several profiles", () => {
     expect([...readSections(await readFile(path, "utf8")).keys()]).toEqual(["other"]);
   });
 
+  it("a profile entering the margin under the lock waits for new credentials; the others are written at once", async () => {
+    const fake = manualRuntime({ sleep: "timers" });
+    let opens = 0;
+    const fs = hookedFs((point) => {
+      // The first write carries the main profile alone; the other two arrive meanwhile and go
+      // together in the second, during which eleven minutes pass (a stalled process).
+      if (point === "open-temp" && ++opens === 2) fake.jump(11 * MIN);
+    });
+    const long = async (): Promise<AwsCredentialIdentity> => ({
+      accessKeyId: "ASIALONGABCD",
+      secretAccessKey: "s",
+      expiration: new Date(fake.now() + 60 * MIN),
+    });
+    // 20 minutes left at first: outside the 10-minute margin, inside it after the stall.
+    const short = async (): Promise<AwsCredentialIdentity> => ({
+      accessKeyId: "ASIASHORTABCD",
+      secretAccessKey: "s",
+      expiration: new Date(fake.now() + 20 * MIN),
+    });
+    const longEngine = refreshing(long, { runtime: fake.runtime });
+    const otherEngine = refreshing(long, { runtime: fake.runtime });
+    const shortEngine = refreshing(short, { runtime: fake.runtime, minRemainingSeconds: 0 });
+    await Promise.all([longEngine(), otherEngine(), shortEngine()]);
+    const { logger, lines } = recordingLogger();
+    handle = startRefresher(longEngine, {
+      path,
+      profile: "long",
+      profiles: [
+        { profile: "other", provider: otherEngine },
+        { profile: "short", provider: shortEngine },
+      ],
+      runtime: fake.runtime,
+      minRemainingSeconds: 600,
+      fs,
+      logger,
+    });
+    await eventually(async () => expect(await fileKey("other")).toBe("ASIALONGABCD"));
+    expect(await fileKey("long")).toBe("ASIALONGABCD");
+    expect(await fileKey("short")).toBeUndefined();
+    expect(opens).toBe(3);
+    expect(handle.status().profiles.find((p) => p.profile === "short")?.lastError?.message).toMatch(
+      /^\[short\] writer: refusing/,
+    );
+    expect(lines.some((l) => /writing .* \[short\] failed/.test(l.message))).toBe(true);
+    longEngine.stop();
+    otherEngine.stop();
+    shortEngine.stop();
+  });
+
   it("refuses a profile named twice", () => {
     expect(() =>
       startRefresher(async () => ({ accessKeyId: "a", secretAccessKey: "b" }), {

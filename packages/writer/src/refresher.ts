@@ -398,6 +398,14 @@ export const startRefresher = (
     }
   };
 
+  /** By the writer's own rule: less than the margin left, or expired. */
+  const enteredMargin = (credentials: AwsCredentialIdentity): boolean => {
+    if (credentials.expiration === undefined) return false;
+    const at = credentials.expiration.getTime();
+    const now = rt.now();
+    return at <= now || at - now < minRemainingSeconds * 1000;
+  };
+
   const run = async () => {
     while ((pending.size > 0 || expiring.size > 0) && !stopped) {
       // New credentials first: they replace an expired section anyway.
@@ -430,10 +438,19 @@ export const startRefresher = (
         });
       } catch (cause) {
         const error = cause instanceof Error ? cause : new Error(String(cause));
-        if (ready.length > 1 && isCredbridgeError(error) && error.code === "ERR_EXPIRED") {
-          // One profile's credentials entered the margin under the lock: write the others
-          // at once, that one dropped by the check above.
-          for (const r of ready) if (!pending.has(r.profile)) pending.set(r.profile, r.credentials);
+        const short = ready.filter((r) => enteredMargin(r.credentials));
+        if (
+          ready.length > 1 &&
+          short.length > 0 &&
+          isCredbridgeError(error) &&
+          error.code === "ERR_EXPIRED"
+        ) {
+          // Some profile's credentials entered the margin under the lock: they wait for new
+          // ones, and the others are written again at once.
+          for (const r of short) failed([slotNamed(r.profile)], error);
+          for (const r of ready) {
+            if (!short.includes(r) && !pending.has(r.profile)) pending.set(r.profile, r.credentials);
+          }
           continue;
         }
         delay = failed(
