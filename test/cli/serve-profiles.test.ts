@@ -201,11 +201,16 @@ describe("serve with named profiles", () => {
     try {
       const container = await listeningUrl(cli, "container");
       const metrics = await listeningUrl(cli, "metrics");
-      // AWS SDK v3's container provider, one per path.
-      const reader = await fromHttp({
+      // AWS SDK v3's container provider, one per path; the reader served once it has credentials,
+      // whatever the writer's chain does.
+      const readerAt = fromHttp({
         awsContainerCredentialsFullUri: `${container}/reader`,
         awsContainerAuthorizationTokenFile: tokenFile,
-      })();
+      });
+      await expect
+        .poll(async () => (await readerAt().catch(() => undefined))?.accessKeyId, { timeout: 20_000 })
+        .toBeDefined();
+      const reader = await readerAt();
       expect(reader.accessKeyId).toBe(issuedFor(READER).at(-1));
       const main = await fromHttp({
         awsContainerCredentialsFullUri: container,
@@ -269,9 +274,14 @@ describe("serve with named profiles", () => {
           await client.close();
         }
       };
+      // Served as soon as each profile has its first credentials.
       await expect
         .poll(async () => (await v3("writer").catch(() => undefined))?.accessKeyId, { timeout: 20_000 })
-        .toBe(issuedFor(WRITER).at(-1));
+        .toBeDefined();
+      await expect
+        .poll(async () => (await v3("reader").catch(() => undefined))?.accessKeyId, { timeout: 20_000 })
+        .toBeDefined();
+      expect((await v3("writer")).accessKeyId).toBe(issuedFor(WRITER).at(-1));
       expect((await v3("reader")).accessKeyId).toBe(issuedFor(READER).at(-1));
       const reader = await v2("reader");
       const writer = await v2("writer");
@@ -332,6 +342,8 @@ describe("serve with named profiles", () => {
       const base = await listeningUrl(cli, "imds");
       const headers = { [IMDS_TOKEN_HEADER]: await imdsToken(base) };
       const list = `${base}/latest/meta-data/iam/security-credentials/`;
+      // Listed once the writer's chain has its first credentials (serve starts on the default's).
+      await expect.poll(async () => (await fetch(list, { headers })).status, { timeout: 20_000 }).toBe(200);
       const role = await (await fetch(list, { headers })).text();
       expect(role).toBe("writer");
       const res = await fetch(`${list}${role}`, { headers });

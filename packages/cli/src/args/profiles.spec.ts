@@ -31,6 +31,9 @@ describe("parseProfiles", () => {
       /--profile-assume-role x "role\/a" must start with a role ARN/,
     );
     expect(() => parseProfiles([`x=${A},tags=1`], "serve")).toThrow(/is not one of external-id/);
+    expect(() => parseProfiles(["x=arn:aws:iam::1:role/short-account"], "serve")).toThrow(
+      /--profile-assume-role x: "arn:aws:iam::1:role\/short-account" is not a role ARN/,
+    );
   });
 
   it(`refuses more than ${MAX_PROFILES} profiles`, () => {

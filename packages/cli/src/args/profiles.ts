@@ -1,4 +1,5 @@
 import type { RoleHop } from "@credbridge/core";
+import { parseRoleArn } from "@credbridge/core/wire";
 import { parseAssumeRole } from "./assume-role.js";
 import { UsageError } from "./usage-error.js";
 
@@ -49,6 +50,13 @@ export const parseProfiles = (
       );
     }
     const hop = parseAssumeRole(spec.slice(eq + 1), command, `${PROFILE_FLAG} ${name}`);
+    // Checked whole at start: a profile's chain must not wait for STS to refuse a malformed role.
+    if (!parseRoleArn(hop.roleArn)) {
+      throw new UsageError(
+        `${PROFILE_FLAG} ${name}: "${hop.roleArn.slice(0, 120)}" is not a role ARN (arn:aws:iam::<12-digit account>:role/<name>)`,
+        command,
+      );
+    }
     let profile = profiles.find((p) => p.name === name);
     if (!profile) {
       profile = { name, hops: [] };

@@ -176,21 +176,22 @@ export const serveCommand: Command = async (ctx) => {
     // A stop signal ends the wait: a hung STS must not hold SIGTERM to its request timeout.
     // Plain aborted() here: a fatal error returns from serve, and nothing must outlive that;
     // the first fetch's own I/O holds the process meanwhile (and the bin fails if it did not).
-    // Every profile's first fetch, each on its own: one failing chain never holds the others.
-    const first = Promise.all(
-      profiles.map((p) =>
-        p.engine().then(
-          () => undefined,
-          (error: unknown) => {
-            if (isCredbridgeError(error) && FATAL.has(error.code)) throw error;
-            logger.log("error", "initial credentials unavailable; retrying in the background", {
-              ...(named.length > 0 ? { profile: p.name } : {}),
-              error: (error as Error).message,
-            });
-          },
-        ),
-      ),
-    ).then(() => undefined);
+    // The default profile's first fetch (through the shared source, when there are named
+    // profiles) decides the start; the named profiles' run beside it and never hold it:
+    // a hung or failing chain is logged and retried while the others are served.
+    const firstFetch = (p: ServedProfile) =>
+      p.engine().then(
+        () => undefined,
+        (error: unknown) => {
+          if (!p.named && isCredbridgeError(error) && FATAL.has(error.code)) throw error;
+          logger.log("error", "initial credentials unavailable; retrying in the background", {
+            ...(named.length > 0 ? { profile: p.name } : {}),
+            error: (error as Error).message,
+          });
+        },
+      );
+    for (const p of named) void firstFetch(p);
+    const first = firstFetch(profiles[0]!);
     await Promise.race([first, aborted(ctx.stopSignal)]);
     if (ctx.stopSignal.aborted) {
       first.catch(() => {});

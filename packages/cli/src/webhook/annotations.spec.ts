@@ -213,7 +213,7 @@ describe("credbridge.io/profiles", () => {
     [R, /credbridge\.io\/profiles: --profile-assume-role .* must be NAME=ARN/],
     [
       "reader=arn:aws:s3:::bucket",
-      /credbridge\.io\/profiles reader: "arn:aws:s3:::bucket" is not a role ARN/,
+      /credbridge\.io\/profiles: --profile-assume-role reader: "arn:aws:s3:::bucket" is not a role ARN/,
     ],
     [`default=${R}`, /"default" is the default profile's name/],
     [`a/b=${R}`, /must be NAME=ARN/],

@@ -1,5 +1,4 @@
 import { posix } from "node:path";
-import { parseRoleArn } from "@credbridge/core/wire";
 import { parseAssumeRole } from "../args/assume-role.js";
 import { parseProfiles } from "../args/profiles.js";
 import { CONTAINER_TOKEN_FILE_NAME } from "./inject.js";
@@ -187,15 +186,6 @@ const parseProfileWords = (value: string, problems: string[]): string[] => {
     const profiles = parseProfiles(words, "webhook", ["default"]);
     if (profiles.length > MAX_ANNOTATED_PROFILES) {
       problems.push(`${key} names ${profiles.length} profiles; it takes at most ${MAX_ANNOTATED_PROFILES}`);
-    }
-    for (const p of profiles) {
-      for (const hop of p.hops) {
-        if (!parseRoleArn(hop.roleArn)) {
-          problems.push(
-            `${key} ${p.name}: ${quoted(hop.roleArn)} is not a role ARN (arn:aws:iam::<12-digit account>:role/<name>)`,
-          );
-        }
-      }
     }
   } catch (error) {
     problems.push(`${key}: ${(error as Error).message}`);
