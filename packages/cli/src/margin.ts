@@ -86,6 +86,8 @@ export const chainOutlivingMargin = (
     (ctx.flags["min-remaining"] as number | undefined) ?? DEFAULT_MIN_REMAINING_SECONDS;
   const chain = buildChain(ctx.flags, ctx.env, ctx.logger, command);
   checkSessionOutlivesMargin(chain.session, minRemainingSeconds, command);
+  for (const profile of chain.profiles)
+    checkSessionOutlivesMargin(profile.session, minRemainingSeconds, command);
   const source = chain.steps.map((s) => s.label).join(" → ");
   const provider = credentialsOutliveMargin(chain.provider, {
     minRemainingSeconds,

@@ -13,6 +13,7 @@ import {
 import type { AwsCredentialIdentityProvider, Logger } from "@smithy/types";
 import { parseAssumeRole } from "./args/assume-role.js";
 import type { ParsedFlags } from "./args/parse.js";
+import { parseProfiles } from "./args/profiles.js";
 import { roleArnProblem } from "./args/role-arn.js";
 import { UsageError } from "./args/usage-error.js";
 
@@ -32,8 +33,24 @@ export interface SessionLength {
   setBy: string;
 }
 
+/** A named profile's chain: its hops on top of the pod's one source (`base`). */
+export interface ProfileChain {
+  name: string;
+  hops: RoleHop[];
+  /** What the profile's last hop asks STS for. */
+  session: SessionLength;
+}
+
 export interface BuiltChain {
   steps: ChainStep[];
+  /** The steps every profile shares: the source, and self-assume when asked. */
+  base: ChainStep[];
+  /** What `base`'s last step asks STS for; undefined when no STS call of ours decides it. */
+  baseSession: SessionLength | undefined;
+  /** The default profile's --assume-role hops, after `base`. */
+  hops: RoleHop[];
+  /** Named profiles (--profile-assume-role), each its own hops after `base`. */
+  profiles: ProfileChain[];
   /** The whole chain: the last step's provider. */
   provider: AwsCredentialIdentityProvider;
   detection: AmbientDetection;
@@ -75,6 +92,20 @@ const sessionOf = (
 };
 
 const str = (flags: ParsedFlags, name: string): string | undefined => flags[name] as string | undefined;
+
+/** One step per hop, each signed by the step before: `previous` first. */
+export const hopSteps = (previous: AwsCredentialIdentityProvider, hops: readonly RoleHop[]): ChainStep[] => {
+  const steps: ChainStep[] = [];
+  for (const hop of hops) {
+    const signer = steps.at(-1)?.provider ?? previous;
+    steps.push({ label: `assume-role ${hop.roleArn}`, provider: chainRoles(signer, [hop]) });
+  }
+  return steps;
+};
+
+/** A hop spec as the command line gave it, for messages. */
+const hopSpec = (hop: RoleHop): string =>
+  `${hop.roleArn}${hop.durationSeconds === undefined ? "" : `,duration=${hop.durationSeconds}`}`;
 
 /** The source, the self-assume step and the --assume-role hops, from flags and env. */
 export const buildChain = (
@@ -136,13 +167,50 @@ export const buildChain = (
       }),
     });
   }
-  for (const hop of hops) {
-    steps.push({ label: `assume-role ${hop.roleArn}`, provider: chainRoles(steps.at(-1)!.provider, [hop]) });
-  }
+  const base = [...steps];
+  steps.push(...hopSteps(steps.at(-1)!.provider, hops));
+  // `process --profile` picks a named profile; elsewhere --profile names the default one's section.
+  const defaultName = command === "process" ? "default" : (str(flags, "profile") ?? "default");
+  const profiles = parseProfiles(flags["profile-assume-role"] as string[] | undefined, command, [
+    defaultName,
+  ]).map(
+    (p): ProfileChain => ({
+      name: p.name,
+      hops: p.hops.map((hop) => ({ ...sts, ...hop, runtime })),
+      session: chained(
+        p.hops.at(-1)!.durationSeconds,
+        `--profile-assume-role ${p.name}=${hopSpec(p.hops.at(-1)!)}`,
+      ),
+    }),
+  );
   return {
     steps,
+    base,
+    baseSession: sessionOf(flags, [], detection.source),
+    hops,
+    profiles,
     provider: steps.at(-1)!.provider,
     detection,
     session: sessionOf(flags, hops, detection.source),
   };
+};
+
+/**
+ * The provider of the profile `process --profile` names: a named profile's
+ * hops on the shared base, or the default chain for none or "default".
+ */
+export const profileProvider = (
+  chain: BuiltChain,
+  name: string | undefined,
+  steps: typeof hopSteps = hopSteps,
+): AwsCredentialIdentityProvider => {
+  if (name === undefined || name === "default") return chain.provider;
+  const profile = chain.profiles.find((p) => p.name === name);
+  if (!profile) {
+    throw new UsageError(
+      `--profile ${name} names no profile; the profiles are ${["default", ...chain.profiles.map((p) => p.name)].join(", ")} (named ones come from --profile-assume-role)`,
+      "process",
+    );
+  }
+  return steps(chain.base.at(-1)!.provider, profile.hops).at(-1)!.provider;
 };

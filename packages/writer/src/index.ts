@@ -5,6 +5,7 @@ export { CredentialsFileError, isCredentialsFileError } from "./errors.js";
 export type { FileLockOptions, FileOwner, SharedFileOptions, WriteResult, WriterFs } from "./file-options.js";
 export { ENV_CONFIG_FILE, ENV_SHARED_CREDENTIALS_FILE } from "./internal/resolve-path.js";
 export type {
+  ProfileWriteStatus,
   RefresherEvent,
   RefresherHandle,
   RefresherStatus,
@@ -14,8 +15,8 @@ export type {
 } from "./refresher.js";
 export { startRefresher } from "./refresher.js";
 export type { RemoveProfileOptions } from "./remove-profile.js";
-export { removeProfile } from "./remove-profile.js";
+export { removeProfile, removeProfiles } from "./remove-profile.js";
 export type { ProfileSettings, WriteConfigOptions } from "./write-config.js";
 export { writeConfig } from "./write-config.js";
-export type { WriteCredentialsOptions } from "./write-credentials.js";
-export { EXPIRATION_KEY, writeCredentials } from "./write-credentials.js";
+export type { ProfileCredentials, WriteCredentialsOptions } from "./write-credentials.js";
+export { EXPIRATION_KEY, writeCredentials, writeProfiles } from "./write-credentials.js";

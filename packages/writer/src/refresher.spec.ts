@@ -344,3 +344,201 @@ describe("startRefresher", () => {
     expect(isCredbridgeError(error) && error.code).toBe("ERR_CONFIG");
   });
 });
+
+describe("startRefresher with several profiles", () => {
+  /** Numbered credentials under `prefix`, failing while `failing` is set. */
+  const named = (now: () => number, prefix: string) => {
+    let calls = 0;
+    const state = { failing: false };
+    const source = async (): Promise<AwsCredentialIdentity> => {
+      calls++;
+      if (state.failing) throw new Error(`${prefix} upstream down`);
+      return {
+        accessKeyId: `ASIA${prefix}${calls}ABCD`,
+        secretAccessKey: `secret-${prefix}-${calls}`,
+        sessionToken: `token-${prefix}-${calls}`,
+        expiration: new Date(now() + 60 * MIN),
+      };
+    };
+    return { source, state, calls: () => calls };
+  };
+
+  it("keeps one section per profile in one file, each from its own engine, every other byte kept", async () => {
+    const fake = manualRuntime({ sleep: "timers" });
+    const reader = named(fake.now, "READ");
+    const writer = named(fake.now, "WRITE");
+    const { writeFile } = await import("node:fs/promises");
+    await writeFile(path, "# mine\n[other]\naws_access_key_id = AKIAOTHER\n");
+    handle = startRefresher(reader.source, {
+      path,
+      profile: "reader",
+      profiles: [{ profile: "writer", provider: writer.source }],
+      runtime: fake.runtime,
+      refresh: { jitterSeconds: 0 },
+    });
+    await handle.ready();
+    expect(await fileKey("reader")).toBe("ASIAREAD1ABCD");
+    expect(await fileKey("writer")).toBe("ASIAWRITE1ABCD");
+    expect(await fileKey("other")).toBe("AKIAOTHER");
+    expect((await readFile(path, "utf8")).startsWith("# mine\n")).toBe(true);
+    expect(handle.status().profiles.map((p) => [p.profile, p.healthy])).toEqual([
+      ["reader", true],
+      ["writer", true],
+    ]);
+    // Both refresh together: their credentials go out in one locked write, never one torn by the other.
+    const before = handle.status().writes;
+    await fake.advance(46 * MIN);
+    await eventually(async () => expect(await fileKey("writer")).toBe("ASIAWRITE2ABCD"));
+    expect(await fileKey("reader")).toBe("ASIAREAD2ABCD");
+    expect(handle.status().writes - before).toBeLessThanOrEqual(2);
+  });
+
+  it("a failing profile keeps its last section and turns unhealthy by name; the other goes on being written", async () => {
+    const fake = manualRuntime({ sleep: "timers" });
+    const reader = named(fake.now, "READ");
+    const writer = named(fake.now, "WRITE");
+    const writerEngine = refreshing(writer.source, {
+      runtime: fake.runtime,
+      jitterSeconds: 0,
+      minRemainingSeconds: 600,
+    });
+    handle = startRefresher(reader.source, {
+      path,
+      profile: "reader",
+      profiles: [{ profile: "writer", provider: writerEngine }],
+      runtime: fake.runtime,
+      refresh: { jitterSeconds: 0 },
+      minRemainingSeconds: 600,
+    });
+    await handle.ready();
+    writer.state.failing = true;
+    await fake.advance(46 * MIN);
+    await eventually(async () => expect(await fileKey("reader")).toBe("ASIAREAD2ABCD"));
+    // The failing profile's section is the one last written, whole.
+    const sections = readSections(await readFile(path, "utf8"));
+    expect(sections.get("writer")).toMatchObject({
+      aws_access_key_id: "ASIAWRITE1ABCD",
+      aws_secret_access_key: "secret-WRITE-1",
+      aws_session_token: "token-WRITE-1",
+    });
+    // Inside the margin the writer profile is no longer healthy, named; the reader still is.
+    await fake.advance(5 * MIN);
+    const status = handle.status();
+    expect(status.healthy).toBe(false);
+    expect(status.profiles.find((p) => p.profile === "reader")?.healthy).toBe(true);
+    expect(status.profiles.find((p) => p.profile === "writer")?.healthy).toBe(false);
+    writerEngine.stop();
+  });
+
+  it("with removeExpired, drops a failing profile's section once its credentials expire, and only that one", async () => {
+    const fake = manualRuntime({ sleep: "timers" });
+    const reader = named(fake.now, "READ");
+    const writer = named(fake.now, "WRITE");
+    const writerEngine = refreshing(writer.source, { runtime: fake.runtime, jitterSeconds: 0 });
+    const { logger, lines } = recordingLogger();
+    handle = startRefresher(reader.source, {
+      path,
+      profile: "reader",
+      profiles: [{ profile: "writer", provider: writerEngine }],
+      runtime: fake.runtime,
+      refresh: { jitterSeconds: 0 },
+      removeExpired: true,
+      logger,
+    });
+    await handle.ready();
+    writer.state.failing = true;
+    await fake.advance(46 * MIN);
+    await eventually(async () => expect(await fileKey("reader")).toBe("ASIAREAD2ABCD"));
+    expect(await fileKey("writer")).toBe("ASIAWRITE1ABCD");
+    // Past the writer's expiry: its section goes, the reader's stays.
+    await fake.advance(15 * MIN);
+    await eventually(async () => expect(await fileKey("writer")).toBeUndefined());
+    expect(await fileKey("reader")).toBe("ASIAREAD2ABCD");
+    expect(handle.status().profiles.find((p) => p.profile === "writer")).toMatchObject({
+      healthy: false,
+      lastWriteAt: undefined,
+      lastError: { code: "ERR_EXPIRED" },
+    });
+    expect(lines.some((l) => l.level === "error" && /removed \[writer\]/.test(l.message))).toBe(true);
+    // The chain recovers: the section is written again.
+    writer.state.failing = false;
+    await fake.advance(2 * MIN);
+    await eventually(async () => expect(await fileKey("writer")).toMatch(/^ASIAWRITE\d+ABCD$/));
+    writerEngine.stop();
+  });
+
+  it("removes every profile in one write on stop with removeOnStop, keeping other sections", async () => {
+    const fake = manualRuntime({ sleep: "timers" });
+    const { writeFile } = await import("node:fs/promises");
+    await writeFile(path, "[other]\naws_access_key_id = AKIAOTHER\n");
+    const h = startRefresher(named(fake.now, "READ").source, {
+      path,
+      profile: "reader",
+      profiles: [{ profile: "writer", provider: named(fake.now, "WRITE").source }],
+      runtime: fake.runtime,
+      removeOnStop: true,
+    });
+    await h.ready();
+    expect(await h.stop()).toEqual({ profileRemoved: true });
+    expect([...readSections(await readFile(path, "utf8")).keys()]).toEqual(["other"]);
+  });
+
+  it("a profile entering the margin under the lock waits for new credentials; the others are written at once", async () => {
+    const fake = manualRuntime({ sleep: "timers" });
+    let opens = 0;
+    const fs = hookedFs((point) => {
+      // The first write carries the main profile alone; the other two arrive meanwhile and go
+      // together in the second, during which eleven minutes pass (a stalled process).
+      if (point === "open-temp" && ++opens === 2) fake.jump(11 * MIN);
+    });
+    const long = async (): Promise<AwsCredentialIdentity> => ({
+      accessKeyId: "ASIALONGABCD",
+      secretAccessKey: "s",
+      expiration: new Date(fake.now() + 60 * MIN),
+    });
+    // 20 minutes left at first: outside the 10-minute margin, inside it after the stall.
+    const short = async (): Promise<AwsCredentialIdentity> => ({
+      accessKeyId: "ASIASHORTABCD",
+      secretAccessKey: "s",
+      expiration: new Date(fake.now() + 20 * MIN),
+    });
+    const longEngine = refreshing(long, { runtime: fake.runtime });
+    const otherEngine = refreshing(long, { runtime: fake.runtime });
+    const shortEngine = refreshing(short, { runtime: fake.runtime, minRemainingSeconds: 0 });
+    await Promise.all([longEngine(), otherEngine(), shortEngine()]);
+    const { logger, lines } = recordingLogger();
+    handle = startRefresher(longEngine, {
+      path,
+      profile: "long",
+      profiles: [
+        { profile: "other", provider: otherEngine },
+        { profile: "short", provider: shortEngine },
+      ],
+      runtime: fake.runtime,
+      minRemainingSeconds: 600,
+      fs,
+      logger,
+    });
+    await eventually(async () => expect(await fileKey("other")).toBe("ASIALONGABCD"));
+    expect(await fileKey("long")).toBe("ASIALONGABCD");
+    expect(await fileKey("short")).toBeUndefined();
+    expect(opens).toBe(3);
+    expect(handle.status().profiles.find((p) => p.profile === "short")?.lastError?.message).toMatch(
+      /^\[short\] writer: refusing/,
+    );
+    expect(lines.some((l) => /writing .* \[short\] failed/.test(l.message))).toBe(true);
+    longEngine.stop();
+    otherEngine.stop();
+    shortEngine.stop();
+  });
+
+  it("refuses a profile named twice", () => {
+    expect(() =>
+      startRefresher(async () => ({ accessKeyId: "a", secretAccessKey: "b" }), {
+        path,
+        profile: "a",
+        profiles: [{ profile: "a", provider: async () => ({ accessKeyId: "a", secretAccessKey: "b" }) }],
+      }),
+    ).toThrow(/profile a is given twice/);
+  });
+});

@@ -14,8 +14,9 @@ import {
 import type { AwsCredentialIdentity, AwsCredentialIdentityProvider } from "@smithy/types";
 import { isCredentialsFileError } from "./errors.js";
 import { resolveFileRequest } from "./internal/file-request.js";
-import { removeProfile } from "./remove-profile.js";
-import { type WriteCredentialsOptions, writeCredentials } from "./write-credentials.js";
+import { checkProfileName } from "./internal/validate.js";
+import { removeProfiles } from "./remove-profile.js";
+import { type ProfileCredentials, type WriteCredentialsOptions, writeProfiles } from "./write-credentials.js";
 
 export interface StartRefresherOptions extends WriteCredentialsOptions {
   /**
@@ -37,6 +38,48 @@ export interface StartRefresherOptions extends WriteCredentialsOptions {
   observer?: ((event: RefresherEvent) => void) | undefined;
   /** On `stop()`, remove the profile from the file so no credentials are left behind. Default false. */
   removeOnStop?: boolean | undefined;
+  /**
+   * Further profiles kept fresh in the same file, each from its own provider
+   * (engine), beside `profile`: every write carries whatever any of them has
+   * new, in one locked atomic write, so no profile's refresh ever tears or
+   * drops another's section. A profile whose engine fails keeps the section
+   * it was last written with.
+   */
+  profiles?: readonly { profile: string; provider: AwsCredentialIdentityProvider }[] | undefined;
+  /**
+   * Remove a profile's section once the credentials it holds have expired
+   * and no write could replace them, so the file never serves expired
+   * credentials (an SDK then finds no such profile instead). Sections another
+   * writer renewed meanwhile are kept. Default false: the section stays, and
+   * the expiry is logged as an error.
+   */
+  removeExpired?: boolean | undefined;
+}
+
+/** One profile the refresher keeps. */
+interface Slot {
+  profile: string;
+  engine: RefreshingProvider;
+  /** Made by the refresher, so stopped with it. */
+  owned: boolean;
+  lastQueued: AwsCredentialIdentity | undefined;
+  lastWriteAt: number | undefined;
+  expirationWritten: Date | undefined;
+  lastError: RefresherStatus["lastError"];
+  watchdog: TimerHandle | undefined;
+  unsubscribe: () => void;
+}
+
+/** One profile's part of a {@link RefresherStatus}. Holds no secret. */
+export interface ProfileWriteStatus {
+  profile: string;
+  lastWriteAt: Date | undefined;
+  expirationWritten: Date | undefined;
+  /** The last failure that concerned this profile, cleared by its next write. */
+  lastError: { message: string; code: string | undefined; at: Date } | undefined;
+  /** Written, holding credentials with more than the margin left. */
+  healthy: boolean;
+  refresh: RefreshState;
 }
 
 export type RefresherEvent =
@@ -80,6 +123,8 @@ export interface RefresherStatus {
   minRemainingSeconds: number;
   /** The refresh engine's own state. */
   refresh: RefreshState;
+  /** Every profile the refresher keeps, `profile` first; `healthy` above is all of theirs. */
+  profiles: ProfileWriteStatus[];
 }
 
 export interface RefresherStopOptions {
@@ -164,29 +209,55 @@ export const startRefresher = (
 
   // An engine passed in may feed other outputs too (an IMDS shim): it is
   // started, but stopping it is left to its owner.
-  const owned = !isRefreshingProvider(provider);
-  const engine = !owned
-    ? provider
-    : refreshing(provider, {
-        source: `credentials file ${profile}`,
-        ...options.refresh,
-        runtime: { ...options.runtime, ...(logger ? { logger } : {}), ...options.refresh?.runtime },
+  const slotFor = (name: string, given: AwsCredentialIdentityProvider): Slot => {
+    const owned = !isRefreshingProvider(given);
+    const engine = !owned
+      ? given
+      : refreshing(given, {
+          source: `credentials file ${name}`,
+          ...options.refresh,
+          runtime: { ...options.runtime, ...(logger ? { logger } : {}), ...options.refresh?.runtime },
+        });
+    return {
+      profile: name,
+      engine,
+      owned,
+      lastQueued: undefined,
+      lastWriteAt: undefined,
+      expirationWritten: undefined,
+      lastError: undefined,
+      watchdog: undefined,
+      unsubscribe: () => {},
+    };
+  };
+  const slots: Slot[] = [slotFor(profile, provider)];
+  for (const extra of options.profiles ?? []) {
+    const name = checkProfileName(extra.profile);
+    if (slots.some((s) => s.profile === name)) {
+      throw new CredbridgeError(`writer: profile ${name} is given twice to one refresher`, {
+        code: "ERR_CONFIG",
       });
+    }
+    slots.push(slotFor(name, extra.provider));
+  }
+  const main = slots[0]!;
+  const engine = main.engine;
 
   let stopped = false;
   let writes = 0;
   let failures = 0;
   let consecutiveFailures = 0;
-  let lastWriteAt: number | undefined;
-  let expirationWritten: Date | undefined;
   let lastError: RefresherStatus["lastError"];
   let writing = false;
-  let pending: AwsCredentialIdentity | undefined;
-  let lastQueued: AwsCredentialIdentity | undefined;
+  /** Credentials waiting to be written, by profile: every one goes out in the next write. */
+  const pending = new Map<string, AwsCredentialIdentity>();
+  /** Profiles whose written credentials expired, to remove (`removeExpired`). */
+  const expiring = new Set<string>();
+  let removalFailures = 0;
   let loop: Promise<void> | undefined;
   let wake: AbortController | undefined;
-  let watchdog: TimerHandle | undefined;
   const waiters: Array<{ resolve(): void; reject(error: Error): void }> = [];
+  const slotNamed = (name: string): Slot => slots.find((s) => s.profile === name)!;
 
   const emit = (event: RefresherEvent) => {
     try {
@@ -196,43 +267,50 @@ export const startRefresher = (
     }
   };
 
-  const watchExpiry = (expiration: Date | undefined) => {
-    watchdog?.cancel();
-    watchdog = undefined;
+  const watchExpiry = (slot: Slot, expiration: Date | undefined) => {
+    slot.watchdog?.cancel();
+    slot.watchdog = undefined;
     if (expiration === undefined) return;
     // An expiry is a wall-clock moment: after a suspend the alarm must not wait out the time asleep.
-    watchdog = setWallClockTimer(
+    slot.watchdog = setWallClockTimer(
       rt,
       expiration.getTime(),
       () => {
-        if (stopped || expirationWritten !== expiration) return;
+        if (stopped || slot.expirationWritten !== expiration) return;
         logger?.error(
-          `credbridge: ${path} [${profile}] now holds credentials that expired at ${expiration.toISOString()}; the application's AWS calls will fail until a write succeeds` +
-            (lastError ? ` (last error: ${lastError.message})` : ""),
+          `credbridge: ${path} [${slot.profile}] now holds credentials that expired at ${expiration.toISOString()}; the application's AWS calls will fail until a write succeeds` +
+            (slot.lastError ? ` (last error: ${slot.lastError.message})` : ""),
         );
-        emit({ type: "file-expired", path, profile, at: new Date(rt.now()), expiration });
+        emit({ type: "file-expired", path, profile: slot.profile, at: new Date(rt.now()), expiration });
+        if (options.removeExpired) {
+          expiring.add(slot.profile);
+          kick();
+        }
       },
       { unref: true },
     );
   };
 
-  /** `held`: when the credentials the file now holds expire (later ones another writer put there, maybe). */
-  const succeeded = (held: Date | undefined) => {
+  /** `held`: when the credentials the profile now holds expire (later ones another writer put there, maybe). */
+  const succeeded = (slot: Slot, held: Date | undefined) => {
     const now = rt.now();
-    writes++;
     consecutiveFailures = 0;
-    lastWriteAt = now;
-    expirationWritten = held;
-    watchExpiry(expirationWritten);
+    slot.lastWriteAt = now;
+    slot.lastError = undefined;
+    slot.expirationWritten = held;
+    watchExpiry(slot, held);
     logger?.info?.(
-      `credbridge: ${path} [${profile}] updated; credentials expire ${expirationWritten?.toISOString() ?? "never"}`,
+      `credbridge: ${path} [${slot.profile}] updated; credentials expire ${held?.toISOString() ?? "never"}`,
     );
-    emit({ type: "write-success", path, profile, at: new Date(now), expiration: expirationWritten });
-    for (const w of waiters.splice(0)) w.resolve();
+    emit({ type: "write-success", path, profile: slot.profile, at: new Date(now), expiration: held });
+    if (slots.every((s) => s.lastWriteAt !== undefined)) for (const w of waiters.splice(0)) w.resolve();
   };
 
-  /** Records a failure; returns the backoff delay, or undefined to wait for new credentials instead. */
-  const failed = (error: Error): number | undefined => {
+  /**
+   * Records one failed write of `failing` (every profile it carried); returns
+   * the backoff delay, or undefined to wait for new credentials instead.
+   */
+  const failed = (failing: readonly Slot[], error: Error): number | undefined => {
     const now = rt.now();
     failures++;
     consecutiveFailures++;
@@ -240,21 +318,30 @@ export const startRefresher = (
     const waitForNew = isCredbridgeError(error) && error.code === "ERR_EXPIRED";
     const delay = waitForNew ? undefined : backoffDelay(consecutiveFailures, rt.random, retry);
     const retryAt = delay === undefined ? undefined : new Date(now + delay);
-    // Waiting for new credentials (no retry scheduled) counts as left holding these.
-    const expired =
-      expirationWritten !== undefined &&
-      (retryAt === undefined || retryAt.getTime() >= expirationWritten.getTime());
-    const message =
-      `credbridge: writing ${path} [${profile}] failed (${consecutiveFailures} in a row): ${error.message}; ` +
-      (retryAt
-        ? `retrying at ${retryAt.toISOString()}`
-        : "waiting for new credentials from the refresh engine") +
-      (expired
-        ? `; the file is left holding credentials that expire at ${expirationWritten?.toISOString()}`
-        : "");
-    if (expired || lastWriteAt === undefined) logger?.error(message);
-    else logger?.warn(message);
-    emit({ type: "write-failure", path, profile, at: new Date(now), error, consecutiveFailures, retryAt });
+    for (const slot of failing) {
+      slot.lastError = lastError;
+      const written = slot.expirationWritten;
+      // Waiting for new credentials (no retry scheduled) counts as left holding these.
+      const expired =
+        written !== undefined && (retryAt === undefined || retryAt.getTime() >= written.getTime());
+      const message =
+        `credbridge: writing ${path} [${slot.profile}] failed (${consecutiveFailures} in a row): ${error.message}; ` +
+        (retryAt
+          ? `retrying at ${retryAt.toISOString()}`
+          : "waiting for new credentials from the refresh engine") +
+        (expired ? `; the file is left holding credentials that expire at ${written?.toISOString()}` : "");
+      if (expired || slot.lastWriteAt === undefined) logger?.error(message);
+      else logger?.warn(message);
+      emit({
+        type: "write-failure",
+        path,
+        profile: slot.profile,
+        at: new Date(now),
+        error,
+        consecutiveFailures,
+        retryAt,
+      });
+    }
     return delay;
   };
 
@@ -269,27 +356,118 @@ export const startRefresher = (
     );
   };
 
+  /** Removes the sections of `expiring` whose credentials are still the expired ones, in one write. */
+  const dropExpired = async () => {
+    const now = rt.now();
+    const slotsDue = [...expiring]
+      .map(slotNamed)
+      .filter((s) => s.expirationWritten !== undefined && s.expirationWritten.getTime() <= now);
+    expiring.clear();
+    if (slotsDue.length === 0) return;
+    writing = true;
+    try {
+      await removeProfiles(
+        slotsDue.map((s) => s.profile),
+        { ...options, path, signal: writeSignal, expiredBy: now },
+      );
+      removalFailures = 0;
+      for (const slot of slotsDue) {
+        const expired = slot.expirationWritten;
+        slot.lastWriteAt = undefined;
+        slot.expirationWritten = undefined;
+        slot.lastError = {
+          message: `its credentials expired at ${expired?.toISOString()} and were removed from the file`,
+          code: "ERR_EXPIRED",
+          at: new Date(rt.now()),
+        };
+        logger?.error(
+          `credbridge: removed [${slot.profile}] from ${path}: its credentials expired at ${expired?.toISOString()} and no new ones could be written`,
+        );
+      }
+    } catch (error) {
+      removalFailures++;
+      logger?.error(
+        `credbridge: could not remove the expired ${slotsDue.map((s) => `[${s.profile}]`).join(" ")} from ${path}: ${(error as Error).message}`,
+      );
+      for (const slot of slotsDue) expiring.add(slot.profile);
+      wake = new AbortController();
+      await rt.sleep(backoffDelay(removalFailures, rt.random, retry), wake.signal).catch(() => {});
+      wake = undefined;
+    } finally {
+      writing = false;
+    }
+  };
+
+  /** By the writer's own rule: less than the margin left, or expired. */
+  const enteredMargin = (credentials: AwsCredentialIdentity): boolean => {
+    if (credentials.expiration === undefined) return false;
+    const at = credentials.expiration.getTime();
+    const now = rt.now();
+    return at <= now || at - now < minRemainingSeconds * 1000;
+  };
+
   const run = async () => {
-    while (pending !== undefined && !stopped) {
-      const credentials = pending;
-      pending = undefined;
+    while ((pending.size > 0 || expiring.size > 0) && !stopped) {
+      // New credentials first: they replace an expired section anyway.
+      if (pending.size === 0) {
+        await dropExpired();
+        continue;
+      }
+      // Everything queued goes out in one locked write: one section per profile, never torn.
+      const batch = new Map(pending);
+      pending.clear();
       writing = true;
       let delay: number | undefined;
+      const ready: ProfileCredentials[] = [];
       try {
-        // Checked on every try: a retry after a backoff may come too late for these.
-        refuseIfShort(credentials);
-        const result = await writeCredentials(credentials, writeOptions);
-        succeeded(result.expiration ?? credentials.expiration);
+        // Checked on every try, per profile: a retry after a backoff may come too late for
+        // some, which then wait for new credentials while the others are written.
+        for (const [name, credentials] of batch) {
+          try {
+            refuseIfShort(credentials);
+            ready.push({ profile: name, credentials });
+          } catch (error) {
+            failed([slotNamed(name)], error as Error);
+          }
+        }
+        if (ready.length === 0) continue;
+        const results = await writeProfiles(ready, writeOptions);
+        writes++;
+        results.forEach((result, i) => {
+          succeeded(slotNamed(result.profile), result.expiration ?? ready[i]!.credentials.expiration);
+        });
       } catch (cause) {
         const error = cause instanceof Error ? cause : new Error(String(cause));
-        delay = failed(error);
+        const short = ready.filter((r) => enteredMargin(r.credentials));
+        if (
+          ready.length > 1 &&
+          short.length > 0 &&
+          isCredbridgeError(error) &&
+          error.code === "ERR_EXPIRED"
+        ) {
+          // Some profile's credentials entered the margin under the lock: they wait for new
+          // ones, and the others are written again at once.
+          for (const r of short) failed([slotNamed(r.profile)], error);
+          for (const r of ready) {
+            if (!short.includes(r) && !pending.has(r.profile)) pending.set(r.profile, r.credentials);
+          }
+          continue;
+        }
+        delay = failed(
+          ready.map((r) => slotNamed(r.profile)),
+          error,
+        );
         // Newer credentials that arrived meanwhile win; otherwise retry these.
-        if (delay !== undefined) pending ??= credentials;
+        if (delay !== undefined) {
+          for (const r of ready) if (!pending.has(r.profile)) pending.set(r.profile, r.credentials);
+        }
       } finally {
         writing = false;
       }
       // Back off only when retrying the same credentials; newer ones are tried at once.
-      if (delay !== undefined && !stopped && pending === credentials) {
+      const retryingSame =
+        pending.size > 0 && [...pending].every(([name, credentials]) => batch.get(name) === credentials);
+      if (delay !== undefined && !stopped && retryingSame) {
         wake = new AbortController();
         await rt.sleep(delay, wake.signal).catch(() => {
           // Woken early by new credentials or stop().
@@ -303,27 +481,32 @@ export const startRefresher = (
     loop ??= run().finally(() => {
       loop = undefined;
       // Credentials queued while the loop was winding down.
-      if (pending !== undefined && !stopped) kick();
+      if ((pending.size > 0 || expiring.size > 0) && !stopped) kick();
     });
   };
 
-  const queue = (credentials: AwsCredentialIdentity) => {
-    if (stopped || credentials === lastQueued) return;
-    lastQueued = credentials;
-    pending = credentials;
+  const queue = (slot: Slot, credentials: AwsCredentialIdentity) => {
+    if (stopped || credentials === slot.lastQueued) return;
+    slot.lastQueued = credentials;
+    pending.set(slot.profile, credentials);
     // New credentials cut a backoff short: they may well be writable now.
     wake?.abort();
     kick();
   };
 
-  const unsubscribe = engine.subscribe((event) => {
-    if (event.type === "refresh-success") queue(event.credentials);
-  });
-  engine.start();
-  // A provider that already holds credentials emits nothing until its next refresh.
-  engine().then(queue, () => {
-    // The engine logs the failure and retries on its timer.
-  });
+  for (const slot of slots) {
+    slot.unsubscribe = slot.engine.subscribe((event) => {
+      if (event.type === "refresh-success") queue(slot, event.credentials);
+    });
+    slot.engine.start();
+    // A provider that already holds credentials emits nothing until its next refresh.
+    slot.engine().then(
+      (credentials) => queue(slot, credentials),
+      () => {
+        // The engine logs the failure and retries on its timer.
+      },
+    );
+  }
 
   let stopping: Promise<RefresherStopResult> | undefined;
   const stop = (stopOptions: RefresherStopOptions = {}) => {
@@ -334,9 +517,11 @@ export const startRefresher = (
     }
     stopping ??= (async (): Promise<RefresherStopResult> => {
       stopped = true;
-      if (owned) engine.stop();
-      unsubscribe();
-      watchdog?.cancel();
+      for (const slot of slots) {
+        if (slot.owned) slot.engine.stop();
+        slot.unsubscribe();
+        slot.watchdog?.cancel();
+      }
       wake?.abort();
       await loop;
       for (const w of waiters.splice(0)) {
@@ -347,9 +532,10 @@ export const startRefresher = (
         );
       }
       if (!options.removeOnStop) return { profileRemoved: undefined };
+      const names = slots.map((s) => s.profile);
       try {
         // Bounded by stop's signal alone: the caller's own (SIGTERM) has fired by now.
-        await removeProfile(profile, { ...options, path, signal: giveUp.signal });
+        await removeProfiles(names, { ...options, path, signal: giveUp.signal });
         return { profileRemoved: true };
       } catch (error) {
         lastError = {
@@ -358,7 +544,7 @@ export const startRefresher = (
           at: new Date(rt.now()),
         };
         logger?.error(
-          `credbridge: could not remove [${profile}] from ${path} on stop: ${(error as Error).message}`,
+          `credbridge: could not remove ${names.map((n) => `[${n}]`).join(" ")} from ${path} on stop: ${(error as Error).message}`,
         );
         return { profileRemoved: false };
       }
@@ -366,11 +552,17 @@ export const startRefresher = (
     return stopping;
   };
 
+  const healthyAt = (slot: Slot, now: number) =>
+    !stopped &&
+    slot.lastWriteAt !== undefined &&
+    (slot.expirationWritten === undefined ||
+      slot.expirationWritten.getTime() - now > minRemainingSeconds * 1000);
+
   return {
     provider: engine,
     stop,
     ready: () =>
-      lastWriteAt !== undefined
+      slots.every((slot) => slot.lastWriteAt !== undefined)
         ? Promise.resolve()
         : stopped
           ? Promise.reject(
@@ -379,23 +571,29 @@ export const startRefresher = (
           : new Promise<void>((resolve, reject) => waiters.push({ resolve, reject })),
     status: () => {
       const now = rt.now();
+      const at = (ms: number | undefined) => (ms === undefined ? undefined : new Date(ms));
       return {
         path,
         profile,
-        lastWriteAt: lastWriteAt === undefined ? undefined : new Date(lastWriteAt),
-        expirationWritten,
+        lastWriteAt: at(main.lastWriteAt),
+        expirationWritten: main.expirationWritten,
         lastError,
         writes,
         failures,
         consecutiveFailures,
         writing,
         stopped,
-        healthy:
-          !stopped &&
-          lastWriteAt !== undefined &&
-          (expirationWritten === undefined || expirationWritten.getTime() - now > minRemainingSeconds * 1000),
+        healthy: slots.every((slot) => healthyAt(slot, now)),
         minRemainingSeconds,
         refresh: engine.state(),
+        profiles: slots.map((slot) => ({
+          profile: slot.profile,
+          lastWriteAt: at(slot.lastWriteAt),
+          expirationWritten: slot.expirationWritten,
+          lastError: slot.lastError,
+          healthy: healthyAt(slot, now),
+          refresh: slot.engine.state(),
+        })),
       };
     },
   };

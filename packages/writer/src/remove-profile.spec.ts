@@ -2,7 +2,7 @@ import { mkdtemp, readdir, readFile, rm, stat, writeFile } from "node:fs/promise
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { removeProfile } from "./remove-profile.js";
+import { removeProfile, removeProfiles } from "./remove-profile.js";
 import { writeConfig } from "./write-config.js";
 import { writeCredentials } from "./write-credentials.js";
 
@@ -45,5 +45,29 @@ describe("removeProfile", () => {
     await writeConfig({ region: "us-east-1" }, { path, profile: "app" });
     await removeProfile("app", { path, file: "config" });
     expect(await readFile(path, "utf8")).toBe("[default]\nregion = eu-west-1\n");
+  });
+});
+
+describe("removeProfiles", () => {
+  it("removes several sections in one write; with expiredBy, only those whose credentials had expired", async () => {
+    const path = join(dir, "credentials");
+    await writeFile(path, "[keep]\naws_access_key_id = AKIAKEEP\n");
+    const at = (ms: number) => ({
+      accessKeyId: "ASIAX",
+      secretAccessKey: "s",
+      sessionToken: "t",
+      expiration: new Date(ms),
+    });
+    const now = Date.now();
+    await writeCredentials(at(now + 1_000), { path, profile: "old" });
+    await writeCredentials(at(now + 3_600_000), { path, profile: "renewed" });
+    const results = await removeProfiles(["old", "renewed"], { path, expiredBy: now + 60_000 });
+    expect(results.map((r) => r.changed)).toEqual([true, true]);
+    const text = await readFile(path, "utf8");
+    expect(text).not.toMatch(/\[old\]/);
+    expect(text).toMatch(/\[renewed\]/);
+    expect(text).toMatch(/\[keep\]/);
+    await removeProfiles(["renewed", "keep"], { path });
+    expect(await readFile(path, "utf8")).toBe("");
   });
 });

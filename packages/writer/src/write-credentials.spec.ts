@@ -21,7 +21,7 @@ import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { isCredentialsFileError } from "./errors.js";
 import { fsError, hookedFs } from "./internal/hooked-fs.js";
 import { readSections } from "./internal/ini-merge.js";
-import { EXPIRATION_KEY, writeCredentials } from "./write-credentials.js";
+import { EXPIRATION_KEY, writeCredentials, writeProfiles } from "./write-credentials.js";
 
 const HOUR = 3_600_000;
 const creds = (n: number, expiration: Date | undefined = new Date(Date.now() + HOUR)) => ({
@@ -473,5 +473,56 @@ describe("writeCredentials on what it did not make", () => {
       /was not replaced with what this writer wrote: another file took its place right after the rename/,
     );
     expect(await readdir(dir)).toEqual(["credentials"]);
+  });
+});
+
+describe("writeProfiles", () => {
+  it("writes several profiles in one rename, keeping other sections and a later section of its own", async () => {
+    const path = join(dir, "credentials");
+    await writeFile(path, "[other]\naws_access_key_id = AKIAOTHER\n");
+    const later = creds(9, new Date(Date.now() + 2 * HOUR));
+    await writeCredentials(later, { path, profile: "b" });
+    const results = await writeProfiles(
+      [
+        { profile: "a", credentials: creds(1) },
+        { profile: "b", credentials: creds(2) },
+      ],
+      { path },
+    );
+    expect(results.map((r) => [r.profile, r.changed])).toEqual([
+      ["a", true],
+      ["b", false],
+    ]);
+    const sections = readSections(await readFile(path, "utf8"));
+    expect(sections.get("other")?.aws_access_key_id).toBe("AKIAOTHER");
+    expect(sections.get("a")?.aws_access_key_id).toBe(creds(1).accessKeyId);
+    expect(sections.get("b")?.aws_access_key_id).toBe(later.accessKeyId);
+    expect(await tempFiles(dir)).toEqual([]);
+  });
+
+  it("refuses the whole write, naming the profile, when one profile's credentials are inside the margin", async () => {
+    const path = join(dir, "credentials");
+    const error = await writeProfiles(
+      [
+        { profile: "a", credentials: creds(1) },
+        { profile: "b", credentials: creds(2, new Date(Date.now() + 60_000)) },
+      ],
+      { path, minRemainingSeconds: 900 },
+    ).catch((e: unknown) => e);
+    expect(isCredbridgeError(error) && error.code).toBe("ERR_EXPIRED");
+    expect((error as Error).message).toMatch(/^\[b\] writer: refusing/);
+    expect(nodeFs.existsSync(path)).toBe(false);
+  });
+
+  it("refuses a profile named twice", async () => {
+    await expect(
+      writeProfiles(
+        [
+          { profile: "a", credentials: creds(1) },
+          { profile: "a", credentials: creds(2) },
+        ],
+        { path: join(dir, "credentials") },
+      ),
+    ).rejects.toThrow(/named twice/);
   });
 });

@@ -5,7 +5,7 @@ import type { SharedFileOptions, WriteResult } from "./file-options.js";
 import { updateFile } from "./internal/atomic-write.js";
 import { resolveFileRequest } from "./internal/file-request.js";
 import { readSections, upsertSection } from "./internal/ini-merge.js";
-import { checkCredentialValue } from "./internal/validate.js";
+import { checkCredentialValue, checkProfileName } from "./internal/validate.js";
 
 /**
  * The key the expiration is written under. No AWS SDK reads it (they ignore keys
@@ -101,6 +101,12 @@ const recordedExpiration = (text: string | undefined, profile: string): number |
   return Number.isFinite(at) ? at : undefined;
 };
 
+/** One profile's credentials, for {@link writeProfiles}. */
+export interface ProfileCredentials {
+  profile: string;
+  credentials: AwsCredentialIdentity;
+}
+
 /**
  * Writes `credentials` into a profile of the shared credentials file, keeping
  * every other profile and every other key of this one untouched. Locked and
@@ -119,6 +125,23 @@ export const writeCredentials = async (
   options: WriteCredentialsOptions = {},
 ): Promise<WriteResult> => {
   const req = resolveFileRequest("credentials", options);
+  const [result] = await writeProfiles([{ profile: req.profile, credentials }], options);
+  return result!;
+};
+
+/**
+ * {@link writeCredentials} for several profiles at once, in ONE locked atomic
+ * write: a reader sees every section old or every section new, and sections
+ * not named here are kept byte for byte. Each profile keeps its own rules
+ * (never backwards, the margin); one profile's credentials inside the margin
+ * refuse the whole write (ERR_EXPIRED naming the profile), so the caller can
+ * drop them and write the others. Results in the order given.
+ */
+export const writeProfiles = async (
+  items: readonly ProfileCredentials[],
+  options: WriteCredentialsOptions = {},
+): Promise<WriteResult[]> => {
+  const req = resolveFileRequest("credentials", options);
   const minRemainingMs = (options.minRemainingSeconds ?? 0) * 1000;
   if (!Number.isFinite(minRemainingMs) || minRemainingMs < 0) {
     throw new CredbridgeError(
@@ -126,43 +149,77 @@ export const writeCredentials = async (
       { code: "ERR_CONFIG" },
     );
   }
-  const entries = credentialEntries(credentials, options.securityToken ?? true);
-  const expiresAt = expirationOf(credentials);
+  const seen = new Set<string>();
+  const planned = items.map(({ profile, credentials }) => {
+    const name = checkProfileName(profile);
+    if (seen.has(name)) {
+      throw new CredbridgeError(`writer: profile ${name} is named twice in one write`, {
+        code: "ERR_CONFIG",
+      });
+    }
+    seen.add(name);
+    return {
+      profile: name,
+      credentials,
+      entries: credentialEntries(credentials, options.securityToken ?? true),
+      expiresAt: expirationOf(credentials),
+      kept: undefined as number | undefined,
+    };
+  });
   /** Checked when the call starts and, under the lock, just before the rename. */
   const stillWorthWriting = () => {
-    if (expiresAt !== undefined) refuseShort(credentials, expiresAt, req.deps.now(), minRemainingMs);
+    for (const p of planned) {
+      if (p.expiresAt === undefined || p.kept !== undefined) continue;
+      try {
+        refuseShort(p.credentials, p.expiresAt, req.deps.now(), minRemainingMs);
+      } catch (error) {
+        if (planned.length === 1) throw error;
+        throw new CredbridgeError(`[${p.profile}] ${(error as Error).message}`, {
+          code: "ERR_EXPIRED",
+          cause: error,
+        });
+      }
+    }
   };
   stillWorthWriting();
-  let kept: number | undefined;
   const changed = await updateFile({
     ...req,
     create: true,
     update: (current) => {
-      const recorded = recordedExpiration(current, req.profile);
-      if (expiresAt !== undefined && recorded !== undefined && recorded > expiresAt) {
-        kept = recorded;
-        return undefined;
+      let text = current ?? "";
+      let edited = false;
+      for (const p of planned) {
+        p.kept = undefined;
+        const recorded = recordedExpiration(current, p.profile);
+        if (p.expiresAt !== undefined && recorded !== undefined && recorded > p.expiresAt) p.kept = recorded;
       }
       stillWorthWriting();
-      return upsertSection(current ?? "", req.profile, entries, { remove: MANAGED_KEYS });
+      for (const p of planned) {
+        if (p.kept !== undefined) continue;
+        text = upsertSection(text, p.profile, p.entries, { remove: MANAGED_KEYS });
+        edited = true;
+      }
+      return edited ? text : undefined;
     },
     beforeRename: stillWorthWriting,
   });
-  const key = maskAccessKeyId(credentials.accessKeyId);
-  if (kept !== undefined) {
-    req.logger?.info?.(
-      `credbridge: kept profile ${req.profile} of ${req.path}: it holds credentials expiring ${new Date(kept).toISOString()}, later than these (key ${key}, expiring ${credentials.expiration?.toISOString()}), written by another writer meanwhile`,
-    );
-  } else {
-    req.logger?.debug?.(
-      `credbridge: wrote profile ${req.profile} to ${req.path} (key ${key}, expires ${credentials.expiration?.toISOString() ?? "never"})`,
-    );
-  }
-  const expiration = kept ?? expiresAt;
-  return {
-    path: req.path,
-    profile: req.profile,
-    changed,
-    ...(expiration === undefined ? {} : { expiration: new Date(expiration) }),
-  };
+  return planned.map((p) => {
+    const key = maskAccessKeyId(p.credentials.accessKeyId);
+    if (p.kept !== undefined) {
+      req.logger?.info?.(
+        `credbridge: kept profile ${p.profile} of ${req.path}: it holds credentials expiring ${new Date(p.kept).toISOString()}, later than these (key ${key}, expiring ${p.credentials.expiration?.toISOString()}), written by another writer meanwhile`,
+      );
+    } else {
+      req.logger?.debug?.(
+        `credbridge: wrote profile ${p.profile} to ${req.path} (key ${key}, expires ${p.credentials.expiration?.toISOString() ?? "never"})`,
+      );
+    }
+    const expiration = p.kept ?? p.expiresAt;
+    return {
+      path: req.path,
+      profile: p.profile,
+      changed: changed && p.kept === undefined,
+      ...(expiration === undefined ? {} : { expiration: new Date(expiration) }),
+    };
+  });
 };

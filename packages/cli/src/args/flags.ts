@@ -55,6 +55,15 @@ export const SOURCE_FLAGS: FlagTable = {
   help: { type: "boolean", help: "show this help" },
 };
 
+/** Named profiles: several chains from the pod's one source, in `serve`, `process` and `doctor`. */
+const PROFILE_FLAGS: FlagTable = {
+  "profile-assume-role": {
+    type: "list",
+    value: "NAME=ARN[,external-id=ID][,session-name=NAME][,duration=SECONDS]",
+    help: "a named profile's next hop from the pod's one source (repeatable: each names its profile; a profile's hops in the order given)",
+  },
+};
+
 const FILE_FLAGS: FlagTable = {
   "credentials-file": {
     type: "string",
@@ -102,12 +111,18 @@ export const COMMANDS: Record<string, { summary: string; flags: FlagTable }> = {
     summary: "run as a sidecar: keep a credentials file fresh and serve IMDS and container credentials",
     flags: {
       ...SOURCE_FLAGS,
+      ...PROFILE_FLAGS,
       ...FILE_FLAGS,
       imds: { type: "string", value: "HOST:PORT", help: "serve EC2 instance metadata (IMDSv1 and v2) here" },
       "imds-role-name": {
         type: "string",
         value: "NAME",
         help: "role name IMDS lists (default: the role STS names for the served credentials)",
+      },
+      "imds-profile": {
+        type: "list",
+        value: "NAME",
+        help: "the one profile IMDS serves (default: the default profile); EC2 has one instance profile, so one only",
       },
       "imds-v2-only": {
         type: "boolean",
@@ -118,7 +133,7 @@ export const COMMANDS: Record<string, { summary: string; flags: FlagTable }> = {
       "container-endpoint": {
         type: "string",
         value: "HOST:PORT",
-        help: "serve container credentials at /v1/credentials here",
+        help: "serve container credentials at /v1/credentials here, and each named profile at /v1/credentials/NAME",
       },
       "container-auth-token-file": {
         type: "string",
@@ -132,7 +147,10 @@ export const COMMANDS: Record<string, { summary: string; flags: FlagTable }> = {
         value: "SECONDS",
         help: "a refresh taking longer counts as failed and is retried with backoff (default 60, at most 180)",
       },
-      "remove-on-exit": { type: "boolean", help: "remove the written profile on shutdown" },
+      "remove-on-exit": {
+        type: "boolean",
+        help: "remove the written profile (every profile's section) on shutdown",
+      },
     },
   },
   write: {
@@ -143,6 +161,12 @@ export const COMMANDS: Record<string, { summary: string; flags: FlagTable }> = {
     summary: "print credential_process JSON, cached on disk between calls",
     flags: {
       ...SOURCE_FLAGS,
+      ...PROFILE_FLAGS,
+      profile: {
+        type: "string",
+        value: "NAME",
+        help: "the named profile (--profile-assume-role) to print (default: the chain without them)",
+      },
       "cache-dir": {
         type: "string",
         value: "PATH",
@@ -153,7 +177,7 @@ export const COMMANDS: Record<string, { summary: string; flags: FlagTable }> = {
   },
   doctor: {
     summary: "explain the detected source, inspect the token, and test each step of the chain",
-    flags: { ...SOURCE_FLAGS, json: { type: "boolean", help: "print the report as JSON" } },
+    flags: { ...SOURCE_FLAGS, ...PROFILE_FLAGS, json: { type: "boolean", help: "print the report as JSON" } },
   },
   webhook: {
     summary: "Kubernetes admission webhook: inject the sidecar into pods annotated credbridge.io/inject",
@@ -205,6 +229,16 @@ export const COMMANDS: Record<string, { summary: string; flags: FlagTable }> = {
       "service-account": { type: "string", value: "SA", help: "service account name (IRSA)" },
       "role-arn": ROLE_OF_POLICY,
       "self-assume": SELF_ASSUME_POLICY,
+      "assumed-by": {
+        type: "string",
+        value: "ARN",
+        help: "instead: the trust policy of a role a profile hop assumes, trusting the role of the hop before it (the pod's role for a first hop)",
+      },
+      "external-id": {
+        type: "string",
+        value: "ID",
+        help: "with --assumed-by: require this external id (the hop's external-id=)",
+      },
       "log-level": SOURCE_FLAGS["log-level"]!,
       help: SOURCE_FLAGS.help!,
     },
@@ -224,6 +258,7 @@ export const COMMANDS: Record<string, { summary: string; flags: FlagTable }> = {
       },
       "role-arn": ROLE_OF_POLICY,
       "self-assume": SELF_ASSUME_POLICY,
+      ...PROFILE_FLAGS,
       "log-level": SOURCE_FLAGS["log-level"]!,
       help: SOURCE_FLAGS.help!,
     },

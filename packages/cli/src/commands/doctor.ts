@@ -4,7 +4,7 @@ import type { Command } from "../context.js";
 import { inspectEnvironment, inspectTokenFile, type TokenFileReport } from "../doctor/inspect.js";
 import { type DoctorReport, formatReport, type StepReport } from "../doctor/report.js";
 import { orStop, StoppedError } from "../or-stop.js";
-import { buildChain } from "../source.js";
+import { buildChain, hopSteps } from "../source.js";
 
 /** The fix doctor can name beyond the error's own, from what it saw of the token. */
 const fixFor = (error: unknown, label: string, token: TokenFileReport | undefined): string | undefined => {
@@ -71,36 +71,46 @@ export const doctorCommand: Command = async (ctx) => {
       client.destroy();
     }
   };
-  for (const step of chain.steps) {
-    const entry: StepReport = { label: step.label, ok: false };
-    report.steps.push(entry);
-    try {
-      const credentials = await orStop(step.provider(), ctx.stopSignal, `${step.label}`);
-      entry.accessKeyId = maskAccessKeyId(credentials.accessKeyId);
-      if (credentials.expiration) entry.expiration = credentials.expiration.toISOString();
-      const identity = await orStop(
-        whoAmI(credentials).catch((error: unknown) => {
-          throw new Error(
-            `the credentials were issued, but sts:GetCallerIdentity refused them: ${(error as Error).message}`,
-          );
-        }),
-        ctx.stopSignal,
-        `sts:GetCallerIdentity after ${step.label}`,
-      );
-      entry.ok = true;
-      if (identity.Arn) entry.arn = identity.Arn;
-      if (identity.Account) entry.account = identity.Account;
-    } catch (error) {
-      // Stopped (SIGTERM): no verdict on this step, and no report either.
-      if (error instanceof StoppedError) throw error;
-      entry.error = (error as Error).message;
-      const fix = fixFor(error, step.label, report.tokenFile);
-      if (fix) entry.fix = fix;
-      report.ok = false;
-      report.firstBroken = step.label;
-      break;
-    }
+  // The default chain, then every named profile's hops on the same base, once the base works.
+  await checkSteps(chain.steps, undefined);
+  const baseWorks = report.steps.slice(0, chain.base.length).every((s) => s.ok);
+  for (const p of baseWorks ? chain.profiles : []) {
+    await checkSteps(hopSteps(chain.base.at(-1)!.provider, p.hops), p.name);
   }
   ctx.stdout(ctx.flags.json === true ? `${JSON.stringify(report, null, 2)}\n` : formatReport(report));
   return report.ok ? 0 : 1;
+
+  async function checkSteps(steps: typeof chain.steps, profile: string | undefined): Promise<void> {
+    for (const step of steps) {
+      const label = profile === undefined ? step.label : `profile ${profile}: ${step.label}`;
+      const entry: StepReport = { label, ok: false };
+      report.steps.push(entry);
+      try {
+        const credentials = await orStop(step.provider(), ctx.stopSignal, `${step.label}`);
+        entry.accessKeyId = maskAccessKeyId(credentials.accessKeyId);
+        if (credentials.expiration) entry.expiration = credentials.expiration.toISOString();
+        const identity = await orStop(
+          whoAmI(credentials).catch((error: unknown) => {
+            throw new Error(
+              `the credentials were issued, but sts:GetCallerIdentity refused them: ${(error as Error).message}`,
+            );
+          }),
+          ctx.stopSignal,
+          `sts:GetCallerIdentity after ${step.label}`,
+        );
+        entry.ok = true;
+        if (identity.Arn) entry.arn = identity.Arn;
+        if (identity.Account) entry.account = identity.Account;
+      } catch (error) {
+        // Stopped (SIGTERM): no verdict on this step, and no report either.
+        if (error instanceof StoppedError) throw error;
+        entry.error = (error as Error).message;
+        const fix = fixFor(error, step.label, report.tokenFile);
+        if (fix) entry.fix = fix;
+        report.ok = false;
+        report.firstBroken ??= label;
+        break;
+      }
+    }
+  }
 };

@@ -1,3 +1,5 @@
+import { parseRoleArn } from "@credbridge/core/wire";
+import { parseProfiles } from "../args/profiles.js";
 import { UsageError } from "../args/usage-error.js";
 import type { Command } from "../context.js";
 import { printPolicy } from "../policies/document.js";
@@ -21,8 +23,18 @@ export const permissionPolicyCommand: Command = async (ctx) => {
   const role = policyRole(ctx);
   const selfAssume = f["self-assume"] === true;
   if (rawPrefix !== undefined && bucket === undefined) throw fail("--s3-prefix needs --s3-bucket");
-  if (bucket === undefined && !selfAssume) {
-    throw fail("nothing to print: give --s3-bucket (the registry's S3 permissions), --self-assume, or both");
+  // Named profiles' first hops are assumed by the pod's role (itself after --self-assume).
+  const profileRoleArns = parseProfiles(
+    f["profile-assume-role"] as string[] | undefined,
+    "permission-policy",
+  ).map((p) => p.hops[0]!.roleArn);
+  for (const arn of profileRoleArns) {
+    if (!parseRoleArn(arn)) throw fail(`--profile-assume-role: "${arn}" is not a role ARN`);
+  }
+  if (bucket === undefined && !selfAssume && profileRoleArns.length === 0) {
+    throw fail(
+      "nothing to print: give --s3-bucket (the registry's S3 permissions), --self-assume, --profile-assume-role, or several",
+    );
   }
   const bucketProblem = bucket === undefined ? undefined : bucketNameProblem(bucket);
   if (bucketProblem) throw fail(`--s3-bucket ${shown(bucket!)} is not an S3 bucket name: ${bucketProblem}`);
@@ -37,6 +49,7 @@ export const permissionPolicyCommand: Command = async (ctx) => {
         bucket,
         prefix,
         selfAssumeRoleArn: selfAssume ? role?.arn : undefined,
+        profileRoleArns,
         partition: role?.partition,
       }),
     ),

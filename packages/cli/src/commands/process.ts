@@ -33,14 +33,22 @@ export const processCommand: Command = async (ctx) => {
       return 0;
     }
   }
-  const [{ buildChain }, { toProcessCredentials }, { writeCached }] = await Promise.all([
-    import("../source.js"),
-    import("../process/to-process-credentials.js"),
-    import("../process/write-cache.js"),
-  ]);
+  const [{ buildChain, hopSteps, profileProvider }, { toProcessCredentials }, { writeCached }] =
+    await Promise.all([
+      import("../source.js"),
+      import("../process/to-process-credentials.js"),
+      import("../process/write-cache.js"),
+    ]);
   const chain = buildChain(ctx.flags, ctx.env, ctx.logger, "process");
+  // CREDBRIDGE_PROFILE beside the sidecar is serve's name for the default profile's section.
+  const asked = ctx.flags.profile as string | undefined;
+  const fromServe =
+    ctx.origins.profile !== undefined &&
+    ctx.origins.profile !== "argv" &&
+    !chain.profiles.some((p) => p.name === asked);
+  const provider = profileProvider(chain, fromServe ? undefined : asked, hopSteps);
   const output = toProcessCredentials(
-    await orStop(chain.provider(), ctx.stopSignal, "credentials from the source; nothing was cached"),
+    await orStop(provider(), ctx.stopSignal, "credentials from the source; nothing was cached"),
   );
   if (!noCache) {
     try {

@@ -1,5 +1,5 @@
 import { resolve } from "node:path";
-import { isCredbridgeError, maskAccessKeyId, refreshing } from "@credbridge/core";
+import { isCredbridgeError, maskAccessKeyId } from "@credbridge/core";
 import { createContainerCredentialsServer, createImdsServer } from "@credbridge/imds-shim";
 import { type RefresherHandle, startRefresher } from "@credbridge/writer";
 import { checkOwnerAtStart, fileOptions } from "../args/file-options.js";
@@ -11,6 +11,7 @@ import { chainOutlivingMargin } from "../margin.js";
 import { ensureAuthTokenFile, ownerIds } from "../serve/auth-token-file.js";
 import { createMetrics } from "../serve/metrics.js";
 import { startMetricsServer } from "../serve/metrics-server.js";
+import { profileEngines, type ServedProfile } from "../serve/profiles.js";
 import { checkRefreshTimeout, serveWindows } from "../serve/windows.js";
 import { aborted, untilStopped } from "../until-stopped.js";
 
@@ -36,9 +37,36 @@ const IMDS_V2_ONLY_WARNING =
 const FATAL = new Set(["ERR_CONFIG", "ERR_TOKEN_FILE", "ERR_INSECURE_URL"]);
 
 /**
+ * The one profile IMDS serves: EC2 gives an instance one instance profile, and
+ * IMDS clients ask for the one role listed, so serving several there is
+ * refused with that reason rather than picking one silently.
+ */
+const pickImdsProfile = (asked: string[] | undefined, profiles: ServedProfile[]): ServedProfile => {
+  if (asked === undefined || asked.length === 0) return profiles[0]!;
+  if (asked.length > 1) {
+    throw new UsageError(
+      `--imds-profile is given ${asked.length} times (${asked.join(", ")}): IMDS serves one role, as EC2 gives an instance one instance profile and its clients take the one role listed; serve the others at the container endpoint (/v1/credentials/NAME) or in the credentials file`,
+      "serve",
+    );
+  }
+  const name = asked[0]!;
+  const found = profiles.find((p) => p.name === name);
+  if (!found) {
+    throw new UsageError(
+      `--imds-profile ${name} names no profile; the profiles are ${profiles.map((p) => p.name).join(", ")}`,
+      "serve",
+    );
+  }
+  return found;
+};
+
+/**
  * `credbridge serve`: one refresh engine feeding every output — the credentials
  * file, IMDS, the container endpoint — so each refresh is one upstream call
- * whatever the number of outputs.
+ * whatever the number of outputs. With named profiles (--profile-assume-role),
+ * one source engine and one engine per profile on it (see `profileEngines`):
+ * every profile a section of the file and a path of the container endpoint,
+ * IMDS the one --imds-profile names.
  */
 export const serveCommand: Command = async (ctx) => {
   const f = ctx.flags;
@@ -92,32 +120,59 @@ export const serveCommand: Command = async (ctx) => {
   const runtime = { ...ctx.clock, env: ctx.env, logger };
 
   // Windows sit just outside the margin every output guarantees (see serveWindows).
-  const engine = refreshing(provider, {
+  const defaultName = file.profile ?? "default";
+  const {
+    profiles,
+    engines,
+    source: sourceEngine,
+  } = profileEngines({
+    chain,
+    provider,
     source,
-    ...windows,
-    attemptTimeoutSeconds: refreshTimeout,
-    runtime,
+    defaultName,
+    minRemainingSeconds: minRemaining,
+    now: ctx.now,
+    options: { ...windows, attemptTimeoutSeconds: refreshTimeout, runtime },
   });
+  const named = profiles.filter((p) => p.named);
+  const engine = profiles[0]!.engine;
+  if (!imdsAt && f["imds-profile"] !== undefined) {
+    throw new UsageError("--imds-profile names the profile --imds serves: give --imds too", "serve");
+  }
+  const imdsProfile = imdsAt
+    ? pickImdsProfile(f["imds-profile"] as string[] | undefined, profiles)
+    : undefined;
   const metrics = createMetrics(engine, {
     minRemainingSeconds: minRemaining,
     monotonicNow: ctx.clock.monotonicNow,
     now: ctx.now,
+    profile: named.length > 0 ? defaultName : undefined,
   });
-  engine.subscribe((event) => {
-    metrics.onRefresh(event);
-    if (event.type === "refresh-success") {
-      logger.log("info", "credentials refreshed", {
-        reason: event.reason,
-        accessKeyId: maskAccessKeyId(event.credentials.accessKeyId),
-        expiration: event.expiration?.toISOString(),
-        durationMs: event.durationMs,
-      });
-    }
-  });
+  for (const p of profiles) {
+    const onRefresh = p.named ? metrics.addProfile(p.name, p.engine) : metrics.onRefresh;
+    p.engine.subscribe((event) => {
+      onRefresh(event);
+      if (event.type === "refresh-success") {
+        logger.log("info", "credentials refreshed", {
+          ...(named.length > 0 ? { profile: p.name } : {}),
+          reason: event.reason,
+          accessKeyId: maskAccessKeyId(event.credentials.accessKeyId),
+          expiration: event.expiration?.toISOString(),
+          durationMs: event.durationMs,
+        });
+      }
+    });
+  }
   logger.log("info", "credbridge starting", {
     source: chain.detection.source,
     reason: chain.detection.reason,
     chain: chain.steps.map((s) => s.label),
+    ...(named.length > 0
+      ? {
+          profiles: Object.fromEntries(profiles.map((p) => [p.name, p.chain])),
+          imdsProfile: imdsProfile?.name,
+        }
+      : {}),
   });
 
   const closers: (() => Promise<void>)[] = [];
@@ -128,15 +183,22 @@ export const serveCommand: Command = async (ctx) => {
     // A stop signal ends the wait: a hung STS must not hold SIGTERM to its request timeout.
     // Plain aborted() here: a fatal error returns from serve, and nothing must outlive that;
     // the first fetch's own I/O holds the process meanwhile (and the bin fails if it did not).
-    const first = engine().then(
-      () => undefined,
-      (error: unknown) => {
-        if (isCredbridgeError(error) && FATAL.has(error.code)) throw error;
-        logger.log("error", "initial credentials unavailable; retrying in the background", {
-          error: (error as Error).message,
-        });
-      },
-    );
+    // The default profile's first fetch (through the shared source, when there are named
+    // profiles) decides the start; the named profiles' run beside it and never hold it:
+    // a hung or failing chain is logged and retried while the others are served.
+    const firstFetch = (p: ServedProfile) =>
+      p.engine().then(
+        () => undefined,
+        (error: unknown) => {
+          if (!p.named && isCredbridgeError(error) && FATAL.has(error.code)) throw error;
+          logger.log("error", "initial credentials unavailable; retrying in the background", {
+            ...(named.length > 0 ? { profile: p.name } : {}),
+            error: (error as Error).message,
+          });
+        },
+      );
+    for (const p of named) void firstFetch(p);
+    const first = firstFetch(profiles[0]!);
     await Promise.race([first, aborted(ctx.stopSignal)]);
     if (ctx.stopSignal.aborted) {
       first.catch(() => {});
@@ -145,9 +207,13 @@ export const serveCommand: Command = async (ctx) => {
       });
       return 0;
     }
-    engine.start();
+    for (const e of engines) e.start();
     if (wantsFile) {
       refresher = startRefresher(engine, {
+        // Every named profile a section of the same file, written with the default's in one write.
+        profiles: named.map((p) => ({ profile: p.name, provider: p.engine })),
+        // With named profiles, a section whose chain failed past its expiry goes: never expired credentials.
+        removeExpired: named.length > 0,
         ...file,
         env: ctx.env,
         runtime,
@@ -169,9 +235,10 @@ export const serveCommand: Command = async (ctx) => {
       // Requests in flight at SIGTERM get this long, inside the shutdown budget.
       limits: { closeGraceMs: CLOSE_GRACE_MS },
     };
-    if (imdsAt) {
+    if (imdsAt && imdsProfile) {
       const imds = createImdsServer({
         ...served,
+        provider: imdsProfile.engine,
         ...imdsAt,
         // The role and account come from the credentials served: --role-arn and AWS_ROLE_ARN
         // name the source's role, which after --self-assume or --assume-role is not the one served.
@@ -195,12 +262,18 @@ export const serveCommand: Command = async (ctx) => {
         ...containerAt,
         authTokenFile: tokenFile,
         authTokenFileOwner: tokenOwner,
+        // Each named profile at <path>/<name>, under the same token.
+        profiles: Object.fromEntries(named.map((p) => [p.name, p.engine])),
       });
       // Refuses to start on a token no request could match (empty, two lines, not ASCII).
       const address = await container.listen();
       closers.push(() => container.close());
       metrics.watchTokenFile(tokenFile, tokenOwner === undefined ? [] : [tokenOwner]);
-      logger.log("info", "container credentials endpoint listening", { url: address.url, tokenFile });
+      logger.log("info", "container credentials endpoint listening", {
+        url: address.url,
+        tokenFile,
+        ...(named.length > 0 ? { profiles: named.map((p) => `${address.url}/${p.name}`) } : {}),
+      });
     }
     if (metricsAt) {
       const server = await startMetricsServer(metrics, metricsAt, CLOSE_GRACE_MS);
@@ -209,14 +282,25 @@ export const serveCommand: Command = async (ctx) => {
     }
     ctx.onReload(() => {
       logger.log("info", "SIGHUP: refreshing credentials now");
-      engine.refresh().catch(() => {});
+      // The shared source first, then every profile on top of it (one engine without named profiles).
+      sourceEngine
+        .refresh()
+        .catch(() => {})
+        .finally(() => {
+          for (const e of engines) if (e !== sourceEngine) e.refresh().catch(() => {});
+        });
     });
     // Not aborted(): with static credentials (no refresh timer) and only the file output
     // (no server), nothing else holds the event loop, and Node would end the process here.
     await untilStopped(ctx.stopSignal);
     logger.log("info", "stopping", { signal: String(ctx.stopSignal.reason ?? "") });
   } finally {
-    clean = await shutdown(engine, refresher, closers, logger);
+    const stopEngines = {
+      stop: () => {
+        for (const e of engines) e.stop();
+      },
+    };
+    clean = await shutdown(stopEngines, refresher, closers, logger);
   }
   return clean ? 0 : 1;
 };

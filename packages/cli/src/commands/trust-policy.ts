@@ -1,10 +1,11 @@
+import { parseRoleArn } from "@credbridge/core/wire";
 import { refuseIgnored } from "../args/ignored.js";
 import { UsageError } from "../args/usage-error.js";
 import type { Command } from "../context.js";
 import { printPolicy } from "../policies/document.js";
 import { ISSUER_FORM, parseIssuer } from "../policies/oidc-issuer.js";
 import { policyRole } from "../policies/policy-role.js";
-import { irsaTrustPolicy, podIdentityTrustPolicy } from "../policies/trust.js";
+import { assumedByTrustPolicy, irsaTrustPolicy, podIdentityTrustPolicy } from "../policies/trust.js";
 
 /** Kubernetes names: DNS-1123 labels (namespaces) and subdomains (service accounts). */
 const K8S_NAME = /^[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$/;
@@ -15,7 +16,28 @@ export const trustPolicyCommand: Command = async (ctx) => {
   const fail = (message: string) => new UsageError(message, "trust-policy");
   const irsa = f.irsa === true;
   const pod = f["pod-identity"] === true;
-  if (irsa === pod) throw fail("choose exactly one of --irsa or --pod-identity");
+  const assumedBy = f["assumed-by"] as string | undefined;
+  if (assumedBy !== undefined) {
+    if (irsa || pod) {
+      throw fail(
+        "--assumed-by is the trust policy of a profile's hop role: give it without --irsa or --pod-identity",
+      );
+    }
+    refuseIgnored(ctx, ["oidc-issuer", "namespace", "service-account", "account-id"], "with --assumed-by");
+    if (!parseRoleArn(assumedBy)) {
+      throw fail(
+        `--assumed-by ${JSON.stringify(assumedBy)} is not a role ARN (arn:aws:iam::<12-digit account>:role/<name>)`,
+      );
+    }
+    ctx.stdout(
+      printPolicy(
+        assumedByTrustPolicy({ principalArn: assumedBy, externalId: f["external-id"] as string | undefined }),
+      ),
+    );
+    return 0;
+  }
+  if (f["external-id"] !== undefined) throw fail("--external-id goes with --assumed-by");
+  if (irsa === pod) throw fail("choose exactly one of --irsa or --pod-identity (or --assumed-by)");
   if (pod) {
     refuseIgnored(ctx, ["oidc-issuer", "namespace", "service-account", "account-id"], "with --pod-identity");
     // The role is printed only as its own trusted principal; AWS_ROLE_ARN, set in every IRSA pod, is left alone.

@@ -36,6 +36,8 @@ export interface PermissionPolicyOptions {
   prefix?: string | undefined;
   /** The role that assumes itself (`serve --self-assume`). */
   selfAssumeRoleArn?: string | undefined;
+  /** The first hop role of each named profile: the pod's role assumes them. */
+  profileRoleArns?: readonly string[] | undefined;
   /** aws, aws-cn, aws-us-gov...: the role's. Default aws. */
   partition?: string | undefined;
 }
@@ -95,6 +97,16 @@ export const permissionPolicy = (o: PermissionPolicyOptions): PolicyDocument => 
               Effect: "Allow",
               Action: ["sts:AssumeRole", "sts:TagSession"],
               Resource: o.selfAssumeRoleArn,
+            },
+          ]
+        : []),
+      ...(o.profileRoleArns && o.profileRoleArns.length > 0
+        ? [
+            {
+              Sid: "AssumeProfileRoles",
+              Effect: "Allow",
+              Action: ["sts:AssumeRole", "sts:TagSession"],
+              Resource: [...new Set(o.profileRoleArns)],
             },
           ]
         : []),

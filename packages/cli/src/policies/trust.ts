@@ -57,3 +57,28 @@ export const podIdentityTrustPolicy = (o: { selfAssumeRoleArn?: string | undefin
     ...(o.selfAssumeRoleArn ? [selfAssumeStatement(o.selfAssumeRoleArn, true)] : []),
   ],
 });
+
+/**
+ * The trust policy of a role a named profile's hop (or an --assume-role hop)
+ * assumes: the role of the hop before it may assume it (the pod's role for a
+ * first hop), with the external id the hop sends when it sends one.
+ * sts:TagSession too: a Pod Identity session's tags are transitive and go
+ * along on every hop (an IRSA session carries none; the action then goes unused).
+ */
+export const assumedByTrustPolicy = (o: {
+  principalArn: string;
+  externalId?: string | undefined;
+}): PolicyDocument => ({
+  Version: "2012-10-17",
+  Statement: [
+    {
+      Sid: "AssumedByPreviousHop",
+      Effect: "Allow",
+      Principal: { AWS: o.principalArn },
+      Action: ["sts:AssumeRole", "sts:TagSession"],
+      ...(o.externalId === undefined
+        ? {}
+        : { Condition: { StringEquals: { "sts:ExternalId": o.externalId } } }),
+    },
+  ],
+});

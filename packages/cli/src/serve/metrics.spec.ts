@@ -139,3 +139,41 @@ describe("the probes over HTTP", () => {
     }
   });
 });
+
+describe("serve's metrics with named profiles", () => {
+  it("labels every engine's series with its profile, and readiness names the profile that cannot serve", async () => {
+    const fake = manualRuntime();
+    const session = async (): Promise<AwsCredentialIdentity> => ({
+      accessKeyId: "ASIA",
+      secretAccessKey: "s",
+      expiration: new Date(fake.now() + 3_600_000),
+    });
+    let writerFails = true;
+    const main = refreshing(session, { runtime: fake.runtime });
+    const writer = refreshing(
+      async () => {
+        if (writerFails) throw new Error("AccessDenied: the writer role does not trust the pod");
+        return session();
+      },
+      { runtime: fake.runtime },
+    );
+    const metrics = createMetrics(main, { minRemainingSeconds: 900, profile: "default" });
+    main.subscribe(metrics.onRefresh);
+    writer.subscribe(metrics.addProfile("writer", writer));
+    await main();
+    await writer().catch(() => {});
+    expect(metrics.ready()).toEqual({
+      ok: false,
+      reason: expect.stringMatching(/^profile writer: credentials /),
+    });
+    const text = metrics.render();
+    expect(text).toMatch(/^credbridge_refreshes_total\{profile="default"\} 1$/m);
+    expect(text).toMatch(/^credbridge_refreshes_total\{profile="writer"\} 0$/m);
+    expect(text).toMatch(/^credbridge_refresh_failures_total\{profile="writer",class="[^"]+"\} 1$/m);
+    expect(text).toMatch(/^credbridge_ready 0$/m);
+    writerFails = false;
+    await writer.refresh();
+    expect(metrics.ready()).toEqual({ ok: true, reason: "ok" });
+    expect(metrics.live()).toEqual({ ok: true, reason: "ok" });
+  });
+});

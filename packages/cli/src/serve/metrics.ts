@@ -14,12 +14,29 @@ import { engineLiveness, fileReadiness, type ProbeResult, tokenFileReadiness } f
  */
 export const createMetrics = (
   engine: RefreshingProvider,
-  settings: EngineMetricsSettings & { now?: () => number },
+  settings: EngineMetricsSettings & {
+    now?: () => number;
+    /**
+     * The default profile's name, with named profiles: every engine's series
+     * then carry a `profile` label, and readiness names the profile failing.
+     */
+    profile?: string | undefined;
+  },
 ) => {
   const now = settings.now ?? Date.now;
   let fileWrites = 0;
   let fileWriteFailures = 0;
-  const refreshes = createEngineMetrics(engine, settings);
+  const refreshes = createEngineMetrics(
+    engine,
+    settings,
+    settings.profile === undefined ? {} : { profile: settings.profile },
+  );
+  /** Every profile's engine and series, the default first. */
+  const profiles: {
+    name: string | undefined;
+    engine: RefreshingProvider;
+    series: ReturnType<typeof createEngineMetrics>;
+  }[] = [{ name: settings.profile, engine, series: refreshes }];
   const requests = createRequestCounter();
   const build = buildInfo("serve");
   let refresher: RefresherHandle | undefined;
@@ -27,6 +44,12 @@ export const createMetrics = (
 
   const metrics = {
     onRefresh: (e: RefreshEvent) => refreshes.onRefresh(e),
+    /** A named profile's engine; returns the listener its refresh events go to. */
+    addProfile: (name: string, profileEngine: RefreshingProvider): ((e: RefreshEvent) => void) => {
+      const series = createEngineMetrics(profileEngine, settings, { profile: name });
+      profiles.push({ name, engine: profileEngine, series });
+      return (e) => series.onRefresh(e);
+    },
     onWrite: (e: RefresherEvent) => {
       if (e.type === "write-success") fileWrites++;
       else if (e.type === "write-failure") fileWriteFailures++;
@@ -54,7 +77,7 @@ export const createMetrics = (
         "",
         metrics.ready().ok ? 1 : 0,
       );
-      refreshes.collect(out);
+      for (const p of profiles) p.series.collect(out);
       if (refresher) {
         out.add(
           "credbridge_file_writes_total",
@@ -75,19 +98,29 @@ export const createMetrics = (
       return out.render();
     },
     /** Live: the refresh engine can still make progress by itself (see `engineLiveness`). */
-    live: (): ProbeResult => engineLiveness(engine.state()),
+    live: (): ProbeResult => {
+      for (const p of profiles) {
+        const live = engineLiveness(p.engine.state());
+        if (!live.ok)
+          return p.name === undefined ? live : { ok: false, reason: `profile ${p.name}: ${live.reason}` };
+      }
+      return { ok: true, reason: "ok" };
+    },
     /**
      * Ready: every output can serve — credentials valid and outside the
      * mandatory window, the file (if any) written and holding credentials
      * outside the margin, the container token (if any) trusted, readable and valid.
      */
     ready: (): ProbeResult => {
-      const state = engine.state();
-      if (state.status !== "fresh" && state.status !== "advisory") {
-        return {
-          ok: false,
-          reason: `credentials ${state.status}${state.lastError?.current ? `: ${state.lastError.message}` : ""}`,
-        };
+      // Every profile servable, or the first that is not, named.
+      for (const p of profiles) {
+        const state = p.engine.state();
+        if (state.status !== "fresh" && state.status !== "advisory") {
+          return {
+            ok: false,
+            reason: `${p.name === undefined ? "" : `profile ${p.name}: `}credentials ${state.status}${state.lastError?.current ? `: ${state.lastError.message}` : ""}`,
+          };
+        }
       }
       if (refresher) {
         const file = fileReadiness(refresher.status(), now());

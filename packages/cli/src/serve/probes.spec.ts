@@ -207,4 +207,23 @@ describe("fileReadiness", () => {
       "the credentials file /shared/credentials is not written yet",
     );
   });
+
+  it("names the profile whose section cannot serve, with several profiles in the file", () => {
+    const profile = (name: string, healthy: boolean, expiresIn: number) => ({
+      profile: name,
+      healthy,
+      lastWriteAt: new Date(NOW - 60_000),
+      expirationWritten: new Date(NOW + expiresIn),
+      lastError: undefined,
+      refresh: {} as RefresherStatus["refresh"],
+    });
+    expect(
+      fileReadiness(
+        status({ profiles: [profile("default", true, 3_600_000), profile("writer", false, 10_000)] }),
+        NOW,
+      ).reason,
+    ).toBe(
+      "profile writer: the credentials file /shared/credentials holds credentials with 10 s left, inside the 30 s every output keeps",
+    );
+  });
 });

@@ -81,6 +81,23 @@ export const tokenFileReadiness = (path: string, owners: readonly number[] = [])
  */
 export const fileReadiness = (status: RefresherStatus, now: number): ProbeResult => {
   if (status.healthy) return OK;
+  // Several profiles in the file: the first one not healthy, named.
+  if (status.profiles !== undefined && status.profiles.length > 1) {
+    const failing = status.profiles.find((p) => !p.healthy);
+    if (failing !== undefined) {
+      const r = fileReadiness(
+        {
+          ...status,
+          ...failing,
+          lastError: failing.lastError,
+          healthy: false,
+          profiles: undefined as unknown as RefresherStatus["profiles"],
+        },
+        now,
+      );
+      return { ok: false, reason: `profile ${failing.profile}: ${r.reason}` };
+    }
+  }
   const failing = status.lastError ? `; the last write failed: ${status.lastError.message}` : "";
   if (status.lastWriteAt === undefined) {
     return { ok: false, reason: `the credentials file ${status.path} is not written yet${failing}` };

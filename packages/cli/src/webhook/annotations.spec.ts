@@ -2,6 +2,8 @@ import { describe, expect, it } from "vitest";
 import {
   AnnotationError,
   DEFAULT_CREDENTIALS_PATH,
+  MAX_ANNOTATED_PROFILE_HOPS,
+  MAX_ANNOTATED_PROFILES,
   MAX_ASSUME_ROLE_HOPS,
   MAX_CONTAINERS,
   parseInjectConfig,
@@ -212,5 +214,44 @@ describe("parseInjectConfig", () => {
     expect(() => parseInjectConfig(annotations, present)).toThrow(/lists 20000 names; it takes at most/);
     // Not a benchmark: a budget two orders of magnitude above the linear cost, far below the quadratic one.
     expect(performance.now() - started).toBeLessThan(500);
+  });
+});
+
+describe("credbridge.io/profiles", () => {
+  const R = "arn:aws:iam::111122223333:role/registry-read";
+  const H = "arn:aws:iam::111122223333:role/hop";
+  const W = "arn:aws:iam::444455556666:role/registry-replica";
+
+  it("reads named profiles, one word per hop, as serve's CREDBRIDGE_PROFILE_ASSUME_ROLE takes them", () => {
+    const words = [`reader=${R}`, `replica=${H}`, `replica=${W},external-id=harbor`];
+    expect(
+      parse({ "credbridge.io/inject": "true", "credbridge.io/profiles": words.join("\n  ") })?.profiles,
+    ).toEqual(words);
+  });
+
+  it.each([
+    ["", /credbridge\.io\/profiles needs at least one NAME=ROLE-ARN/],
+    [R, /credbridge\.io\/profiles: --profile-assume-role .* must be NAME=ARN/],
+    [
+      "reader=arn:aws:s3:::bucket",
+      /credbridge\.io\/profiles: --profile-assume-role reader: "arn:aws:s3:::bucket" is not a role ARN/,
+    ],
+    [`default=${R}`, /"default" is the default profile's name/],
+    [`a/b=${R}`, /must be NAME=ARN/],
+  ])("refuses %j", (value, problem) => {
+    expect(
+      problemsOf({ "credbridge.io/inject": "true", "credbridge.io/profiles": value }).join("; "),
+    ).toMatch(problem);
+  });
+
+  it(`takes at most ${MAX_ANNOTATED_PROFILES} profiles and ${MAX_ANNOTATED_PROFILE_HOPS} hops`, () => {
+    const many = Array.from({ length: MAX_ANNOTATED_PROFILES + 1 }, (_, i) => `p${i}=${R}`).join(" ");
+    expect(problemsOf({ "credbridge.io/inject": "true", "credbridge.io/profiles": many })).toEqual([
+      `credbridge.io/profiles names ${MAX_ANNOTATED_PROFILES + 1} profiles; it takes at most ${MAX_ANNOTATED_PROFILES}`,
+    ]);
+    const hops = Array.from({ length: MAX_ANNOTATED_PROFILE_HOPS + 1 }, () => `p=${R}`).join(" ");
+    expect(problemsOf({ "credbridge.io/inject": "true", "credbridge.io/profiles": hops })).toEqual([
+      `credbridge.io/profiles names ${MAX_ANNOTATED_PROFILE_HOPS + 1} hops; it takes at most ${MAX_ANNOTATED_PROFILE_HOPS}`,
+    ]);
   });
 });

@@ -1,5 +1,6 @@
 import { posix } from "node:path";
 import { parseAssumeRole } from "../args/assume-role.js";
+import { parseProfiles } from "../args/profiles.js";
 import { CONTAINER_TOKEN_FILE_NAME } from "./inject.js";
 
 /** The annotations the webhook reads; any other `credbridge.io/` key is refused, as a typo would be. */
@@ -10,6 +11,7 @@ export const ANNOTATIONS = {
   fileOwner: "credbridge.io/file-owner",
   selfAssume: "credbridge.io/self-assume",
   assumeRole: "credbridge.io/assume-role",
+  profiles: "credbridge.io/profiles",
   containers: "credbridge.io/containers",
   /** Set by the webhook on every pod it injects (`injected`): its own containers are then the ones of its names. */
   status: "credbridge.io/status",
@@ -26,6 +28,11 @@ export const INJECTED = "injected";
 export const MAX_CONTAINERS = 128;
 /** The most hops `credbridge.io/assume-role` may name (STS chains sessions of an hour at most anyway). */
 export const MAX_ASSUME_ROLE_HOPS = 10;
+
+/** The most named profiles `credbridge.io/profiles` may add: each is an engine and a section. */
+export const MAX_ANNOTATED_PROFILES = 16;
+/** The most hops (words) it may hold across its profiles. */
+export const MAX_ANNOTATED_PROFILE_HOPS = 4 * MAX_ANNOTATED_PROFILES;
 
 const PREFIX = "credbridge.io/";
 const KNOWN = new Set<string>(Object.values(ANNOTATIONS));
@@ -47,6 +54,11 @@ export interface InjectConfig {
   selfAssume: boolean;
   /** `ARN[,external-id=ID][,session-name=NAME][,duration=SECONDS]`, one per hop. */
   assumeRoles: readonly string[];
+  /**
+   * Named profiles, `NAME=ARN[,external-id=ID][,session-name=NAME][,duration=SECONDS]`
+   * one per hop (serve's --profile-assume-role); absent without the annotation.
+   */
+  profiles?: readonly string[];
   /** App containers to give credentials to; undefined means all of them. */
   containers: readonly string[] | undefined;
 }
@@ -145,6 +157,40 @@ const parseAssumeRoles = (value: string | undefined, problems: string[]): string
     }
   }
   return hops;
+};
+
+/**
+ * `credbridge.io/profiles`: extra named profiles, as serve's
+ * CREDBRIDGE_PROFILE_ASSUME_ROLE takes them (`reader=arn:… replica=arn:…`),
+ * each hop's role checked as a role ARN, the count bounded.
+ */
+const parseProfileWords = (value: string, problems: string[]): string[] => {
+  const key = ANNOTATIONS.profiles;
+  const words = value.split(/\s+/).filter(Boolean);
+  if (words.length === 0) {
+    problems.push(`${key} needs at least one NAME=ROLE-ARN`);
+    return words;
+  }
+  if (words.length > MAX_ANNOTATED_PROFILE_HOPS) {
+    problems.push(`${key} names ${words.length} hops; it takes at most ${MAX_ANNOTATED_PROFILE_HOPS}`);
+    return words;
+  }
+  const long = words.find((w) => w.length > 4096);
+  if (long !== undefined) {
+    problems.push(
+      `${key}: a hop of ${long.length} characters is no profile name and role ARN with its options`,
+    );
+    return words;
+  }
+  try {
+    const profiles = parseProfiles(words, "webhook", ["default"]);
+    if (profiles.length > MAX_ANNOTATED_PROFILES) {
+      problems.push(`${key} names ${profiles.length} profiles; it takes at most ${MAX_ANNOTATED_PROFILES}`);
+    }
+  } catch (error) {
+    problems.push(`${key}: ${(error as Error).message}`);
+  }
+  return words;
 };
 
 const parseContainers = (
@@ -253,6 +299,8 @@ export const parseInjectConfig = (
     assumeRoles: parseAssumeRoles(a[ANNOTATIONS.assumeRole], problems),
     containers: parseContainers(a[ANNOTATIONS.containers], containerNames, problems),
   };
+  const profiles = a[ANNOTATIONS.profiles];
+  if (profiles !== undefined) config.profiles = parseProfileWords(profiles, problems);
   if (problems.length === 0) problems.push(...combinationProblems(config, a));
   if (problems.length > 0) throw new AnnotationError(problems);
   return config;

@@ -53,6 +53,7 @@ const sidecarEnv = (config: InjectConfig, spec: PodSpec, source: AwsSource | und
   if (source) out.push(env("source", source.kind));
   if (config.selfAssume) out.push(env("self-assume", "true"));
   if (config.assumeRoles.length > 0) out.push(env("assume-role", config.assumeRoles.join(" ")));
+  if (config.profiles !== undefined) out.push(env("profile-assume-role", config.profiles.join(" ")));
   if (config.outputs.includes("file")) {
     out.push(env("credentials-file", config.credentialsPath));
     const mode = fileMode(config, spec);

@@ -306,3 +306,41 @@ describe("createContainerCredentialsServer", () => {
     }
   });
 });
+
+describe("createContainerCredentialsServer with named profiles", () => {
+  it("serves each profile at its own path under the same token, and a failing one answers 500 alone", async () => {
+    const clock = manualClock();
+    const writer = controlledProvider(clock.now);
+    writer.rotate(KEY_B);
+    const { addr, get, log } = await start({ profiles: { writer: writer.provider } }, clock);
+    const at = (path: string, headers: Record<string, string> = { Authorization: TOKEN }) =>
+      fetch(`http://127.0.0.1:${addr.port}${path}`, { headers });
+    expect(((await (await get()).json()) as { AccessKeyId: string }).AccessKeyId).toBe(KEY_A.accessKeyId);
+    const res = await at("/v1/credentials/writer");
+    expect(res.status).toBe(200);
+    expect(((await res.json()) as { AccessKeyId: string }).AccessKeyId).toBe(KEY_B.accessKeyId);
+    // The same token rule on every path.
+    expect((await at("/v1/credentials/writer", { Authorization: "wrong" })).status).toBe(403);
+    expect((await at("/v1/credentials/writer", {})).status).toBe(401);
+    expect((await at("/v1/credentials/nobody")).status).toBe(404);
+
+    // The writer's chain fails once its credentials lapse: its path answers 500, the main one is untouched.
+    writer.fail(new Error("writer upstream down"));
+    clock.advance(3_600_000);
+    writer.fail(new Error("writer upstream down"));
+    const failing = await at("/v1/credentials/writer");
+    expect(failing.status).toBe(500);
+    expect((await get()).status).toBe(200);
+    expect(log.lines.join("\n")).toMatch(/of profile writer/);
+  });
+
+  it("refuses to listen with a profile name that is not one path segment", async () => {
+    const server = createContainerCredentialsServer({
+      provider: controlledProvider(Date.now).provider,
+      authToken: TOKEN,
+      prefetch: false,
+      profiles: { "a/b": controlledProvider(Date.now).provider },
+    });
+    await expect(server.listen()).rejects.toThrow(/one path segment/);
+  });
+});

@@ -51,6 +51,14 @@ export interface ContainerCredentialsServerOptions extends ServedCredentialsOpti
   host?: string | undefined;
   /** Default `/v1/credentials`. */
   path?: string | undefined;
+  /**
+   * Further credentials, each served at `<path>/<name>` from its own provider
+   * (a refresh engine, used as `provider` is), under the same token rule: one
+   * endpoint for several roles, as several named profiles of one `serve`.
+   * Names are single path segments of letters, digits, `.`, `_` and `-`.
+   * Their answers carry the role their own credentials name (never `roleArn`).
+   */
+  profiles?: Readonly<Record<string, ServedCredentialsOptions["provider"]>> | undefined;
 }
 
 /** `listen`'s `url` is the credentials URL, for `AWS_CONTAINER_CREDENTIALS_FULL_URI`. */
@@ -73,6 +81,9 @@ export const containerError = (
   headers?: Record<string, string>,
 ): Reply => json(status, route, { Code: code, Message: message }, headers);
 
+/** A profile's path segment under the main path. */
+const PROFILE_SEGMENT = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/;
+
 const ERROR_CODES: Record<number, string> = {
   400: "InvalidRequest",
   403: "AccessDenied",
@@ -91,17 +102,17 @@ export const createContainerCredentialsServer = (
 ): ContainerCredentialsServer => {
   const rt = resolveRuntime(options.runtime);
   const logger = options.logger ?? rt.logger;
-  const source = createCredentialSource(options, rt, "container");
   const auth = createAuthTokenSource(options);
   const configuredPath = options.path ?? DEFAULT_CONTAINER_CREDENTIALS_PATH;
-  let path = configuredPath;
 
-  /** The session the credentials belong to, as they say themselves; options override. */
-  const body = (credentials: AwsCredentialIdentity, expiration: Date): string => {
+  /** The session the credentials belong to, as they say themselves; options override (the main route only). */
+  const body = (credentials: AwsCredentialIdentity, expiration: Date, main: boolean): string => {
     const session = sessionIdentity(credentials);
-    const roleArn = options.roleArn ?? session.roleArn;
+    const roleArn = (main ? options.roleArn : undefined) ?? session.roleArn;
     const accountId =
-      options.accountId ?? session.accountId ?? (roleArn ? parseRoleArn(roleArn)?.accountId : undefined);
+      (main ? options.accountId : undefined) ??
+      session.accountId ??
+      (roleArn ? parseRoleArn(roleArn)?.accountId : undefined);
     return JSON.stringify({
       AccessKeyId: credentials.accessKeyId,
       SecretAccessKey: credentials.secretAccessKey,
@@ -112,48 +123,84 @@ export const createContainerCredentialsServer = (
     });
   };
 
-  /** The prepared answer for these credentials, rendered when they change. */
-  const answer = preparedCredentialsReply(
-    "container",
-    (served) => ({
-      status: 200,
-      route: path,
-      contentType: "application/json",
-      body: body(served.credentials, served.expiration),
-    }),
-    logger,
-  );
-
-  const unavailable = (error: unknown): Reply => {
-    logger?.warn(
-      `credbridge container: cannot serve credentials: ${(error as Error)?.message ?? String(error)}; answering 500`,
+  /** One path's credentials: its source (engine) and its prepared answer. */
+  interface Route {
+    name: string | undefined;
+    path: string;
+    source: ReturnType<typeof createCredentialSource>;
+    answer: ReturnType<typeof preparedCredentialsReply>;
+  }
+  const route = (provider: ServedCredentialsOptions["provider"], name: string | undefined): Route => {
+    const source = createCredentialSource(
+      { ...options, provider },
+      rt,
+      name === undefined ? "container" : `container ${name}`,
     );
-    return containerError(500, path, "InternalError", "credentials are unavailable; see the server's log");
+    const r: Route = {
+      name,
+      path: name === undefined ? configuredPath : `${configuredPath}/${name}`,
+      source,
+      /** The prepared answer for these credentials, rendered when they change. */
+      answer: preparedCredentialsReply(
+        "container",
+        (served) => ({
+          status: 200,
+          route: r.path,
+          contentType: "application/json",
+          body: body(served.credentials, served.expiration, name === undefined),
+        }),
+        logger,
+      ),
+    };
+    return r;
   };
+  const main = route(options.provider, undefined);
+  const routes: Route[] = [
+    main,
+    ...Object.entries(options.profiles ?? {}).map(([name, provider]) => route(provider, name)),
+  ];
+  let byPath = new Map<string, Route>();
 
-  const serve = (): Reply | Promise<Reply> => answerWithCredentials(source, answer, unavailable);
+  const unavailable =
+    (r: Route) =>
+    (error: unknown): Reply => {
+      logger?.warn(
+        `credbridge container: cannot serve credentials${r.name === undefined ? "" : ` of profile ${r.name}`}: ${(error as Error)?.message ?? String(error)}; answering 500`,
+      );
+      return containerError(
+        500,
+        r.path,
+        "InternalError",
+        "credentials are unavailable; see the server's log",
+      );
+    };
 
-  const authorize = (presented: string, expected: ExpectedToken): Reply | Promise<Reply> =>
+  const serve = (r: Route): Reply | Promise<Reply> =>
+    answerWithCredentials(r.source, r.answer, unavailable(r));
+
+  const authorize = (r: Route, presented: string, expected: ExpectedToken): Reply | Promise<Reply> =>
     tokensMatch(presented, expected)
-      ? serve()
-      : containerError(403, path, "AccessDenied", "the Authorization header does not match the token");
+      ? serve(r)
+      : containerError(403, r.path, "AccessDenied", "the Authorization header does not match the token");
 
-  const tokenUnavailable = (error: unknown): Reply => {
-    logger?.warn(`credbridge container: ${(error as Error).message}; answering 500`);
-    return containerError(500, path, "InternalError", "the server cannot read its authorization token");
-  };
+  const tokenUnavailable =
+    (r: Route) =>
+    (error: unknown): Reply => {
+      logger?.warn(`credbridge container: ${(error as Error).message}; answering 500`);
+      return containerError(500, r.path, "InternalError", "the server cannot read its authorization token");
+    };
 
-  const authorizeAndServe = (presented: string): Reply | Promise<Reply> => {
+  const authorizeAndServe = (r: Route, presented: string): Reply | Promise<Reply> => {
     let expected: ExpectedToken | Promise<ExpectedToken>;
     try {
       expected = auth.current();
     } catch (error) {
-      return tokenUnavailable(error);
+      return tokenUnavailable(r)(error);
     }
     // A fixed token is checked synchronously; a token file needs a stat first.
     return expected instanceof Promise
-      ? expected.then((e) => authorize(presented, e), tokenUnavailable)
-      : authorize(presented, expected);
+      ? expected.then((e) => authorize(r, presented, e), tokenUnavailable(r))
+      : authorize(r, presented, expected);
   };
 
   const http = createHttpServer({
@@ -164,23 +211,32 @@ export const createContainerCredentialsServer = (
     wellKnownHosts: CONTAINER_WELL_KNOWN_HOSTS,
     allowedHosts: options.allowedHosts ?? [],
     handler: (ctx) => {
-      if (ctx.path !== path) return containerError(404, "not-found", "NotFound", "no such path");
+      const r = byPath.get(ctx.path);
+      if (!r) return containerError(404, "not-found", "NotFound", "no such path");
       if (ctx.method !== "GET") {
-        return containerError(405, path, "MethodNotAllowed", "only GET is served", { Allow: "GET" });
+        return containerError(405, r.path, "MethodNotAllowed", "only GET is served", { Allow: "GET" });
       }
       const presented = ctx.req.headers.authorization;
       if (!presented) {
-        return containerError(401, path, "Unauthorized", "the Authorization header is missing");
+        return containerError(401, r.path, "Unauthorized", "the Authorization header is missing");
       }
-      return authorizeAndServe(presented);
+      return authorizeAndServe(r, presented);
     },
     errorReply: (status, route, message) =>
       containerError(status, route, ERROR_CODES[status] ?? "Error", message),
     logger,
     onRequest: options.onRequest,
-    url: (base) => `${base}${path}`,
+    url: (base) => `${base}${main.path}`,
     beforeListen: async () => {
-      source.validate();
+      for (const r of routes) r.source.validate();
+      for (const r of routes.slice(1)) {
+        if (!PROFILE_SEGMENT.test(r.name ?? "")) {
+          throw new CredbridgeError(
+            `container server: profile ${JSON.stringify(r.name)} must be one path segment of letters, digits, '.', '_' or '-'`,
+            { code: "ERR_CONFIG" },
+          );
+        }
+      }
       auth.validate();
       // A token no request could match (a missing or empty file, a line break,
       // non-ASCII) refuses the start, not every request after it.
@@ -192,12 +248,18 @@ export const createContainerCredentialsServer = (
           { code: "ERR_CONFIG" },
         );
       }
-      path = target.path;
-      answer.forget();
-      source.start();
+      byPath = new Map();
+      for (const r of routes) {
+        r.path = r.name === undefined ? target.path : `${target.path}/${r.name}`;
+        byPath.set(r.path, r);
+        r.answer.forget();
+        r.source.start();
+      }
     },
-    afterClose: () => source.stop(),
+    afterClose: () => {
+      for (const r of routes) r.source.stop();
+    },
   });
 
-  return credentialsServer(http, source);
+  return credentialsServer(http, main.source);
 };
