@@ -64,6 +64,13 @@ export interface MemorySeen {
   startMiB: number;
   peakMiB: number;
   growthMiB: number;
+  /**
+   * The peak less the file pages resident at the start (the Node binary's):
+   * what a memory cgroup cannot take back by dropping pages it can read again.
+   * An upper bound — file pages only grow over a case — of the memory that
+   * counts against a container's limit before an OOM kill.
+   */
+  chargedPeakMiB: number;
 }
 
 export interface Measured {
@@ -81,7 +88,7 @@ export interface HostileCase {
   run(t: HostileTarget): Promise<Measured>;
 }
 
-const statusField = (pid: number, field: "VmRSS" | "VmHWM"): number => {
+const statusField = (pid: number, field: "VmRSS" | "VmHWM" | "RssFile"): number => {
   const m = new RegExp(`${field}:\\s+(\\d+) kB`).exec(readFileSync(`/proc/${pid}/status`, "utf8"));
   if (!m) throw new Error(`no ${field} for process ${pid}`);
   return Number(m[1]) * 1024;
@@ -106,6 +113,7 @@ const resetPeak = (pid: number): void => {
 const watchMemory = (pid: number) => {
   resetPeak(pid);
   const start = rssOf(pid);
+  const fileAtStart = statusField(pid, "RssFile");
   let peak = start;
   const timer = setInterval(() => {
     try {
@@ -119,7 +127,12 @@ const watchMemory = (pid: number) => {
     stop: (): MemorySeen => {
       clearInterval(timer);
       peak = Math.max(peak, rssOf(pid), statusField(pid, "VmHWM"));
-      return { growthMiB: (peak - start) / MiB, peakMiB: peak / MiB, startMiB: start / MiB };
+      return {
+        growthMiB: (peak - start) / MiB,
+        peakMiB: peak / MiB,
+        startMiB: start / MiB,
+        chargedPeakMiB: (peak - fileAtStart) / MiB,
+      };
     },
   };
 };
@@ -486,16 +499,17 @@ export const HOSTILE_CASES: HostileCase[] = [
 export const runHostileCase = async (c: HostileCase, t: HostileTarget): Promise<Measured> => {
   const budget = c.budget(t);
   const measured = await c.run(t);
-  const { startMiB, peakMiB, growthMiB } = measured.memory;
+  const { startMiB, peakMiB, growthMiB, chargedPeakMiB } = measured.memory;
   console.log(
-    `hostile | ${t.name} | ${c.name.split(":")[0]} | ${Math.round(measured.ms)} ms (budget ${budget.ms}) | RSS ${startMiB.toFixed(0)} → ${peakMiB.toFixed(0)} MiB, +${growthMiB.toFixed(1)} (budget +${budget.mib.toFixed(0)}${t.memoryLimitMiB ? `, limit ${t.memoryLimitMiB}` : ""}) | ${measured.detail}`,
+    `hostile | ${t.name} | ${c.name.split(":")[0]} | ${Math.round(measured.ms)} ms (budget ${budget.ms}) | RSS ${startMiB.toFixed(0)} → ${peakMiB.toFixed(0)} MiB, +${growthMiB.toFixed(1)} (budget +${budget.mib.toFixed(0)}${t.memoryLimitMiB ? `; ${chargedPeakMiB.toFixed(0)} MiB without the binary's file pages, limit ${t.memoryLimitMiB}` : ""}) | ${measured.detail}`,
   );
   expect(measured.ms, `${t.name}: ${c.name}: time`).toBeLessThanOrEqual(budget.ms);
   expect(growthMiB, `${t.name}: ${c.name}: memory growth`).toBeLessThanOrEqual(budget.mib);
   if (t.memoryLimitMiB !== undefined) {
-    expect(peakMiB, `${t.name}: ${c.name}: resident memory within the container's limit`).toBeLessThan(
-      t.memoryLimitMiB,
-    );
+    expect(
+      chargedPeakMiB,
+      `${t.name}: ${c.name}: resident memory, less the file pages a cgroup can drop, within the container's limit`,
+    ).toBeLessThan(t.memoryLimitMiB);
   }
   return measured;
 };
