@@ -110,11 +110,7 @@ export async function run() {
       // One serve, n named profiles (one hop each) on the pod's one identity.
       sts.reset();
       const words = Array.from({ length: n }, (_, i) => `p${i}=${roleOf(i)}`).join(" ");
-      const one = await startServe(
-        dir,
-        { ...env, CREDBRIDGE_PROFILE_ASSUME_ROLE: words },
-        outputs(`one-${n}`),
-      );
+      const one = await startServe({ ...env, CREDBRIDGE_PROFILE_ASSUME_ROLE: words }, outputs(`one-${n}`));
       children.push(one);
       await new Promise((r) => setTimeout(r, 1_000));
       const oneRss = rssOf(one.pid);
