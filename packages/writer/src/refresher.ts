@@ -13,10 +13,17 @@ import {
 } from "@credbridge/core";
 import type { AwsCredentialIdentity, AwsCredentialIdentityProvider } from "@smithy/types";
 import { isCredentialsFileError } from "./errors.js";
+import { updateFile } from "./internal/atomic-write.js";
 import { resolveFileRequest } from "./internal/file-request.js";
+import { readSections } from "./internal/ini-merge.js";
 import { checkProfileName } from "./internal/validate.js";
 import { removeProfiles } from "./remove-profile.js";
-import { type ProfileCredentials, type WriteCredentialsOptions, writeProfiles } from "./write-credentials.js";
+import {
+  EXPIRATION_KEY,
+  type ProfileCredentials,
+  type WriteCredentialsOptions,
+  writeProfiles,
+} from "./write-credentials.js";
 
 export interface StartRefresherOptions extends WriteCredentialsOptions {
   /**
@@ -494,6 +501,42 @@ export const startRefresher = (
     kick();
   };
 
+  /**
+   * Sections of its profiles already in the file (a previous process's, before a restart)
+   * are watched as if this refresher had written them: once they expire without a write
+   * replacing them, the expiry is reported and, with removeExpired, the section removed
+   * (still only if nobody renewed it meanwhile). Read under the lock, so it is ordered
+   * with this refresher's own writes; a section it wrote already is left to that write.
+   */
+  const adopt = async (): Promise<void> => {
+    const req = resolveFileRequest("credentials", { ...options, path, signal: writeSignal });
+    try {
+      await updateFile({
+        ...req,
+        create: false,
+        update: (current) => {
+          if (current === undefined || stopped) return undefined;
+          const sections = readSections(current);
+          for (const slot of slots) {
+            if (slot.lastWriteAt !== undefined || slot.expirationWritten !== undefined) continue;
+            const at = Date.parse(sections.get(slot.profile)?.[EXPIRATION_KEY] ?? "");
+            if (!Number.isFinite(at)) continue;
+            slot.expirationWritten = new Date(at);
+            watchExpiry(slot, slot.expirationWritten);
+          }
+          return undefined;
+        },
+      });
+    } catch (error) {
+      if (!stopped) {
+        logger?.warn(
+          `credbridge: could not read ${path} for the sections already there: ${(error as Error).message}`,
+        );
+      }
+    }
+  };
+  const adopting = adopt();
+
   for (const slot of slots) {
     slot.unsubscribe = slot.engine.subscribe((event) => {
       if (event.type === "refresh-success") queue(slot, event.credentials);
@@ -523,6 +566,7 @@ export const startRefresher = (
         slot.watchdog?.cancel();
       }
       wake?.abort();
+      await adopting;
       await loop;
       for (const w of waiters.splice(0)) {
         w.reject(
