@@ -336,7 +336,8 @@ describe("serve with named profiles", () => {
   it("IMDS serves the one profile --imds-profile names", async () => {
     const cli = startCli(
       ["serve", "--imds", "127.0.0.1:0", "--imds-profile", "writer"],
-      fx.env({ CREDBRIDGE_PROFILE_ASSUME_ROLE: PROFILES }),
+      // IMDS alone serves the one profile: any other named one is refused (see below).
+      fx.env({ CREDBRIDGE_PROFILE_ASSUME_ROLE: `writer=${HOP} writer=${WRITER},external-id=ext-1` }),
     );
     try {
       const base = await listeningUrl(cli, "imds");
@@ -372,6 +373,15 @@ describe("serve with named profiles", () => {
     );
     expect(clash.code).toBe(2);
     expect(clash.stderr).toMatch(/"default" is the default profile's name/);
+    // With IMDS alone, profiles no output serves (they would hold /readyz for nobody).
+    const unserved = await runCli(["serve", "--imds", "127.0.0.1:0", "--imds-profile", "writer"], env);
+    expect(unserved.code).toBe(2);
+    expect(unserved.stderr).toMatch(
+      /--profile-assume-role reader: no output serves this profile — IMDS serves one \(--imds-profile, default default\); give --credentials-file or --container-endpoint/,
+    );
+    const none = await runCli(["serve", "--imds", "127.0.0.1:0"], env);
+    expect(none.code).toBe(2);
+    expect(none.stderr).toMatch(/--profile-assume-role reader, writer: no output serves these profiles/);
     expect(fx.sts.calls).toHaveLength(0);
   });
 

@@ -244,6 +244,29 @@ describe("credbridge.io/profiles", () => {
     ).toMatch(problem);
   });
 
+  it("refuses profiles with only the imds output, which serves the default profile alone", () => {
+    expect(
+      problemsOf({
+        "credbridge.io/inject": "true",
+        "credbridge.io/outputs": "imds",
+        "credbridge.io/profiles": `reader=${R}`,
+      }),
+    ).toEqual([
+      expect.stringMatching(
+        /^credbridge\.io\/profiles has no output to serve its profiles with credbridge\.io\/outputs "imds": .* add "file" .* or "container" .* to credbridge\.io\/outputs/,
+      ),
+    ]);
+    for (const outputs of ["imds,file", "container,imds", "file"]) {
+      expect(
+        parse({
+          "credbridge.io/inject": "true",
+          "credbridge.io/outputs": outputs,
+          "credbridge.io/profiles": `reader=${R}`,
+        })?.profiles,
+      ).toEqual([`reader=${R}`]);
+    }
+  });
+
   it(`takes at most ${MAX_ANNOTATED_PROFILES} profiles and ${MAX_ANNOTATED_PROFILE_HOPS} hops`, () => {
     const many = Array.from({ length: MAX_ANNOTATED_PROFILES + 1 }, (_, i) => `p${i}=${R}`).join(" ");
     expect(problemsOf({ "credbridge.io/inject": "true", "credbridge.io/profiles": many })).toEqual([

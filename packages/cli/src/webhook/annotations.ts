@@ -266,6 +266,16 @@ const combinationProblems = (config: InjectConfig, a: Readonly<Record<string, st
       `${ANNOTATIONS.fileOwner} has no file to own with ${ANNOTATIONS.outputs} "${config.outputs.join(",")}": it applies to the credentials file and the container endpoint's token file; remove it`,
     );
   }
+  if (
+    config.profiles !== undefined &&
+    !config.outputs.includes("file") &&
+    !config.outputs.includes("container")
+  ) {
+    // IMDS serves the default profile alone: the named ones would be fetched, and hold /readyz, for nobody.
+    problems.push(
+      `${ANNOTATIONS.profiles} has no output to serve its profiles with ${ANNOTATIONS.outputs} "${config.outputs.join(",")}": IMDS serves one role, the default profile's; add "file" (a section per profile) or "container" (a path per profile) to ${ANNOTATIONS.outputs}, or remove ${ANNOTATIONS.profiles}`,
+    );
+  }
   const status = a[ANNOTATIONS.status];
   if (status !== undefined && status !== INJECTED) {
     problems.push(`${ANNOTATIONS.status} is set by the webhook ("${INJECTED}"); remove it from the pod`);
