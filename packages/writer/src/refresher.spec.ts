@@ -535,6 +535,44 @@ describe("startRefresher with several profiles", () => {
     writerEngine.stop();
   });
 
+  it("one profile's unwritable credentials hold back no other profile, and are refused against that profile alone", async () => {
+    const fake = manualRuntime({ sleep: "timers" });
+    const poison = async (): Promise<AwsCredentialIdentity> => ({
+      accessKeyId: "ASIAPOISONABCD",
+      secretAccessKey: "has space",
+      sessionToken: "t",
+      expiration: new Date(fake.now() + 60 * MIN),
+    });
+    const events: RefresherEvent[] = [];
+    handle = startRefresher(named(fake.now, "READ").source, {
+      path,
+      profile: "reader",
+      profiles: [
+        { profile: "writer", provider: named(fake.now, "WRITE").source },
+        { profile: "poison", provider: poison },
+      ],
+      runtime: fake.runtime,
+      refresh: { jitterSeconds: 0 },
+      observer: (e) => events.push(e),
+    });
+    await eventually(async () => {
+      expect(await fileKey("reader")).toBe("ASIAREAD1ABCD");
+      expect(await fileKey("writer")).toBe("ASIAWRITE1ABCD");
+    });
+    expect(await fileKey("poison")).toBeUndefined();
+    const byName = Object.fromEntries(handle.status().profiles.map((p) => [p.profile, p]));
+    expect(byName.reader?.lastError).toBeUndefined();
+    expect(byName.writer?.lastError).toBeUndefined();
+    expect(byName.poison?.lastError?.message).toMatch(/secretAccessKey must be a non-empty string/);
+    expect(byName.poison?.lastError?.message).not.toContain("has space");
+    const failures = events.filter((e) => e.type === "write-failure");
+    expect(failures.map((e) => e.profile)).toEqual(["poison"]);
+    // Not retried as they are: they wait for new credentials from the engine.
+    expect(failures[0]).toMatchObject({ retryAt: undefined });
+    await fake.advance(5 * MIN);
+    expect(events.filter((e) => e.type === "write-failure")).toHaveLength(1);
+  });
+
   it("removes every profile in one write on stop with removeOnStop, keeping other sections", async () => {
     const fake = manualRuntime({ sleep: "timers" });
     const { writeFile } = await import("node:fs/promises");

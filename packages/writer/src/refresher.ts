@@ -19,6 +19,7 @@ import { readSections } from "./internal/ini-merge.js";
 import { checkProfileName } from "./internal/validate.js";
 import { removeProfiles } from "./remove-profile.js";
 import {
+  checkWritableCredentials,
   EXPIRATION_KEY,
   type ProfileCredentials,
   type WriteCredentialsOptions,
@@ -317,12 +318,13 @@ export const startRefresher = (
    * Records one failed write of `failing` (every profile it carried); returns
    * the backoff delay, or undefined to wait for new credentials instead.
    */
-  const failed = (failing: readonly Slot[], error: Error): number | undefined => {
+  const failed = (failing: readonly Slot[], error: Error, refused = false): number | undefined => {
     const now = rt.now();
     failures++;
     consecutiveFailures++;
     lastError = { message: error.message, code: errorCode(error), at: new Date(now) };
-    const waitForNew = isCredbridgeError(error) && error.code === "ERR_EXPIRED";
+    // Credentials refused as they are (inside the margin, or not writable) wait for new ones.
+    const waitForNew = refused || (isCredbridgeError(error) && error.code === "ERR_EXPIRED");
     const delay = waitForNew ? undefined : backoffDelay(consecutiveFailures, rt.random, retry);
     const retryAt = delay === undefined ? undefined : new Date(now + delay);
     for (const slot of failing) {
@@ -431,10 +433,13 @@ export const startRefresher = (
         // some, which then wait for new credentials while the others are written.
         for (const [name, credentials] of batch) {
           try {
+            // One profile's unwritable credentials must not hold back the others' (nor be
+            // retried as they are): refused alone, against that profile.
+            checkWritableCredentials(credentials);
             refuseIfShort(credentials);
             ready.push({ profile: name, credentials });
           } catch (error) {
-            failed([slotNamed(name)], error as Error);
+            failed([slotNamed(name)], error as Error, true);
           }
         }
         if (ready.length === 0) continue;
