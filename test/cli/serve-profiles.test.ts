@@ -385,6 +385,27 @@ describe("serve with named profiles", () => {
     expect(fx.sts.calls).toHaveLength(0);
   });
 
+  it("refuses an invalid session name at start, the same on the default chain and in a named profile", async () => {
+    const file = fx.tmp.path("bad-session", "credentials");
+    const env = fx.env({});
+    const onDefault = await runCli(
+      ["serve", "--credentials-file", file, "--assume-role", `${READER},session-name=a"b`],
+      env,
+    );
+    const onNamed = await runCli(
+      ["serve", "--credentials-file", file, "--profile-assume-role", `reader=${READER},session-name=a"b`],
+      env,
+    );
+    for (const r of [onDefault, onNamed]) {
+      expect(r.code).toBe(2);
+      expect(r.stderr).toMatch(/session-name must be 2 to 64 letters, digits or any of _\+=,\.@-/);
+    }
+    expect(onNamed.stderr).toMatch(
+      /--profile-assume-role reader "arn:aws:iam::222233334444:role\/reader": session-name/,
+    );
+    expect(fx.sts.calls).toHaveLength(0);
+  });
+
   it("process --profile prints one named profile's credentials; an unknown one is refused", async () => {
     const env = fx.env({ CREDBRIDGE_PROFILE_ASSUME_ROLE: PROFILES });
     const writer = await runCli(["process", "--no-cache", "--profile", "writer"], env);
