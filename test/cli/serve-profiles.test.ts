@@ -331,6 +331,19 @@ describe("serve with named profiles", () => {
     const refused = await runCli(["trust-policy", "--irsa", "--assumed-by", HOP], env);
     expect(refused.code).toBe(2);
     expect(refused.stderr).toMatch(/--assumed-by is the trust policy of a profile's hop role/);
+    // The pod role's flags typed beside it would be ignored: refused, naming them.
+    const ignored = await runCli(
+      ["trust-policy", "--assumed-by", HOP, "--role-arn", READER, "--self-assume"],
+      env,
+    );
+    expect(ignored.code).toBe(2);
+    expect(ignored.stderr).toMatch(/--role-arn, --self-assume have no effect with --assumed-by/);
+    // From the sidecar's variables they are left alone: the command runs where they are set.
+    const fromEnv = await runCli(["trust-policy", "--assumed-by", HOP], {
+      ...env,
+      CREDBRIDGE_SELF_ASSUME: "true",
+    });
+    expect(fromEnv.code).toBe(0);
   });
 
   it("IMDS serves the one profile --imds-profile names", async () => {
