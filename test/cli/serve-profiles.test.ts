@@ -475,6 +475,70 @@ describe("serve with named profiles, on a manual clock", () => {
     await tmp.cleanup();
   });
 
+  it("after a restart, removes the section the previous process left once it expires, its role now denied", async () => {
+    delete trust.trustedPrincipals;
+    const tokenFile = tmp.path("token-restart");
+    await writeToken(tokenFile, fake.now);
+    const file = tmp.path("restart", "credentials");
+    const env = cleanEnv(tmp.dir, {
+      AWS_ROLE_ARN: APP_ROLE,
+      AWS_WEB_IDENTITY_TOKEN_FILE: tokenFile,
+      AWS_REGION: "us-east-1",
+      AWS_ENDPOINT_URL_STS: sts.url,
+      CREDBRIDGE_PROFILE_ASSUME_ROLE: `reader=${READER} writer=${WRITER}`,
+    });
+    const start = () => {
+      const stop = new AbortController();
+      const log: string[] = [];
+      const exited = main({
+        argv: ["serve", "--credentials-file", file, "--min-remaining", "300"],
+        env,
+        stdout: () => {},
+        stderr: (text) => log.push(text),
+        clock: fake.runtime,
+        stopSignal: stop.signal,
+      });
+      return { stop: () => stop.abort("SIGTERM"), exited, log };
+    };
+    const sections = async () => {
+      const text = await readFile(file, "utf8").catch(() => "");
+      return {
+        reader: /\[reader\]\naws_access_key_id = (\S+)/.exec(text)?.[1],
+        writer: /\[writer\]\naws_access_key_id = (\S+)/.exec(text)?.[1],
+      };
+    };
+    const before = start();
+    try {
+      await expect.poll(async () => (await sections()).writer, { timeout: 15_000 }).toBeDefined();
+    } finally {
+      before.stop();
+      await before.exited;
+    }
+    // The previous process is gone (a crash, a liveness kill) and left its sections; the writer's role is now denied.
+    const left = await sections();
+    const writerExpires = sts.issued.find((i) => i.accessKeyId === left.writer)!.expiration.getTime();
+    trust.trustedPrincipals = ["999999999999"];
+    const after = start();
+    try {
+      await vi.waitFor(
+        async () => {
+          if (fake.now() < writerExpires + 2 * MIN) await fake.advance(MIN);
+          const now = await sections();
+          expect(now.writer).toBeUndefined();
+          expect(now.reader).toBeDefined();
+        },
+        { timeout: 20_000, interval: 20 },
+      );
+      // The section it never wrote was watched all the same: gone within the minute it expired.
+      expect(fake.now()).toBeLessThanOrEqual(writerExpires + 2 * MIN);
+      expect(after.log.join("")).toMatch(/removed \[writer\]/);
+    } finally {
+      after.stop();
+      await after.exited;
+      delete trust.trustedPrincipals;
+    }
+  });
+
   it("removes a failing profile's section once its credentials expire, never serving them expired; the other goes on", async () => {
     const tokenFile = tmp.path("token");
     await writeToken(tokenFile, fake.now);
