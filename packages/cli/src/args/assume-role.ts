@@ -19,7 +19,7 @@ export const parseAssumeRole = (spec: string, command: string, name = "--assume-
   const [roleArn, ...parts] = spec.split(",");
   if (!roleArn?.startsWith("arn:")) {
     throw new UsageError(
-      `${name} "${spec}" must start with a role ARN (arn:aws:iam::<account>:role/<name>)`,
+      `${name} "${spec.split(",")[0]!.slice(0, 120)}" must start with a role ARN (arn:aws:iam::<account>:role/<name>)`,
       command,
     );
   }
@@ -30,7 +30,8 @@ export const parseAssumeRole = (spec: string, command: string, name = "--assume-
     const value = part.slice(eq + 1);
     if (eq < 1 || !KEYS.has(key) || value === "") {
       throw new UsageError(
-        `${name} "${roleArn}": "${part}" is not one of external-id=ID, session-name=NAME, duration=SECONDS`,
+        // Named by its key alone: the value may be a misspelt option's external id.
+        `${name} "${roleArn}": ${eq < 1 ? "an option without KEY=" : `"${key.slice(0, 40)}=${value === "" ? "" : "…"}"`} is not one of external-id=ID, session-name=NAME, duration=SECONDS`,
         command,
       );
     }
