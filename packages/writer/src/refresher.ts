@@ -110,7 +110,10 @@ export interface RefresherStatus {
   profile: string;
   /** Last successful write. */
   lastWriteAt: Date | undefined;
-  /** Expiration of the credentials the file now holds; undefined before the first write or when they never expire. */
+  /**
+   * Expiration of the credentials the file now holds; undefined before the first write or when they never expire.
+   * Before the first write, the expiry of the section a previous process left there, once read at start.
+   */
   expirationWritten: Date | undefined;
   lastError: { message: string; code: string | undefined; at: Date } | undefined;
   writes: number;
