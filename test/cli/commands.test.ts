@@ -34,7 +34,7 @@ describe("credbridge usage", () => {
     [["frobnicate"], /unknown command "frobnicate"/],
     [["write", "--duration", "soon"], /--duration must be a whole number/],
     [["write", "--source", "magic"], /--source must be one of/],
-    [["write", "--assume-role", "arn:aws:iam::1:role/x,color=red"], /"color=red" is not one of/],
+    [["write", "--assume-role", "arn:aws:iam::1:role/x,color=red"], /"color=…" is not one of/],
     [["serve", "--role-arn", APP_ROLE], /at least one output/],
     [["serve", "--imds", "nope"], /--imds must be HOST:PORT/],
     [["trust-policy", "--irsa"], /--irsa needs --oidc-issuer, --namespace, --service-account/],

@@ -331,12 +331,26 @@ describe("serve with named profiles", () => {
     const refused = await runCli(["trust-policy", "--irsa", "--assumed-by", HOP], env);
     expect(refused.code).toBe(2);
     expect(refused.stderr).toMatch(/--assumed-by is the trust policy of a profile's hop role/);
+    // The pod role's flags typed beside it would be ignored: refused, naming them.
+    const ignored = await runCli(
+      ["trust-policy", "--assumed-by", HOP, "--role-arn", READER, "--self-assume"],
+      env,
+    );
+    expect(ignored.code).toBe(2);
+    expect(ignored.stderr).toMatch(/--role-arn, --self-assume have no effect with --assumed-by/);
+    // From the sidecar's variables they are left alone: the command runs where they are set.
+    const fromEnv = await runCli(["trust-policy", "--assumed-by", HOP], {
+      ...env,
+      CREDBRIDGE_SELF_ASSUME: "true",
+    });
+    expect(fromEnv.code).toBe(0);
   });
 
   it("IMDS serves the one profile --imds-profile names", async () => {
     const cli = startCli(
       ["serve", "--imds", "127.0.0.1:0", "--imds-profile", "writer"],
-      fx.env({ CREDBRIDGE_PROFILE_ASSUME_ROLE: PROFILES }),
+      // IMDS alone serves the one profile: any other named one is refused (see below).
+      fx.env({ CREDBRIDGE_PROFILE_ASSUME_ROLE: `writer=${HOP} writer=${WRITER},external-id=ext-1` }),
     );
     try {
       const base = await listeningUrl(cli, "imds");
@@ -372,6 +386,36 @@ describe("serve with named profiles", () => {
     );
     expect(clash.code).toBe(2);
     expect(clash.stderr).toMatch(/"default" is the default profile's name/);
+    // With IMDS alone, profiles no output serves (they would hold /readyz for nobody).
+    const unserved = await runCli(["serve", "--imds", "127.0.0.1:0", "--imds-profile", "writer"], env);
+    expect(unserved.code).toBe(2);
+    expect(unserved.stderr).toMatch(
+      /--profile-assume-role reader: no output serves this profile — IMDS serves one \(--imds-profile, default default\); give --credentials-file or --container-endpoint/,
+    );
+    const none = await runCli(["serve", "--imds", "127.0.0.1:0"], env);
+    expect(none.code).toBe(2);
+    expect(none.stderr).toMatch(/--profile-assume-role reader, writer: no output serves these profiles/);
+    expect(fx.sts.calls).toHaveLength(0);
+  });
+
+  it("refuses an invalid session name at start, the same on the default chain and in a named profile", async () => {
+    const file = fx.tmp.path("bad-session", "credentials");
+    const env = fx.env({});
+    const onDefault = await runCli(
+      ["serve", "--credentials-file", file, "--assume-role", `${READER},session-name=a"b`],
+      env,
+    );
+    const onNamed = await runCli(
+      ["serve", "--credentials-file", file, "--profile-assume-role", `reader=${READER},session-name=a"b`],
+      env,
+    );
+    for (const r of [onDefault, onNamed]) {
+      expect(r.code).toBe(2);
+      expect(r.stderr).toMatch(/session-name must be 2 to 64 letters, digits or any of _\+=,\.@-/);
+    }
+    expect(onNamed.stderr).toMatch(
+      /--profile-assume-role reader "arn:aws:iam::222233334444:role\/reader": session-name/,
+    );
     expect(fx.sts.calls).toHaveLength(0);
   });
 
@@ -429,6 +473,70 @@ describe("serve with named profiles, on a manual clock", () => {
   afterAll(async () => {
     await sts.close();
     await tmp.cleanup();
+  });
+
+  it("after a restart, removes the section the previous process left once it expires, its role now denied", async () => {
+    delete trust.trustedPrincipals;
+    const tokenFile = tmp.path("token-restart");
+    await writeToken(tokenFile, fake.now);
+    const file = tmp.path("restart", "credentials");
+    const env = cleanEnv(tmp.dir, {
+      AWS_ROLE_ARN: APP_ROLE,
+      AWS_WEB_IDENTITY_TOKEN_FILE: tokenFile,
+      AWS_REGION: "us-east-1",
+      AWS_ENDPOINT_URL_STS: sts.url,
+      CREDBRIDGE_PROFILE_ASSUME_ROLE: `reader=${READER} writer=${WRITER}`,
+    });
+    const start = () => {
+      const stop = new AbortController();
+      const log: string[] = [];
+      const exited = main({
+        argv: ["serve", "--credentials-file", file, "--min-remaining", "300"],
+        env,
+        stdout: () => {},
+        stderr: (text) => log.push(text),
+        clock: fake.runtime,
+        stopSignal: stop.signal,
+      });
+      return { stop: () => stop.abort("SIGTERM"), exited, log };
+    };
+    const sections = async () => {
+      const text = await readFile(file, "utf8").catch(() => "");
+      return {
+        reader: /\[reader\]\naws_access_key_id = (\S+)/.exec(text)?.[1],
+        writer: /\[writer\]\naws_access_key_id = (\S+)/.exec(text)?.[1],
+      };
+    };
+    const before = start();
+    try {
+      await expect.poll(async () => (await sections()).writer, { timeout: 15_000 }).toBeDefined();
+    } finally {
+      before.stop();
+      await before.exited;
+    }
+    // The previous process is gone (a crash, a liveness kill) and left its sections; the writer's role is now denied.
+    const left = await sections();
+    const writerExpires = sts.issued.find((i) => i.accessKeyId === left.writer)!.expiration.getTime();
+    trust.trustedPrincipals = ["999999999999"];
+    const after = start();
+    try {
+      await vi.waitFor(
+        async () => {
+          if (fake.now() < writerExpires + 2 * MIN) await fake.advance(MIN);
+          const now = await sections();
+          expect(now.writer).toBeUndefined();
+          expect(now.reader).toBeDefined();
+        },
+        { timeout: 20_000, interval: 20 },
+      );
+      // The section it never wrote was watched all the same: gone within the minute it expired.
+      expect(fake.now()).toBeLessThanOrEqual(writerExpires + 2 * MIN);
+      expect(after.log.join("")).toMatch(/removed \[writer\]/);
+    } finally {
+      after.stop();
+      await after.exited;
+      delete trust.trustedPrincipals;
+    }
   });
 
   it("removes a failing profile's section once its credentials expire, never serving them expired; the other goes on", async () => {

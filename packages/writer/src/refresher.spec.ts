@@ -467,6 +467,112 @@ describe("startRefresher with several profiles", () => {
     writerEngine.stop();
   });
 
+  it("with removeExpired, drops a section a previous process left once it expires, when its chain never recovers", async () => {
+    const fake = manualRuntime({ sleep: "timers" });
+    const { writeFile } = await import("node:fs/promises");
+    // Left by the process before a restart: expiring in 20 minutes, and a section of someone else's.
+    const left = new Date(fake.now() + 20 * MIN).toISOString().replace(/\.\d{3}Z$/, "Z");
+    await writeFile(
+      path,
+      `[other]\naws_access_key_id = AKIAOTHER\n[writer]\naws_access_key_id = ASIAOLDABCD\naws_secret_access_key = s\nx_security_token_expires = ${left}\n`,
+    );
+    const reader = named(fake.now, "READ");
+    const writer = named(fake.now, "WRITE");
+    writer.state.failing = true;
+    const writerEngine = refreshing(writer.source, { runtime: fake.runtime, jitterSeconds: 0 });
+    const events: RefresherEvent[] = [];
+    handle = startRefresher(reader.source, {
+      path,
+      profile: "reader",
+      profiles: [{ profile: "writer", provider: writerEngine }],
+      runtime: fake.runtime,
+      refresh: { jitterSeconds: 0 },
+      removeExpired: true,
+      observer: (e) => events.push(e),
+    });
+    await eventually(async () => expect(await fileKey("reader")).toBe("ASIAREAD1ABCD"));
+    await eventually(() =>
+      expect(handle?.status().profiles[1]?.expirationWritten?.toISOString()).toBe(
+        new Date(Date.parse(left)).toISOString(),
+      ),
+    );
+    expect(await fileKey("writer")).toBe("ASIAOLDABCD");
+    expect(handle.status().profiles[1]?.healthy).toBe(false);
+    await fake.advance(21 * MIN);
+    await eventually(async () => expect(await fileKey("writer")).toBeUndefined());
+    expect(await fileKey("other")).toBe("AKIAOTHER");
+    expect(await fileKey("reader")).toMatch(/^ASIAREAD\d+ABCD$/);
+    expect(events.some((e) => e.type === "file-expired" && e.profile === "writer")).toBe(true);
+    writerEngine.stop();
+  });
+
+  it("keeps a section left by a previous process that another writer renewed before it expired", async () => {
+    const fake = manualRuntime({ sleep: "timers" });
+    const { writeFile } = await import("node:fs/promises");
+    const stamp = (ms: number) => new Date(ms).toISOString().replace(/\.\d{3}Z$/, "Z");
+    const section = (key: string, at: number) =>
+      `[writer]\naws_access_key_id = ${key}\naws_secret_access_key = s\nx_security_token_expires = ${stamp(at)}\n`;
+    await writeFile(path, section("ASIAOLDABCD", fake.now() + 20 * MIN));
+    const writer = named(fake.now, "WRITE");
+    writer.state.failing = true;
+    const writerEngine = refreshing(writer.source, { runtime: fake.runtime, jitterSeconds: 0 });
+    handle = startRefresher(named(fake.now, "READ").source, {
+      path,
+      profile: "reader",
+      profiles: [{ profile: "writer", provider: writerEngine }],
+      runtime: fake.runtime,
+      refresh: { jitterSeconds: 0 },
+      removeExpired: true,
+    });
+    await eventually(() => expect(handle?.status().profiles[1]?.expirationWritten).toBeDefined());
+    await eventually(async () => expect(await fileKey("reader")).toBe("ASIAREAD1ABCD"));
+    // Another writer renews the section meanwhile (keeping the reader's).
+    const text = await readFile(path, "utf8");
+    await writeFile(path, text.replace(/\[writer\][^[]*/, section("ASIARENEWEDABCD", fake.now() + 60 * MIN)));
+    await fake.advance(21 * MIN);
+    await eventually(() => expect(handle?.status().profiles[1]?.lastError?.code).toBe("ERR_EXPIRED"));
+    expect(await fileKey("writer")).toBe("ASIARENEWEDABCD");
+    writerEngine.stop();
+  });
+
+  it("one profile's unwritable credentials hold back no other profile, and are refused against that profile alone", async () => {
+    const fake = manualRuntime({ sleep: "timers" });
+    const poison = async (): Promise<AwsCredentialIdentity> => ({
+      accessKeyId: "ASIAPOISONABCD",
+      secretAccessKey: "has space",
+      sessionToken: "t",
+      expiration: new Date(fake.now() + 60 * MIN),
+    });
+    const events: RefresherEvent[] = [];
+    handle = startRefresher(named(fake.now, "READ").source, {
+      path,
+      profile: "reader",
+      profiles: [
+        { profile: "writer", provider: named(fake.now, "WRITE").source },
+        { profile: "poison", provider: poison },
+      ],
+      runtime: fake.runtime,
+      refresh: { jitterSeconds: 0 },
+      observer: (e) => events.push(e),
+    });
+    await eventually(async () => {
+      expect(await fileKey("reader")).toBe("ASIAREAD1ABCD");
+      expect(await fileKey("writer")).toBe("ASIAWRITE1ABCD");
+    });
+    expect(await fileKey("poison")).toBeUndefined();
+    const byName = Object.fromEntries(handle.status().profiles.map((p) => [p.profile, p]));
+    expect(byName.reader?.lastError).toBeUndefined();
+    expect(byName.writer?.lastError).toBeUndefined();
+    expect(byName.poison?.lastError?.message).toMatch(/secretAccessKey must be a non-empty string/);
+    expect(byName.poison?.lastError?.message).not.toContain("has space");
+    const failures = events.filter((e) => e.type === "write-failure");
+    expect(failures.map((e) => e.profile)).toEqual(["poison"]);
+    // Not retried as they are: they wait for new credentials from the engine.
+    expect(failures[0]).toMatchObject({ retryAt: undefined });
+    await fake.advance(5 * MIN);
+    expect(events.filter((e) => e.type === "write-failure")).toHaveLength(1);
+  });
+
   it("removes every profile in one write on stop with removeOnStop, keeping other sections", async () => {
     const fake = manualRuntime({ sleep: "timers" });
     const { writeFile } = await import("node:fs/promises");

@@ -13,10 +13,18 @@ import {
 } from "@credbridge/core";
 import type { AwsCredentialIdentity, AwsCredentialIdentityProvider } from "@smithy/types";
 import { isCredentialsFileError } from "./errors.js";
+import { updateFile } from "./internal/atomic-write.js";
 import { resolveFileRequest } from "./internal/file-request.js";
+import { readSections } from "./internal/ini-merge.js";
 import { checkProfileName } from "./internal/validate.js";
 import { removeProfiles } from "./remove-profile.js";
-import { type ProfileCredentials, type WriteCredentialsOptions, writeProfiles } from "./write-credentials.js";
+import {
+  checkWritableCredentials,
+  EXPIRATION_KEY,
+  type ProfileCredentials,
+  type WriteCredentialsOptions,
+  writeProfiles,
+} from "./write-credentials.js";
 
 export interface StartRefresherOptions extends WriteCredentialsOptions {
   /**
@@ -102,7 +110,10 @@ export interface RefresherStatus {
   profile: string;
   /** Last successful write. */
   lastWriteAt: Date | undefined;
-  /** Expiration of the credentials the file now holds; undefined before the first write or when they never expire. */
+  /**
+   * Expiration of the credentials the file now holds; undefined before the first write or when they never expire.
+   * Before the first write, the expiry of the section a previous process left there, once read at start.
+   */
   expirationWritten: Date | undefined;
   lastError: { message: string; code: string | undefined; at: Date } | undefined;
   writes: number;
@@ -310,12 +321,13 @@ export const startRefresher = (
    * Records one failed write of `failing` (every profile it carried); returns
    * the backoff delay, or undefined to wait for new credentials instead.
    */
-  const failed = (failing: readonly Slot[], error: Error): number | undefined => {
+  const failed = (failing: readonly Slot[], error: Error, refused = false): number | undefined => {
     const now = rt.now();
     failures++;
     consecutiveFailures++;
     lastError = { message: error.message, code: errorCode(error), at: new Date(now) };
-    const waitForNew = isCredbridgeError(error) && error.code === "ERR_EXPIRED";
+    // Credentials refused as they are (inside the margin, or not writable) wait for new ones.
+    const waitForNew = refused || (isCredbridgeError(error) && error.code === "ERR_EXPIRED");
     const delay = waitForNew ? undefined : backoffDelay(consecutiveFailures, rt.random, retry);
     const retryAt = delay === undefined ? undefined : new Date(now + delay);
     for (const slot of failing) {
@@ -424,10 +436,13 @@ export const startRefresher = (
         // some, which then wait for new credentials while the others are written.
         for (const [name, credentials] of batch) {
           try {
+            // One profile's unwritable credentials must not hold back the others' (nor be
+            // retried as they are): refused alone, against that profile.
+            checkWritableCredentials(credentials);
             refuseIfShort(credentials);
             ready.push({ profile: name, credentials });
           } catch (error) {
-            failed([slotNamed(name)], error as Error);
+            failed([slotNamed(name)], error as Error, true);
           }
         }
         if (ready.length === 0) continue;
@@ -494,6 +509,42 @@ export const startRefresher = (
     kick();
   };
 
+  /**
+   * Sections of its profiles already in the file (a previous process's, before a restart)
+   * are watched as if this refresher had written them: once they expire without a write
+   * replacing them, the expiry is reported and, with removeExpired, the section removed
+   * (still only if nobody renewed it meanwhile). Read under the lock, so it is ordered
+   * with this refresher's own writes; a section it wrote already is left to that write.
+   */
+  const adopt = async (): Promise<void> => {
+    const req = resolveFileRequest("credentials", { ...options, path, signal: writeSignal });
+    try {
+      await updateFile({
+        ...req,
+        create: false,
+        update: (current) => {
+          if (current === undefined || stopped) return undefined;
+          const sections = readSections(current);
+          for (const slot of slots) {
+            if (slot.lastWriteAt !== undefined || slot.expirationWritten !== undefined) continue;
+            const at = Date.parse(sections.get(slot.profile)?.[EXPIRATION_KEY] ?? "");
+            if (!Number.isFinite(at)) continue;
+            slot.expirationWritten = new Date(at);
+            watchExpiry(slot, slot.expirationWritten);
+          }
+          return undefined;
+        },
+      });
+    } catch (error) {
+      if (!stopped) {
+        logger?.warn(
+          `credbridge: could not read ${path} for the sections already there: ${(error as Error).message}`,
+        );
+      }
+    }
+  };
+  const adopting = adopt();
+
   for (const slot of slots) {
     slot.unsubscribe = slot.engine.subscribe((event) => {
       if (event.type === "refresh-success") queue(slot, event.credentials);
@@ -523,6 +574,7 @@ export const startRefresher = (
         slot.watchdog?.cancel();
       }
       wake?.abort();
+      await adopting;
       await loop;
       for (const w of waiters.splice(0)) {
         w.reject(

@@ -514,6 +514,20 @@ describe("writeProfiles", () => {
     expect(nodeFs.existsSync(path)).toBe(false);
   });
 
+  it("names the profile whose credentials it cannot write, and writes nothing", async () => {
+    const path = join(dir, "credentials");
+    const error = await writeProfiles(
+      [
+        { profile: "a", credentials: creds(1) },
+        { profile: "b", credentials: { ...creds(2), secretAccessKey: "has space" } },
+      ],
+      { path },
+    ).catch((e: unknown) => e);
+    expect(isCredbridgeError(error) && error.code).toBe("ERR_CONFIG");
+    expect((error as Error).message).toMatch(/^\[b\] writer: credentials\.secretAccessKey must be/);
+    expect(nodeFs.existsSync(path)).toBe(false);
+  });
+
   it("refuses a profile named twice", async () => {
     await expect(
       writeProfiles(

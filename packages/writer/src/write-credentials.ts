@@ -1,4 +1,4 @@
-import { CredbridgeError, maskAccessKeyId } from "@credbridge/core";
+import { CredbridgeError, isCredbridgeError, maskAccessKeyId } from "@credbridge/core";
 import { rfc3339Seconds } from "@credbridge/core/wire";
 import type { AwsCredentialIdentity } from "@smithy/types";
 import type { SharedFileOptions, WriteResult } from "./file-options.js";
@@ -93,6 +93,16 @@ const credentialEntries = (
   return entries;
 };
 
+/**
+ * Throws the CredbridgeError (ERR_CONFIG) {@link writeProfiles} would throw for
+ * these credentials (a value no SDK reads back, an invalid expiration): a
+ * caller writing several profiles checks each alone, so one profile's bad
+ * credentials never hold back the others'.
+ */
+export const checkWritableCredentials = (credentials: AwsCredentialIdentity): void => {
+  credentialEntries(credentials, true);
+};
+
 /** The expiration the profile's section in `text` records, if any (see {@link EXPIRATION_KEY}). */
 const recordedExpiration = (text: string | undefined, profile: string): number | undefined => {
   if (text === undefined) return undefined;
@@ -158,10 +168,18 @@ export const writeProfiles = async (
       });
     }
     seen.add(name);
+    let entries: Array<[string, string]>;
+    try {
+      entries = credentialEntries(credentials, options.securityToken ?? true);
+    } catch (error) {
+      if (items.length === 1 || !isCredbridgeError(error)) throw error;
+      // Name the profile whose credentials are refused: the others are fine.
+      throw new CredbridgeError(`[${name}] ${error.message}`, { code: error.code, cause: error });
+    }
     return {
       profile: name,
       credentials,
-      entries: credentialEntries(credentials, options.securityToken ?? true),
+      entries,
       expiresAt: expirationOf(credentials),
       kept: undefined as number | undefined,
     };

@@ -156,13 +156,13 @@ describe("parseAssumeRole", () => {
   it("reads the ARN and its options", () => {
     expect(
       parseAssumeRole(
-        "arn:aws:iam::123456789012:role/t,external-id=e=1,session-name=s,duration=900",
+        "arn:aws:iam::123456789012:role/t,external-id=e=1,session-name=s1,duration=900",
         "write",
       ),
     ).toEqual({
       roleArn: "arn:aws:iam::123456789012:role/t",
       externalId: "e=1",
-      roleSessionName: "s",
+      roleSessionName: "s1",
       durationSeconds: 900,
     });
   });
@@ -173,6 +173,33 @@ describe("parseAssumeRole", () => {
       expect(() => parseAssumeRole(spec, "write")).toThrow(UsageError);
     },
   );
+
+  it.each([
+    [
+      'session-name=a"b',
+      /session-name must be 2 to 64 letters, digits or any of _\+=,\.@- \(STS's RoleSessionName\), got "a\\"b"/,
+    ],
+    ["session-name=s", /session-name must be 2 to 64/],
+    [`session-name=${"a".repeat(500)}`, /session-name must be .*got "a{64}…" \(500 characters\)/],
+    ["duration=1", /duration must be whole seconds from 900 to 43200 \(STS's AssumeRole\), got "1"/],
+    ["duration=43201", /duration must be whole seconds from 900 to 43200/],
+    ["external-id=x", /external-id must be 2 to 1224 .* the one given \(1 characters\) is not/],
+    ["external-id=sec ret", /external-id must be 2 to 1224/],
+  ])("refuses a hop STS would refuse, as parsed: %s", (option, message) => {
+    const spec = `arn:aws:iam::123456789012:role/t,${option}`;
+    expect(() => parseAssumeRole(spec, "serve", "--profile-assume-role p")).toThrow(message);
+    expect(() => parseAssumeRole(spec, "serve")).toThrow(message);
+  });
+
+  it.each([
+    "arn:aws:iam::123456789012:role/t,external-id=sec!ret",
+    "arn:aws:iam::123456789012:role/t,externalid=sec!ret",
+    "arn:aws:iam::123456789012:role/t,sec!ret",
+    "role/t,external-id=sec!ret",
+  ])("never echoes an external id in its refusal: %s", (spec) => {
+    expect(() => parseAssumeRole(spec, "serve")).toThrow(UsageError);
+    expect(() => parseAssumeRole(spec, "serve")).toThrow(/^(?![\s\S]*sec!ret)/);
+  });
 });
 
 describe("parseHostPort", () => {

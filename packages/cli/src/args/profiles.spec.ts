@@ -8,7 +8,7 @@ describe("parseProfiles", () => {
   it("groups hops by profile name, in the order given, each with the --assume-role options", () => {
     expect(
       parseProfiles(
-        [`reader=${A}`, `writer=${A},session-name=hop`, `writer=${B},external-id=x,duration=900`],
+        [`reader=${A}`, `writer=${A},session-name=hop`, `writer=${B},external-id=x1,duration=900`],
         "serve",
       ),
     ).toEqual([
@@ -17,7 +17,7 @@ describe("parseProfiles", () => {
         name: "writer",
         hops: [
           { roleArn: A, roleSessionName: "hop" },
-          { roleArn: B, externalId: "x", durationSeconds: 900 },
+          { roleArn: B, externalId: "x1", durationSeconds: 900 },
         ],
       },
     ]);

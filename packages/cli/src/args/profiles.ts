@@ -39,7 +39,8 @@ export const parseProfiles = (
     const name = eq < 0 ? "" : spec.slice(0, eq);
     if (!isProfileName(name)) {
       throw new UsageError(
-        `${PROFILE_FLAG} "${spec.slice(0, 80)}" must be NAME=ARN[,external-id=ID][,session-name=NAME][,duration=SECONDS], the name of letters, digits, '.', '_' or '-' (at most 64, not starting with "arn")`,
+        // Quoted up to its first option: an external id is not echoed.
+        `${PROFILE_FLAG} "${spec.split(",")[0]!.slice(0, 80)}" must be NAME=ARN[,external-id=ID][,session-name=NAME][,duration=SECONDS], the name of letters, digits, '.', '_' or '-' (at most 64, not starting with "arn")`,
         command,
       );
     }

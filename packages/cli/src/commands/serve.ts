@@ -5,6 +5,7 @@ import { type RefresherHandle, startRefresher } from "@credbridge/writer";
 import { checkOwnerAtStart, fileOptions } from "../args/file-options.js";
 import { parseHostPort } from "../args/host-port.js";
 import { refuseIgnored } from "../args/ignored.js";
+import { PROFILE_FLAG } from "../args/profiles.js";
 import { UsageError } from "../args/usage-error.js";
 import type { Command } from "../context.js";
 import { chainOutlivingMargin } from "../margin.js";
@@ -142,6 +143,16 @@ export const serveCommand: Command = async (ctx) => {
   const imdsProfile = imdsAt
     ? pickImdsProfile(f["imds-profile"] as string[] | undefined, profiles)
     : undefined;
+  if (!wantsFile && !containerAt) {
+    // IMDS serves one profile: any other named one would be fetched, and hold /readyz, for nobody.
+    const unserved = named.filter((p) => p !== imdsProfile);
+    if (unserved.length > 0) {
+      throw new UsageError(
+        `${PROFILE_FLAG} ${unserved.map((p) => p.name).join(", ")}: no output serves ${unserved.length > 1 ? "these profiles" : "this profile"} — IMDS serves one (--imds-profile, default ${defaultName}); give --credentials-file or --container-endpoint, or leave ${unserved.length > 1 ? "them" : "it"} out`,
+        "serve",
+      );
+    }
+  }
   const metrics = createMetrics(engine, {
     minRemainingSeconds: minRemaining,
     monotonicNow: ctx.clock.monotonicNow,

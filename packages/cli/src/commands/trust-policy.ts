@@ -24,6 +24,12 @@ export const trustPolicyCommand: Command = async (ctx) => {
       );
     }
     refuseIgnored(ctx, ["oidc-issuer", "namespace", "service-account", "account-id"], "with --assumed-by");
+    // The pod role's own flags, when typed with --assumed-by (the sidecar's variables may well be set).
+    refuseIgnored(
+      ctx,
+      ["role-arn", "self-assume"].filter((flag) => ctx.origins[flag] === "argv"),
+      "with --assumed-by (the trusted role is --assumed-by itself)",
+    );
     if (!parseRoleArn(assumedBy)) {
       throw fail(
         `--assumed-by ${JSON.stringify(assumedBy)} is not a role ARN (arn:aws:iam::<12-digit account>:role/<name>)`,

@@ -52,6 +52,20 @@ describe("inspectTokenFile", () => {
 });
 
 describe("inspectEnvironment", () => {
+  it("shows role hops without their external ids", () => {
+    const shown = inspectEnvironment({
+      CREDBRIDGE_PROFILE_ASSUME_ROLE:
+        "reader=arn:aws:iam::222233334444:role/reader writer=arn:aws:iam::444455556666:role/writer,external-id=SECRET-EXT-42,duration=1800",
+      CREDBRIDGE_ASSUME_ROLE: "arn:aws:iam::444455556666:role/b,external-id=OTHER-EXT",
+      CREDBRIDGE_EXTERNAL_ID: "THIRD-EXT",
+    });
+    expect(JSON.stringify(shown)).not.toMatch(/SECRET-EXT-42|OTHER-EXT|THIRD-EXT/);
+    expect(shown.CREDBRIDGE_PROFILE_ASSUME_ROLE).toBe(
+      "reader=arn:aws:iam::222233334444:role/reader writer=arn:aws:iam::444455556666:role/writer,external-id=(not shown),duration=1800",
+    );
+    expect(shown.CREDBRIDGE_EXTERNAL_ID).toBe("(set, not shown)");
+  });
+
   it("shows credbridge's own variables, and names any other CREDBRIDGE_* without its value", () => {
     const secret = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY";
     const shown = inspectEnvironment({

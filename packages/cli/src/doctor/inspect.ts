@@ -14,6 +14,15 @@ const SECRET = [
   "AWS_SESSION_TOKEN",
 ];
 
+/**
+ * An external id is the one value in a role hop its role's trust policy checks:
+ * not a secret to AWS, but a report pasted into a ticket need not carry it.
+ */
+const withoutExternalIds = (name: string, value: string): string =>
+  name === "CREDBRIDGE_EXTERNAL_ID"
+    ? "(set, not shown)"
+    : value.replace(/(^|[,\s])external-id=[^,\s]*/g, "$1external-id=(not shown)");
+
 export const inspectEnvironment = (
   env: Readonly<Record<string, string | undefined>>,
 ): Record<string, string> => {
@@ -24,7 +33,7 @@ export const inspectEnvironment = (
   // anything (CREDBRIDGE_SECRET_ACCESS_KEY, a pasted token): named, never shown.
   const known = knownVariables();
   for (const name of Object.keys(env).sort()) {
-    if (known.has(name) && env[name]) out[name] = env[name]!;
+    if (known.has(name) && env[name]) out[name] = withoutExternalIds(name, env[name]!);
   }
   const unknown = unknownVariables(env);
   for (const v of unknown.listed) out[v.name] = "(set, not a credbridge variable: not shown)";

@@ -47,7 +47,7 @@ describe("parseInjectConfig", () => {
         "credbridge.io/file-owner": "10000:2000",
         "credbridge.io/self-assume": "true",
         "credbridge.io/assume-role":
-          "arn:aws:iam::111122223333:role/a\n  arn:aws:iam::444455556666:role/b,external-id=x,duration=900",
+          "arn:aws:iam::111122223333:role/a\n  arn:aws:iam::444455556666:role/b,external-id=x1,duration=1800",
         "credbridge.io/containers": "worker",
       }),
     ).toEqual({
@@ -57,7 +57,7 @@ describe("parseInjectConfig", () => {
       selfAssume: true,
       assumeRoles: [
         "arn:aws:iam::111122223333:role/a",
-        "arn:aws:iam::444455556666:role/b,external-id=x,duration=900",
+        "arn:aws:iam::444455556666:role/b,external-id=x1,duration=1800",
       ],
       containers: ["worker"],
     });
@@ -242,6 +242,84 @@ describe("credbridge.io/profiles", () => {
     expect(
       problemsOf({ "credbridge.io/inject": "true", "credbridge.io/profiles": value }).join("; "),
     ).toMatch(problem);
+  });
+
+  it.each([
+    [
+      "credbridge.io/assume-role",
+      R,
+      /credbridge\.io\/assume-role "arn:[^"]*": session-name must be 2 to 64/,
+      'session-name=a"b',
+    ],
+    [
+      "credbridge.io/profiles",
+      `reader=${R}`,
+      /credbridge\.io\/profiles: --profile-assume-role reader "arn:[^"]*": session-name must be/,
+      `session-name=${"s".repeat(500)}`,
+    ],
+    ["credbridge.io/assume-role", R, /duration must be whole seconds from 900 to 43200/, "duration=1"],
+    [
+      "credbridge.io/profiles",
+      `reader=${R}`,
+      /duration must be whole seconds from 900 to 43200/,
+      "duration=1",
+    ],
+    // Valid for STS, but the sidecar's --min-remaining 900 can never be met: serve would refuse it at start.
+    [
+      "credbridge.io/assume-role",
+      R,
+      /^credbridge\.io\/assume-role: --min-remaining 900 can never be met: sessions last 900 s/,
+      "duration=900",
+    ],
+    [
+      "credbridge.io/profiles",
+      `reader=${R}`,
+      /^credbridge\.io\/profiles reader: --min-remaining 900 can never be met/,
+      "duration=900",
+    ],
+  ])("denies %s with a hop serve would refuse (%s)", (key, word, problem, option) => {
+    expect(
+      problemsOf({
+        "credbridge.io/inject": "true",
+        "credbridge.io/outputs": "file",
+        [key]: `${word},${option}`,
+      }).join("; "),
+    ).toMatch(problem);
+  });
+
+  it("takes a profile of at most 10 hops, as credbridge.io/assume-role", () => {
+    const ten = Array.from({ length: 10 }, () => `deep=${R}`).join(" ");
+    expect(parse({ "credbridge.io/inject": "true", "credbridge.io/profiles": ten })?.profiles).toHaveLength(
+      10,
+    );
+    expect(
+      problemsOf({ "credbridge.io/inject": "true", "credbridge.io/profiles": `${ten} deep=${R}` }),
+    ).toEqual([
+      "credbridge.io/profiles deep names 11 hops; a profile takes at most 10, as credbridge.io/assume-role",
+    ]);
+  });
+
+  it("refuses profiles with only the imds output, which serves the default profile alone", () => {
+    expect(
+      problemsOf({
+        "credbridge.io/inject": "true",
+        "credbridge.io/outputs": "imds",
+        "credbridge.io/profiles": `reader=${R}`,
+      }),
+    ).toEqual([
+      expect.stringMatching(
+        /^credbridge\.io\/profiles has no output to serve its profiles with credbridge\.io\/outputs "imds": .* add "file" .* or "container" .* to credbridge\.io\/outputs/,
+      ),
+    ]);
+    for (const outputs of ["imds,file", "container,imds", "file"]) {
+      expect(
+        parse({
+          "credbridge.io/inject": "true",
+          "credbridge.io/outputs": outputs,
+          "credbridge.io/profiles": `reader=${R}`,
+        })?.profiles,
+      ).toEqual([`reader=${R}`]);
+    }
   });
 
   it(`takes at most ${MAX_ANNOTATED_PROFILES} profiles and ${MAX_ANNOTATED_PROFILE_HOPS} hops`, () => {

@@ -1,6 +1,9 @@
 import { posix } from "node:path";
+import type { RoleHop } from "@credbridge/core";
+import { ROLE_CHAINING_MAX_SECONDS } from "@credbridge/core";
 import { parseAssumeRole } from "../args/assume-role.js";
 import { parseProfiles } from "../args/profiles.js";
+import { checkSessionOutlivesMargin, DEFAULT_MIN_REMAINING_SECONDS } from "../margin.js";
 import { CONTAINER_TOKEN_FILE_NAME } from "./inject.js";
 
 /** The annotations the webhook reads; any other `credbridge.io/` key is refused, as a typo would be. */
@@ -131,6 +134,27 @@ const parseFileOwner = (value: string | undefined, problems: string[]) => {
   return { uid: Number(m[1]), gid: Number(m[2]) };
 };
 
+/**
+ * The sidecar runs with the default --min-remaining, which a chain's last hop must
+ * outlive (serve refuses it at start otherwise, and the pod would crash-loop): the
+ * same check, on the session that hop asks for (chained, so an hour at most).
+ */
+const lastHopOutlivesMargin = (key: string, hop: RoleHop | undefined, problems: string[]): void => {
+  if (hop?.durationSeconds === undefined) return;
+  try {
+    checkSessionOutlivesMargin(
+      {
+        seconds: Math.min(hop.durationSeconds, ROLE_CHAINING_MAX_SECONDS),
+        setBy: `${hop.roleArn},duration=${hop.durationSeconds}`,
+      },
+      DEFAULT_MIN_REMAINING_SECONDS,
+      "webhook",
+    );
+  } catch (error) {
+    problems.push(`${key}: ${(error as Error).message}`);
+  }
+};
+
 const parseAssumeRoles = (value: string | undefined, problems: string[]): string[] => {
   if (value === undefined) return [];
   // The repeatable flag's env form: one hop per whitespace-separated entry.
@@ -142,6 +166,7 @@ const parseAssumeRoles = (value: string | undefined, problems: string[]): string
     );
     return hops;
   }
+  let last: RoleHop | undefined;
   for (const hop of hops) {
     // An ARN (2048), an external id (1224) and a session name (64) fit well within this.
     if (hop.length > 4096) {
@@ -151,11 +176,13 @@ const parseAssumeRoles = (value: string | undefined, problems: string[]): string
       continue;
     }
     try {
-      parseAssumeRole(hop, "webhook", ANNOTATIONS.assumeRole);
+      last = parseAssumeRole(hop, "webhook", ANNOTATIONS.assumeRole);
     } catch (error) {
       problems.push((error as Error).message);
+      last = undefined;
     }
   }
+  lastHopOutlivesMargin(ANNOTATIONS.assumeRole, last, problems);
   return hops;
 };
 
@@ -186,6 +213,13 @@ const parseProfileWords = (value: string, problems: string[]): string[] => {
     const profiles = parseProfiles(words, "webhook", ["default"]);
     if (profiles.length > MAX_ANNOTATED_PROFILES) {
       problems.push(`${key} names ${profiles.length} profiles; it takes at most ${MAX_ANNOTATED_PROFILES}`);
+    }
+    for (const p of profiles) {
+      if (p.hops.length > MAX_ASSUME_ROLE_HOPS) {
+        problems.push(
+          `${key} ${p.name} names ${p.hops.length} hops; a profile takes at most ${MAX_ASSUME_ROLE_HOPS}, as ${ANNOTATIONS.assumeRole}`,
+        );
+      } else lastHopOutlivesMargin(`${key} ${p.name}`, p.hops.at(-1), problems);
     }
   } catch (error) {
     problems.push(`${key}: ${(error as Error).message}`);
@@ -264,6 +298,16 @@ const combinationProblems = (config: InjectConfig, a: Readonly<Record<string, st
     // serve refuses --file-owner with no file to give: the sidecar would never start.
     problems.push(
       `${ANNOTATIONS.fileOwner} has no file to own with ${ANNOTATIONS.outputs} "${config.outputs.join(",")}": it applies to the credentials file and the container endpoint's token file; remove it`,
+    );
+  }
+  if (
+    config.profiles !== undefined &&
+    !config.outputs.includes("file") &&
+    !config.outputs.includes("container")
+  ) {
+    // IMDS serves the default profile alone: the named ones would be fetched, and hold /readyz, for nobody.
+    problems.push(
+      `${ANNOTATIONS.profiles} has no output to serve its profiles with ${ANNOTATIONS.outputs} "${config.outputs.join(",")}": IMDS serves one role, the default profile's; add "file" (a section per profile) or "container" (a path per profile) to ${ANNOTATIONS.outputs}, or remove ${ANNOTATIONS.profiles}`,
     );
   }
   const status = a[ANNOTATIONS.status];

@@ -334,6 +334,23 @@ describe("createContainerCredentialsServer with named profiles", () => {
     expect(log.lines.join("\n")).toMatch(/of profile writer/);
   });
 
+  it("logs a failing profile's 500s once a minute, not once per request, counting the ones left out", async () => {
+    const clock = manualClock();
+    const writer = controlledProvider(clock.now);
+    const { addr, log } = await start({ profiles: { writer: writer.provider } }, clock);
+    const at = () =>
+      fetch(`http://127.0.0.1:${addr.port}/v1/credentials/writer`, { headers: { Authorization: TOKEN } });
+    writer.fail(new Error("writer upstream down"));
+    for (let i = 0; i < 50; i++) expect((await at()).status).toBe(500);
+    const warned = () => log.lines.filter((l) => /cannot serve credentials of profile writer/.test(l));
+    expect(warned(), warned().join("\n")).toHaveLength(1);
+    // A minute on, the same failure is logged again, with the count of those left out.
+    clock.advance(61_000);
+    expect((await at()).status).toBe(500);
+    expect(warned()).toHaveLength(2);
+    expect(warned()[1]).toMatch(/\(49 more in the last 61 s not logged\)/);
+  });
+
   it("refuses to listen with a profile name that is not one path segment", async () => {
     const server = createContainerCredentialsServer({
       provider: controlledProvider(Date.now).provider,

@@ -9,6 +9,7 @@ import {
   credentialsServer,
   type ServerOptions,
 } from "../internal/credentials-server.js";
+import { limitedWarnings } from "../internal/limited-warnings.js";
 import { createAuthTokenSource, type ExpectedToken, tokensMatch } from "./auth-token.js";
 
 /** The path the EKS Pod Identity agent serves credentials on. */
@@ -160,11 +161,17 @@ export const createContainerCredentialsServer = (
     ...Object.entries(options.profiles ?? {}).map(([name, provider]) => route(provider, name)),
   ];
   let byPath = new Map<string, Route>();
+  // One line per failure, not per request: a failing profile's path may be asked thousands of times a second.
+  const warnLimited = limitedWarnings(
+    logger,
+    options.runtime?.monotonicNow ?? options.runtime?.now ?? rt.monotonicNow,
+  );
 
   const unavailable =
     (r: Route) =>
     (error: unknown): Reply => {
-      logger?.warn(
+      warnLimited(
+        r.path,
         `credbridge container: cannot serve credentials${r.name === undefined ? "" : ` of profile ${r.name}`}: ${(error as Error)?.message ?? String(error)}; answering 500`,
       );
       return containerError(

@@ -2,6 +2,7 @@ import type { Handler, Reply, RequestContext } from "@credbridge/http";
 import type { AwsCredentialIdentity, Logger } from "@smithy/types";
 import type { CredentialSource } from "../internal/credentials.js";
 import { answerWithCredentials, preparedCredentialsReply } from "../internal/credentials-reply.js";
+import { limitedWarnings } from "../internal/limited-warnings.js";
 import {
   credentialsDocument,
   ec2ErrorPage,
@@ -53,6 +54,8 @@ export interface ImdsRouteDeps {
   principalOf: (credentials: AwsCredentialIdentity) => Principal;
   requireToken: boolean;
   logger: Logger | undefined;
+  /** The clock repeated warnings are spaced on. Default `Date.now`. */
+  now?: (() => number) | undefined;
 }
 
 export const TOKEN_ROUTE = "/latest/api/token";
@@ -91,8 +94,11 @@ interface Route {
 export const createImdsRoutes = (deps: ImdsRouteDeps): Handler => {
   const { tokens, source, identity, principal, principalOf, logger } = deps;
 
+  // One line per failure, not per request: a client may ask thousands of times a second.
+  const warnLimited = limitedWarnings(logger, deps.now ?? Date.now);
   const credentialsFailed = (route: string, error: unknown): Reply => {
-    logger?.warn(
+    warnLimited(
+      "credentials",
       `credbridge imds: cannot serve credentials: ${(error as Error)?.message ?? String(error)}; answering 500`,
     );
     return imdsError(500, route);

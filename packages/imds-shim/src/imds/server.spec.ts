@@ -494,6 +494,18 @@ describe("createImdsServer: credentials from the refresh engine", () => {
     expect(p.state.calls).toBe(2);
   });
 
+  it("logs its 500s once a minute while the provider fails, not once per request", async () => {
+    const { get, p, clock, log } = await start();
+    p.fail(new Error("STS said no"));
+    for (let i = 0; i < 30; i++) expect((await get(CREDS)).status).toBe(500);
+    const warned = () => log.lines.filter((l) => l.includes("cannot serve credentials"));
+    expect(warned()).toHaveLength(1);
+    clock.advance(60_000);
+    expect((await get(CREDS)).status).toBe(500);
+    expect(warned()).toHaveLength(2);
+    expect(warned()[1]).toMatch(/\(29 more in the last 60 s not logged\)/);
+  });
+
   it("lists a configured role name during an outage, as EC2 does, while its credentials answer 500", async () => {
     const { get, p } = await start({ roleArn: undefined, roleName: "app-role" });
     p.fail(new Error("STS is down"));

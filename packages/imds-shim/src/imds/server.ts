@@ -146,6 +146,7 @@ export const createImdsServer = (options: ImdsServerOptions): ImdsServer => {
   };
 
   const handler = createImdsRoutes({
+    now: options.runtime?.monotonicNow ?? options.runtime?.now ?? rt.monotonicNow,
     tokens,
     source,
     identity: () => identity as ImdsIdentity,
