@@ -118,3 +118,34 @@ export const stop = async (child) => {
   child.kill("SIGTERM");
   await gone;
 };
+
+/**
+ * A manual clock for a refresh engine's `runtime` (simulated days in
+ * milliseconds): `runFor(ms, turns)` fires the live timers in order until `ms`
+ * of simulated time have passed, letting the event loop turn `turns` times
+ * after each so the promises it settles run before the next one fires.
+ */
+export const manualClock = (start = Date.parse("2026-01-01T00:00:00Z")) => {
+  let clock = start;
+  const timers = [];
+  const runtime = {
+    now: () => clock,
+    setTimer: (fn, ms) => {
+      const t = { at: clock + ms, fn, live: true };
+      timers.push(t);
+      return { cancel: () => (t.live = false) };
+    },
+  };
+  const runFor = async (ms, turns = 1) => {
+    const end = clock + ms;
+    for (;;) {
+      const next = timers.filter((t) => t.live).sort((a, b) => a.at - b.at)[0];
+      if (!next || next.at > end) break;
+      next.live = false;
+      clock = next.at;
+      next.fn();
+      for (let i = 0; i < turns; i++) await new Promise((r) => setImmediate(r));
+    }
+  };
+  return { now: () => clock, runtime, runFor };
+};

@@ -8,7 +8,7 @@ import { spawn } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { logLine, root, rssOf, stop, workspace } from "./lib.mjs";
+import { logLine, manualClock, root, rssOf, stop, workspace } from "./lib.mjs";
 
 const CLI = join(root, "packages/cli/bin/credbridge.cjs");
 const COUNTS = [1, 4, 16];
@@ -16,28 +16,20 @@ const roleOf = (i) => `arn:aws:iam::111122223333:role/role-${i}`;
 
 /** Upstream calls per hour of one source engine with `n` profile engines on it, serve's windows, 1 h sessions. */
 const callsPerHour = async (refreshing, n) => {
-  let clock = Date.parse("2026-01-01T00:00:00Z");
-  const timers = [];
+  const clock = manualClock();
   let calls = 0;
   const options = {
     minRemainingSeconds: 900,
     mandatoryWindowSeconds: 960,
     advisoryWindowSeconds: 1200,
     jitterSeconds: 60,
-    runtime: {
-      now: () => clock,
-      setTimer: (fn, ms) => {
-        const t = { at: clock + ms, fn, live: true };
-        timers.push(t);
-        return { cancel: () => (t.live = false) };
-      },
-    },
+    runtime: clock.runtime,
   };
   const session = () => ({
     accessKeyId: "A",
     secretAccessKey: "S",
     sessionToken: "T",
-    expiration: new Date(clock + 3600_000),
+    expiration: new Date(clock.now() + 3600_000),
   });
   const source = refreshing(async () => {
     calls++;
@@ -53,15 +45,7 @@ const callsPerHour = async (refreshing, n) => {
   const engines = [source, ...profiles];
   for (const e of engines) e.start();
   await Promise.all(profiles.map((p) => p()));
-  const end = clock + 24 * 3600_000;
-  for (;;) {
-    const next = timers.filter((t) => t.live).sort((a, b) => a.at - b.at)[0];
-    if (!next || next.at > end) break;
-    next.live = false;
-    clock = next.at;
-    next.fn();
-    for (let i = 0; i < 5; i++) await new Promise((r) => setImmediate(r));
-  }
+  await clock.runFor(24 * 3600_000, 5);
   for (const e of engines) e.stop();
   return calls / 24;
 };

@@ -5,15 +5,14 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
-import { logLine, root, rssOf, workspace } from "./lib.mjs";
+import { logLine, manualClock, root, rssOf, workspace } from "./lib.mjs";
 
 const CLI = join(root, "packages/cli/bin/credbridge.cjs");
 const LOAD_SECONDS = 5;
 
 /** Refreshes per simulated day of the engine exactly as `serve` configures it, on a manual clock. */
 const refreshesPerHour = async (refreshing, lifetimeSeconds) => {
-  let clock = Date.parse("2026-01-01T00:00:00Z");
-  const timers = [];
+  const clock = manualClock();
   let calls = 0;
   const engine = refreshing(
     async () => {
@@ -22,34 +21,19 @@ const refreshesPerHour = async (refreshing, lifetimeSeconds) => {
         accessKeyId: "A",
         secretAccessKey: "S",
         sessionToken: "T",
-        expiration: new Date(clock + lifetimeSeconds * 1000),
+        expiration: new Date(clock.now() + lifetimeSeconds * 1000),
       };
     },
     {
       minRemainingSeconds: 900,
       mandatoryWindowSeconds: 960,
       advisoryWindowSeconds: 1200,
-      runtime: {
-        now: () => clock,
-        setTimer: (fn, ms) => {
-          const t = { at: clock + ms, fn, live: true };
-          timers.push(t);
-          return { cancel: () => (t.live = false) };
-        },
-      },
+      runtime: clock.runtime,
     },
   );
   engine.start();
   await new Promise((r) => setImmediate(r));
-  const end = clock + 24 * 3600_000;
-  for (;;) {
-    const next = timers.filter((t) => t.live).sort((a, b) => a.at - b.at)[0];
-    if (!next || next.at > end) break;
-    next.live = false;
-    clock = next.at;
-    next.fn();
-    await new Promise((r) => setImmediate(r));
-  }
+  await clock.runFor(24 * 3600_000);
   engine.stop();
   return calls / 24;
 };

@@ -65,6 +65,18 @@ const botocoreRead = async (file: string, profiles: string[]) => {
   return JSON.parse(stdout) as Record<string, { key: string; arn: string }>;
 };
 
+/** The key a line client got and the ARN STS names it by; the client is closed either way. */
+const keyAndCaller = async (client: ReturnType<typeof startLineClient>) => {
+  try {
+    await client.ready;
+    const got = await client.ask("get");
+    const call = await client.ask("call");
+    return { key: got.creds!.accessKeyId, arn: call.arn! };
+  } finally {
+    await client.close();
+  }
+};
+
 /** aws-sdk-go v1's session chain (what Harbor's registry uses) with AWS_PROFILE, a new process per read. */
 const goRead = async (file: string, profile: string) => {
   const client = startLineClient(
@@ -82,14 +94,7 @@ const goRead = async (file: string, profile: string) => {
     },
     "install Debian's golang-go and golang-github-aws-aws-sdk-go-dev",
   );
-  try {
-    await client.ready;
-    const got = await client.ask("get");
-    const call = await client.ask("call");
-    return { key: got.creds!.accessKeyId, arn: call.arn! };
-  } finally {
-    await client.close();
-  }
+  return keyAndCaller(client);
 };
 
 /** The key STS issued last for `role`. */
@@ -265,14 +270,7 @@ describe("serve with named profiles", () => {
           },
           "run pnpm install: aws-sdk is a test devDependency",
         );
-        try {
-          await client.ready;
-          const got = await client.ask("get");
-          const call = await client.ask("call");
-          return { key: got.creds!.accessKeyId, arn: call.arn! };
-        } finally {
-          await client.close();
-        }
+        return keyAndCaller(client);
       };
       // Served as soon as each profile has its first credentials.
       await expect
