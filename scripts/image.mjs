@@ -282,6 +282,8 @@ export const buildImage = async ({ builder: wanted } = {}) => {
 
   const result = {
     inputs,
+    // What the inputs digest covers, part by part: which one moved when two builds differ.
+    content,
     id,
     config,
     image,

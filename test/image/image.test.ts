@@ -354,7 +354,10 @@ describe("builds in two checkouts sharing the builder's storage", () => {
       expect(await consistent(b2)).toEqual({ tag: b2.id, revision: x, archive: b2.config });
       expect(await consistent(a1)).toEqual({ tag: a1.id, revision: x, archive: a1.config });
       // The same commit builds the same image, in any checkout.
-      expect(b2.id).toBe(a1.id);
+      expect(
+        b2.id,
+        `the same commit built another image: ${JSON.stringify({ a1: a1.content, b2: b2.content })}`,
+      ).toBe(a1.id);
       // B's image of revision y went with its tag: no intermediate or untagged image of it stays.
       expect(await labelled(y)).toBe("");
 

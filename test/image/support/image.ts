@@ -9,6 +9,10 @@ const BUILD = `${REPO}scripts/image.mjs`;
 
 /** What scripts/image.mjs reports (dist/image/build.json). */
 export interface BuiltImage {
+  /** The digest of everything the image is built from. */
+  inputs: string;
+  /** Its parts' digests (the base and the app trees assembled on the host, or the builder's context). */
+  content: Record<string, string>;
   /** The image ID in the builder's storage ("sha256:…"). */
   id: string;
   /** The config's digest ("sha256:…"): what the OCI archive holds. */
