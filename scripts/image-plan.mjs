@@ -115,7 +115,7 @@ export const isCheckoutTag = (out, tag) =>
  * The builder's command line. One tag (the checkout's), the image ID to
  * `iidfile`, the image's platform always; the commit's time for every
  * timestamp (buildah's --timestamp; BuildKit's SOURCE_DATE_EPOCH), so the same
- * commit builds the same image ID. buildah builds without --layers: no
+ * commit builds the same image ID (usually: see the README's image section). buildah builds without --layers: no
  * intermediate images are left, and the Dockerfile makes its two layers from
  * two stages.
  */
