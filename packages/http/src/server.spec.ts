@@ -50,6 +50,37 @@ describe("createHttpServer: the request pipeline", () => {
   });
 });
 
+describe("createHttpServer: a handler's bad reply", () => {
+  it("answers 500 in place of a reply node:http refuses, warns, and keeps serving (a reply without contentType threw out of the request listener)", async () => {
+    const warnings: string[] = [];
+    const logger = { debug() {}, info() {}, warn: (m: string) => warnings.push(m), error() {} };
+    const bad: Record<string, Reply> = {
+      "/no-type": { status: 200, route: "/", body: "x" } as unknown as Reply,
+      "/status": { ...ok("x"), status: 1000 },
+      "/header": { ...ok("x"), headers: { "X-Split": "a\r\nSet-Cookie: b" } },
+      "/body": { ...ok("x"), body: 42 } as unknown as Reply,
+    };
+    const seen: number[] = [];
+    const { port } = await start({
+      logger,
+      handler: ({ path }) => bad[path] ?? ok("fine"),
+      onRequest: ({ status }) => seen.push(status),
+    });
+    const statuses: Record<string, number> = {};
+    for (const path of Object.keys(bad)) {
+      const reply = await rawRequest(port, requestHead("GET", path, port));
+      statuses[path] = reply.status;
+      expect(reply.raw).not.toContain("Set-Cookie");
+    }
+    expect(statuses).toEqual({ "/no-type": 500, "/status": 500, "/header": 500, "/body": 500 });
+    expect((await rawRequest(port, requestHead("GET", "/", port))).status).toBe(200);
+    expect(seen).toEqual([500, 500, 500, 500, 200]);
+    expect(warnings).toHaveLength(4);
+    for (const w of warnings)
+      expect(w).toMatch(/credbridge test: the handler's reply could not be written: /);
+  });
+});
+
 describe("createHttpServer: the request observer", () => {
   it("gets each request's route, status and the handler's outcome, and the server's own refusals without one", async () => {
     const seen: { path: string; status: number; outcome: string | undefined }[] = [];

@@ -129,10 +129,31 @@ export const createPipeline = (config: PipelineConfig, state: PipelineState) => 
   ) => {
     // A refusal may leave the body unread: its connection closes without a reset that would lose it.
     if (close) lingerAfter(res, LINGER_MS);
-    writeReply(res, reply, close || state.draining);
+    const sent = write(res, reply, close || state.draining);
     state.answered(res);
     if (keep) holdUnsent(res, state.budget, state.limits.sendTimeoutMs);
-    observe(method, reply, startedAt);
+    observe(method, sent, startedAt);
+  };
+
+  /**
+   * Writes `reply`, or the 500 in its place when node:http refuses it (a status
+   * out of range, a header value with a line break, a body that is not a
+   * string): a handler's bad reply costs its request, never the server.
+   */
+  const write = (res: ServerResponse, reply: Reply, close: boolean): Reply => {
+    try {
+      writeReply(res, reply, close);
+      return reply;
+    } catch (error) {
+      config.logger?.warn(
+        `credbridge ${config.name}: the handler's reply could not be written: ${(error as Error)?.message}`,
+      );
+      const fallback = config.errorReply(500, "error", "internal error");
+      // node:http may have taken the head already: then the connection cannot carry another.
+      if (res.headersSent) res.destroy();
+      else writeReply(res, fallback, close);
+      return fallback;
+    }
   };
 
   const refuse = (res: ServerResponse, method: string, status: number, startedAt: number) => {
