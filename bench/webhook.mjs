@@ -3,7 +3,9 @@
 // sends them (HTTPS, keep-alive), against bare node:https reading the same
 // body and answering the webhook's own answer as fixed bytes, on the same Node
 // binary (lib.mjs's nodeBinaries), in alternating rounds; the median round
-// counts. The webhook runs with its Deployment's NODE_OPTIONS
+// counts. A third server, the same bare one parsing each review and
+// stringifying its answer, is the floor any webhook in JavaScript stands on
+// (see bench/peers/bare-https.mjs). The webhook runs with its Deployment's NODE_OPTIONS
 // (examples/kubernetes/webhook/webhook.yaml), as it ships.
 import { execFileSync, spawn } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
@@ -180,6 +182,11 @@ const measureNode = async ({ label, bin }) => {
     });
     children.push(bare);
     const barePort = await waitForLine(bare, "stdout", (l) => l.port, "bare https port");
+    const floor = spawn(bin, [BARE, tls.cert, tls.key, join(dir, "answer.json"), "json"], {
+      stdio: ["ignore", "pipe", "inherit"],
+    });
+    children.push(floor);
+    const floorPort = await waitForLine(floor, "stdout", (l) => l.port, "bare https (json) port");
     const script = join(dir, "review.lua");
     writeFileSync(
       script,
@@ -187,12 +194,13 @@ const measureNode = async ({ label, bin }) => {
     );
     const targets = {
       bare: { pid: bare.pid, url: `https://127.0.0.1:${barePort}/mutate?timeout=5s` },
+      floor: { pid: floor.pid, url: `https://127.0.0.1:${floorPort}/mutate?timeout=5s` },
       webhook: { pid: webhook.pid, url: `${url}/mutate?timeout=5s` },
     };
     for (const target of Object.values(targets)) await wrk(target, script, 1); // warm-up
-    const results = { bare: [], webhook: [] };
+    const results = { bare: [], floor: [], webhook: [] };
     for (let round = 0; round < ROUNDS; round++) {
-      for (const name of ["bare", "webhook"]) results[name].push(await wrk(targets[name], script, SECONDS));
+      for (const name of Object.keys(results)) results[name].push(await wrk(targets[name], script, SECONDS));
     }
     const m = (name, key) => median(results[name].map((r) => r[key]));
     const how = `wrk -t2 -c${CONCURRENT}, keep-alive, median of ${ROUNDS} rounds of ${SECONDS} s; ${Buffer.byteLength(body)} B review`;
@@ -222,6 +230,14 @@ const measureNode = async ({ label, bin }) => {
         peer: `bare node:https ${m("bare", "cpu").toFixed(1)} µs`,
         ratio: m("webhook", "cpu") / m("bare", "cpu"),
         note: "parse, mutate, patch, log; the peer only reads the body and writes fixed bytes",
+      },
+      {
+        name: `webhook ${label}: the JSON floor (bare node:https + JSON.parse of the review + JSON.stringify of the answer), p99`,
+        value: m("floor", "p99"),
+        unit: "ms",
+        peer: `bare node:https ${m("bare", "p99").toFixed(2)} ms`,
+        ratio: m("floor", "p99") / m("bare", "p99"),
+        note: `CPU ${m("floor", "cpu").toFixed(1)} µs/review; the webhook at ${(m("webhook", "p99") / m("floor", "p99")).toFixed(2)}× this floor's p99, ${(m("webhook", "cpu") / m("floor", "cpu")).toFixed(2)}× its CPU`,
       },
     ];
   } finally {
