@@ -1,4 +1,5 @@
 import { describeUnknown, describeUnlisted, unknownVariables } from "./args/env-names.js";
+import type { CommandName } from "./args/flags.js";
 import { parseCommandLine } from "./args/parse.js";
 import { commandUsage, generalUsage } from "./args/usage.js";
 import { UsageError } from "./args/usage-error.js";
@@ -8,7 +9,7 @@ import { printable } from "./printable.js";
 import { version } from "./version.js";
 
 /** Commands load on demand: `process` must not pay for the AWS SDK on a cache hit. */
-const COMMAND_MODULES: Record<string, () => Promise<Command>> = {
+const COMMAND_MODULES: { [C in CommandName]: () => Promise<Command<C>> } = {
   serve: async () => (await import("./commands/serve.js")).serveCommand,
   write: async () => (await import("./commands/write.js")).writeCommand,
   process: async () => (await import("./commands/process.js")).processCommand,
@@ -92,7 +93,8 @@ export const main = async (io: MainIo): Promise<number> => {
       stopSignal: io.stopSignal ?? new AbortController().signal,
       onReload: io.onReload ?? (() => {}),
     };
-    const run = await COMMAND_MODULES[parsed.command]!();
+    // The parser refused any other command, and built the flags from this one's table.
+    const run = await COMMAND_MODULES[parsed.command as CommandName]();
     return await run(ctx);
   } catch (error) {
     if (error instanceof UsageError) {

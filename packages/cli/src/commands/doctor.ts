@@ -27,7 +27,7 @@ const fixFor = (error: unknown, label: string, token: TokenFileReport | undefine
 };
 
 /** `credbridge doctor`: what people script by hand when IRSA or Pod Identity misbehaves. */
-export const doctorCommand: Command = async (ctx) => {
+export const doctorCommand: Command<"doctor"> = async (ctx) => {
   const chain = buildChain(ctx.flags, ctx.env, undefined, "doctor");
   const report: DoctorReport = {
     ok: true,

@@ -15,7 +15,7 @@ const shown = (value: string): string => JSON.stringify(value.length > 80 ? `${v
  * for `aws iam put-role-policy`: the registry's S3 actions and, with
  * --self-assume, sts:AssumeRole on the role itself.
  */
-export const permissionPolicyCommand: Command = async (ctx) => {
+export const permissionPolicyCommand: Command<"permission-policy"> = async (ctx) => {
   const f = ctx.flags;
   const fail = (message: string) => new UsageError(message, "permission-policy");
   const bucket = f["s3-bucket"] as string | undefined;

@@ -11,7 +11,7 @@ const REFRESH_WINDOW_MS = 15 * 60_000;
  * neither core nor the AWS SDK, so the AWS CLI calling it before every command
  * pays only Node's start-up.
  */
-export const processCommand: Command = async (ctx) => {
+export const processCommand: Command<"process"> = async (ctx) => {
   const dir = (ctx.flags["cache-dir"] as string | undefined) ?? defaultCacheDir(ctx.env);
   // The cache is an optimisation: without a home to keep it in, every call asks the source.
   if (dir === undefined && ctx.flags["no-cache"] !== true) {

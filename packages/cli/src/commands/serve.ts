@@ -69,7 +69,7 @@ const pickImdsProfile = (asked: string[] | undefined, profiles: ServedProfile[])
  * every profile a section of the file and a path of the container endpoint,
  * IMDS the one --imds-profile names.
  */
-export const serveCommand: Command = async (ctx) => {
+export const serveCommand: Command<"serve"> = async (ctx) => {
   const f = ctx.flags;
   const { logger } = ctx;
   const wantsFile = f["credentials-file"] !== undefined;

@@ -11,7 +11,7 @@ import { assumedByTrustPolicy, irsaTrustPolicy, podIdentityTrustPolicy } from ".
 const K8S_NAME = /^[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$/;
 
 /** `credbridge trust-policy`: the IAM trust policy JSON for IRSA or EKS Pod Identity. */
-export const trustPolicyCommand: Command = async (ctx) => {
+export const trustPolicyCommand: Command<"trust-policy"> = async (ctx) => {
   const f = ctx.flags;
   const fail = (message: string) => new UsageError(message, "trust-policy");
   const irsa = f.irsa === true;

@@ -17,7 +17,7 @@ const required = (value: unknown, flag: string): string => {
 };
 
 /** `credbridge webhook`: serves the mutating admission webhook until SIGTERM. */
-export const webhookCommand: Command = async (ctx) => {
+export const webhookCommand: Command<"webhook"> = async (ctx) => {
   const f = ctx.flags;
   const at = parseHostPort(required(f.listen, "listen"), "listen", "webhook");
   const metricsAt =
