@@ -295,5 +295,28 @@ export type CommandName = keyof typeof COMMAND_TABLE;
 /** The flags `command` is run with, typed from its table. */
 export type CommandFlags<C extends CommandName> = FlagValues<(typeof COMMAND_TABLE)[C]["flags"]>;
 
+/** What the source reads (`sourceReads`, the process cache's key): the source flags alone. */
+export type SourceFlags = FlagValues<typeof SOURCE_FLAGS>;
+
+/**
+ * What building the chain reads, shared by `serve`, `write`, `process` and `doctor`: the source
+ * flags, the named profiles (not `write`'s) and `--profile` (not `doctor`'s).
+ */
+export type ChainFlags = FlagValues<
+  typeof SOURCE_FLAGS & typeof PROFILE_FLAGS & Pick<typeof FILE_FLAGS, "profile">
+>;
+
+/** The credentials-file flags `serve` and `write` share. */
+export type FileFlags = FlagValues<typeof FILE_FLAGS>;
+
+/** The margin `serve` and `write` keep, on the chain they build. */
+export type MarginFlags = ChainFlags & FlagValues<{ "min-remaining": typeof MIN_REMAINING }>;
+
+/** The role the policy commands print for. */
+export type PolicyRoleFlags = FlagValues<{
+  "role-arn": typeof ROLE_OF_POLICY;
+  "self-assume": typeof SELF_ASSUME_POLICY;
+}>;
+
 /** `role-arn` → `CREDBRIDGE_ROLE_ARN`. */
 export const envNameOf = (flag: string): string => `CREDBRIDGE_${flag.toUpperCase().replaceAll("-", "_")}`;

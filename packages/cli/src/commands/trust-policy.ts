@@ -27,7 +27,7 @@ export const trustPolicyCommand: Command<"trust-policy"> = async (ctx) => {
     // The pod role's own flags, when typed with --assumed-by (the sidecar's variables may well be set).
     refuseIgnored(
       ctx,
-      ["role-arn", "self-assume"].filter((flag) => ctx.origins[flag] === "argv"),
+      (["role-arn", "self-assume"] as const).filter((flag) => ctx.origins[flag] === "argv"),
       "with --assumed-by (the trusted role is --assumed-by itself)",
     );
     if (!parseRoleArn(assumedBy)) {
