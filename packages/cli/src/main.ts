@@ -65,7 +65,7 @@ export const main = async (io: MainIo): Promise<number> => {
     }
     // Helpers whose stderr a parent tool shows (credential_process) stay quiet unless asked.
     const quiet = parsed.command === "process";
-    const level: LogLevel = (levelFlag as LogLevel | undefined) ?? (quiet ? "error" : "info");
+    const level: LogLevel = levelFlag ?? (quiet ? "error" : "info");
     const logger = jsonLogger(level, io.stderr);
     if (io.captureWarnings) routeProcessWarnings(logger, quiet ? "debug" : "warn");
     // A mistyped variable is otherwise ignored in silence (a sidecar started

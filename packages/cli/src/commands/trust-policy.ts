@@ -16,7 +16,7 @@ export const trustPolicyCommand: Command<"trust-policy"> = async (ctx) => {
   const fail = (message: string) => new UsageError(message, "trust-policy");
   const irsa = f.irsa === true;
   const pod = f["pod-identity"] === true;
-  const assumedBy = f["assumed-by"] as string | undefined;
+  const assumedBy = f["assumed-by"];
   if (assumedBy !== undefined) {
     if (irsa || pod) {
       throw fail(
@@ -35,11 +35,7 @@ export const trustPolicyCommand: Command<"trust-policy"> = async (ctx) => {
         `--assumed-by ${JSON.stringify(assumedBy)} is not a role ARN (arn:aws:iam::<12-digit account>:role/<name>)`,
       );
     }
-    ctx.stdout(
-      printPolicy(
-        assumedByTrustPolicy({ principalArn: assumedBy, externalId: f["external-id"] as string | undefined }),
-      ),
-    );
+    ctx.stdout(printPolicy(assumedByTrustPolicy({ principalArn: assumedBy, externalId: f["external-id"] })));
     return 0;
   }
   if (f["external-id"] !== undefined) throw fail("--external-id goes with --assumed-by");
@@ -57,9 +53,9 @@ export const trustPolicyCommand: Command<"trust-policy"> = async (ctx) => {
     ctx.stdout(printPolicy(podIdentityTrustPolicy({ selfAssumeRoleArn })));
     return 0;
   }
-  const issuer = f["oidc-issuer"] as string | undefined;
-  const namespace = f.namespace as string | undefined;
-  const serviceAccount = f["service-account"] as string | undefined;
+  const issuer = f["oidc-issuer"];
+  const namespace = f.namespace;
+  const serviceAccount = f["service-account"];
   const missing = [
     !issuer && "--oidc-issuer",
     !namespace && "--namespace",
@@ -78,7 +74,7 @@ export const trustPolicyCommand: Command<"trust-policy"> = async (ctx) => {
     if (!K8S_NAME.test(value))
       throw fail(`${flag} "${value}" is not a Kubernetes name (lower-case letters, digits, '-', '.')`);
   }
-  const given = f["account-id"] as string | undefined;
+  const given = f["account-id"];
   if (given !== undefined && !/^\d{12}$/.test(given)) {
     throw fail(`--account-id must be 12 digits, got "${given}"`);
   }
