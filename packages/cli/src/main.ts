@@ -1,5 +1,5 @@
 import { describeUnknown, describeUnlisted, unknownVariables } from "./args/env-names.js";
-import type { CommandName } from "./args/flags.js";
+import type { CommandName, CommonFlags } from "./args/flags.js";
 import { parseCommandLine } from "./args/parse.js";
 import { commandUsage, generalUsage } from "./args/usage.js";
 import { UsageError } from "./args/usage-error.js";
@@ -52,11 +52,12 @@ export const main = async (io: MainIo): Promise<number> => {
       io.stdout(`${version()}\n`);
       return 0;
     }
-    if (parsed.flags.help === true) {
+    const common: CommonFlags = parsed.flags;
+    if (common.help === true) {
       io.stdout(`${commandUsage(parsed.command)}\n`);
       return 0;
     }
-    const levelFlag = parsed.flags["log-level"];
+    const levelFlag = common["log-level"];
     if (levelFlag !== undefined && !isLogLevel(levelFlag)) {
       throw new UsageError(
         `--log-level must be debug, info, warn or error; got "${String(levelFlag)}"`,

@@ -127,6 +127,9 @@ export interface CommandSpec {
   flags: FlagTable;
 }
 
+/** The flags every command has: main reads them before the command runs. */
+type CommonTable = Pick<typeof SOURCE_FLAGS, "help" | "log-level">;
+
 /** Every command's table, each flag's type kept: {@link CommandFlags} derives from it. */
 const COMMAND_TABLE = {
   serve: {
@@ -285,7 +288,7 @@ const COMMAND_TABLE = {
       help: SOURCE_FLAGS.help,
     },
   },
-} satisfies Record<string, CommandSpec>;
+} satisfies Record<string, CommandSpec & { flags: CommonTable }>;
 
 /** The commands by name, for the parser, usage and the variables' names. */
 export const COMMANDS: Record<string, CommandSpec> = COMMAND_TABLE;
@@ -294,6 +297,8 @@ export type CommandName = keyof typeof COMMAND_TABLE;
 
 /** The flags `command` is run with, typed from its table. */
 export type CommandFlags<C extends CommandName> = FlagValues<(typeof COMMAND_TABLE)[C]["flags"]>;
+
+export type CommonFlags = FlagValues<CommonTable>;
 
 /** What the source reads (`sourceReads`, the process cache's key): the source flags alone. */
 export type SourceFlags = FlagValues<typeof SOURCE_FLAGS>;
