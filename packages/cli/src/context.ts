@@ -1,11 +1,15 @@
 import type { Runtime } from "@credbridge/core";
+import type { CommandFlags, CommandName } from "./args/flags.js";
 import type { ParsedFlags } from "./args/parse.js";
 import type { JsonLogger } from "./log.js";
 
-/** What every command runs with: injected so tests run commands in process. */
-export interface CommandContext {
+/**
+ * What every command runs with: injected so tests run commands in process. `F`, its flags:
+ * a command's own (see {@link Command}), or the subset a helper shared by several reads.
+ */
+export interface CommandContext<F = ParsedFlags> {
   command: string;
-  flags: ParsedFlags;
+  flags: F;
   origins: Record<string, string>;
   env: Readonly<Record<string, string | undefined>>;
   stdout: (text: string) => void;
@@ -24,7 +28,8 @@ export interface CommandContext {
   onReload: (listener: () => void) => void;
 }
 
-export type Command = (ctx: CommandContext) => Promise<number>;
+/** The command named `C`, run with the flags its table defines. */
+export type Command<C extends CommandName> = (ctx: CommandContext<CommandFlags<C>>) => Promise<number>;
 
 /** The parts of core's runtime that tell time. */
 export type ClockOptions = Partial<Pick<Runtime, "now" | "monotonicNow" | "setTimer" | "sleep">>;

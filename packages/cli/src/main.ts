@@ -1,4 +1,5 @@
 import { describeUnknown, describeUnlisted, unknownVariables } from "./args/env-names.js";
+import type { CommandName, CommonFlags } from "./args/flags.js";
 import { parseCommandLine } from "./args/parse.js";
 import { commandUsage, generalUsage } from "./args/usage.js";
 import { UsageError } from "./args/usage-error.js";
@@ -8,7 +9,7 @@ import { printable } from "./printable.js";
 import { version } from "./version.js";
 
 /** Commands load on demand: `process` must not pay for the AWS SDK on a cache hit. */
-const COMMAND_MODULES: Record<string, () => Promise<Command>> = {
+const COMMAND_MODULES: { [C in CommandName]: () => Promise<Command<C>> } = {
   serve: async () => (await import("./commands/serve.js")).serveCommand,
   write: async () => (await import("./commands/write.js")).writeCommand,
   process: async () => (await import("./commands/process.js")).processCommand,
@@ -51,11 +52,12 @@ export const main = async (io: MainIo): Promise<number> => {
       io.stdout(`${version()}\n`);
       return 0;
     }
-    if (parsed.flags.help === true) {
+    const common: CommonFlags = parsed.flags;
+    if (common.help === true) {
       io.stdout(`${commandUsage(parsed.command)}\n`);
       return 0;
     }
-    const levelFlag = parsed.flags["log-level"];
+    const levelFlag = common["log-level"];
     if (levelFlag !== undefined && !isLogLevel(levelFlag)) {
       throw new UsageError(
         `--log-level must be debug, info, warn or error; got "${String(levelFlag)}"`,
@@ -64,7 +66,7 @@ export const main = async (io: MainIo): Promise<number> => {
     }
     // Helpers whose stderr a parent tool shows (credential_process) stay quiet unless asked.
     const quiet = parsed.command === "process";
-    const level: LogLevel = (levelFlag as LogLevel | undefined) ?? (quiet ? "error" : "info");
+    const level: LogLevel = levelFlag ?? (quiet ? "error" : "info");
     const logger = jsonLogger(level, io.stderr);
     if (io.captureWarnings) routeProcessWarnings(logger, quiet ? "debug" : "warn");
     // A mistyped variable is otherwise ignored in silence (a sidecar started
@@ -92,7 +94,8 @@ export const main = async (io: MainIo): Promise<number> => {
       stopSignal: io.stopSignal ?? new AbortController().signal,
       onReload: io.onReload ?? (() => {}),
     };
-    const run = await COMMAND_MODULES[parsed.command]!();
+    // The parser refused any other command, and built the flags from this one's table.
+    const run = await COMMAND_MODULES[parsed.command as CommandName]();
     return await run(ctx);
   } catch (error) {
     if (error instanceof UsageError) {

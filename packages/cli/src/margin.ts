@@ -1,5 +1,6 @@
 import { CredbridgeError } from "@credbridge/core";
 import type { AwsCredentialIdentityProvider } from "@smithy/types";
+import type { MarginFlags } from "./args/flags.js";
 import { UsageError } from "./args/usage-error.js";
 import type { CommandContext } from "./context.js";
 import { type BuiltChain, buildChain, type SessionLength } from "./source.js";
@@ -73,7 +74,7 @@ export const credentialsOutliveMargin = (
  * credentials it returns (`provider`).
  */
 export const chainOutlivingMargin = (
-  ctx: Pick<CommandContext, "flags" | "env" | "logger" | "now">,
+  ctx: Pick<CommandContext<MarginFlags>, "flags" | "env" | "logger" | "now">,
   command: string,
 ): {
   chain: BuiltChain;
@@ -82,8 +83,7 @@ export const chainOutlivingMargin = (
   source: string;
   minRemainingSeconds: number;
 } => {
-  const minRemainingSeconds =
-    (ctx.flags["min-remaining"] as number | undefined) ?? DEFAULT_MIN_REMAINING_SECONDS;
+  const minRemainingSeconds = ctx.flags["min-remaining"] ?? DEFAULT_MIN_REMAINING_SECONDS;
   const chain = buildChain(ctx.flags, ctx.env, ctx.logger, command);
   checkSessionOutlivesMargin(chain.session, minRemainingSeconds, command);
   for (const profile of chain.profiles)

@@ -12,13 +12,14 @@ import {
 } from "@credbridge/core";
 import type { AwsCredentialIdentityProvider, Logger } from "@smithy/types";
 import { parseAssumeRole } from "./args/assume-role.js";
-import type { ParsedFlags } from "./args/parse.js";
+import type { ChainFlags } from "./args/flags.js";
 import { parseProfiles } from "./args/profiles.js";
 import { roleArnProblem } from "./args/role-arn.js";
 import { UsageError } from "./args/usage-error.js";
 
 export type SourceKind = "auto" | "web-identity" | "pod-identity" | "default";
-const KINDS = new Set<SourceKind>(["auto", "web-identity", "pod-identity", "default"]);
+const KINDS = new Set<string>(["auto", "web-identity", "pod-identity", "default"]);
+const isSourceKind = (kind: string): kind is SourceKind => KINDS.has(kind);
 
 /** One link of the chain; `provider` yields the credentials after this link. */
 export interface ChainStep {
@@ -75,11 +76,11 @@ const chained = (seconds: number | undefined, setBy: string): SessionLength => {
 };
 
 const sessionOf = (
-  flags: ParsedFlags,
+  flags: ChainFlags,
   hops: readonly RoleHop[],
   source: AmbientDetection["source"],
 ): SessionLength | undefined => {
-  const duration = flags.duration as number | undefined;
+  const duration = flags.duration;
   const last = hops.at(-1);
   if (last) {
     const spec = `--assume-role ${last.roleArn}${last.durationSeconds === undefined ? "" : `,duration=${last.durationSeconds}`}`;
@@ -90,8 +91,6 @@ const sessionOf = (
   if (source === "web-identity") return requested(duration, `web identity${asked}`);
   return undefined;
 };
-
-const str = (flags: ParsedFlags, name: string): string | undefined => flags[name] as string | undefined;
 
 /** One step per hop, each signed by the step before: `previous` first. */
 export const hopSteps = (previous: AwsCredentialIdentityProvider, hops: readonly RoleHop[]): ChainStep[] => {
@@ -109,29 +108,29 @@ const hopSpec = (hop: RoleHop): string =>
 
 /** The source, the self-assume step and the --assume-role hops, from flags and env. */
 export const buildChain = (
-  flags: ParsedFlags,
+  flags: ChainFlags,
   env: Readonly<Record<string, string | undefined>>,
   logger: Logger | undefined,
   command: string,
 ): BuiltChain => {
-  const kind = (str(flags, "source") ?? "auto") as SourceKind;
-  if (!KINDS.has(kind)) {
+  const kind = flags.source ?? "auto";
+  if (!isSourceKind(kind)) {
     throw new UsageError(
       `--source must be one of auto, web-identity, pod-identity, default; got "${kind}"`,
       command,
     );
   }
   const runtime = { env, logger };
-  const sts = { region: str(flags, "region"), stsEndpoint: str(flags, "sts-endpoint") };
-  const durationSeconds = flags.duration as number | undefined;
+  const sts = { region: flags.region, stsEndpoint: flags["sts-endpoint"] };
+  const durationSeconds = flags.duration;
   const webIdentity = {
     ...sts,
-    roleArn: str(flags, "role-arn"),
-    tokenFile: str(flags, "web-identity-token-file"),
-    roleSessionName: str(flags, "role-session-name"),
+    roleArn: flags["role-arn"],
+    tokenFile: flags["web-identity-token-file"],
+    roleSessionName: flags["role-session-name"],
     durationSeconds,
   };
-  const hops: RoleHop[] = ((flags["assume-role"] as string[] | undefined) ?? []).map((spec) => ({
+  const hops: RoleHop[] = (flags["assume-role"] ?? []).map((spec) => ({
     ...sts,
     ...parseAssumeRole(spec, command),
     runtime,
@@ -160,8 +159,8 @@ export const buildChain = (
       label: "self-assume",
       provider: selfAssume(previous, {
         ...sts,
-        roleArn: str(flags, "role-arn"),
-        roleSessionName: str(flags, "role-session-name"),
+        roleArn: flags["role-arn"],
+        roleSessionName: flags["role-session-name"],
         durationSeconds,
         runtime,
       }),
@@ -170,10 +169,8 @@ export const buildChain = (
   const base = [...steps];
   steps.push(...hopSteps(steps.at(-1)!.provider, hops));
   // `process --profile` picks a named profile; elsewhere --profile names the default one's section.
-  const defaultName = command === "process" ? "default" : (str(flags, "profile") ?? "default");
-  const profiles = parseProfiles(flags["profile-assume-role"] as string[] | undefined, command, [
-    defaultName,
-  ]).map(
+  const defaultName = command === "process" ? "default" : (flags.profile ?? "default");
+  const profiles = parseProfiles(flags["profile-assume-role"], command, [defaultName]).map(
     (p): ProfileChain => ({
       name: p.name,
       hops: p.hops.map((hop) => ({ ...sts, ...hop, runtime })),

@@ -1,15 +1,15 @@
 import { checkFileOwner } from "@credbridge/writer";
-import type { ParsedFlags } from "./parse.js";
+import type { FileFlags } from "./flags.js";
 
 /** The credentials-file flags shared by `serve` and `write`, as writer options. */
-export const fileOptions = (flags: ParsedFlags) => {
+export const fileOptions = (flags: FileFlags) => {
   // Both checked as parsed (fileModeProblem, fileOwnerProblem), naming the flag or its variable.
-  const rawMode = flags["file-mode"] as string | undefined;
+  const rawMode = flags["file-mode"];
   const mode = rawMode === undefined ? undefined : Number.parseInt(rawMode.replace(/^0o/i, ""), 8);
-  const owner = flags["file-owner"] as string | undefined;
+  const owner = flags["file-owner"];
   return {
-    path: flags["credentials-file"] as string | undefined,
-    profile: (flags.profile as string | undefined) ?? "default",
+    path: flags["credentials-file"],
+    profile: flags.profile ?? "default",
     mode,
     owner,
   };

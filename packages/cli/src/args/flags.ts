@@ -10,7 +10,22 @@ export interface FlagSpec {
 
 export type FlagTable = Record<string, FlagSpec>;
 
-export const SOURCE_FLAGS: FlagTable = {
+/** What the parser gives a flag of each type. */
+interface FlagValueOfType {
+  string: string;
+  boolean: boolean;
+  integer: number;
+  list: string[];
+}
+
+/**
+ * A command's parsed flags, typed from its table: a flag is absent when neither the command
+ * line nor its variable gave it (a boolean too: false only when its variable says so), so a
+ * misspelt name or a value read as the wrong type is a type error.
+ */
+export type FlagValues<T extends FlagTable> = { readonly [K in keyof T]?: FlagValueOfType[T[K]["type"]] };
+
+export const SOURCE_FLAGS = {
   source: {
     type: "string",
     value: "auto|web-identity|pod-identity|default",
@@ -53,18 +68,18 @@ export const SOURCE_FLAGS: FlagTable = {
   },
   "log-level": { type: "string", value: "debug|info|warn|error", help: "log threshold (default info)" },
   help: { type: "boolean", help: "show this help" },
-};
+} satisfies FlagTable;
 
 /** Named profiles: several chains from the pod's one source, in `serve`, `process` and `doctor`. */
-const PROFILE_FLAGS: FlagTable = {
+const PROFILE_FLAGS = {
   "profile-assume-role": {
     type: "list",
     value: "NAME=ARN[,external-id=ID][,session-name=NAME][,duration=SECONDS]",
     help: "a named profile's next hop from the pod's one source (repeatable: each names its profile; a profile's hops in the order given)",
   },
-};
+} satisfies FlagTable;
 
-const FILE_FLAGS: FlagTable = {
+const FILE_FLAGS = {
   "credentials-file": {
     type: "string",
     value: "PATH",
@@ -81,32 +96,42 @@ const FILE_FLAGS: FlagTable = {
     value: "UID:GID",
     help: "chown the credentials file, for an application running as another user",
   },
-};
+} satisfies FlagTable;
 
 /** The margin `serve` and `write` keep: their sessions must outlive it. */
-const MIN_REMAINING: FlagSpec = {
+const MIN_REMAINING = {
   type: "integer",
   value: "SECONDS",
   help: "never serve or write credentials with less left than this; sessions must last longer (default 900)",
-};
+} satisfies FlagSpec;
 
 /**
  * The policy commands' role: the same flag and variable as the sources' `--role-arn`, so that
  * run in the sidecar (AWS_ROLE_ARN, CREDBRIDGE_SELF_ASSUME=true) they describe that sidecar's role.
  */
-const ROLE_OF_POLICY: FlagSpec = {
+const ROLE_OF_POLICY = {
   type: "string",
   value: "ARN",
   help: "the role the policy is for (default AWS_ROLE_ARN, which IRSA sets in the pod)",
-};
+} satisfies FlagSpec;
 
 /** `--self-assume` means one thing everywhere: the role assumes itself, as `serve --self-assume` does. */
-const SELF_ASSUME_POLICY: FlagSpec = {
+const SELF_ASSUME_POLICY = {
   type: "boolean",
   help: "the role assumes itself, as serve --self-assume does: let it (needs the role: --role-arn)",
-};
+} satisfies FlagSpec;
 
-export const COMMANDS: Record<string, { summary: string; flags: FlagTable }> = {
+/** A command's summary and flags, as usage prints them. */
+export interface CommandSpec {
+  summary: string;
+  flags: FlagTable;
+}
+
+/** The flags every command has: main reads them before the command runs. */
+type CommonTable = Pick<typeof SOURCE_FLAGS, "help" | "log-level">;
+
+/** Every command's table, each flag's type kept: {@link CommandFlags} derives from it. */
+const COMMAND_TABLE = {
   serve: {
     summary: "run as a sidecar: keep a credentials file fresh and serve IMDS and container credentials",
     flags: {
@@ -210,8 +235,8 @@ export const COMMANDS: Record<string, { summary: string; flags: FlagTable }> = {
         value: "IMAGE",
         help: "image with `ip` that puts the IMDS address on loopback (default busybox:1.37)",
       },
-      "log-level": SOURCE_FLAGS["log-level"]!,
-      help: SOURCE_FLAGS.help!,
+      "log-level": SOURCE_FLAGS["log-level"],
+      help: SOURCE_FLAGS.help,
     },
   },
   "trust-policy": {
@@ -239,8 +264,8 @@ export const COMMANDS: Record<string, { summary: string; flags: FlagTable }> = {
         value: "ID",
         help: "with --assumed-by: require this external id (the hop's external-id=)",
       },
-      "log-level": SOURCE_FLAGS["log-level"]!,
-      help: SOURCE_FLAGS.help!,
+      "log-level": SOURCE_FLAGS["log-level"],
+      help: SOURCE_FLAGS.help,
     },
   },
   "permission-policy": {
@@ -259,11 +284,44 @@ export const COMMANDS: Record<string, { summary: string; flags: FlagTable }> = {
       "role-arn": ROLE_OF_POLICY,
       "self-assume": SELF_ASSUME_POLICY,
       ...PROFILE_FLAGS,
-      "log-level": SOURCE_FLAGS["log-level"]!,
-      help: SOURCE_FLAGS.help!,
+      "log-level": SOURCE_FLAGS["log-level"],
+      help: SOURCE_FLAGS.help,
     },
   },
-};
+} satisfies Record<string, CommandSpec & { flags: CommonTable }>;
+
+/** The commands by name, for the parser, usage and the variables' names. */
+export const COMMANDS: Record<string, CommandSpec> = COMMAND_TABLE;
+
+export type CommandName = keyof typeof COMMAND_TABLE;
+
+/** The flags `command` is run with, typed from its table. */
+export type CommandFlags<C extends CommandName> = FlagValues<(typeof COMMAND_TABLE)[C]["flags"]>;
+
+export type CommonFlags = FlagValues<CommonTable>;
+
+/** What the source reads (`sourceReads`, the process cache's key): the source flags alone. */
+export type SourceFlags = FlagValues<typeof SOURCE_FLAGS>;
+
+/**
+ * What building the chain reads, shared by `serve`, `write`, `process` and `doctor`: the source
+ * flags, the named profiles (not `write`'s) and `--profile` (not `doctor`'s).
+ */
+export type ChainFlags = FlagValues<
+  typeof SOURCE_FLAGS & typeof PROFILE_FLAGS & Pick<typeof FILE_FLAGS, "profile">
+>;
+
+/** The credentials-file flags `serve` and `write` share. */
+export type FileFlags = FlagValues<typeof FILE_FLAGS>;
+
+/** The margin `serve` and `write` keep, on the chain they build. */
+export type MarginFlags = ChainFlags & FlagValues<{ "min-remaining": typeof MIN_REMAINING }>;
+
+/** The role the policy commands print for. */
+export type PolicyRoleFlags = FlagValues<{
+  "role-arn": typeof ROLE_OF_POLICY;
+  "self-assume": typeof SELF_ASSUME_POLICY;
+}>;
 
 /** `role-arn` → `CREDBRIDGE_ROLE_ARN`. */
 export const envNameOf = (flag: string): string => `CREDBRIDGE_${flag.toUpperCase().replaceAll("-", "_")}`;

@@ -6,7 +6,11 @@ import { UsageError } from "./usage-error.js";
  * its variable): a setting accepted and then ignored leaves its user believing it holds. A
  * boolean counts as given only when true.
  */
-export const refuseIgnored = (ctx: CommandContext, flags: readonly string[], unless: string): void => {
+export const refuseIgnored = <F>(
+  ctx: CommandContext<F>,
+  flags: readonly (keyof F & string)[],
+  unless: string,
+): void => {
   const given = flags.filter((flag) => ctx.flags[flag] !== undefined && ctx.flags[flag] !== false);
   if (given.length === 0) return;
   const named = given.map((flag) => (ctx.origins[flag] === "argv" ? `--${flag}` : ctx.origins[flag]!));

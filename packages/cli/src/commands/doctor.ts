@@ -27,7 +27,7 @@ const fixFor = (error: unknown, label: string, token: TokenFileReport | undefine
 };
 
 /** `credbridge doctor`: what people script by hand when IRSA or Pod Identity misbehaves. */
-export const doctorCommand: Command = async (ctx) => {
+export const doctorCommand: Command<"doctor"> = async (ctx) => {
   const chain = buildChain(ctx.flags, ctx.env, undefined, "doctor");
   const report: DoctorReport = {
     ok: true,
@@ -35,8 +35,7 @@ export const doctorCommand: Command = async (ctx) => {
     environment: inspectEnvironment(ctx.env),
     steps: [],
   };
-  const tokenPath =
-    (ctx.flags["web-identity-token-file"] as string | undefined) ?? ctx.env.AWS_WEB_IDENTITY_TOKEN_FILE;
+  const tokenPath = ctx.flags["web-identity-token-file"] ?? ctx.env.AWS_WEB_IDENTITY_TOKEN_FILE;
   if (tokenPath) {
     const variable = ctx.flags["web-identity-token-file"]
       ? "--web-identity-token-file"
@@ -54,8 +53,8 @@ export const doctorCommand: Command = async (ctx) => {
   const { STSClient, GetCallerIdentityCommand } = await import("@aws-sdk/client-sts");
   const sts = resolveStsSettings(
     {
-      region: ctx.flags.region as string | undefined,
-      stsEndpoint: ctx.flags["sts-endpoint"] as string | undefined,
+      region: ctx.flags.region,
+      stsEndpoint: ctx.flags["sts-endpoint"],
     },
     ctx.env,
   );

@@ -15,19 +15,18 @@ const shown = (value: string): string => JSON.stringify(value.length > 80 ? `${v
  * for `aws iam put-role-policy`: the registry's S3 actions and, with
  * --self-assume, sts:AssumeRole on the role itself.
  */
-export const permissionPolicyCommand: Command = async (ctx) => {
+export const permissionPolicyCommand: Command<"permission-policy"> = async (ctx) => {
   const f = ctx.flags;
   const fail = (message: string) => new UsageError(message, "permission-policy");
-  const bucket = f["s3-bucket"] as string | undefined;
-  const rawPrefix = f["s3-prefix"] as string | undefined;
+  const bucket = f["s3-bucket"];
+  const rawPrefix = f["s3-prefix"];
   const role = policyRole(ctx);
   const selfAssume = f["self-assume"] === true;
   if (rawPrefix !== undefined && bucket === undefined) throw fail("--s3-prefix needs --s3-bucket");
   // Named profiles' first hops are assumed by the pod's role (itself after --self-assume).
-  const profileRoleArns = parseProfiles(
-    f["profile-assume-role"] as string[] | undefined,
-    "permission-policy",
-  ).map((p) => p.hops[0]!.roleArn);
+  const profileRoleArns = parseProfiles(f["profile-assume-role"], "permission-policy").map(
+    (p) => p.hops[0]!.roleArn,
+  );
   for (const arn of profileRoleArns) {
     if (!parseRoleArn(arn)) throw fail(`--profile-assume-role: "${arn}" is not a role ARN`);
   }

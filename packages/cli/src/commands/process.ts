@@ -11,8 +11,8 @@ const REFRESH_WINDOW_MS = 15 * 60_000;
  * neither core nor the AWS SDK, so the AWS CLI calling it before every command
  * pays only Node's start-up.
  */
-export const processCommand: Command = async (ctx) => {
-  const dir = (ctx.flags["cache-dir"] as string | undefined) ?? defaultCacheDir(ctx.env);
+export const processCommand: Command<"process"> = async (ctx) => {
+  const dir = ctx.flags["cache-dir"] ?? defaultCacheDir(ctx.env);
   // The cache is an optimisation: without a home to keep it in, every call asks the source.
   if (dir === undefined && ctx.flags["no-cache"] !== true) {
     // Said as core says it, without loading core: a cache hit must not pay for it.
@@ -41,7 +41,7 @@ export const processCommand: Command = async (ctx) => {
     ]);
   const chain = buildChain(ctx.flags, ctx.env, ctx.logger, "process");
   // CREDBRIDGE_PROFILE beside the sidecar is serve's name for the default profile's section.
-  const asked = ctx.flags.profile as string | undefined;
+  const asked = ctx.flags.profile;
   const fromServe =
     ctx.origins.profile !== undefined &&
     ctx.origins.profile !== "argv" &&

@@ -69,24 +69,23 @@ const pickImdsProfile = (asked: string[] | undefined, profiles: ServedProfile[])
  * every profile a section of the file and a path of the container endpoint,
  * IMDS the one --imds-profile names.
  */
-export const serveCommand: Command = async (ctx) => {
+export const serveCommand: Command<"serve"> = async (ctx) => {
   const f = ctx.flags;
   const { logger } = ctx;
   const wantsFile = f["credentials-file"] !== undefined;
-  const imdsAt = f.imds === undefined ? undefined : parseHostPort(f.imds as string, "imds", "serve");
+  const imdsAt = f.imds === undefined ? undefined : parseHostPort(f.imds, "imds", "serve");
   const containerAt =
     f["container-endpoint"] === undefined
       ? undefined
-      : parseHostPort(f["container-endpoint"] as string, "container-endpoint", "serve");
-  const metricsAt =
-    f.metrics === undefined ? undefined : parseHostPort(f.metrics as string, "metrics", "serve");
+      : parseHostPort(f["container-endpoint"], "container-endpoint", "serve");
+  const metricsAt = f.metrics === undefined ? undefined : parseHostPort(f.metrics, "metrics", "serve");
   if (!wantsFile && !imdsAt && !containerAt) {
     throw new UsageError(
       "serve needs at least one output: --credentials-file, --imds or --container-endpoint",
       "serve",
     );
   }
-  const tokenFile = f["container-auth-token-file"] as string | undefined;
+  const tokenFile = f["container-auth-token-file"];
   if (!wantsFile) refuseIgnored(ctx, ["profile", "remove-on-exit"], "without --credentials-file");
   if (!wantsFile && !containerAt) {
     refuseIgnored(ctx, ["file-owner", "file-mode"], "without --credentials-file or --container-endpoint");
@@ -99,7 +98,7 @@ export const serveCommand: Command = async (ctx) => {
       "serve",
     );
   }
-  const refreshTimeout = f["refresh-timeout"] as number | undefined;
+  const refreshTimeout = f["refresh-timeout"];
   if (refreshTimeout !== undefined && refreshTimeout <= 0) {
     throw new UsageError(
       `--refresh-timeout must be a positive number of seconds; got ${refreshTimeout}`,
@@ -140,9 +139,7 @@ export const serveCommand: Command = async (ctx) => {
   if (!imdsAt && f["imds-profile"] !== undefined) {
     throw new UsageError("--imds-profile names the profile --imds serves: give --imds too", "serve");
   }
-  const imdsProfile = imdsAt
-    ? pickImdsProfile(f["imds-profile"] as string[] | undefined, profiles)
-    : undefined;
+  const imdsProfile = imdsAt ? pickImdsProfile(f["imds-profile"], profiles) : undefined;
   if (!wantsFile && !containerAt) {
     // IMDS serves one profile: any other named one would be fetched, and hold /readyz, for nobody.
     const unserved = named.filter((p) => p !== imdsProfile);
@@ -253,8 +250,8 @@ export const serveCommand: Command = async (ctx) => {
         ...imdsAt,
         // The role and account come from the credentials served: --role-arn and AWS_ROLE_ARN
         // name the source's role, which after --self-assume or --assume-role is not the one served.
-        roleName: f["imds-role-name"] as string | undefined,
-        region: (f.region as string | undefined) ?? ctx.env.AWS_REGION ?? ctx.env.AWS_DEFAULT_REGION,
+        roleName: f["imds-role-name"],
+        region: f.region ?? ctx.env.AWS_REGION ?? ctx.env.AWS_DEFAULT_REGION,
         requireToken: f["imds-v2-only"] === true,
       });
       const address = await imds.listen();

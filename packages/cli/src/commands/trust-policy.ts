@@ -11,12 +11,12 @@ import { assumedByTrustPolicy, irsaTrustPolicy, podIdentityTrustPolicy } from ".
 const K8S_NAME = /^[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$/;
 
 /** `credbridge trust-policy`: the IAM trust policy JSON for IRSA or EKS Pod Identity. */
-export const trustPolicyCommand: Command = async (ctx) => {
+export const trustPolicyCommand: Command<"trust-policy"> = async (ctx) => {
   const f = ctx.flags;
   const fail = (message: string) => new UsageError(message, "trust-policy");
   const irsa = f.irsa === true;
   const pod = f["pod-identity"] === true;
-  const assumedBy = f["assumed-by"] as string | undefined;
+  const assumedBy = f["assumed-by"];
   if (assumedBy !== undefined) {
     if (irsa || pod) {
       throw fail(
@@ -27,7 +27,7 @@ export const trustPolicyCommand: Command = async (ctx) => {
     // The pod role's own flags, when typed with --assumed-by (the sidecar's variables may well be set).
     refuseIgnored(
       ctx,
-      ["role-arn", "self-assume"].filter((flag) => ctx.origins[flag] === "argv"),
+      (["role-arn", "self-assume"] as const).filter((flag) => ctx.origins[flag] === "argv"),
       "with --assumed-by (the trusted role is --assumed-by itself)",
     );
     if (!parseRoleArn(assumedBy)) {
@@ -35,11 +35,7 @@ export const trustPolicyCommand: Command = async (ctx) => {
         `--assumed-by ${JSON.stringify(assumedBy)} is not a role ARN (arn:aws:iam::<12-digit account>:role/<name>)`,
       );
     }
-    ctx.stdout(
-      printPolicy(
-        assumedByTrustPolicy({ principalArn: assumedBy, externalId: f["external-id"] as string | undefined }),
-      ),
-    );
+    ctx.stdout(printPolicy(assumedByTrustPolicy({ principalArn: assumedBy, externalId: f["external-id"] })));
     return 0;
   }
   if (f["external-id"] !== undefined) throw fail("--external-id goes with --assumed-by");
@@ -57,9 +53,9 @@ export const trustPolicyCommand: Command = async (ctx) => {
     ctx.stdout(printPolicy(podIdentityTrustPolicy({ selfAssumeRoleArn })));
     return 0;
   }
-  const issuer = f["oidc-issuer"] as string | undefined;
-  const namespace = f.namespace as string | undefined;
-  const serviceAccount = f["service-account"] as string | undefined;
+  const issuer = f["oidc-issuer"];
+  const namespace = f.namespace;
+  const serviceAccount = f["service-account"];
   const missing = [
     !issuer && "--oidc-issuer",
     !namespace && "--namespace",
@@ -78,7 +74,7 @@ export const trustPolicyCommand: Command = async (ctx) => {
     if (!K8S_NAME.test(value))
       throw fail(`${flag} "${value}" is not a Kubernetes name (lower-case letters, digits, '-', '.')`);
   }
-  const given = f["account-id"] as string | undefined;
+  const given = f["account-id"];
   if (given !== undefined && !/^\d{12}$/.test(given)) {
     throw fail(`--account-id must be 12 digits, got "${given}"`);
   }

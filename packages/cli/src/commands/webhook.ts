@@ -1,3 +1,4 @@
+import type { CommandFlags } from "../args/flags.js";
 import { parseHostPort } from "../args/host-port.js";
 import { UsageError } from "../args/usage-error.js";
 import type { Command } from "../context.js";
@@ -11,25 +12,24 @@ import { createWebhookServer } from "../webhook/server.js";
 export const IMAGE_REPOSITORY = "ghcr.io/credbridge/credbridge";
 export const DEFAULT_ADDRESS_IMAGE = "busybox:1.37";
 
-const required = (value: unknown, flag: string): string => {
+const required = (value: string | undefined, flag: keyof CommandFlags<"webhook">): string => {
   if (typeof value !== "string") throw new UsageError(`webhook needs --${flag}`, "webhook");
   return value;
 };
 
 /** `credbridge webhook`: serves the mutating admission webhook until SIGTERM. */
-export const webhookCommand: Command = async (ctx) => {
+export const webhookCommand: Command<"webhook"> = async (ctx) => {
   const f = ctx.flags;
   const at = parseHostPort(required(f.listen, "listen"), "listen", "webhook");
-  const metricsAt =
-    f.metrics === undefined ? undefined : parseHostPort(f.metrics as string, "metrics", "webhook");
+  const metricsAt = f.metrics === undefined ? undefined : parseHostPort(f.metrics, "metrics", "webhook");
   const metrics = metricsAt ? createWebhookMetrics(ctx.now) : undefined;
   const server = createWebhookServer({
     ...at,
     certFile: required(f["tls-cert-file"], "tls-cert-file"),
     keyFile: required(f["tls-key-file"], "tls-key-file"),
     defaults: {
-      image: (f.image as string | undefined) ?? `${IMAGE_REPOSITORY}:${version()}`,
-      addressImage: (f["address-image"] as string | undefined) ?? DEFAULT_ADDRESS_IMAGE,
+      image: f.image ?? `${IMAGE_REPOSITORY}:${version()}`,
+      addressImage: f["address-image"] ?? DEFAULT_ADDRESS_IMAGE,
     },
     logger: ctx.logger,
     now: ctx.now,

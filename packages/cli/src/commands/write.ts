@@ -11,7 +11,7 @@ import { orStop } from "../or-stop.js";
  * write (the source's call is abandoned, the lock wait given up) or after it:
  * the write itself is one synchronous stretch no signal can cut.
  */
-export const writeCommand: Command = async (ctx) => {
+export const writeCommand: Command<"write"> = async (ctx) => {
   const file = fileOptions(ctx.flags);
   checkOwnerAtStart(file.owner, file.path);
   const { provider, minRemainingSeconds } = chainOutlivingMargin(ctx, "write");

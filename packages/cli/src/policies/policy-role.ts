@@ -1,4 +1,5 @@
 import { parseRoleArn, type RoleArn } from "@credbridge/core/wire";
+import type { PolicyRoleFlags } from "../args/flags.js";
 import { roleArnProblem } from "../args/role-arn.js";
 import { UsageError } from "../args/usage-error.js";
 import type { CommandContext } from "../context.js";
@@ -8,7 +9,7 @@ export interface PolicyRole extends RoleArn {
 }
 
 /** Where a flag's value came from, as a user would write it: `--role-arn` or its variable. */
-const named = (ctx: CommandContext, flag: string): string =>
+const named = (ctx: CommandContext<PolicyRoleFlags>, flag: keyof PolicyRoleFlags): string =>
   ctx.origins[flag] === undefined || ctx.origins[flag] === "argv" ? `--${flag}` : ctx.origins[flag]!;
 
 /**
@@ -19,8 +20,8 @@ const named = (ctx: CommandContext, flag: string): string =>
  * ARN is refused when it was given as a flag or is `needed`; an AWS_ROLE_ARN
  * nothing uses is left alone.
  */
-export const policyRole = (ctx: CommandContext, needed = false): PolicyRole | undefined => {
-  const fromFlag = ctx.flags["role-arn"] as string | undefined;
+export const policyRole = (ctx: CommandContext<PolicyRoleFlags>, needed = false): PolicyRole | undefined => {
+  const fromFlag = ctx.flags["role-arn"];
   const arn = fromFlag ?? ctx.env.AWS_ROLE_ARN;
   const where = fromFlag === undefined ? "AWS_ROLE_ARN" : named(ctx, "role-arn");
   const selfAssume = ctx.flags["self-assume"] === true;

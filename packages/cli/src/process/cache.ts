@@ -1,3 +1,4 @@
+import type { CommandFlags } from "../args/flags.js";
 import { join } from "../builtins.js";
 import { homeDirectory } from "../home.js";
 import { type CacheReadOptions, readTrusted } from "./cache-trust.js";
@@ -33,7 +34,7 @@ export const defaultCacheDir = (env: Readonly<Record<string, string | undefined>
  * configuration's credentials.
  */
 export const cacheIdentity = (
-  flags: Readonly<Record<string, unknown>>,
+  flags: CommandFlags<"process">,
   env: Readonly<Record<string, string | undefined>>,
 ): string => {
   const relevant = Object.fromEntries(

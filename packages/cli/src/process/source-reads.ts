@@ -1,6 +1,7 @@
+import type { SourceFlags } from "../args/flags.js";
 import { SOURCE_ENV } from "../source-env.js";
 
-type Flags = Readonly<Record<string, unknown>>;
+type Flags = SourceFlags;
 type Env = Readonly<Record<string, string | undefined>>;
 
 /** Read by the STS calls core makes itself, unless a flag says it. */
@@ -43,7 +44,7 @@ const DEFAULT_CHAIN = [
   "AWS_EC2_METADATA_SERVICE_ENDPOINT",
 ];
 
-const given = (flags: Flags, env: Env, flag: string, variable: string): boolean => {
+const given = (flags: Flags, env: Env, flag: keyof Flags, variable: string): boolean => {
   const value = flags[flag] ?? env[variable];
   return typeof value === "string" && value.trim() !== "";
 };
@@ -63,7 +64,7 @@ export const sourceReads = (flags: Flags, env: Env): string[] => {
   const add = (list: readonly string[]) => {
     for (const name of list) names.add(name);
   };
-  const kind = (flags.source as string | undefined) ?? "auto";
+  const kind = flags.source ?? "auto";
   if (kind === "web-identity") add(webIdentity(flags));
   else if (kind === "pod-identity") add(POD_IDENTITY);
   else if (kind === "default") add(DEFAULT_CHAIN);
@@ -83,6 +84,6 @@ export const sourceReads = (flags: Flags, env: Env): string[] => {
     }
   }
   if (flags["self-assume"] === true) add([...unless(flags["role-arn"], "AWS_ROLE_ARN"), ...sts(flags)]);
-  if (((flags["assume-role"] as unknown[] | undefined) ?? []).length > 0) add(sts(flags));
+  if ((flags["assume-role"] ?? []).length > 0) add(sts(flags));
   return [...names].sort();
 };
