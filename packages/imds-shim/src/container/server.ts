@@ -3,7 +3,11 @@ import { parseRoleArn, rfc3339Seconds, sessionIdentity } from "@credbridge/core/
 import { createHttpServer, parseTarget, type Reply } from "@credbridge/http";
 import type { AwsCredentialIdentity } from "@smithy/types";
 import { createCredentialSource, type ServedCredentialsOptions } from "../internal/credentials.js";
-import { answerWithCredentials, preparedCredentialsReply } from "../internal/credentials-reply.js";
+import {
+  answerWithCredentials,
+  type PreparedCredentialsReply,
+  preparedCredentialsReply,
+} from "../internal/credentials-reply.js";
 import {
   type CredentialsServer,
   credentialsServer,
@@ -129,7 +133,7 @@ export const createContainerCredentialsServer = (
     name: string | undefined;
     path: string;
     source: ReturnType<typeof createCredentialSource>;
-    answer: ReturnType<typeof preparedCredentialsReply>;
+    answer: PreparedCredentialsReply<Reply>;
   }
   const route = (provider: ServedCredentialsOptions["provider"], name: string | undefined): Route => {
     const source = createCredentialSource(
@@ -144,11 +148,12 @@ export const createContainerCredentialsServer = (
       /** The prepared answer for these credentials, rendered when they change. */
       answer: preparedCredentialsReply(
         "container",
-        (served) => ({
+        (served): Reply => ({
           status: 200,
           route: r.path,
           contentType: "application/json",
           body: body(served.credentials, served.expiration, name === undefined),
+          reused: true,
         }),
         logger,
       ),

@@ -163,11 +163,13 @@ export const createImdsRoutes = (deps: ImdsRouteDeps): Handler => {
   // The served document is rebuilt only when the credentials object or its served expiration changes.
   const credentialsDocumentReply = preparedCredentialsReply(
     "imds",
-    (served) =>
-      text(
+    (served): Reply => ({
+      ...text(
         CREDENTIALS_ROUTE,
         credentialsDocument(served.credentials, served.expiration, source.lastUpdated()),
       ),
+      reused: true,
+    }),
     logger,
   );
 

@@ -1,29 +1,29 @@
 import { maskAccessKeyId } from "@credbridge/core";
-import { prepareReply, type Reply } from "@credbridge/http";
 import type { AwsCredentialIdentity, Logger } from "@smithy/types";
 import type { CredentialSource, ServedCredentials } from "./credentials.js";
 
-export interface PreparedCredentialsReply {
+export interface PreparedCredentialsReply<R> {
   /** The answer for these credentials, rendered only when they (or their served expiration) changed. */
-  (served: ServedCredentials): Reply;
+  (served: ServedCredentials): R;
   /** Drops the rendered answer: what it was rendered from (the route) changed. */
   forget(): void;
 }
 
 /**
- * The credentials answer of a server, rendered (body and wire headers) once per
- * credential set and served expiration, then reused for every request.
+ * The credentials answer of a server, rendered once per credential set and
+ * served expiration, then reused for every request (a `reused` reply: the
+ * HTTP core builds its wire headers once too).
  */
-export const preparedCredentialsReply = (
+export const preparedCredentialsReply = <R>(
   server: string,
-  render: (served: ServedCredentials) => Reply,
+  render: (served: ServedCredentials) => R,
   logger: Logger | undefined,
-): PreparedCredentialsReply => {
-  let last: { credentials: AwsCredentialIdentity; expiration: number; reply: Reply } | undefined;
-  const reply = (served: ServedCredentials): Reply => {
+): PreparedCredentialsReply<R> => {
+  let last: { credentials: AwsCredentialIdentity; expiration: number; reply: R } | undefined;
+  const reply = (served: ServedCredentials): R => {
     const expiration = served.expiration.getTime();
     if (last?.credentials !== served.credentials || last.expiration !== expiration) {
-      last = { credentials: served.credentials, expiration, reply: prepareReply(render(served)) };
+      last = { credentials: served.credentials, expiration, reply: render(served) };
       logger?.debug?.(
         `credbridge ${server}: serving key ${maskAccessKeyId(served.credentials.accessKeyId)} until ${served.expiration.toISOString()}`,
       );
@@ -41,11 +41,11 @@ export const preparedCredentialsReply = (
  * Answers from servable cached credentials synchronously, in the request's own
  * callback; only a request that must wait for a refresh takes a promise.
  */
-export const answerWithCredentials = (
+export const answerWithCredentials = <R>(
   source: CredentialSource,
-  reply: (served: ServedCredentials) => Reply,
-  failed: (error: unknown) => Reply,
-): Reply | Promise<Reply> => {
+  reply: (served: ServedCredentials) => R,
+  failed: (error: unknown) => R,
+): R | Promise<R> => {
   try {
     const served = source.current();
     if (served) return reply(served);
