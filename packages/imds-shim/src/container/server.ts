@@ -2,7 +2,11 @@ import { CredbridgeError, resolveRuntime } from "@credbridge/core";
 import { parseRoleArn, rfc3339Seconds, sessionIdentity } from "@credbridge/core/wire";
 import { createHttpServer, parseTarget, type Reply } from "@credbridge/http";
 import type { AwsCredentialIdentity } from "@smithy/types";
-import { createCredentialSource, type ServedCredentialsOptions } from "../internal/credentials.js";
+import {
+  type CredentialSupply,
+  createCredentialSupply,
+  type ServedCredentialsOptions,
+} from "../internal/credentials.js";
 import {
   answerWithCredentials,
   type PreparedCredentialsReply,
@@ -128,15 +132,15 @@ export const createContainerCredentialsServer = (
     });
   };
 
-  /** One path's credentials: its source (engine) and its prepared answer. */
+  /** One path's credentials: its supply (engine) and its prepared answer. */
   interface Route {
     name: string | undefined;
     path: string;
-    source: ReturnType<typeof createCredentialSource>;
+    supply: CredentialSupply;
     answer: PreparedCredentialsReply<Reply>;
   }
   const route = (provider: ServedCredentialsOptions["provider"], name: string | undefined): Route => {
-    const source = createCredentialSource(
+    const supply = createCredentialSupply(
       { ...options, provider },
       rt,
       name === undefined ? "container" : `container ${name}`,
@@ -144,7 +148,7 @@ export const createContainerCredentialsServer = (
     const r: Route = {
       name,
       path: name === undefined ? configuredPath : `${configuredPath}/${name}`,
-      source,
+      supply,
       /** The prepared answer for these credentials, rendered when they change. */
       answer: preparedCredentialsReply(
         "container",
@@ -188,7 +192,7 @@ export const createContainerCredentialsServer = (
     };
 
   const serve = (r: Route): Reply | Promise<Reply> =>
-    answerWithCredentials(r.source, r.answer, unavailable(r));
+    answerWithCredentials(r.supply, r.answer, unavailable(r));
 
   const authorize = (r: Route, presented: string, expected: ExpectedToken): Reply | Promise<Reply> =>
     tokensMatch(presented, expected)
@@ -240,7 +244,7 @@ export const createContainerCredentialsServer = (
     onRequest: options.onRequest,
     url: (base) => `${base}${main.path}`,
     beforeListen: async () => {
-      for (const r of routes) r.source.validate();
+      for (const r of routes) r.supply.validate();
       for (const r of routes.slice(1)) {
         if (!PROFILE_SEGMENT.test(r.name ?? "")) {
           throw new CredbridgeError(
@@ -265,13 +269,13 @@ export const createContainerCredentialsServer = (
         r.path = r.name === undefined ? target.path : `${target.path}/${r.name}`;
         byPath.set(r.path, r);
         r.answer.forget();
-        r.source.start();
+        r.supply.start();
       }
     },
     afterClose: () => {
-      for (const r of routes) r.source.stop();
+      for (const r of routes) r.supply.stop();
     },
   });
 
-  return credentialsServer(http, main.source);
+  return credentialsServer(http, main.supply);
 };

@@ -1,6 +1,6 @@
 import type { Handler, Reply, RequestContext } from "@credbridge/http";
 import type { AwsCredentialIdentity, Logger } from "@smithy/types";
-import type { CredentialSource } from "../internal/credentials.js";
+import type { CredentialSupply } from "../internal/credentials.js";
 import { answerWithCredentials, preparedCredentialsReply } from "../internal/credentials-reply.js";
 import { limitedWarnings } from "../internal/limited-warnings.js";
 import {
@@ -40,7 +40,7 @@ export interface Principal {
 
 export interface ImdsRouteDeps {
   tokens: TokenIssuer;
-  source: CredentialSource;
+  supply: CredentialSupply;
   identity: () => ImdsIdentity;
   /** The principal for routes that serve no credentials (configured, else from the current credentials). */
   principal: () => Principal | Promise<Principal>;
@@ -92,7 +92,7 @@ interface Route {
  * - unknown paths 404, methods other than GET/PUT 405, PUT on a metadata path 405.
  */
 export const createImdsRoutes = (deps: ImdsRouteDeps): Handler => {
-  const { tokens, source, identity, principal, principalOf, logger } = deps;
+  const { tokens, supply, identity, principal, principalOf, logger } = deps;
 
   // One line per failure, not per request: a client may ask thousands of times a second.
   const warnLimited = limitedWarnings(logger, deps.now ?? Date.now);
@@ -146,7 +146,7 @@ export const createImdsRoutes = (deps: ImdsRouteDeps): Handler => {
   });
   document("/latest/meta-data/iam/info", "/latest/meta-data/iam/info", (_id, who) => {
     const arn = `arn:${who.partition}:iam::${who.accountId}:instance-profile/${who.roleName}`;
-    return iamInfoDocument(arn, instanceProfileId(arn), source.lastUpdated());
+    return iamInfoDocument(arn, instanceProfileId(arn), supply.lastUpdated());
   });
   fact("/latest/meta-data/instance-id", (id) => id.instanceId);
   listing("/latest/meta-data/placement", "availability-zone", "region");
@@ -166,7 +166,7 @@ export const createImdsRoutes = (deps: ImdsRouteDeps): Handler => {
     (served): Reply => ({
       ...text(
         CREDENTIALS_ROUTE,
-        credentialsDocument(served.credentials, served.expiration, source.lastUpdated()),
+        credentialsDocument(served.credentials, served.expiration, supply.lastUpdated()),
       ),
       reused: true,
     }),
@@ -180,7 +180,7 @@ export const createImdsRoutes = (deps: ImdsRouteDeps): Handler => {
     handle: (ctx) => {
       const role = ctx.segments[4];
       return answerWithCredentials(
-        source,
+        supply,
         // Another role name is not this instance's role: 404, as EC2 answers.
         (served) =>
           role === principalOf(served.credentials).roleName

@@ -4,7 +4,7 @@ import { CredbridgeError, ENV_DEFAULT_REGION, ENV_REGION, resolveRuntime } from 
 import { parseRoleArn, sessionIdentity } from "@credbridge/core/wire";
 import { createHttpServer, hasControlCharacter } from "@credbridge/http";
 import type { AwsCredentialIdentity } from "@smithy/types";
-import { createCredentialSource, type ServedCredentialsOptions } from "../internal/credentials.js";
+import { createCredentialSupply, type ServedCredentialsOptions } from "../internal/credentials.js";
 import {
   type CredentialsServer,
   credentialsServer,
@@ -77,7 +77,7 @@ const firstNonInternalIpv4 = (): string => {
 export const createImdsServer = (options: ImdsServerOptions): ImdsServer => {
   const rt = resolveRuntime(options.runtime);
   const logger = options.logger ?? rt.logger;
-  const source = createCredentialSource(options, rt, "imds");
+  const supply = createCredentialSupply(options, rt, "imds");
   const tokens = createTokenIssuer(rt.now);
   let identity: ImdsIdentity | undefined;
 
@@ -148,7 +148,7 @@ export const createImdsServer = (options: ImdsServerOptions): ImdsServer => {
   const handler = createImdsRoutes({
     now: options.runtime?.monotonicNow ?? options.runtime?.now ?? rt.monotonicNow,
     tokens,
-    source,
+    supply,
     identity: () => identity as ImdsIdentity,
     principal: () => {
       const id = identity as ImdsIdentity;
@@ -156,14 +156,14 @@ export const createImdsServer = (options: ImdsServerOptions): ImdsServer => {
       if (id.roleName !== undefined && id.accountId !== undefined && id.partition !== undefined) {
         return { roleName: id.roleName, accountId: id.accountId, partition: id.partition };
       }
-      return source.get().then((served) => principalOf(served.credentials));
+      return supply.get().then((served) => principalOf(served.credentials));
     },
     listedRole: () => {
       const configured = (identity as ImdsIdentity).roleName;
       if (configured !== undefined) return configured;
       // Named once by credentials, the role stays listed through an outage, as EC2's does.
       if (known) return known.principal.roleName;
-      return source.get().then((served) => principalOf(served.credentials).roleName);
+      return supply.get().then((served) => principalOf(served.credentials).roleName);
     },
     principalOf,
     requireToken: options.requireToken === true,
@@ -183,12 +183,12 @@ export const createImdsServer = (options: ImdsServerOptions): ImdsServer => {
     onRequest: options.onRequest,
     url: (base) => base,
     beforeListen: () => {
-      source.validate();
+      supply.validate();
       identity ??= resolveIdentity();
-      source.start();
+      supply.start();
     },
-    afterClose: () => source.stop(),
+    afterClose: () => supply.stop(),
   });
 
-  return credentialsServer(http, source);
+  return credentialsServer(http, supply);
 };

@@ -1,6 +1,6 @@
 import { maskAccessKeyId } from "@credbridge/core";
 import type { AwsCredentialIdentity, Logger } from "@smithy/types";
-import type { CredentialSource, ServedCredentials } from "./credentials.js";
+import type { CredentialSupply, ServedCredentials } from "./credentials.js";
 
 export interface PreparedCredentialsReply<R> {
   /** The answer for these credentials, rendered only when they (or their served expiration) changed. */
@@ -42,15 +42,15 @@ export const preparedCredentialsReply = <R>(
  * callback; only a request that must wait for a refresh takes a promise.
  */
 export const answerWithCredentials = <R>(
-  source: CredentialSource,
+  supply: CredentialSupply,
   reply: (served: ServedCredentials) => R,
   failed: (error: unknown) => R,
 ): R | Promise<R> => {
   try {
-    const served = source.current();
+    const served = supply.current();
     if (served) return reply(served);
   } catch (error) {
     return failed(error);
   }
-  return source.get().then(reply).catch(failed);
+  return supply.get().then(reply).catch(failed);
 };

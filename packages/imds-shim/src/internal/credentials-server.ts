@@ -35,12 +35,12 @@ export interface CredentialsServer {
 /** Builds the handle a server returns from its HTTP server and the engine it serves from. */
 export const credentialsServer = (
   http: HttpServer,
-  source: { readonly engine: RefreshingProvider },
+  supply: { readonly engine: RefreshingProvider },
 ): CredentialsServer => ({
   listen: http.listen,
   close: http.close,
   get address() {
     return http.address;
   },
-  engine: source.engine,
+  engine: supply.engine,
 });

@@ -60,7 +60,12 @@ export interface ServedCredentials {
   expiration: Date;
 }
 
-export interface CredentialSource {
+/**
+ * What a server serves from: the engine's credentials in their served form,
+ * at once or after a bounded wait: the engine's downstream end (its upstream
+ * is the source).
+ */
+export interface CredentialSupply {
   /** The engine behind the server: its own, or the shared one it was given. */
   readonly engine: RefreshingProvider;
   /** Throws ERR_CONFIG for windows the engine would refuse. */
@@ -92,11 +97,11 @@ const seconds = (name: string, value: number | undefined, fallback: number): num
   return v;
 };
 
-export const createCredentialSource = (
+export const createCredentialSupply = (
   options: ServedCredentialsOptions,
   rt: Runtime,
   name: string,
-): CredentialSource => {
+): CredentialSupply => {
   const provider = options.provider;
   const shared = isRefreshingProvider(provider);
   const engine: RefreshingProvider = shared
