@@ -28,11 +28,14 @@ export {
   TOKEN_HEADER,
   TOKEN_TTL_HEADER,
 } from "./imds/tokens.js";
-export type { ServedCredentialsOptions } from "./internal/credentials.js";
+export type {
+  CredentialsServer,
+  ServedCredentialsOptions,
+  ServerOptions,
+} from "./internal/credentials.js";
 export {
   DEFAULT_ADVISORY_WINDOW_SECONDS,
   DEFAULT_MANDATORY_WINDOW_SECONDS,
   DEFAULT_MIN_REMAINING_SECONDS,
   STATIC_CREDENTIALS_LIFETIME_SECONDS,
 } from "./internal/credentials.js";
-export type { CredentialsServer, ServerOptions } from "./internal/credentials-server.js";

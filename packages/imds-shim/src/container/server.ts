@@ -4,19 +4,14 @@ import { createHttpServer, parseTarget, type Reply } from "@credbridge/http";
 import type { AwsCredentialIdentity } from "@smithy/types";
 import {
   type CredentialSupply,
+  type CredentialsServer,
   createCredentialSupply,
-  type ServedCredentialsOptions,
-} from "../internal/credentials.js";
-import {
-  answerWithCredentials,
+  credentialsServer,
   type PreparedCredentialsReply,
   preparedCredentialsReply,
-} from "../internal/credentials-reply.js";
-import {
-  type CredentialsServer,
-  credentialsServer,
+  type ServedCredentialsOptions,
   type ServerOptions,
-} from "../internal/credentials-server.js";
+} from "../internal/credentials.js";
 import { limitedWarnings } from "../internal/limited-warnings.js";
 import { createAuthTokenSource, type ExpectedToken, tokensMatch } from "./auth-token.js";
 
@@ -191,8 +186,7 @@ export const createContainerCredentialsServer = (
       );
     };
 
-  const serve = (r: Route): Reply | Promise<Reply> =>
-    answerWithCredentials(r.supply, r.answer, unavailable(r));
+  const serve = (r: Route): Reply | Promise<Reply> => r.supply.answer(r.answer, unavailable(r));
 
   const authorize = (r: Route, presented: string, expected: ExpectedToken): Reply | Promise<Reply> =>
     tokensMatch(presented, expected)

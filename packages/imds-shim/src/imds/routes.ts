@@ -1,7 +1,6 @@
 import type { Handler, Reply, RequestContext } from "@credbridge/http";
 import type { AwsCredentialIdentity, Logger } from "@smithy/types";
-import type { CredentialSupply } from "../internal/credentials.js";
-import { answerWithCredentials, preparedCredentialsReply } from "../internal/credentials-reply.js";
+import { type CredentialSupply, preparedCredentialsReply } from "../internal/credentials.js";
 import { limitedWarnings } from "../internal/limited-warnings.js";
 import {
   credentialsDocument,
@@ -179,8 +178,7 @@ export const createImdsRoutes = (deps: ImdsRouteDeps): Handler => {
     name: CREDENTIALS_ROUTE,
     handle: (ctx) => {
       const role = ctx.segments[4];
-      return answerWithCredentials(
-        supply,
+      return supply.answer(
         // Another role name is not this instance's role: 404, as EC2 answers.
         (served) =>
           role === principalOf(served.credentials).roleName

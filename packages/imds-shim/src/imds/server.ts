@@ -4,12 +4,13 @@ import { CredbridgeError, ENV_DEFAULT_REGION, ENV_REGION, resolveRuntime } from 
 import { parseRoleArn, sessionIdentity } from "@credbridge/core/wire";
 import { createHttpServer, hasControlCharacter } from "@credbridge/http";
 import type { AwsCredentialIdentity } from "@smithy/types";
-import { createCredentialSupply, type ServedCredentialsOptions } from "../internal/credentials.js";
 import {
   type CredentialsServer,
+  createCredentialSupply,
   credentialsServer,
+  type ServedCredentialsOptions,
   type ServerOptions,
-} from "../internal/credentials-server.js";
+} from "../internal/credentials.js";
 import { ec2Architecture, partitionOf } from "./formats.js";
 import { createImdsRoutes, type ImdsIdentity, imdsError, type Principal } from "./routes.js";
 import { createTokenIssuer } from "./tokens.js";
