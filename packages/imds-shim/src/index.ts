@@ -14,14 +14,9 @@ export {
   createContainerCredentialsServer,
   DEFAULT_CONTAINER_CREDENTIALS_PATH,
 } from "./container/server.js";
+export { DEFAULT_ROLE_NAME } from "./imds/routes.js";
 export type { ImdsServer, ImdsServerOptions } from "./imds/server.js";
-export {
-  createImdsServer,
-  DEFAULT_HOST,
-  DEFAULT_REGION,
-  DEFAULT_ROLE_NAME,
-  IMDS_WELL_KNOWN_HOSTS,
-} from "./imds/server.js";
+export { createImdsServer, DEFAULT_HOST, DEFAULT_REGION, IMDS_WELL_KNOWN_HOSTS } from "./imds/server.js";
 export {
   MAX_TOKEN_TTL_SECONDS,
   MIN_TOKEN_TTL_SECONDS,
