@@ -20,7 +20,7 @@ export const DEFAULT_MANDATORY_WINDOW_SECONDS = 960;
 /** From this long before expiry, new credentials are fetched in the background. */
 export const DEFAULT_ADVISORY_WINDOW_SECONDS = 1200;
 /** How long a request waits for credentials when nothing servable is cached. */
-export const DEFAULT_MAX_WAIT_MILLISECONDS = 500;
+export const DEFAULT_MAX_WAIT_MS = 500;
 /** Credentials without an expiration (long-term keys) are served as if they expired this long from now. */
 export const STATIC_CREDENTIALS_LIFETIME_SECONDS = 3600;
 
@@ -53,7 +53,7 @@ export interface ServedCredentialsOptions {
    * it gets an error and retries. Default 500 ms, well under the SDKs' 1 s
    * metadata timeout. A request never waits while servable credentials are cached.
    */
-  maxWaitMilliseconds?: number | undefined;
+  maxWaitMs?: number | undefined;
 }
 
 export interface ServedCredentials {
@@ -79,7 +79,7 @@ export interface CredentialSupply {
   current(): ServedCredentials | undefined;
   /**
    * `current()`, else the credentials of the refresh it started, waited for
-   * at most `maxWaitMilliseconds`; rejects when none arrive in time or they
+   * at most `maxWaitMs`; rejects when none arrive in time or they
    * fall short of the margin.
    */
   get(): Promise<ServedCredentials>;
@@ -122,7 +122,7 @@ export const createCredentialSupply = (
         runtime: rt,
       });
   let minRemainingMs = DEFAULT_MIN_REMAINING_SECONDS * 1000;
-  let maxWaitMs = DEFAULT_MAX_WAIT_MILLISECONDS;
+  let maxWaitMs = DEFAULT_MAX_WAIT_MS;
   let started = false;
 
   const validate = (): void => {
@@ -133,9 +133,9 @@ export const createCredentialSupply = (
     }
     const min = seconds("minRemainingSeconds", options.minRemainingSeconds, DEFAULT_MIN_REMAINING_SECONDS);
     minRemainingMs = min * 1000;
-    const wait = options.maxWaitMilliseconds ?? DEFAULT_MAX_WAIT_MILLISECONDS;
+    const wait = options.maxWaitMs ?? DEFAULT_MAX_WAIT_MS;
     if (!Number.isFinite(wait) || wait < 0) {
-      throw new CredbridgeError(`${name}: maxWaitMilliseconds must be a non-negative number, got ${wait}`, {
+      throw new CredbridgeError(`${name}: maxWaitMs must be a non-negative number, got ${wait}`, {
         code: "ERR_CONFIG",
       });
     }
