@@ -1,13 +1,12 @@
 /**
  * @credbridge/http: the hardened HTTP core credbridge's servers are built on.
- * One factory, `createHttpServer`; the rest are its types and two helpers its
- * callers share (a prepared reply, the strict request-target parser).
+ * One factory, `createHttpServer`; the rest are its types and the strict
+ * request-target parser its callers share.
  */
 
 export type { HttpLimits } from "./internal/limits.js";
 export type { Handler, RequestContext, RequestInfo, RequestObserver } from "./internal/pipeline.js";
 export type { ErrorReply, Reply } from "./internal/reply.js";
-export { prepareReply } from "./internal/reply.js";
 export type { HttpServer, HttpServerOptions, ListenOptions, ServerAddress } from "./server.js";
 export { createHttpServer } from "./server.js";
 export type { Target } from "./target.js";

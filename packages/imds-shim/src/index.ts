@@ -14,25 +14,23 @@ export {
   createContainerCredentialsServer,
   DEFAULT_CONTAINER_CREDENTIALS_PATH,
 } from "./container/server.js";
+export { DEFAULT_ROLE_NAME } from "./imds/routes.js";
 export type { ImdsServer, ImdsServerOptions } from "./imds/server.js";
-export {
-  createImdsServer,
-  DEFAULT_HOST,
-  DEFAULT_REGION,
-  DEFAULT_ROLE_NAME,
-  IMDS_WELL_KNOWN_HOSTS,
-} from "./imds/server.js";
+export { createImdsServer, DEFAULT_HOST, DEFAULT_REGION, IMDS_WELL_KNOWN_HOSTS } from "./imds/server.js";
 export {
   MAX_TOKEN_TTL_SECONDS,
   MIN_TOKEN_TTL_SECONDS,
   TOKEN_HEADER,
   TOKEN_TTL_HEADER,
 } from "./imds/tokens.js";
-export type { ServedCredentialsOptions } from "./internal/credentials.js";
+export type {
+  CredentialsServer,
+  ServedCredentialsOptions,
+  ServerOptions,
+} from "./internal/credentials.js";
 export {
   DEFAULT_ADVISORY_WINDOW_SECONDS,
   DEFAULT_MANDATORY_WINDOW_SECONDS,
   DEFAULT_MIN_REMAINING_SECONDS,
   STATIC_CREDENTIALS_LIFETIME_SECONDS,
 } from "./internal/credentials.js";
-export type { CredentialsServer, ServerOptions } from "./internal/credentials-server.js";

@@ -11,11 +11,12 @@ export interface Reply {
   body: string;
   headers?: Record<string, string> | undefined;
   /**
-   * The response headers as written, `Content-Type` and `Content-Length`
-   * included: set by `prepareReply` on a reply sent many times (the served
-   * credentials), so each request writes it without building anything.
+   * The handler answers this very object to many requests (the served
+   * credentials): its response headers, `Content-Type` and `Content-Length`
+   * included, are built at its first write and kept with it, so each later
+   * request writes it without building anything.
    */
-  readonly wireHeaders?: Readonly<Record<string, string | number>> | undefined;
+  readonly reused?: boolean | undefined;
 }
 
 /** The replies the server core gives itself (403, 413, 503…), shaped by the caller's protocol. */
@@ -36,13 +37,23 @@ const wireHeaders = (reply: Reply): Record<string, string | number> => {
   return headers;
 };
 
-/** The reply with its headers built once, for a reply answered to many requests. */
-export const prepareReply = (reply: Reply): Reply => ({ ...reply, wireHeaders: wireHeaders(reply) });
+/** The headers of `reused` replies, built once per reply object; they go with it. */
+const built = new WeakMap<Reply, Record<string, string | number>>();
+
+const headersOf = (reply: Reply): Record<string, string | number> => {
+  if (!reply.reused) return wireHeaders(reply);
+  let headers = built.get(reply);
+  if (headers === undefined) {
+    headers = wireHeaders(reply);
+    built.set(reply, headers);
+  }
+  return headers;
+};
 
 /** Writes `reply` unless something was written already; `close` ends the connection after it. */
 export const writeReply = (res: ServerResponse, reply: Reply, close: boolean): void => {
   if (res.headersSent || res.destroyed) return;
   if (close) res.shouldKeepAlive = false;
-  res.writeHead(reply.status, reply.wireHeaders ?? wireHeaders(reply));
+  res.writeHead(reply.status, headersOf(reply));
   res.end(reply.body);
 };

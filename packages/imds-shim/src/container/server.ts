@@ -2,13 +2,16 @@ import { CredbridgeError, resolveRuntime } from "@credbridge/core";
 import { parseRoleArn, rfc3339Seconds, sessionIdentity } from "@credbridge/core/wire";
 import { createHttpServer, parseTarget, type Reply } from "@credbridge/http";
 import type { AwsCredentialIdentity } from "@smithy/types";
-import { createCredentialSource, type ServedCredentialsOptions } from "../internal/credentials.js";
-import { answerWithCredentials, preparedCredentialsReply } from "../internal/credentials-reply.js";
 import {
+  type CredentialSupply,
   type CredentialsServer,
+  createCredentialSupply,
   credentialsServer,
+  type PreparedCredentialsReply,
+  preparedCredentialsReply,
+  type ServedCredentialsOptions,
   type ServerOptions,
-} from "../internal/credentials-server.js";
+} from "../internal/credentials.js";
 import { limitedWarnings } from "../internal/limited-warnings.js";
 import { createAuthTokenSource, type ExpectedToken, tokensMatch } from "./auth-token.js";
 
@@ -124,15 +127,15 @@ export const createContainerCredentialsServer = (
     });
   };
 
-  /** One path's credentials: its source (engine) and its prepared answer. */
+  /** One path's credentials: its supply (engine) and its prepared answer. */
   interface Route {
     name: string | undefined;
     path: string;
-    source: ReturnType<typeof createCredentialSource>;
-    answer: ReturnType<typeof preparedCredentialsReply>;
+    supply: CredentialSupply;
+    answer: PreparedCredentialsReply<Reply>;
   }
   const route = (provider: ServedCredentialsOptions["provider"], name: string | undefined): Route => {
-    const source = createCredentialSource(
+    const supply = createCredentialSupply(
       { ...options, provider },
       rt,
       name === undefined ? "container" : `container ${name}`,
@@ -140,15 +143,16 @@ export const createContainerCredentialsServer = (
     const r: Route = {
       name,
       path: name === undefined ? configuredPath : `${configuredPath}/${name}`,
-      source,
+      supply,
       /** The prepared answer for these credentials, rendered when they change. */
       answer: preparedCredentialsReply(
         "container",
-        (served) => ({
+        (served): Reply => ({
           status: 200,
           route: r.path,
           contentType: "application/json",
           body: body(served.credentials, served.expiration, name === undefined),
+          reused: true,
         }),
         logger,
       ),
@@ -182,8 +186,7 @@ export const createContainerCredentialsServer = (
       );
     };
 
-  const serve = (r: Route): Reply | Promise<Reply> =>
-    answerWithCredentials(r.source, r.answer, unavailable(r));
+  const serve = (r: Route): Reply | Promise<Reply> => r.supply.answer(r.answer, unavailable(r));
 
   const authorize = (r: Route, presented: string, expected: ExpectedToken): Reply | Promise<Reply> =>
     tokensMatch(presented, expected)
@@ -235,7 +238,7 @@ export const createContainerCredentialsServer = (
     onRequest: options.onRequest,
     url: (base) => `${base}${main.path}`,
     beforeListen: async () => {
-      for (const r of routes) r.source.validate();
+      for (const r of routes) r.supply.validate();
       for (const r of routes.slice(1)) {
         if (!PROFILE_SEGMENT.test(r.name ?? "")) {
           throw new CredbridgeError(
@@ -260,13 +263,13 @@ export const createContainerCredentialsServer = (
         r.path = r.name === undefined ? target.path : `${target.path}/${r.name}`;
         byPath.set(r.path, r);
         r.answer.forget();
-        r.source.start();
+        r.supply.start();
       }
     },
     afterClose: () => {
-      for (const r of routes) r.source.stop();
+      for (const r of routes) r.supply.stop();
     },
   });
 
-  return credentialsServer(http, main.source);
+  return credentialsServer(http, main.supply);
 };

@@ -1,7 +1,7 @@
+import { sessionIdentity } from "@credbridge/core/wire";
 import type { Handler, Reply, RequestContext } from "@credbridge/http";
 import type { AwsCredentialIdentity, Logger } from "@smithy/types";
-import type { CredentialSource } from "../internal/credentials.js";
-import { answerWithCredentials, preparedCredentialsReply } from "../internal/credentials-reply.js";
+import { type CredentialSupply, preparedCredentialsReply } from "../internal/credentials.js";
 import { limitedWarnings } from "../internal/limited-warnings.js";
 import {
   credentialsDocument,
@@ -10,6 +10,7 @@ import {
   iamInfoDocument,
   instanceIdentityDocument,
   instanceProfileId,
+  partitionOf,
 } from "./formats.js";
 import { parseTokenTtl, TOKEN_HEADER, TOKEN_TTL_HEADER, type TokenIssuer } from "./tokens.js";
 
@@ -31,8 +32,11 @@ export interface ImdsIdentity {
   pendingTime: Date;
 }
 
+/** The role name served when none is configured and the credentials name no role. */
+export const DEFAULT_ROLE_NAME = "credbridge";
+
 /** Who the served credentials act as: the role listed, the account and partition of the documents. */
-export interface Principal {
+interface Principal {
   roleName: string;
   accountId: string;
   partition: string;
@@ -40,18 +44,9 @@ export interface Principal {
 
 export interface ImdsRouteDeps {
   tokens: TokenIssuer;
-  source: CredentialSource;
-  identity: () => ImdsIdentity;
-  /** The principal for routes that serve no credentials (configured, else from the current credentials). */
-  principal: () => Principal | Promise<Principal>;
-  /**
-   * The role listed under `security-credentials/`: configured, else the one
-   * credentials last named, else the current credentials'. EC2 lists the
-   * instance's role whether or not its credentials can be had right now.
-   */
-  listedRole: () => string | Promise<string>;
-  /** The principal of these credentials. */
-  principalOf: (credentials: AwsCredentialIdentity) => Principal;
+  supply: CredentialSupply;
+  /** Resolved at `listen`; a role, account or partition left open comes from the credentials. */
+  identity: ImdsIdentity;
   requireToken: boolean;
   logger: Logger | undefined;
   /** The clock repeated warnings are spaced on. Default `Date.now`. */
@@ -92,7 +87,44 @@ interface Route {
  * - unknown paths 404, methods other than GET/PUT 405, PUT on a metadata path 405.
  */
 export const createImdsRoutes = (deps: ImdsRouteDeps): Handler => {
-  const { tokens, source, identity, principal, principalOf, logger } = deps;
+  const { tokens, supply, identity, logger } = deps;
+
+  // What the credentials say of themselves fills in what is not configured; one answer per credentials object.
+  let known: { credentials: AwsCredentialIdentity; principal: Principal } | undefined;
+  const principalOf = (credentials: AwsCredentialIdentity): Principal => {
+    if (known?.credentials === credentials) return known.principal;
+    const session = sessionIdentity(credentials);
+    const principal = {
+      roleName: identity.roleName ?? session.roleName ?? DEFAULT_ROLE_NAME,
+      accountId: identity.accountId ?? session.accountId ?? "",
+      partition: identity.partition ?? session.partition ?? partitionOf(identity.region),
+    };
+    known = { credentials, principal };
+    return principal;
+  };
+  /** The principal for routes that serve no credentials (configured, else from the current credentials). */
+  const principal = (): Principal | Promise<Principal> => {
+    // Configured in full: no credentials needed to say who this instance is.
+    if (
+      identity.roleName !== undefined &&
+      identity.accountId !== undefined &&
+      identity.partition !== undefined
+    ) {
+      return { roleName: identity.roleName, accountId: identity.accountId, partition: identity.partition };
+    }
+    return supply.get().then((served) => principalOf(served.credentials));
+  };
+  /**
+   * The role listed under `security-credentials/`: configured, else the one
+   * credentials last named, else the current credentials'. EC2 lists the
+   * instance's role whether or not its credentials can be had right now.
+   */
+  const listedRole = (): string | Promise<string> => {
+    if (identity.roleName !== undefined) return identity.roleName;
+    // Named once by credentials, the role stays listed through an outage, as EC2's does.
+    if (known) return known.principal.roleName;
+    return supply.get().then((served) => principalOf(served.credentials).roleName);
+  };
 
   // One line per failure, not per request: a client may ask thousands of times a second.
   const warnLimited = limitedWarnings(logger, deps.now ?? Date.now);
@@ -113,12 +145,12 @@ export const createImdsRoutes = (deps: ImdsRouteDeps): Handler => {
     add(path, name, () => text(name, body));
   };
   const fact = (path: string, value: (id: ImdsIdentity) => string) =>
-    add(path, path, () => text(path, value(identity())));
+    add(path, path, () => text(path, value(identity)));
   /** A document naming the role or account, which may come from the credentials. */
   const document = (name: string, path: string, render: (id: ImdsIdentity, who: Principal) => string) =>
     add(path, name, async () => {
       try {
-        return text(name, render(identity(), await principal()));
+        return text(name, render(identity, await principal()));
       } catch (error) {
         return credentialsFailed(name, error);
       }
@@ -133,7 +165,7 @@ export const createImdsRoutes = (deps: ImdsRouteDeps): Handler => {
   add("/latest/meta-data/iam/security-credentials", LISTING, () => {
     let role: string | Promise<string>;
     try {
-      role = deps.listedRole();
+      role = listedRole();
     } catch (error) {
       return credentialsFailed(LISTING, error);
     }
@@ -146,7 +178,7 @@ export const createImdsRoutes = (deps: ImdsRouteDeps): Handler => {
   });
   document("/latest/meta-data/iam/info", "/latest/meta-data/iam/info", (_id, who) => {
     const arn = `arn:${who.partition}:iam::${who.accountId}:instance-profile/${who.roleName}`;
-    return iamInfoDocument(arn, instanceProfileId(arn), source.lastUpdated());
+    return iamInfoDocument(arn, instanceProfileId(arn), supply.lastUpdated());
   });
   fact("/latest/meta-data/instance-id", (id) => id.instanceId);
   listing("/latest/meta-data/placement", "availability-zone", "region");
@@ -163,11 +195,13 @@ export const createImdsRoutes = (deps: ImdsRouteDeps): Handler => {
   // The served document is rebuilt only when the credentials object or its served expiration changes.
   const credentialsDocumentReply = preparedCredentialsReply(
     "imds",
-    (served) =>
-      text(
+    (served): Reply => ({
+      ...text(
         CREDENTIALS_ROUTE,
-        credentialsDocument(served.credentials, served.expiration, source.lastUpdated()),
+        credentialsDocument(served.credentials, served.expiration, supply.lastUpdated()),
       ),
+      reused: true,
+    }),
     logger,
   );
 
@@ -177,8 +211,7 @@ export const createImdsRoutes = (deps: ImdsRouteDeps): Handler => {
     name: CREDENTIALS_ROUTE,
     handle: (ctx) => {
       const role = ctx.segments[4];
-      return answerWithCredentials(
-        source,
+      return supply.answer(
         // Another role name is not this instance's role: 404, as EC2 answers.
         (served) =>
           role === principalOf(served.credentials).roleName

@@ -438,8 +438,8 @@ describe("createImdsServer: credentials from the refresh engine", () => {
     expect(new Date(fresh.Expiration).getTime() - clock.now()).toBeGreaterThan(3_500_000);
   });
 
-  it("with nothing servable cached, waits for upstream only up to maxWaitMilliseconds, then answers 500 so the client retries", async () => {
-    const { get, p, clock, log } = await start({ maxWaitMilliseconds: 400 });
+  it("with nothing servable cached, waits for upstream only up to maxWaitMs, then answers 500 so the client retries", async () => {
+    const { get, p, clock, log } = await start({ maxWaitMs: 400 });
     p.hold();
     let status: number | undefined;
     const pending = get(CREDS).then((r) => {

@@ -1,21 +1,25 @@
 import { randomBytes } from "node:crypto";
 import { networkInterfaces } from "node:os";
-import { CredbridgeError, ENV_DEFAULT_REGION, ENV_REGION, resolveRuntime } from "@credbridge/core";
-import { parseRoleArn, sessionIdentity } from "@credbridge/core/wire";
-import { createHttpServer, hasControlCharacter } from "@credbridge/http";
-import type { AwsCredentialIdentity } from "@smithy/types";
-import { createCredentialSource, type ServedCredentialsOptions } from "../internal/credentials.js";
+import {
+  CredbridgeError,
+  ENV_DEFAULT_REGION,
+  ENV_REGION,
+  type Runtime,
+  resolveRuntime,
+} from "@credbridge/core";
+import { parseRoleArn } from "@credbridge/core/wire";
+import { createHttpServer, type Handler, hasControlCharacter } from "@credbridge/http";
 import {
   type CredentialsServer,
+  createCredentialSupply,
   credentialsServer,
+  type ServedCredentialsOptions,
   type ServerOptions,
-} from "../internal/credentials-server.js";
-import { ec2Architecture, partitionOf } from "./formats.js";
-import { createImdsRoutes, type ImdsIdentity, imdsError, type Principal } from "./routes.js";
+} from "../internal/credentials.js";
+import { ec2Architecture } from "./formats.js";
+import { createImdsRoutes, type ImdsIdentity, imdsError } from "./routes.js";
 import { createTokenIssuer } from "./tokens.js";
 
-/** The role name served when none is configured and the credentials name no role. */
-export const DEFAULT_ROLE_NAME = "credbridge";
 /** The region served when neither the option nor `AWS_REGION`/`AWS_DEFAULT_REGION` gives one. */
 export const DEFAULT_REGION = "us-east-1";
 /** Loopback unless told otherwise. */
@@ -70,6 +74,59 @@ const firstNonInternalIpv4 = (): string => {
 };
 
 /**
+ * The instance facts from the options, the environment and defaults; throws
+ * ERR_CONFIG for a value that cannot be served.
+ */
+const resolveIdentity = (options: ImdsServerOptions, rt: Runtime): ImdsIdentity => {
+  const parsed = options.roleArn === undefined ? undefined : parseRoleArn(options.roleArn);
+  if (options.roleArn !== undefined && !parsed) {
+    throw new CredbridgeError(
+      `imds: roleArn ${JSON.stringify(options.roleArn)} is not a role ARN (arn:aws:iam::123456789012:role/name)`,
+      { code: "ERR_CONFIG" },
+    );
+  }
+  const roleName = options.roleName ?? parsed?.roleName;
+  if (roleName !== undefined && !ROLE_NAME.test(roleName)) {
+    throw new CredbridgeError(
+      `imds: roleName ${JSON.stringify(roleName)} is not a valid IAM role name (1–64 of letters, digits and +=,.@_-)`,
+      { code: "ERR_CONFIG" },
+    );
+  }
+  const region =
+    options.region ?? (rt.env[ENV_REGION]?.trim() || rt.env[ENV_DEFAULT_REGION]?.trim() || DEFAULT_REGION);
+  if (!/^[a-z0-9-]{1,32}$/.test(region)) {
+    throw new CredbridgeError(`imds: region ${JSON.stringify(region)} is not a region name`, {
+      code: "ERR_CONFIG",
+    });
+  }
+  for (const [name, value] of Object.entries({
+    availabilityZone: options.availabilityZone,
+    instanceId: options.instanceId,
+    accountId: options.accountId,
+    instanceType: options.instanceType,
+    imageId: options.imageId,
+    privateIp: options.privateIp,
+  })) {
+    if (value !== undefined && (typeof value !== "string" || hasControlCharacter(value))) {
+      throw new CredbridgeError(`imds: ${name} must be a single-line string`, { code: "ERR_CONFIG" });
+    }
+  }
+  return {
+    roleName,
+    region,
+    availabilityZone: options.availabilityZone ?? `${region}a`,
+    instanceId: options.instanceId ?? `i-${randomBytes(9).toString("hex").slice(0, 17)}`,
+    instanceType: options.instanceType ?? "unknown",
+    imageId: options.imageId ?? "ami-00000000000000000",
+    privateIp: options.privateIp ?? firstNonInternalIpv4(),
+    architecture: ec2Architecture(process.arch),
+    partition: parsed?.partition,
+    accountId: options.accountId ?? parsed?.accountId,
+    pendingTime: new Date(rt.now()),
+  };
+};
+
+/**
  * An EC2 instance metadata service (IMDSv1 and v2) serving any credential
  * provider, for SDKs that refresh from IMDS but read a credentials file only
  * once. Creating it does no I/O and never throws; `listen` validates and binds.
@@ -77,98 +134,10 @@ const firstNonInternalIpv4 = (): string => {
 export const createImdsServer = (options: ImdsServerOptions): ImdsServer => {
   const rt = resolveRuntime(options.runtime);
   const logger = options.logger ?? rt.logger;
-  const source = createCredentialSource(options, rt, "imds");
+  const supply = createCredentialSupply(options, rt, "imds");
   const tokens = createTokenIssuer(rt.now);
-  let identity: ImdsIdentity | undefined;
-
-  const resolveIdentity = (): ImdsIdentity => {
-    const parsed = options.roleArn === undefined ? undefined : parseRoleArn(options.roleArn);
-    if (options.roleArn !== undefined && !parsed) {
-      throw new CredbridgeError(
-        `imds: roleArn ${JSON.stringify(options.roleArn)} is not a role ARN (arn:aws:iam::123456789012:role/name)`,
-        { code: "ERR_CONFIG" },
-      );
-    }
-    const roleName = options.roleName ?? parsed?.roleName;
-    if (roleName !== undefined && !ROLE_NAME.test(roleName)) {
-      throw new CredbridgeError(
-        `imds: roleName ${JSON.stringify(roleName)} is not a valid IAM role name (1–64 of letters, digits and +=,.@_-)`,
-        { code: "ERR_CONFIG" },
-      );
-    }
-    const region =
-      options.region ?? (rt.env[ENV_REGION]?.trim() || rt.env[ENV_DEFAULT_REGION]?.trim() || DEFAULT_REGION);
-    if (!/^[a-z0-9-]{1,32}$/.test(region)) {
-      throw new CredbridgeError(`imds: region ${JSON.stringify(region)} is not a region name`, {
-        code: "ERR_CONFIG",
-      });
-    }
-    for (const [name, value] of Object.entries({
-      availabilityZone: options.availabilityZone,
-      instanceId: options.instanceId,
-      accountId: options.accountId,
-      instanceType: options.instanceType,
-      imageId: options.imageId,
-      privateIp: options.privateIp,
-    })) {
-      if (value !== undefined && (typeof value !== "string" || hasControlCharacter(value))) {
-        throw new CredbridgeError(`imds: ${name} must be a single-line string`, { code: "ERR_CONFIG" });
-      }
-    }
-    return {
-      roleName,
-      region,
-      availabilityZone: options.availabilityZone ?? `${region}a`,
-      instanceId: options.instanceId ?? `i-${randomBytes(9).toString("hex").slice(0, 17)}`,
-      instanceType: options.instanceType ?? "unknown",
-      imageId: options.imageId ?? "ami-00000000000000000",
-      privateIp: options.privateIp ?? firstNonInternalIpv4(),
-      architecture: ec2Architecture(process.arch),
-      partition: parsed?.partition,
-      accountId: options.accountId ?? parsed?.accountId,
-      pendingTime: new Date(rt.now()),
-    };
-  };
-
-  // What the credentials say of themselves fills in what is not configured; one answer per credentials object.
-  let known: { credentials: AwsCredentialIdentity; principal: Principal } | undefined;
-  const principalOf = (credentials: AwsCredentialIdentity): Principal => {
-    if (known?.credentials === credentials) return known.principal;
-    const id = identity as ImdsIdentity;
-    const session = sessionIdentity(credentials);
-    const principal = {
-      roleName: id.roleName ?? session.roleName ?? DEFAULT_ROLE_NAME,
-      accountId: id.accountId ?? session.accountId ?? "",
-      partition: id.partition ?? session.partition ?? partitionOf(id.region),
-    };
-    known = { credentials, principal };
-    return principal;
-  };
-
-  const handler = createImdsRoutes({
-    now: options.runtime?.monotonicNow ?? options.runtime?.now ?? rt.monotonicNow,
-    tokens,
-    source,
-    identity: () => identity as ImdsIdentity,
-    principal: () => {
-      const id = identity as ImdsIdentity;
-      // Configured in full: no credentials needed to say who this instance is.
-      if (id.roleName !== undefined && id.accountId !== undefined && id.partition !== undefined) {
-        return { roleName: id.roleName, accountId: id.accountId, partition: id.partition };
-      }
-      return source.get().then((served) => principalOf(served.credentials));
-    },
-    listedRole: () => {
-      const configured = (identity as ImdsIdentity).roleName;
-      if (configured !== undefined) return configured;
-      // Named once by credentials, the role stays listed through an outage, as EC2's does.
-      if (known) return known.principal.roleName;
-      return source.get().then((served) => principalOf(served.credentials).roleName);
-    },
-    principalOf,
-    requireToken: options.requireToken === true,
-    logger,
-  });
+  // Built at the first listen, from the identity resolved there (one instance id for the server's life).
+  let routes: Handler | undefined;
 
   const http = createHttpServer({
     name: "imds",
@@ -177,18 +146,26 @@ export const createImdsServer = (options: ImdsServerOptions): ImdsServer => {
     limits: options.limits ?? {},
     wellKnownHosts: IMDS_WELL_KNOWN_HOSTS,
     allowedHosts: options.allowedHosts ?? [],
-    handler,
+    // The HTTP core hands requests over only once listening: after beforeListen built the routes.
+    handler: (ctx) => routes!(ctx),
     errorReply: (status, route) => imdsError(status, route),
     logger,
     onRequest: options.onRequest,
     url: (base) => base,
     beforeListen: () => {
-      source.validate();
-      identity ??= resolveIdentity();
-      source.start();
+      supply.validate();
+      routes ??= createImdsRoutes({
+        now: options.runtime?.monotonicNow ?? options.runtime?.now ?? rt.monotonicNow,
+        tokens,
+        supply,
+        identity: resolveIdentity(options, rt),
+        requireToken: options.requireToken === true,
+        logger,
+      });
+      supply.start();
     },
-    afterClose: () => source.stop(),
+    afterClose: () => supply.stop(),
   });
 
-  return credentialsServer(http, source);
+  return credentialsServer(http, supply);
 };

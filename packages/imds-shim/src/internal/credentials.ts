@@ -1,12 +1,14 @@
 import {
   CredbridgeError,
   isRefreshingProvider,
+  maskAccessKeyId,
   type RefreshingProvider,
   type Runtime,
+  type RuntimeOptions,
   refreshing,
 } from "@credbridge/core";
-import type { AwsCredentialIdentity, AwsCredentialIdentityProvider } from "@smithy/types";
-import { withDeadline } from "./deadline.js";
+import type { HttpLimits, HttpServer, ListenOptions, RequestObserver, ServerAddress } from "@credbridge/http";
+import type { AwsCredentialIdentity, AwsCredentialIdentityProvider, Logger } from "@smithy/types";
 
 /**
  * Served credentials always have at least this long left. kube2iam keeps the
@@ -18,7 +20,7 @@ export const DEFAULT_MANDATORY_WINDOW_SECONDS = 960;
 /** From this long before expiry, new credentials are fetched in the background. */
 export const DEFAULT_ADVISORY_WINDOW_SECONDS = 1200;
 /** How long a request waits for credentials when nothing servable is cached. */
-export const DEFAULT_MAX_WAIT_MILLISECONDS = 500;
+export const DEFAULT_MAX_WAIT_MS = 500;
 /** Credentials without an expiration (long-term keys) are served as if they expired this long from now. */
 export const STATIC_CREDENTIALS_LIFETIME_SECONDS = 3600;
 
@@ -51,7 +53,7 @@ export interface ServedCredentialsOptions {
    * it gets an error and retries. Default 500 ms, well under the SDKs' 1 s
    * metadata timeout. A request never waits while servable credentials are cached.
    */
-  maxWaitMilliseconds?: number | undefined;
+  maxWaitMs?: number | undefined;
 }
 
 export interface ServedCredentials {
@@ -60,7 +62,12 @@ export interface ServedCredentials {
   expiration: Date;
 }
 
-export interface CredentialSource {
+/**
+ * What a server serves from: the engine's credentials in their served form,
+ * at once or after a bounded wait: the engine's downstream end (its upstream
+ * is the source).
+ */
+export interface CredentialSupply {
   /** The engine behind the server: its own, or the shared one it was given. */
   readonly engine: RefreshingProvider;
   /** Throws ERR_CONFIG for windows the engine would refuse. */
@@ -72,10 +79,16 @@ export interface CredentialSource {
   current(): ServedCredentials | undefined;
   /**
    * `current()`, else the credentials of the refresh it started, waited for
-   * at most `maxWaitMilliseconds`; rejects when none arrive in time or they
+   * at most `maxWaitMs`; rejects when none arrive in time or they
    * fall short of the margin.
    */
   get(): Promise<ServedCredentials>;
+  /**
+   * `reply(current())` synchronously, in the request's own callback; only a
+   * request that must wait for a refresh (`get()`) takes a promise. Any
+   * failure is `failed(error)`.
+   */
+  answer<R>(reply: (served: ServedCredentials) => R, failed: (error: unknown) => R): R | Promise<R>;
   /** When the engine last obtained credentials. */
   lastUpdated(): Date;
   start(): void;
@@ -92,11 +105,11 @@ const seconds = (name: string, value: number | undefined, fallback: number): num
   return v;
 };
 
-export const createCredentialSource = (
+export const createCredentialSupply = (
   options: ServedCredentialsOptions,
   rt: Runtime,
   name: string,
-): CredentialSource => {
+): CredentialSupply => {
   const provider = options.provider;
   const shared = isRefreshingProvider(provider);
   const engine: RefreshingProvider = shared
@@ -109,7 +122,7 @@ export const createCredentialSource = (
         runtime: rt,
       });
   let minRemainingMs = DEFAULT_MIN_REMAINING_SECONDS * 1000;
-  let maxWaitMs = DEFAULT_MAX_WAIT_MILLISECONDS;
+  let maxWaitMs = DEFAULT_MAX_WAIT_MS;
   let started = false;
 
   const validate = (): void => {
@@ -120,9 +133,9 @@ export const createCredentialSource = (
     }
     const min = seconds("minRemainingSeconds", options.minRemainingSeconds, DEFAULT_MIN_REMAINING_SECONDS);
     minRemainingMs = min * 1000;
-    const wait = options.maxWaitMilliseconds ?? DEFAULT_MAX_WAIT_MILLISECONDS;
+    const wait = options.maxWaitMs ?? DEFAULT_MAX_WAIT_MS;
     if (!Number.isFinite(wait) || wait < 0) {
-      throw new CredbridgeError(`${name}: maxWaitMilliseconds must be a non-negative number, got ${wait}`, {
+      throw new CredbridgeError(`${name}: maxWaitMs must be a non-negative number, got ${wait}`, {
         code: "ERR_CONFIG",
       });
     }
@@ -191,11 +204,25 @@ export const createCredentialSource = (
     return served;
   };
 
+  const answer = <R>(
+    reply: (served: ServedCredentials) => R,
+    failed: (error: unknown) => R,
+  ): R | Promise<R> => {
+    try {
+      const served = current();
+      if (served) return reply(served);
+    } catch (error) {
+      return failed(error);
+    }
+    return get().then(reply).catch(failed);
+  };
+
   return {
     engine,
     validate,
     current,
     get,
+    answer,
     lastUpdated: () => engine.state().lastSuccessAt ?? new Date(rt.now()),
     start: () => {
       if (shared || options.prefetch === false || started) return;
@@ -209,3 +236,108 @@ export const createCredentialSource = (
     },
   };
 };
+
+/**
+ * Waits for `promise` at most `ms` on the runtime's clock. On time-out the
+ * caller gets ERR_TIMEOUT at once; the work itself goes on (a refresh keeps
+ * running and later requests get its result).
+ */
+const withDeadline = <T>(promise: Promise<T>, ms: number, rt: Runtime, name: string): Promise<T> =>
+  new Promise<T>((resolve, reject) => {
+    const timer = rt.setTimer(
+      () =>
+        reject(
+          new CredbridgeError(
+            `${name}: no servable credentials within ${ms} ms; the refresh goes on, retry shortly`,
+            { code: "ERR_TIMEOUT" },
+          ),
+        ),
+      ms,
+      { unref: true },
+    );
+    promise.then(
+      (value) => {
+        timer.cancel();
+        resolve(value);
+      },
+      (error: unknown) => {
+        timer.cancel();
+        reject(error);
+      },
+    );
+  });
+
+export interface PreparedCredentialsReply<R> {
+  /** The answer for these credentials, rendered only when they (or their served expiration) changed. */
+  (served: ServedCredentials): R;
+  /** Drops the rendered answer: what it was rendered from (the route) changed. */
+  forget(): void;
+}
+
+/**
+ * The credentials answer of a server, rendered once per credential set and
+ * served expiration, then reused for every request (a `reused` reply: the
+ * HTTP core builds its wire headers once too).
+ */
+export const preparedCredentialsReply = <R>(
+  server: string,
+  render: (served: ServedCredentials) => R,
+  logger: Logger | undefined,
+): PreparedCredentialsReply<R> => {
+  let last: { credentials: AwsCredentialIdentity; expiration: number; reply: R } | undefined;
+  const reply = (served: ServedCredentials): R => {
+    const expiration = served.expiration.getTime();
+    if (last?.credentials !== served.credentials || last.expiration !== expiration) {
+      last = { credentials: served.credentials, expiration, reply: render(served) };
+      logger?.debug?.(
+        `credbridge ${server}: serving key ${maskAccessKeyId(served.credentials.accessKeyId)} until ${served.expiration.toISOString()}`,
+      );
+    }
+    return last.reply;
+  };
+  return Object.assign(reply, {
+    forget: () => {
+      last = undefined;
+    },
+  });
+};
+
+/** HTTP options both servers take. */
+export interface ServerOptions {
+  /** Default 0: a free port, reported by `listen`. */
+  port?: number | undefined;
+  /**
+   * Further `Host` header values to accept: `name` (any port) or `name:port`.
+   * The bound address, `localhost` on loopback and the protocol's link-local addresses are always accepted.
+   */
+  allowedHosts?: readonly string[] | undefined;
+  limits?: HttpLimits | undefined;
+  /** Warnings (never a secret; access keys masked). Default: the runtime's logger. */
+  logger?: Logger | undefined;
+  /** Called after each response, for metrics. */
+  onRequest?: RequestObserver | undefined;
+  /** Clock, environment and logger; Node's by default. */
+  runtime?: RuntimeOptions | undefined;
+}
+
+/** What both servers return: the HTTP server's lifecycle and the engine behind it. */
+export interface CredentialsServer {
+  /** Binds and serves; the address's `url` is what clients are configured with. */
+  listen(options?: ListenOptions): Promise<ServerAddress>;
+  /** Stops accepting, lets in-flight requests finish (up to `limits.closeGraceMs`), stops its own engine. */
+  close(): Promise<void>;
+  /** Undefined until listening. */
+  readonly address: ServerAddress | undefined;
+  /** The refresh engine credentials are served from. */
+  readonly engine: RefreshingProvider;
+}
+
+/** Builds the handle a server returns from its HTTP server and the supply it serves from. */
+export const credentialsServer = (http: HttpServer, supply: CredentialSupply): CredentialsServer => ({
+  listen: http.listen,
+  close: http.close,
+  get address() {
+    return http.address;
+  },
+  engine: supply.engine,
+});
