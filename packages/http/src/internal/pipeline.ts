@@ -7,7 +7,7 @@ import type { ByteBudget } from "./budget.js";
 import type { HostCheck } from "./hosts.js";
 import type { ResolvedLimits } from "./limits.js";
 import { lingerAfter } from "./linger.js";
-import { type ErrorReply, type Reply, writeReply } from "./reply.js";
+import { createReplyWriter, type ErrorReply, type Reply } from "./reply.js";
 import { holdUnsent } from "./unsent.js";
 
 /** One served request, for metrics. Holds nothing a client chose except the method. */
@@ -95,6 +95,7 @@ const isThenable = (value: unknown): value is Promise<Reply> =>
  * until the kernel takes it, and the request observer.
  */
 export const createPipeline = (config: PipelineConfig, state: PipelineState) => {
+  const writeReply = createReplyWriter();
   const observe = (method: string, reply: Reply, startedAt: number): void => {
     if (!config.onRequest) return;
     try {

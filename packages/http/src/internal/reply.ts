@@ -37,23 +37,27 @@ const wireHeaders = (reply: Reply): Record<string, string | number> => {
   return headers;
 };
 
-/** The headers of `reused` replies, built once per reply object; they go with it. */
-const built = new WeakMap<Reply, Record<string, string | number>>();
-
-const headersOf = (reply: Reply): Record<string, string | number> => {
-  if (!reply.reused) return wireHeaders(reply);
-  let headers = built.get(reply);
-  if (headers === undefined) {
-    headers = wireHeaders(reply);
-    built.set(reply, headers);
-  }
-  return headers;
-};
-
-/** Writes `reply` unless something was written already; `close` ends the connection after it. */
-export const writeReply = (res: ServerResponse, reply: Reply, close: boolean): void => {
-  if (res.headersSent || res.destroyed) return;
-  if (close) res.shouldKeepAlive = false;
-  res.writeHead(reply.status, headersOf(reply));
-  res.end(reply.body);
+/**
+ * A reply writer for one server: the headers of `reused` replies are built
+ * at their first write and kept (weakly) with the reply object, so each later
+ * request writes them without building anything.
+ */
+export const createReplyWriter = () => {
+  const built = new WeakMap<Reply, Record<string, string | number>>();
+  const headersOf = (reply: Reply): Record<string, string | number> => {
+    if (!reply.reused) return wireHeaders(reply);
+    let headers = built.get(reply);
+    if (headers === undefined) {
+      headers = wireHeaders(reply);
+      built.set(reply, headers);
+    }
+    return headers;
+  };
+  /** Writes `reply` unless something was written already; `close` ends the connection after it. */
+  return (res: ServerResponse, reply: Reply, close: boolean): void => {
+    if (res.headersSent || res.destroyed) return;
+    if (close) res.shouldKeepAlive = false;
+    res.writeHead(reply.status, headersOf(reply));
+    res.end(reply.body);
+  };
 };
