@@ -1,4 +1,4 @@
-import { mayCallNow } from "./refresh-ledger.js";
+import { mayCallNow } from "./ledger.js";
 import type { Schedule } from "./schedule.js";
 
 /** Why a refresh started. */
@@ -20,7 +20,7 @@ export interface DecisionInput {
   /**
    * The source may not be called before `mayCallAt` on the monotonic clock
    * nor `mayCallAtWall` on the wall clock, whichever comes first: the backoff
-   * after failures, the floor after a success (see refresh-ledger.ts).
+   * after failures, the floor after a success (see ledger.ts).
    */
   mayCallAt: number;
   mayCallAtWall: number;

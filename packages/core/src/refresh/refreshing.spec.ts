@@ -1,8 +1,8 @@
 import type { AwsCredentialIdentity } from "@smithy/types";
 import { describe, expect, it } from "vitest";
-import { isCredbridgeError } from "./errors.js";
+import { isCredbridgeError } from "../errors.js";
+import { manualRuntime, settle } from "../testing.js";
 import { isRefreshingProvider, type RefreshEvent, refreshing } from "./refreshing.js";
-import { manualRuntime, settle } from "./testing.js";
 
 const MIN = 60_000;
 

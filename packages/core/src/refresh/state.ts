@@ -1,8 +1,8 @@
 import { maskAccessKeyId } from "../redact.js";
-import type { RefreshState } from "../refresh-types.js";
 import { type Cached, windowsOf } from "./accept-credentials.js";
-import { statusAt } from "./refresh-decision.js";
-import { mayCallAtWall, type RefreshLedger } from "./refresh-ledger.js";
+import { statusAt } from "./decision.js";
+import { mayCallAtWall, type RefreshLedger } from "./ledger.js";
+import type { RefreshState } from "./types.js";
 
 const toDate = (ms: number | undefined) => (ms === undefined ? undefined : new Date(ms));
 

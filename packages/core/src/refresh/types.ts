@@ -1,8 +1,8 @@
 import type { AwsCredentialIdentity, AwsCredentialIdentityProvider } from "@smithy/types";
-import type { BackoffOptions } from "./internal/backoff.js";
-import type { RefreshReason, RefreshStatus } from "./internal/refresh-decision.js";
-import type { WindowOptions } from "./internal/refresh-windows.js";
-import type { RuntimeOptions } from "./runtime.js";
+import type { BackoffOptions } from "../internal/backoff.js";
+import type { RuntimeOptions } from "../runtime.js";
+import type { RefreshReason, RefreshStatus } from "./decision.js";
+import type { WindowOptions } from "./windows.js";
 
 export type { RefreshReason, RefreshStatus };
 

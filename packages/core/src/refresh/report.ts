@@ -1,9 +1,9 @@
 import type { AwsCredentialIdentity, Logger } from "@smithy/types";
 import { maskAccessKeyId } from "../redact.js";
-import type { RefreshEvent } from "../refresh-types.js";
 import type { Cached } from "./accept-credentials.js";
-import type { RefreshReason } from "./refresh-decision.js";
-import { mayCallAtWall, type RefreshLedger } from "./refresh-ledger.js";
+import type { RefreshReason } from "./decision.js";
+import { mayCallAtWall, type RefreshLedger } from "./ledger.js";
+import type { RefreshEvent } from "./types.js";
 
 /**
  * How the engine tells its listeners and logger what happened: events carry
