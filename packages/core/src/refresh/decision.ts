@@ -1,4 +1,3 @@
-import { mayCallNow } from "./ledger.js";
 import type { Schedule } from "./schedule.js";
 
 /** Why a refresh started. */
@@ -56,6 +55,13 @@ export const statusAt = (cached: DecisionInput["cached"], now: number): RefreshS
   if (now >= cached.mandatoryAt) return "mandatory";
   return now >= cached.refreshAt ? "advisory" : "fresh";
 };
+
+/** Whether the source may be called now: the wait is over on either clock. */
+const mayCallNow = (
+  ledger: Pick<DecisionInput, "mayCallAt" | "mayCallAtWall">,
+  now: number,
+  monotonic: number,
+) => monotonic >= ledger.mayCallAt || now >= ledger.mayCallAtWall;
 
 const CACHED: Decision = { action: "cached" };
 const JOIN: Decision = { action: "join" };

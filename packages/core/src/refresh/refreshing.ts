@@ -6,11 +6,11 @@ import { setWallClockTimer } from "../wall-clock-timer.js";
 import { acceptCredentials, type Cached, isUsable, windowsOf } from "./accept-credentials.js";
 import { boundedCalls } from "./bounded-call.js";
 import { type Decision, decide, type RefreshReason } from "./decision.js";
-import { createLedger, mayCallAtWall, recordFailure, recordSuccess } from "./ledger.js";
+import { createLedger, mayCallAtWall, recordFailure, recordSuccess, snapshot } from "./ledger.js";
 import { createListeners } from "./listeners.js";
 import { createReporter } from "./report.js";
 import { refreshFloorMs } from "./schedule.js";
-import { snapshot } from "./state.js";
+
 import { REFRESHING, type RefreshEvent, type RefreshingOptions, type RefreshingProvider } from "./types.js";
 import { watchedTimers } from "./watched-timers.js";
 import { DEFAULT_ATTEMPT_TIMEOUT_SECONDS, windowsOnce } from "./windows.js";
