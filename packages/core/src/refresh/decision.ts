@@ -1,4 +1,4 @@
-import type { Schedule } from "./schedule.js";
+import type { Schedule } from "./windows.js";
 
 /** Why a refresh started. */
 export type RefreshReason = "initial" | "expired" | "advisory" | "mandatory" | "scheduled" | "forced";

@@ -9,11 +9,9 @@ import { type Decision, decide, type RefreshReason } from "./decision.js";
 import { createLedger, mayCallAtWall, recordFailure, recordSuccess, snapshot } from "./ledger.js";
 import { createListeners } from "./listeners.js";
 import { createReporter } from "./report.js";
-import { refreshFloorMs } from "./schedule.js";
-
 import { REFRESHING, type RefreshEvent, type RefreshingOptions, type RefreshingProvider } from "./types.js";
 import { watchedTimers } from "./watched-timers.js";
-import { DEFAULT_ATTEMPT_TIMEOUT_SECONDS, windowsOnce } from "./windows.js";
+import { DEFAULT_ATTEMPT_TIMEOUT_SECONDS, refreshFloorMs, windowsOnce } from "./windows.js";
 
 export type { RefreshReason, RefreshStatus } from "./decision.js";
 export type {
