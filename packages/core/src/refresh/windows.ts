@@ -47,9 +47,10 @@ const milliseconds = (options: WindowOptions, name: keyof WindowOptions, positiv
  * configuration error (ERR_CONFIG), never a refresh failure to retry.
  */
 export const resolveWindows = (options: WindowOptions): EngineSettings => {
+  // The margin first: the windows sit above it, and a server checking its margin alone reads its own name in the error.
+  const minRemainingMs = milliseconds(options, "minRemainingSeconds");
   const advisoryMs = milliseconds(options, "advisoryWindowSeconds");
   const mandatoryMs = milliseconds(options, "mandatoryWindowSeconds");
-  const minRemainingMs = milliseconds(options, "minRemainingSeconds");
   const jitterMs = milliseconds(options, "jitterSeconds");
   const attemptTimeoutMs = milliseconds(options, "attemptTimeoutSeconds", true);
   if (mandatoryMs > advisoryMs) {
@@ -66,6 +67,36 @@ export const resolveWindows = (options: WindowOptions): EngineSettings => {
   }
   return { advisoryMs, mandatoryMs, minRemainingMs, jitterMs, attemptTimeoutMs };
 };
+
+/** Throws ERR_CONFIG for windows `refreshing` would refuse: for servers that must refuse them before their engine runs. */
+export const validateWindows = (options: WindowOptions): void => {
+  resolveWindows(options);
+};
+
+/**
+ * Served credentials always have at least this long left: kube2iam keeps the
+ * same 15 minutes; the imds-shim README works through why it sits ahead of
+ * every client.
+ */
+export const DEFAULT_MIN_REMAINING_SECONDS = 900;
+
+/** The windows of an engine whose credentials must keep a margin. */
+export interface MarginWindows {
+  minRemainingSeconds: number;
+  mandatoryWindowSeconds: number;
+  advisoryWindowSeconds: number;
+}
+
+/**
+ * The windows for a margin, the one place they are derived: callers wait for
+ * a refresh from a minute before the margin, background refreshes start five
+ * minutes before it. The engine shrinks them for sessions too short to hold them.
+ */
+export const windowsFor = (minRemainingSeconds: number): MarginWindows => ({
+  minRemainingSeconds,
+  mandatoryWindowSeconds: minRemainingSeconds + 60,
+  advisoryWindowSeconds: minRemainingSeconds + 300,
+});
 
 /** `resolveWindows` once: the windows, or the configuration error every later call reports. */
 export const windowsOnce = (options: WindowOptions): (() => EngineSettings | CredbridgeError) => {
