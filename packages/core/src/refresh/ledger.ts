@@ -89,7 +89,7 @@ export interface AttemptFacts {
 
 /** The engine's state as `state()` reports it: no secret. */
 export const snapshot = (
-  source: string,
+  name: string,
   cached: Cached | undefined,
   ledger: RefreshLedger,
   attempts: AttemptFacts,
@@ -99,7 +99,7 @@ export const snapshot = (
   const failing = ledger.consecutiveFailures > 0;
   const { lastError } = ledger;
   return {
-    source,
+    name,
     status: statusAt(windowsOf(cached), now),
     expiration: cached?.credentials.expiration,
     accessKeyId: cached ? maskAccessKeyId(cached.credentials.accessKeyId) : undefined,

@@ -57,7 +57,7 @@ const setup = (lifetimeMs = 60 * MIN, options: Parameters<typeof refreshing>[1] 
   const src = counterSource(fake.runtime.now, lifetimeMs);
   const events: RefreshEvent[] = [];
   const provider = refreshing(src.source, {
-    source: "test",
+    name: "test",
     observer: (e) => events.push(e),
     ...options,
     runtime: fake.runtime,
@@ -298,7 +298,7 @@ describe("refreshing", () => {
     await fake.advance(48 * MIN);
     const state = provider.state();
     expect(state).toMatchObject({
-      source: "test",
+      name: "test",
       status: "advisory",
       accessKeyId: "****KEY1",
       refreshes: 1,
@@ -417,7 +417,7 @@ describe("refreshing", () => {
       const src = manualSource(fake.runtime.now);
       const events: RefreshEvent[] = [];
       const provider = refreshing(src.source, {
-        source: "test",
+        name: "test",
         attemptTimeoutSeconds: 30,
         observer: (e) => events.push(e),
         runtime: fake.runtime,

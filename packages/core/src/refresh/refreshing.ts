@@ -37,7 +37,7 @@ export const refreshing = (
   options: RefreshingOptions = {},
 ): RefreshingProvider => {
   const rt = resolveRuntime(options.runtime);
-  const name = options.source ?? "credentials";
+  const name = options.name ?? "credentials";
   const listeners = createListeners<RefreshEvent>((error) =>
     rt.logger?.warn(`credbridge: a refresh listener of ${name} threw: ${asError(error).message}`),
   );

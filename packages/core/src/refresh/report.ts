@@ -15,7 +15,7 @@ export const createReporter = (
   logger: Logger | undefined,
 ) => ({
   started(reason: RefreshReason, at: number): void {
-    emit({ type: "refresh-start", source: name, reason, at: new Date(at) });
+    emit({ type: "refresh-start", name, reason, at: new Date(at) });
   },
 
   succeeded(reason: RefreshReason, credentials: AwsCredentialIdentity, startedAt: number, now: number): void {
@@ -26,7 +26,7 @@ export const createReporter = (
     const at = new Date(now);
     emit({
       type: "refresh-success",
-      source: name,
+      name,
       reason,
       at,
       credentials,
@@ -55,7 +55,7 @@ export const createReporter = (
     else logger?.error(line);
     emit({
       type: "refresh-failure",
-      source: name,
+      name,
       reason,
       at: new Date(now),
       error,

@@ -8,10 +8,10 @@ export type { RefreshReason, RefreshStatus };
 
 /** What the engine reports to its observers: for metrics, logs and writers. */
 export type RefreshEvent =
-  | { type: "refresh-start"; source: string; reason: RefreshReason; at: Date }
+  | { type: "refresh-start"; name: string; reason: RefreshReason; at: Date }
   | {
       type: "refresh-success";
-      source: string;
+      name: string;
       reason: RefreshReason;
       at: Date;
       /** The new credentials: for writers and servers. Never log them. */
@@ -21,7 +21,7 @@ export type RefreshEvent =
     }
   | {
       type: "refresh-failure";
-      source: string;
+      name: string;
       reason: RefreshReason;
       at: Date;
       error: Error;
@@ -38,7 +38,8 @@ export type RefreshListener = (event: RefreshEvent) => void;
 
 /** A snapshot for health checks. Holds no secret. */
 export interface RefreshState {
-  source: string;
+  /** The engine's name, from the `name` option. */
+  name: string;
   status: RefreshStatus;
   /** Expiration of the cached credentials; undefined when none or they never expire. */
   expiration: Date | undefined;
@@ -102,8 +103,8 @@ export interface RefreshingOptions extends WindowOptions {
   attemptTimeoutSeconds?: number | undefined;
   /** Backoff between failed refreshes. Default 1 s doubling to 5 min, with jitter. */
   retry?: BackoffOptions | undefined;
-  /** A name for the source in state, events and logs. Default "credentials". */
-  source?: string | undefined;
+  /** The engine's name in state, events and logs. Default "credentials". */
+  name?: string | undefined;
   /** Called with every event; the same as `subscribe`. */
   observer?: RefreshListener | undefined;
   runtime?: RuntimeOptions | undefined;

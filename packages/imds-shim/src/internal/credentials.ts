@@ -99,7 +99,7 @@ export const createCredentialSource = (
   };
   const engine: RefreshingProvider = shared
     ? provider
-    : refreshing(provider, { ...windows, source: name, runtime: rt });
+    : refreshing(provider, { ...windows, name, runtime: rt });
   let minRemainingMs = DEFAULT_MIN_REMAINING_SECONDS * 1000;
   let maxWaitMs = DEFAULT_MAX_WAIT_MILLISECONDS;
   let started = false;
