@@ -107,7 +107,7 @@ export const snapshot = (
     lastAttemptAt: toDate(ledger.lastAttemptAt),
     lastError: lastError && { ...lastError, at: new Date(lastError.at), current: failing },
     consecutiveFailures: ledger.consecutiveFailures,
-    nextRefreshAt: toDate(
+    refreshAt: toDate(
       failing
         ? mayCallAtWall(ledger, now, monotonic)
         : cached?.schedule && Math.max(cached.schedule.refreshAt, mayCallAtWall(ledger, now, monotonic)),

@@ -196,7 +196,7 @@ describe("refreshing", () => {
       const src = counterSource(fake.runtime.now);
       const p = refreshing(src.source, { runtime: fake.runtime, jitterSeconds: 120 });
       await p();
-      return p.state().nextRefreshAt!.getTime() - fake.now();
+      return p.state().refreshAt!.getTime() - fake.now();
     };
     const early = await at(0);
     const late = await at(0.999);

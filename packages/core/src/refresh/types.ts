@@ -53,8 +53,12 @@ export interface RefreshState {
    */
   lastError: { message: string; code: string | undefined; at: Date; current: boolean } | undefined;
   consecutiveFailures: number;
-  /** When the engine next means to call its source, if it knows. */
-  nextRefreshAt: Date | undefined;
+  /**
+   * When the engine next means to call its source, if it knows: the start of
+   * the advisory window of the credentials held (the schedule's `refreshAt`),
+   * or later while the floor or a backoff holds it back.
+   */
+  refreshAt: Date | undefined;
   /**
    * When the credentials held enter the mandatory window: from then `status`
    * is `mandatory` and callers wait for a refresh. Placed once, when they
