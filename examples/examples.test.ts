@@ -882,7 +882,7 @@ describe("in-process service", () => {
     expect(events).toEqual(["refresh-start", "refresh-success"]);
     expect(credentials.state()).toMatchObject({
       status: "fresh",
-      source: "service",
+      name: "service",
       accessKeyId: "****MPLE",
     });
 

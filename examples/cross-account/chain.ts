@@ -25,7 +25,7 @@ export const replicationCredentials = (env: NodeJS.ProcessEnv = process.env): Re
         runtime: { env },
       },
     ]),
-    { source: "registry-replication", runtime: { env } },
+    { name: "registry-replication", runtime: { env } },
   );
 
 /** Which identity the chain ends in. */

@@ -63,7 +63,7 @@ export const createCredentials = ({
   const runtime = { env, logger };
   const ambient = fromAmbient({ runtime });
   const source = env.SELF_ASSUME === "true" ? selfAssume(ambient, { runtime }) : ambient;
-  return refreshing(source, { source: "service", observer: onRefresh, runtime });
+  return refreshing(source, { name: "service", observer: onRefresh, runtime });
 };
 
 const json = (res: ServerResponse, status: number, body: unknown): void => {
@@ -121,9 +121,9 @@ const main = async (): Promise<void> => {
     // Not fatal: /readyz reports it and the refresh engine keeps retrying with backoff.
     console.error(`GetCallerIdentity failed: ${(error as Error).message}`);
   }
-  const { source, status, expiration, accessKeyId } = credentials.state();
+  const { name, status, expiration, accessKeyId } = credentials.state();
   console.log(
-    `credentials: ${source} ${status}, key ${accessKeyId ?? "-"}, expire ${expiration?.toISOString() ?? "-"}`,
+    `credentials: ${name} ${status}, key ${accessKeyId ?? "-"}, expire ${expiration?.toISOString() ?? "-"}`,
   );
 };
 

@@ -45,7 +45,7 @@ beforeEach(async () => {
     minRemainingSeconds: 900,
     mandatoryWindowSeconds: 960,
     advisoryWindowSeconds: 1200,
-    source: "container-clients",
+    name: "container-clients",
   });
   seen = [];
   server = createContainerCredentialsServer({

@@ -32,7 +32,7 @@ beforeEach(async () => {
     minRemainingSeconds: 900,
     mandatoryWindowSeconds: 960,
     advisoryWindowSeconds: 1200,
-    source: "imds-clients",
+    name: "imds-clients",
   });
   server = createImdsServer({
     provider: engine,

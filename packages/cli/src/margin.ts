@@ -1,12 +1,9 @@
-import { CredbridgeError } from "@credbridge/core";
+import { CredbridgeError, DEFAULT_MIN_REMAINING_SECONDS } from "@credbridge/core";
 import type { AwsCredentialIdentityProvider } from "@smithy/types";
 import type { MarginFlags } from "./args/flags.js";
 import { UsageError } from "./args/usage-error.js";
 import type { CommandContext } from "./context.js";
 import { type BuiltChain, buildChain, type SessionLength } from "./source.js";
-
-/** `--min-remaining`'s default: kube2iam's fifteen minutes (the imds-shim README works through why). */
-export const DEFAULT_MIN_REMAINING_SECONDS = 900;
 
 const FIX =
   "ask for a longer session with --duration (or duration= on the last --assume-role; at most 3600 s when chaining roles, and at most the role's MaxSessionDuration)";

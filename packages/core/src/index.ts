@@ -40,8 +40,10 @@ export type {
   RefreshReason,
   RefreshState,
   RefreshStatus,
-} from "./refreshing.js";
-export { isRefreshingProvider, refreshing } from "./refreshing.js";
+} from "./refresh/refreshing.js";
+export { isRefreshingProvider, refreshing } from "./refresh/refreshing.js";
+export type { MarginWindows } from "./refresh/windows.js";
+export { DEFAULT_MIN_REMAINING_SECONDS, validateWindows, windowsFor } from "./refresh/windows.js";
 export type { Runtime, RuntimeOptions, TimerHandle } from "./runtime.js";
 export { resolveRuntime } from "./runtime.js";
 export type { SelfAssumeOptions } from "./self-assume.js";

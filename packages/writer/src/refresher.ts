@@ -225,7 +225,7 @@ export const startRefresher = (
     const engine = !owned
       ? given
       : refreshing(given, {
-          source: `credentials file ${name}`,
+          name: `credentials file ${name}`,
           ...options.refresh,
           runtime: { ...options.runtime, ...(logger ? { logger } : {}), ...options.refresh?.runtime },
         });

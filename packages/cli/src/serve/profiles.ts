@@ -40,11 +40,11 @@ export const profileEngines = (o: {
   defaultName: string;
   minRemainingSeconds: number;
   now: () => number;
-  options: Omit<RefreshingOptions, "source" | "observer">;
+  options: Omit<RefreshingOptions, "name" | "observer">;
 }): ProfileEngines => {
   const { chain } = o;
   if (chain.profiles.length === 0) {
-    const engine = refreshing(o.provider, { source: o.source, ...o.options });
+    const engine = refreshing(o.provider, { name: o.source, ...o.options });
     return {
       profiles: [{ name: o.defaultName, named: false, engine, chain: o.source }],
       engines: [engine],
@@ -59,13 +59,13 @@ export const profileEngines = (o: {
       source: baseLabel,
       session: chain.baseSession,
     }),
-    { source: baseLabel, ...o.options },
+    { name: baseLabel, ...o.options },
   );
   const onSource = (name: string, hops: BuiltChain["hops"], session: BuiltChain["session"]) => {
     const label = [baseLabel, ...hops.map((h) => `assume-role ${h.roleArn}`)].join(" → ");
     const engine = refreshing(
       credentialsOutliveMargin(chainRoles(source, hops), { ...margin, source: label, session }),
-      { source: `profile ${name}: ${label}`, ...o.options },
+      { name: `profile ${name}: ${label}`, ...o.options },
     );
     return { engine, label };
   };

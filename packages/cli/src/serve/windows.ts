@@ -1,15 +1,14 @@
+import { windowsFor } from "@credbridge/core";
 import { UsageError } from "../args/usage-error.js";
 
 /**
- * `serve`'s refresh windows, derived from its margin: callers wait for a
+ * `serve`'s refresh windows, core's for its margin: callers wait for a
  * refresh (and /readyz fails) from a minute before the margin, background
  * refreshes start five minutes before it, up to a minute later for jitter.
  * The engine shrinks them for sessions too short to hold them.
  */
 export const serveWindows = (minRemainingSeconds: number) => ({
-  minRemainingSeconds,
-  mandatoryWindowSeconds: minRemainingSeconds + 60,
-  advisoryWindowSeconds: minRemainingSeconds + 300,
+  ...windowsFor(minRemainingSeconds),
   jitterSeconds: 60,
 });
 

@@ -1,9 +1,9 @@
 import { posix } from "node:path";
 import type { RoleHop } from "@credbridge/core";
-import { ROLE_CHAINING_MAX_SECONDS } from "@credbridge/core";
+import { DEFAULT_MIN_REMAINING_SECONDS, ROLE_CHAINING_MAX_SECONDS } from "@credbridge/core";
 import { parseAssumeRole } from "../args/assume-role.js";
 import { parseProfiles } from "../args/profiles.js";
-import { checkSessionOutlivesMargin, DEFAULT_MIN_REMAINING_SECONDS } from "../margin.js";
+import { checkSessionOutlivesMargin } from "../margin.js";
 import { CONTAINER_TOKEN_FILE_NAME } from "./inject.js";
 
 /** The annotations the webhook reads; any other `credbridge.io/` key is refused, as a typo would be. */

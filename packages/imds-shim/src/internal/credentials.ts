@@ -1,24 +1,26 @@
 import {
   CredbridgeError,
+  DEFAULT_MIN_REMAINING_SECONDS,
   isRefreshingProvider,
   maskAccessKeyId,
   type RefreshingProvider,
   type Runtime,
   type RuntimeOptions,
   refreshing,
+  validateWindows,
+  windowsFor,
 } from "@credbridge/core";
 import type { HttpLimits, HttpServer, ListenOptions, RequestObserver, ServerAddress } from "@credbridge/http";
 import type { AwsCredentialIdentity, AwsCredentialIdentityProvider, Logger } from "@smithy/types";
 
-/**
- * Served credentials always have at least this long left. kube2iam keeps the
- * same 15 minutes; the README works through why it sits ahead of every client.
- */
-export const DEFAULT_MIN_REMAINING_SECONDS = 900;
-/** From this long before expiry, requests wait for new credentials. */
-export const DEFAULT_MANDATORY_WINDOW_SECONDS = 960;
-/** From this long before expiry, new credentials are fetched in the background. */
-export const DEFAULT_ADVISORY_WINDOW_SECONDS = 1200;
+/** Served credentials always have at least this long left: core's margin, 15 minutes. */
+export { DEFAULT_MIN_REMAINING_SECONDS };
+
+const DEFAULT_WINDOWS = windowsFor(DEFAULT_MIN_REMAINING_SECONDS);
+/** From this long before expiry, requests wait for new credentials: core's window for the default margin. */
+export const DEFAULT_MANDATORY_WINDOW_SECONDS = DEFAULT_WINDOWS.mandatoryWindowSeconds;
+/** From this long before expiry, new credentials are fetched in the background: core's window for the default margin. */
+export const DEFAULT_ADVISORY_WINDOW_SECONDS = DEFAULT_WINDOWS.advisoryWindowSeconds;
 /** How long a request waits for credentials when nothing servable is cached. */
 export const DEFAULT_MAX_WAIT_MS = 500;
 /** Credentials without an expiration (long-term keys) are served as if they expired this long from now. */
@@ -95,16 +97,6 @@ export interface CredentialSupply {
   stop(): void;
 }
 
-const seconds = (name: string, value: number | undefined, fallback: number): number => {
-  const v = value ?? fallback;
-  if (!Number.isFinite(v) || v < 0) {
-    throw new CredbridgeError(`${name} must be a non-negative number of seconds, got ${value}`, {
-      code: "ERR_CONFIG",
-    });
-  }
-  return v;
-};
-
 export const createCredentialSupply = (
   options: ServedCredentialsOptions,
   rt: Runtime,
@@ -112,15 +104,15 @@ export const createCredentialSupply = (
 ): CredentialSupply => {
   const provider = options.provider;
   const shared = isRefreshingProvider(provider);
+  const margin = options.minRemainingSeconds ?? DEFAULT_MIN_REMAINING_SECONDS;
+  const windows = {
+    minRemainingSeconds: margin,
+    mandatoryWindowSeconds: options.mandatoryWindowSeconds ?? DEFAULT_MANDATORY_WINDOW_SECONDS,
+    advisoryWindowSeconds: options.advisoryWindowSeconds ?? DEFAULT_ADVISORY_WINDOW_SECONDS,
+  };
   const engine: RefreshingProvider = shared
     ? provider
-    : refreshing(provider, {
-        minRemainingSeconds: options.minRemainingSeconds ?? DEFAULT_MIN_REMAINING_SECONDS,
-        mandatoryWindowSeconds: options.mandatoryWindowSeconds ?? DEFAULT_MANDATORY_WINDOW_SECONDS,
-        advisoryWindowSeconds: options.advisoryWindowSeconds ?? DEFAULT_ADVISORY_WINDOW_SECONDS,
-        source: name,
-        runtime: rt,
-      });
+    : refreshing(provider, { ...windows, name, runtime: rt });
   let minRemainingMs = DEFAULT_MIN_REMAINING_SECONDS * 1000;
   let maxWaitMs = DEFAULT_MAX_WAIT_MS;
   let started = false;
@@ -131,8 +123,9 @@ export const createCredentialSupply = (
         code: "ERR_CONFIG",
       });
     }
-    const min = seconds("minRemainingSeconds", options.minRemainingSeconds, DEFAULT_MIN_REMAINING_SECONDS);
-    minRemainingMs = min * 1000;
+    // This server's margin, checked as core checks an engine's (its windows sit above it).
+    validateWindows(windowsFor(margin));
+    minRemainingMs = margin * 1000;
     const wait = options.maxWaitMs ?? DEFAULT_MAX_WAIT_MS;
     if (!Number.isFinite(wait) || wait < 0) {
       throw new CredbridgeError(`${name}: maxWaitMs must be a non-negative number, got ${wait}`, {
@@ -140,23 +133,8 @@ export const createCredentialSupply = (
       });
     }
     maxWaitMs = wait;
-    if (shared) return;
-    const mandatory = seconds(
-      "mandatoryWindowSeconds",
-      options.mandatoryWindowSeconds,
-      DEFAULT_MANDATORY_WINDOW_SECONDS,
-    );
-    const advisory = seconds(
-      "advisoryWindowSeconds",
-      options.advisoryWindowSeconds,
-      DEFAULT_ADVISORY_WINDOW_SECONDS,
-    );
-    if (!(min <= mandatory && mandatory <= advisory)) {
-      throw new CredbridgeError(
-        `${name}: the windows must satisfy minRemainingSeconds (${min}) ≤ mandatoryWindowSeconds (${mandatory}) ≤ advisoryWindowSeconds (${advisory})`,
-        { code: "ERR_CONFIG" },
-      );
-    }
+    // A shared engine runs on its owner's windows, checked by its owner.
+    if (!shared) validateWindows(windows);
   };
 
   /** The served form: expiration in whole seconds (rounded down), a lifetime for keys that never expire. */

@@ -1,4 +1,8 @@
 import { isCredbridgeError } from "../errors.js";
+import { maskAccessKeyId } from "../redact.js";
+import { type Cached, windowsOf } from "./accept-credentials.js";
+import { statusAt } from "./decision.js";
+import type { RefreshState } from "./types.js";
 
 /** The engine's counters and last outcomes: what `state()` reports, minus the credentials. */
 export interface RefreshLedger {
@@ -68,13 +72,50 @@ export const recordFailure = (
   };
 };
 
-/** Whether the source may be called now: the wait is over on either clock. */
-export const mayCallNow = (
-  ledger: Pick<RefreshLedger, "mayCallAt" | "mayCallAtWall">,
-  now: number,
-  monotonic: number,
-) => monotonic >= ledger.mayCallAt || now >= ledger.mayCallAtWall;
-
 /** When the source may next be called, as a wall-clock moment: for reports, messages and timers. */
 export const mayCallAtWall = (ledger: RefreshLedger, now: number, monotonic: number): number =>
   Math.max(now, Math.min(ledger.mayCallAtWall, now + (ledger.mayCallAt - monotonic)));
+
+const toDate = (ms: number | undefined) => (ms === undefined ? undefined : new Date(ms));
+
+/** What the engine knows of its attempts beyond the ledger. */
+export interface AttemptFacts {
+  refreshingForMs: number | undefined;
+  attemptTimeoutMs: number;
+  abandonedAttempts: number;
+  started: boolean;
+  timerLateMs: number | undefined;
+}
+
+/** The engine's state as `state()` reports it: no secret. */
+export const snapshot = (
+  name: string,
+  cached: Cached | undefined,
+  ledger: RefreshLedger,
+  attempts: AttemptFacts,
+  now: number,
+  monotonic: number,
+): RefreshState => {
+  const failing = ledger.consecutiveFailures > 0;
+  const { lastError } = ledger;
+  return {
+    name,
+    status: statusAt(windowsOf(cached), now),
+    expiration: cached?.credentials.expiration,
+    accessKeyId: cached ? maskAccessKeyId(cached.credentials.accessKeyId) : undefined,
+    lastSuccessAt: toDate(ledger.lastSuccessAt),
+    lastAttemptAt: toDate(ledger.lastAttemptAt),
+    lastError: lastError && { ...lastError, at: new Date(lastError.at), current: failing },
+    consecutiveFailures: ledger.consecutiveFailures,
+    refreshAt: toDate(
+      failing
+        ? mayCallAtWall(ledger, now, monotonic)
+        : cached?.schedule && Math.max(cached.schedule.refreshAt, mayCallAtWall(ledger, now, monotonic)),
+    ),
+    mandatoryAt: toDate(cached?.schedule?.mandatoryAt),
+    refreshing: attempts.refreshingForMs !== undefined,
+    ...attempts,
+    refreshes: ledger.refreshes,
+    failures: ledger.failures,
+  };
+};

@@ -1,5 +1,4 @@
-import { mayCallNow } from "./refresh-ledger.js";
-import type { Schedule } from "./schedule.js";
+import type { Schedule } from "./windows.js";
 
 /** Why a refresh started. */
 export type RefreshReason = "initial" | "expired" | "advisory" | "mandatory" | "scheduled" | "forced";
@@ -20,7 +19,7 @@ export interface DecisionInput {
   /**
    * The source may not be called before `mayCallAt` on the monotonic clock
    * nor `mayCallAtWall` on the wall clock, whichever comes first: the backoff
-   * after failures, the floor after a success (see refresh-ledger.ts).
+   * after failures, the floor after a success (see ledger.ts).
    */
   mayCallAt: number;
   mayCallAtWall: number;
@@ -56,6 +55,13 @@ export const statusAt = (cached: DecisionInput["cached"], now: number): RefreshS
   if (now >= cached.mandatoryAt) return "mandatory";
   return now >= cached.refreshAt ? "advisory" : "fresh";
 };
+
+/** Whether the source may be called now: the wait is over on either clock. */
+const mayCallNow = (
+  ledger: Pick<DecisionInput, "mayCallAt" | "mayCallAtWall">,
+  now: number,
+  monotonic: number,
+) => monotonic >= ledger.mayCallAt || now >= ledger.mayCallAtWall;
 
 const CACHED: Decision = { action: "cached" };
 const JOIN: Decision = { action: "join" };

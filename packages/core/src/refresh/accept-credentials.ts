@@ -1,6 +1,6 @@
 import type { AwsCredentialIdentity } from "@smithy/types";
 import { CredbridgeError } from "../errors.js";
-import { type Schedule, type ScheduleOptions, scheduleFor } from "./schedule.js";
+import { type Schedule, type ScheduleOptions, scheduleFor } from "./windows.js";
 
 /** Credentials the engine holds, with the windows placed when they arrived. */
 export interface Cached {

@@ -1,8 +1,8 @@
 import type { AwsCredentialIdentity } from "@smithy/types";
 import { describe, expect, it } from "vitest";
-import { isCredbridgeError } from "./errors.js";
+import { isCredbridgeError } from "../errors.js";
+import { manualRuntime, settle } from "../testing.js";
 import { isRefreshingProvider, type RefreshEvent, refreshing } from "./refreshing.js";
-import { manualRuntime, settle } from "./testing.js";
 
 const MIN = 60_000;
 
@@ -57,7 +57,7 @@ const setup = (lifetimeMs = 60 * MIN, options: Parameters<typeof refreshing>[1] 
   const src = counterSource(fake.runtime.now, lifetimeMs);
   const events: RefreshEvent[] = [];
   const provider = refreshing(src.source, {
-    source: "test",
+    name: "test",
     observer: (e) => events.push(e),
     ...options,
     runtime: fake.runtime,
@@ -196,7 +196,7 @@ describe("refreshing", () => {
       const src = counterSource(fake.runtime.now);
       const p = refreshing(src.source, { runtime: fake.runtime, jitterSeconds: 120 });
       await p();
-      return p.state().nextRefreshAt!.getTime() - fake.now();
+      return p.state().refreshAt!.getTime() - fake.now();
     };
     const early = await at(0);
     const late = await at(0.999);
@@ -298,7 +298,7 @@ describe("refreshing", () => {
     await fake.advance(48 * MIN);
     const state = provider.state();
     expect(state).toMatchObject({
-      source: "test",
+      name: "test",
       status: "advisory",
       accessKeyId: "****KEY1",
       refreshes: 1,
@@ -417,7 +417,7 @@ describe("refreshing", () => {
       const src = manualSource(fake.runtime.now);
       const events: RefreshEvent[] = [];
       const provider = refreshing(src.source, {
-        source: "test",
+        name: "test",
         attemptTimeoutSeconds: 30,
         observer: (e) => events.push(e),
         runtime: fake.runtime,

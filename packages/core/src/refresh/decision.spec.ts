@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { type Decision, type DecisionInput, decide, statusAt } from "./refresh-decision.js";
+import { type Decision, type DecisionInput, decide, statusAt } from "./decision.js";
 
 // Credentials whose windows open at 100 (advisory), 200 (mandatory) and close at 300 (unusable).
 const windows = { refreshAt: 100, mandatoryAt: 200, usableUntil: 300 };

@@ -1,34 +1,27 @@
 import type { AwsCredentialIdentity, AwsCredentialIdentityProvider } from "@smithy/types";
-import { CredbridgeError } from "./errors.js";
-import { acceptCredentials, type Cached, isUsable, windowsOf } from "./internal/accept-credentials.js";
-import { backoffDelay } from "./internal/backoff.js";
-import { boundedCalls } from "./internal/bounded-call.js";
-import { createListeners } from "./internal/listeners.js";
-import { type Decision, decide, type RefreshReason } from "./internal/refresh-decision.js";
-import { createLedger, mayCallAtWall, recordFailure, recordSuccess } from "./internal/refresh-ledger.js";
-import { createReporter } from "./internal/refresh-report.js";
-import { snapshot } from "./internal/refresh-state.js";
-import { DEFAULT_ATTEMPT_TIMEOUT_SECONDS, windowsOnce } from "./internal/refresh-windows.js";
-import { refreshFloorMs } from "./internal/schedule.js";
-import { watchedTimers } from "./internal/watched-timers.js";
-import {
-  REFRESHING,
-  type RefreshEvent,
-  type RefreshingOptions,
-  type RefreshingProvider,
-} from "./refresh-types.js";
-import { resolveRuntime } from "./runtime.js";
-import { setWallClockTimer } from "./wall-clock-timer.js";
+import { CredbridgeError } from "../errors.js";
+import { backoffDelay } from "../internal/backoff.js";
+import { resolveRuntime } from "../runtime.js";
+import { setWallClockTimer } from "../wall-clock-timer.js";
+import { acceptCredentials, type Cached, isUsable, windowsOf } from "./accept-credentials.js";
+import { boundedCalls } from "./bounded-call.js";
+import { type Decision, decide, type RefreshReason } from "./decision.js";
+import { createLedger, mayCallAtWall, recordFailure, recordSuccess, snapshot } from "./ledger.js";
+import { createListeners } from "./listeners.js";
+import { createReporter } from "./report.js";
+import { REFRESHING, type RefreshEvent, type RefreshingOptions, type RefreshingProvider } from "./types.js";
+import { watchedTimers } from "./watched-timers.js";
+import { DEFAULT_ATTEMPT_TIMEOUT_SECONDS, refreshFloorMs, windowsOnce } from "./windows.js";
 
-export type { RefreshReason, RefreshStatus } from "./internal/refresh-decision.js";
+export type { RefreshReason, RefreshStatus } from "./decision.js";
 export type {
   RefreshEvent,
   RefreshingOptions,
   RefreshingProvider,
   RefreshListener,
   RefreshState,
-} from "./refresh-types.js";
-export { isRefreshingProvider } from "./refresh-types.js";
+} from "./types.js";
+export { isRefreshingProvider } from "./types.js";
 
 const asError = (cause: unknown): Error => (cause instanceof Error ? cause : new Error(String(cause)));
 const ignore = () => {};
@@ -44,7 +37,7 @@ export const refreshing = (
   options: RefreshingOptions = {},
 ): RefreshingProvider => {
   const rt = resolveRuntime(options.runtime);
-  const name = options.source ?? "credentials";
+  const name = options.name ?? "credentials";
   const listeners = createListeners<RefreshEvent>((error) =>
     rt.logger?.warn(`credbridge: a refresh listener of ${name} threw: ${asError(error).message}`),
   );
@@ -79,7 +72,7 @@ export const refreshing = (
       run("scheduled").catch(ignore);
     };
     if (ledger.consecutiveFailures > 0) {
-      // Whichever clock ends the backoff first: see refresh-ledger.ts.
+      // Whichever clock ends the backoff first: see ledger.ts.
       const monotonic = rt.setTimer(fire, Math.max(0, ledger.mayCallAt - rt.monotonicNow()), { unref: true });
       const wall = setWallClockTimer(watched.timers, ledger.mayCallAtWall, fire);
       timer = {

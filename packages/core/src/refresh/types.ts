@@ -1,17 +1,17 @@
 import type { AwsCredentialIdentity, AwsCredentialIdentityProvider } from "@smithy/types";
-import type { BackoffOptions } from "./internal/backoff.js";
-import type { RefreshReason, RefreshStatus } from "./internal/refresh-decision.js";
-import type { WindowOptions } from "./internal/refresh-windows.js";
-import type { RuntimeOptions } from "./runtime.js";
+import type { BackoffOptions } from "../internal/backoff.js";
+import type { RuntimeOptions } from "../runtime.js";
+import type { RefreshReason, RefreshStatus } from "./decision.js";
+import type { WindowOptions } from "./windows.js";
 
 export type { RefreshReason, RefreshStatus };
 
 /** What the engine reports to its observers: for metrics, logs and writers. */
 export type RefreshEvent =
-  | { type: "refresh-start"; source: string; reason: RefreshReason; at: Date }
+  | { type: "refresh-start"; name: string; reason: RefreshReason; at: Date }
   | {
       type: "refresh-success";
-      source: string;
+      name: string;
       reason: RefreshReason;
       at: Date;
       /** The new credentials: for writers and servers. Never log them. */
@@ -21,7 +21,7 @@ export type RefreshEvent =
     }
   | {
       type: "refresh-failure";
-      source: string;
+      name: string;
       reason: RefreshReason;
       at: Date;
       error: Error;
@@ -38,7 +38,8 @@ export type RefreshListener = (event: RefreshEvent) => void;
 
 /** A snapshot for health checks. Holds no secret. */
 export interface RefreshState {
-  source: string;
+  /** The engine's name, from the `name` option. */
+  name: string;
   status: RefreshStatus;
   /** Expiration of the cached credentials; undefined when none or they never expire. */
   expiration: Date | undefined;
@@ -52,8 +53,12 @@ export interface RefreshState {
    */
   lastError: { message: string; code: string | undefined; at: Date; current: boolean } | undefined;
   consecutiveFailures: number;
-  /** When the engine next means to call its source, if it knows. */
-  nextRefreshAt: Date | undefined;
+  /**
+   * When the engine next means to call its source, if it knows: the start of
+   * the advisory window of the credentials held (the schedule's `refreshAt`),
+   * or later while the floor or a backoff holds it back.
+   */
+  refreshAt: Date | undefined;
   /**
    * When the credentials held enter the mandatory window: from then `status`
    * is `mandatory` and callers wait for a refresh. Placed once, when they
@@ -102,8 +107,8 @@ export interface RefreshingOptions extends WindowOptions {
   attemptTimeoutSeconds?: number | undefined;
   /** Backoff between failed refreshes. Default 1 s doubling to 5 min, with jitter. */
   retry?: BackoffOptions | undefined;
-  /** A name for the source in state, events and logs. Default "credentials". */
-  source?: string | undefined;
+  /** The engine's name in state, events and logs. Default "credentials". */
+  name?: string | undefined;
   /** Called with every event; the same as `subscribe`. */
   observer?: RefreshListener | undefined;
   runtime?: RuntimeOptions | undefined;

@@ -1,9 +1,9 @@
 import type { AwsCredentialIdentity, Logger } from "@smithy/types";
 import { maskAccessKeyId } from "../redact.js";
-import type { RefreshEvent } from "../refresh-types.js";
 import type { Cached } from "./accept-credentials.js";
-import type { RefreshReason } from "./refresh-decision.js";
-import { mayCallAtWall, type RefreshLedger } from "./refresh-ledger.js";
+import type { RefreshReason } from "./decision.js";
+import { mayCallAtWall, type RefreshLedger } from "./ledger.js";
+import type { RefreshEvent } from "./types.js";
 
 /**
  * How the engine tells its listeners and logger what happened: events carry
@@ -15,7 +15,7 @@ export const createReporter = (
   logger: Logger | undefined,
 ) => ({
   started(reason: RefreshReason, at: number): void {
-    emit({ type: "refresh-start", source: name, reason, at: new Date(at) });
+    emit({ type: "refresh-start", name, reason, at: new Date(at) });
   },
 
   succeeded(reason: RefreshReason, credentials: AwsCredentialIdentity, startedAt: number, now: number): void {
@@ -26,7 +26,7 @@ export const createReporter = (
     const at = new Date(now);
     emit({
       type: "refresh-success",
-      source: name,
+      name,
       reason,
       at,
       credentials,
@@ -55,7 +55,7 @@ export const createReporter = (
     else logger?.error(line);
     emit({
       type: "refresh-failure",
-      source: name,
+      name,
       reason,
       at: new Date(now),
       error,

@@ -1,7 +1,7 @@
 import type { AwsCredentialIdentity, AwsCredentialIdentityProvider } from "@smithy/types";
 import { CredbridgeError } from "../errors.js";
+import { withDeadline } from "../internal/deadline.js";
 import type { Runtime } from "../runtime.js";
-import { withDeadline } from "./deadline.js";
 
 /**
  * Calls to a source, each given up at its deadline: the caller gets
