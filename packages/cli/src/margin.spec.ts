@@ -31,7 +31,7 @@ describe("credentialsOutliveMargin", () => {
     const provider = credentialsOutliveMargin(async () => answers.shift()!, {
       minRemainingSeconds: 900,
       now,
-      source: "source pod-identity",
+      name: "source pod-identity",
       session: undefined,
     });
     const error = await provider().catch((e: unknown) => e);
@@ -49,7 +49,7 @@ describe("credentialsOutliveMargin", () => {
     const provider = credentialsOutliveMargin(async () => answers.shift()!, {
       minRemainingSeconds: 900,
       now,
-      source: "source pod-identity",
+      name: "source pod-identity",
       session: undefined,
     });
     expect((await provider()).expiration).toEqual(new Date(now() - 60_000));
@@ -60,7 +60,7 @@ describe("credentialsOutliveMargin", () => {
     const provider = credentialsOutliveMargin(async () => lasting(900), {
       minRemainingSeconds: 900,
       now,
-      source: "source web-identity",
+      name: "source web-identity",
       session: { seconds: 3600, setBy: "web identity --duration 3600" },
     });
     await expect(provider()).rejects.toThrow(
@@ -69,7 +69,7 @@ describe("credentialsOutliveMargin", () => {
   });
 
   it("passes credentials that outlive the margin, and long-term keys", async () => {
-    const options = { minRemainingSeconds: 900, now, source: "s", session: undefined };
+    const options = { minRemainingSeconds: 900, now, name: "s", session: undefined };
     expect(await credentialsOutliveMargin(async () => lasting(901), options)()).toMatchObject({
       accessKeyId: "ASIA",
     });

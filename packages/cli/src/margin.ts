@@ -40,8 +40,8 @@ export const credentialsOutliveMargin = (
   options: {
     minRemainingSeconds: number;
     now: () => number;
-    /** The chain's steps, for the message. */
-    source: string;
+    /** The chain's steps, for the message (the engine's name). */
+    name: string;
     /** What the chain asked STS for; undefined when the source alone decides the length. */
     session: SessionLength | undefined;
   },
@@ -58,7 +58,7 @@ export const credentialsOutliveMargin = (
       ? `have STS issue the ${session.seconds} s asked for (${session.setBy}; the role's MaxSessionDuration may be lower)`
       : "use a source whose sessions last longer (the source alone decides their length)";
     throw new CredbridgeError(
-      `the credentials from ${options.source} last ${left} s, not more than --min-remaining ${options.minRemainingSeconds}: they are neither served nor written. ` +
+      `the credentials from ${options.name} last ${left} s, not more than --min-remaining ${options.minRemainingSeconds}: they are neither served nor written. ` +
         `A stale answer is retried with backoff; if every answer is this short, either lower --min-remaining below ${left}, or ${longer}`,
       { code: "ERR_EXPIRED" },
     );
@@ -77,7 +77,7 @@ export const chainOutlivingMargin = (
   chain: BuiltChain;
   provider: AwsCredentialIdentityProvider;
   /** The chain's steps, `a → b`, for messages and the engine's name. */
-  source: string;
+  name: string;
   minRemainingSeconds: number;
 } => {
   const minRemainingSeconds = ctx.flags["min-remaining"] ?? DEFAULT_MIN_REMAINING_SECONDS;
@@ -85,12 +85,12 @@ export const chainOutlivingMargin = (
   checkSessionOutlivesMargin(chain.session, minRemainingSeconds, command);
   for (const profile of chain.profiles)
     checkSessionOutlivesMargin(profile.session, minRemainingSeconds, command);
-  const source = chain.steps.map((s) => s.label).join(" → ");
+  const name = chain.steps.map((s) => s.label).join(" → ");
   const provider = credentialsOutliveMargin(chain.provider, {
     minRemainingSeconds,
     now: ctx.now,
-    source,
+    name,
     session: chain.session,
   });
-  return { chain, provider, source, minRemainingSeconds };
+  return { chain, provider, name, minRemainingSeconds };
 };

@@ -113,7 +113,7 @@ export const serveCommand: Command<"serve"> = async (ctx) => {
     );
   }
   checkOwnerAtStart(file.owner, file.path ?? tokenFile);
-  const { chain, provider, source, minRemainingSeconds: minRemaining } = chainOutlivingMargin(ctx, "serve");
+  const { chain, provider, name: chainName, minRemainingSeconds: minRemaining } = chainOutlivingMargin(ctx, "serve");
   const windows = serveWindows(minRemaining);
   checkRefreshTimeout(refreshTimeout, windows);
   // Every engine, writer and server runs on the command's clock.
@@ -128,7 +128,7 @@ export const serveCommand: Command<"serve"> = async (ctx) => {
   } = profileEngines({
     chain,
     provider,
-    source,
+    chainName,
     defaultName,
     minRemainingSeconds: minRemaining,
     now: ctx.now,

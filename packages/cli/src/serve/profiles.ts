@@ -35,8 +35,8 @@ export const profileEngines = (o: {
   chain: BuiltChain;
   /** The whole default chain with the margin checked (chainOutlivingMargin's). */
   provider: AwsCredentialIdentityProvider;
-  /** Its steps, `a → b`. */
-  source: string;
+  /** Its steps, `a → b`: the engine's name. */
+  chainName: string;
   defaultName: string;
   minRemainingSeconds: number;
   now: () => number;
@@ -44,9 +44,9 @@ export const profileEngines = (o: {
 }): ProfileEngines => {
   const { chain } = o;
   if (chain.profiles.length === 0) {
-    const engine = refreshing(o.provider, { name: o.source, ...o.options });
+    const engine = refreshing(o.provider, { name: o.chainName, ...o.options });
     return {
-      profiles: [{ name: o.defaultName, named: false, engine, chain: o.source }],
+      profiles: [{ name: o.defaultName, named: false, engine, chain: o.chainName }],
       engines: [engine],
       source: engine,
     };
@@ -56,7 +56,7 @@ export const profileEngines = (o: {
   const source = refreshing(
     credentialsOutliveMargin(chain.base.at(-1)!.provider, {
       ...margin,
-      source: baseLabel,
+      name: baseLabel,
       session: chain.baseSession,
     }),
     { name: baseLabel, ...o.options },
@@ -64,7 +64,7 @@ export const profileEngines = (o: {
   const onSource = (name: string, hops: BuiltChain["hops"], session: BuiltChain["session"]) => {
     const label = [baseLabel, ...hops.map((h) => `assume-role ${h.roleArn}`)].join(" → ");
     const engine = refreshing(
-      credentialsOutliveMargin(chainRoles(source, hops), { ...margin, source: label, session }),
+      credentialsOutliveMargin(chainRoles(source, hops), { ...margin, name: label, session }),
       { name: `profile ${name}: ${label}`, ...o.options },
     );
     return { engine, label };
