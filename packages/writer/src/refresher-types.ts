@@ -129,6 +129,6 @@ export interface RefresherHandle {
    * Resolves (never rejects) with whether the profile was removed.
    */
   stop(options?: RefresherStopOptions): Promise<RefresherStopResult>;
-  /** The refresh engine the refresher writes from. */
-  readonly provider: RefreshingProvider;
+  /** The refresh engine the refresher writes from (the engine of `profile`). */
+  readonly engine: RefreshingProvider;
 }

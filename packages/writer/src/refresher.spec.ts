@@ -104,7 +104,7 @@ describe("startRefresher", () => {
     await handle.ready();
     expect(src.calls()).toBe(1);
     expect(await fileKey()).toBe("ASIAKEY1ABCD");
-    expect(handle.provider).toBe(engine);
+    expect(handle.engine).toBe(engine);
     // The engine belongs to its caller: it keeps refreshing after the refresher stops.
     await handle.stop();
     await fake.advance(46 * MIN);

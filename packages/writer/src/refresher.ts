@@ -486,7 +486,7 @@ export const startRefresher = (
       slot.expirationWritten.getTime() - now > minRemainingSeconds * 1000);
 
   return {
-    provider: engine,
+    engine,
     stop,
     ready: () =>
       slots.every((slot) => slot.lastWriteAt !== undefined)
