@@ -14,6 +14,16 @@ import { isCredentialsFileError } from "./errors.js";
 import { updateFile } from "./internal/atomic-write.js";
 import { resolveFileRequest } from "./internal/file-request.js";
 import { readSections } from "./internal/ini-merge.js";
+import {
+  afterFailedWrite,
+  backoffBeforeWrite,
+  dueForRemoval,
+  failureVerdict,
+  isHealthy,
+  nextStep,
+  notSuperseded,
+  sortQueued,
+} from "./internal/refresher-decision.js";
 import { checkProfileName } from "./internal/validate.js";
 import type {
   RefresherEvent,
@@ -25,7 +35,6 @@ import type {
 } from "./refresher-types.js";
 import { removeProfiles } from "./remove-profile.js";
 import {
-  checkWritableCredentials,
   EXPIRATION_KEY,
   type ProfileCredentials,
   type WriteCredentialsOptions,
@@ -194,30 +203,29 @@ export const startRefresher = (
 
   /**
    * Records one failed write of `failing` (every profile it carried); returns
-   * the backoff delay, or undefined to wait for new credentials instead.
+   * the backoff delay when `retry`, else undefined: the profiles wait for new
+   * credentials instead.
    */
-  const failed = (failing: readonly Slot[], error: Error, refused = false): number | undefined => {
+  const failed = (failing: readonly Slot[], error: Error, retrying: boolean): number | undefined => {
     const now = rt.now();
     failures++;
     consecutiveFailures++;
     lastError = { message: error.message, code: errorCode(error), at: new Date(now) };
-    // Credentials refused as they are (inside the margin, or not writable) wait for new ones.
-    const waitForNew = refused || (isCredbridgeError(error) && error.code === "ERR_EXPIRED");
-    const delay = waitForNew ? undefined : backoffDelay(consecutiveFailures, rt.random, retry);
+    const delay = retrying ? backoffDelay(consecutiveFailures, rt.random, retry) : undefined;
     const retryAt = delay === undefined ? undefined : new Date(now + delay);
     for (const slot of failing) {
       slot.lastError = lastError;
       const written = slot.expirationWritten;
-      // Waiting for new credentials (no retry scheduled) counts as left holding these.
-      const expired =
-        written !== undefined && (retryAt === undefined || retryAt.getTime() >= written.getTime());
+      const verdict = failureVerdict(slot, retryAt);
       const message =
         `credbridge: writing ${path} [${slot.profile}] failed (${consecutiveFailures} in a row): ${error.message}; ` +
         (retryAt
           ? `retrying at ${retryAt.toISOString()}`
           : "waiting for new credentials from the refresh engine") +
-        (expired ? `; the file is left holding credentials that expire at ${written?.toISOString()}` : "");
-      if (expired || slot.lastWriteAt === undefined) logger?.error(message);
+        (verdict.leftExpired
+          ? `; the file is left holding credentials that expire at ${written?.toISOString()}`
+          : "");
+      if (verdict.level === "error") logger?.error(message);
       else logger?.warn(message);
       emit({
         type: "write-failure",
@@ -232,23 +240,10 @@ export const startRefresher = (
     return delay;
   };
 
-  /** Throws ERR_EXPIRED (wait for new credentials, no retry) for credentials inside the margin. */
-  const refuseIfShort = (credentials: AwsCredentialIdentity): void => {
-    if (credentials.expiration === undefined) return;
-    const leftMs = credentials.expiration.getTime() - rt.now();
-    if (leftMs >= minRemainingSeconds * 1000) return;
-    throw new CredbridgeError(
-      `these credentials expire at ${credentials.expiration.toISOString()}, ${Math.max(0, Math.floor(leftMs / 1000))} s from now, less than the ${minRemainingSeconds} s every output keeps; not writing them`,
-      { code: "ERR_EXPIRED" },
-    );
-  };
-
   /** Removes the sections of `expiring` whose credentials are still the expired ones, in one write. */
   const dropExpired = async () => {
     const now = rt.now();
-    const slotsDue = [...expiring]
-      .map(slotNamed)
-      .filter((s) => s.expirationWritten !== undefined && s.expirationWritten.getTime() <= now);
+    const slotsDue = dueForRemoval([...expiring].map(slotNamed), now);
     expiring.clear();
     if (slotsDue.length === 0) return;
     writing = true;
@@ -285,18 +280,11 @@ export const startRefresher = (
     }
   };
 
-  /** By the writer's own rule: less than the margin left, or expired. */
-  const enteredMargin = (credentials: AwsCredentialIdentity): boolean => {
-    if (credentials.expiration === undefined) return false;
-    const at = credentials.expiration.getTime();
-    const now = rt.now();
-    return at <= now || at - now < minRemainingSeconds * 1000;
-  };
-
   const run = async () => {
-    while ((pending.size > 0 || expiring.size > 0) && !stopped) {
-      // New credentials first: they replace an expired section anyway.
-      if (pending.size === 0) {
+    for (;;) {
+      const step = nextStep({ stopped, queued: pending.size, expiring: expiring.size });
+      if (step === "idle") return;
+      if (step === "remove-expired") {
         await dropExpired();
         continue;
       }
@@ -305,21 +293,11 @@ export const startRefresher = (
       pending.clear();
       writing = true;
       let delay: number | undefined;
-      const ready: ProfileCredentials[] = [];
+      let ready: ProfileCredentials[] = [];
       try {
-        // Checked on every try, per profile: a retry after a backoff may come too late for
-        // some, which then wait for new credentials while the others are written.
-        for (const [name, credentials] of batch) {
-          try {
-            // One profile's unwritable credentials must not hold back the others' (nor be
-            // retried as they are): refused alone, against that profile.
-            checkWritableCredentials(credentials);
-            refuseIfShort(credentials);
-            ready.push({ profile: name, credentials });
-          } catch (error) {
-            failed([slotNamed(name)], error as Error, true);
-          }
-        }
+        const sorted = sortQueued(batch, rt.now(), minRemainingSeconds);
+        ready = sorted.write;
+        for (const { profile: name, error } of sorted.refused) failed([slotNamed(name)], error, false);
         if (ready.length === 0) continue;
         const results = await writeProfiles(ready, writeOptions);
         writes++;
@@ -328,38 +306,27 @@ export const startRefresher = (
         });
       } catch (cause) {
         const error = cause instanceof Error ? cause : new Error(String(cause));
-        const short = ready.filter((r) => enteredMargin(r.credentials));
-        if (
-          ready.length > 1 &&
-          short.length > 0 &&
-          isCredbridgeError(error) &&
-          error.code === "ERR_EXPIRED"
-        ) {
-          // Some profile's credentials entered the margin under the lock: they wait for new
-          // ones, and the others are written again at once.
-          for (const r of short) failed([slotNamed(r.profile)], error);
-          for (const r of ready) {
-            if (!short.includes(r) && !pending.has(r.profile)) pending.set(r.profile, r.credentials);
-          }
+        const next = afterFailedWrite(ready, error, rt.now(), minRemainingSeconds);
+        if (next.action === "split") {
+          for (const r of next.waitForNew) failed([slotNamed(r.profile)], error, false);
+          for (const r of notSuperseded(next.writeAgain, pending)) pending.set(r.profile, r.credentials);
           continue;
         }
         delay = failed(
           ready.map((r) => slotNamed(r.profile)),
           error,
+          next.action === "retry",
         );
-        // Newer credentials that arrived meanwhile win; otherwise retry these.
         if (delay !== undefined) {
-          for (const r of ready) if (!pending.has(r.profile)) pending.set(r.profile, r.credentials);
+          for (const r of notSuperseded(ready, pending)) pending.set(r.profile, r.credentials);
         }
       } finally {
         writing = false;
       }
-      // Back off only when retrying the same credentials; newer ones are tried at once.
-      const retryingSame =
-        pending.size > 0 && [...pending].every(([name, credentials]) => batch.get(name) === credentials);
-      if (delay !== undefined && !stopped && retryingSame) {
+      const backoff = backoffBeforeWrite(delay, stopped, pending, batch);
+      if (backoff !== undefined) {
         wake = new AbortController();
-        await rt.sleep(delay, wake.signal).catch(() => {
+        await rt.sleep(backoff, wake.signal).catch(() => {
           // Woken early by new credentials or stop().
         });
         wake = undefined;
@@ -371,7 +338,7 @@ export const startRefresher = (
     loop ??= run().finally(() => {
       loop = undefined;
       // Credentials queued while the loop was winding down.
-      if ((pending.size > 0 || expiring.size > 0) && !stopped) kick();
+      if (nextStep({ stopped, queued: pending.size, expiring: expiring.size }) !== "idle") kick();
     });
   };
 
@@ -479,11 +446,7 @@ export const startRefresher = (
     return stopping;
   };
 
-  const healthyAt = (slot: Slot, now: number) =>
-    !stopped &&
-    slot.lastWriteAt !== undefined &&
-    (slot.expirationWritten === undefined ||
-      slot.expirationWritten.getTime() - now > minRemainingSeconds * 1000);
+  const healthyAt = (slot: Slot, now: number) => isHealthy(slot, stopped, now, minRemainingSeconds);
 
   return {
     engine,
