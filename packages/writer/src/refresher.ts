@@ -24,9 +24,9 @@ import {
   notSuperseded,
   sortQueued,
 } from "./internal/refresher-decision.js";
+import { createReporter } from "./internal/refresher-report.js";
 import { checkProfileName } from "./internal/validate.js";
 import type {
-  RefresherEvent,
   RefresherHandle,
   RefresherStatus,
   RefresherStopOptions,
@@ -154,13 +154,7 @@ export const startRefresher = (
   const waiters: Array<{ resolve(): void; reject(error: Error): void }> = [];
   const slotNamed = (name: string): Slot => slots.find((s) => s.profile === name)!;
 
-  const emit = (event: RefresherEvent) => {
-    try {
-      options.observer?.(event);
-    } catch (error) {
-      logger?.warn(`credbridge: a refresher observer threw: ${(error as Error)?.message}`);
-    }
-  };
+  const report = createReporter(path, logger, options.observer);
 
   const watchExpiry = (slot: Slot, expiration: Date | undefined) => {
     slot.watchdog?.cancel();
@@ -172,11 +166,7 @@ export const startRefresher = (
       expiration.getTime(),
       () => {
         if (stopped || slot.expirationWritten !== expiration) return;
-        logger?.error(
-          `credbridge: ${path} [${slot.profile}] now holds credentials that expired at ${expiration.toISOString()}; the application's AWS calls will fail until a write succeeds` +
-            (slot.lastError ? ` (last error: ${slot.lastError.message})` : ""),
-        );
-        emit({ type: "file-expired", path, profile: slot.profile, at: new Date(rt.now()), expiration });
+        report.fileExpired(slot.profile, expiration, slot.lastError?.message, rt.now());
         if (options.removeExpired) {
           expiring.add(slot.profile);
           kick();
@@ -194,10 +184,7 @@ export const startRefresher = (
     slot.lastError = undefined;
     slot.expirationWritten = held;
     watchExpiry(slot, held);
-    logger?.info?.(
-      `credbridge: ${path} [${slot.profile}] updated; credentials expire ${held?.toISOString() ?? "never"}`,
-    );
-    emit({ type: "write-success", path, profile: slot.profile, at: new Date(now), expiration: held });
+    report.wrote(slot.profile, held, now);
     if (slots.every((s) => s.lastWriteAt !== undefined)) for (const w of waiters.splice(0)) w.resolve();
   };
 
@@ -215,26 +202,14 @@ export const startRefresher = (
     const retryAt = delay === undefined ? undefined : new Date(now + delay);
     for (const slot of failing) {
       slot.lastError = lastError;
-      const written = slot.expirationWritten;
-      const verdict = failureVerdict(slot, retryAt);
-      const message =
-        `credbridge: writing ${path} [${slot.profile}] failed (${consecutiveFailures} in a row): ${error.message}; ` +
-        (retryAt
-          ? `retrying at ${retryAt.toISOString()}`
-          : "waiting for new credentials from the refresh engine") +
-        (verdict.leftExpired
-          ? `; the file is left holding credentials that expire at ${written?.toISOString()}`
-          : "");
-      if (verdict.level === "error") logger?.error(message);
-      else logger?.warn(message);
-      emit({
-        type: "write-failure",
-        path,
+      report.writeFailed({
         profile: slot.profile,
-        at: new Date(now),
         error,
         consecutiveFailures,
         retryAt,
+        written: slot.expirationWritten,
+        verdict: failureVerdict(slot, retryAt),
+        now,
       });
     }
     return delay;
@@ -262,14 +237,13 @@ export const startRefresher = (
           code: "ERR_EXPIRED",
           at: new Date(rt.now()),
         };
-        logger?.error(
-          `credbridge: removed [${slot.profile}] from ${path}: its credentials expired at ${expired?.toISOString()} and no new ones could be written`,
-        );
+        report.removedExpired(slot.profile, expired);
       }
     } catch (error) {
       removalFailures++;
-      logger?.error(
-        `credbridge: could not remove the expired ${slotsDue.map((s) => `[${s.profile}]`).join(" ")} from ${path}: ${(error as Error).message}`,
+      report.removalFailed(
+        slotsDue.map((s) => s.profile),
+        error as Error,
       );
       for (const slot of slotsDue) expiring.add(slot.profile);
       wake = new AbortController();
@@ -379,9 +353,7 @@ export const startRefresher = (
       });
     } catch (error) {
       if (!stopped) {
-        logger?.warn(
-          `credbridge: could not read ${path} for the sections already there: ${(error as Error).message}`,
-        );
+        report.notAdopted(error as Error);
       }
     }
   };
@@ -437,9 +409,7 @@ export const startRefresher = (
           code: errorCode(error as Error),
           at: new Date(rt.now()),
         };
-        logger?.error(
-          `credbridge: could not remove ${names.map((n) => `[${n}]`).join(" ")} from ${path} on stop: ${(error as Error).message}`,
-        );
+        report.notRemovedOnStop(names, error as Error);
         return { profileRemoved: false };
       }
     })();
