@@ -1,16 +1,5 @@
-import {
-  backoffDelay,
-  CredbridgeError,
-  isCredbridgeError,
-  isRefreshingProvider,
-  type RefreshingProvider,
-  refreshing,
-  resolveRuntime,
-  setWallClockTimer,
-  type TimerHandle,
-} from "@credbridge/core";
+import { backoffDelay, CredbridgeError, resolveRuntime, setWallClockTimer } from "@credbridge/core";
 import type { AwsCredentialIdentity, AwsCredentialIdentityProvider } from "@smithy/types";
-import { isCredentialsFileError } from "./errors.js";
 import { updateFile } from "./internal/atomic-write.js";
 import { resolveFileRequest } from "./internal/file-request.js";
 import { readSections } from "./internal/ini-merge.js";
@@ -25,10 +14,10 @@ import {
   sortQueued,
 } from "./internal/refresher-decision.js";
 import { createReporter } from "./internal/refresher-report.js";
-import { checkProfileName } from "./internal/validate.js";
+import { createSlots, type Slot, slotNamed as slotIn } from "./internal/refresher-slots.js";
+import { createWriteLedger, lastErrorOf, recordWriteFailure } from "./internal/write-ledger.js";
 import type {
   RefresherHandle,
-  RefresherStatus,
   RefresherStopOptions,
   RefresherStopResult,
   StartRefresherOptions,
@@ -40,23 +29,6 @@ import {
   type WriteCredentialsOptions,
   writeProfiles,
 } from "./write-credentials.js";
-
-/** One profile the refresher keeps. */
-interface Slot {
-  profile: string;
-  engine: RefreshingProvider;
-  /** Made by the refresher, so stopped with it. */
-  owned: boolean;
-  lastQueued: AwsCredentialIdentity | undefined;
-  lastWriteAt: number | undefined;
-  expirationWritten: Date | undefined;
-  lastError: RefresherStatus["lastError"];
-  watchdog: TimerHandle | undefined;
-  unsubscribe: () => void;
-}
-
-const errorCode = (error: Error): string | undefined =>
-  isCredentialsFileError(error) ? error.code : isCredbridgeError(error) ? error.code : error.name;
 
 /**
  * Keeps a profile of the shared credentials file fresh for applications whose
@@ -102,57 +74,21 @@ export const startRefresher = (
     signal: writeSignal,
   };
 
-  // An engine passed in may feed other outputs too (an IMDS shim): it is
-  // started, but stopping it is left to its owner.
-  const slotFor = (name: string, given: AwsCredentialIdentityProvider): Slot => {
-    const owned = !isRefreshingProvider(given);
-    const engine = !owned
-      ? given
-      : refreshing(given, {
-          name: `credentials file ${name}`,
-          ...options.refresh,
-          runtime: { ...options.runtime, ...(logger ? { logger } : {}), ...options.refresh?.runtime },
-        });
-    return {
-      profile: name,
-      engine,
-      owned,
-      lastQueued: undefined,
-      lastWriteAt: undefined,
-      expirationWritten: undefined,
-      lastError: undefined,
-      watchdog: undefined,
-      unsubscribe: () => {},
-    };
-  };
-  const slots: Slot[] = [slotFor(profile, provider)];
-  for (const extra of options.profiles ?? []) {
-    const name = checkProfileName(extra.profile);
-    if (slots.some((s) => s.profile === name)) {
-      throw new CredbridgeError(`writer: profile ${name} is given twice to one refresher`, {
-        code: "ERR_CONFIG",
-      });
-    }
-    slots.push(slotFor(name, extra.provider));
-  }
+  const slots = createSlots(profile, provider, options, logger);
   const main = slots[0]!;
   const engine = main.engine;
 
   let stopped = false;
-  let writes = 0;
-  let failures = 0;
-  let consecutiveFailures = 0;
-  let lastError: RefresherStatus["lastError"];
+  const ledger = createWriteLedger();
   let writing = false;
   /** Credentials waiting to be written, by profile: every one goes out in the next write. */
   const pending = new Map<string, AwsCredentialIdentity>();
   /** Profiles whose written credentials expired, to remove (`removeExpired`). */
   const expiring = new Set<string>();
-  let removalFailures = 0;
   let loop: Promise<void> | undefined;
   let wake: AbortController | undefined;
   const waiters: Array<{ resolve(): void; reject(error: Error): void }> = [];
-  const slotNamed = (name: string): Slot => slots.find((s) => s.profile === name)!;
+  const slotNamed = (name: string): Slot => slotIn(slots, name);
 
   const report = createReporter(path, logger, options.observer);
 
@@ -179,7 +115,7 @@ export const startRefresher = (
   /** `held`: when the credentials the profile now holds expire (later ones another writer put there, maybe). */
   const succeeded = (slot: Slot, held: Date | undefined) => {
     const now = rt.now();
-    consecutiveFailures = 0;
+    ledger.consecutiveFailures = 0;
     slot.lastWriteAt = now;
     slot.lastError = undefined;
     slot.expirationWritten = held;
@@ -195,17 +131,15 @@ export const startRefresher = (
    */
   const failed = (failing: readonly Slot[], error: Error, retrying: boolean): number | undefined => {
     const now = rt.now();
-    failures++;
-    consecutiveFailures++;
-    lastError = { message: error.message, code: errorCode(error), at: new Date(now) };
-    const delay = retrying ? backoffDelay(consecutiveFailures, rt.random, retry) : undefined;
+    recordWriteFailure(ledger, error, now);
+    const delay = retrying ? backoffDelay(ledger.consecutiveFailures, rt.random, retry) : undefined;
     const retryAt = delay === undefined ? undefined : new Date(now + delay);
     for (const slot of failing) {
-      slot.lastError = lastError;
+      slot.lastError = ledger.lastError;
       report.writeFailed({
         profile: slot.profile,
         error,
-        consecutiveFailures,
+        consecutiveFailures: ledger.consecutiveFailures,
         retryAt,
         written: slot.expirationWritten,
         verdict: failureVerdict(slot, retryAt),
@@ -227,7 +161,7 @@ export const startRefresher = (
         slotsDue.map((s) => s.profile),
         { ...options, path, signal: writeSignal, expiredBy: now },
       );
-      removalFailures = 0;
+      ledger.removalFailures = 0;
       for (const slot of slotsDue) {
         const expired = slot.expirationWritten;
         slot.lastWriteAt = undefined;
@@ -240,14 +174,14 @@ export const startRefresher = (
         report.removedExpired(slot.profile, expired);
       }
     } catch (error) {
-      removalFailures++;
+      ledger.removalFailures++;
       report.removalFailed(
         slotsDue.map((s) => s.profile),
         error as Error,
       );
       for (const slot of slotsDue) expiring.add(slot.profile);
       wake = new AbortController();
-      await rt.sleep(backoffDelay(removalFailures, rt.random, retry), wake.signal).catch(() => {});
+      await rt.sleep(backoffDelay(ledger.removalFailures, rt.random, retry), wake.signal).catch(() => {});
       wake = undefined;
     } finally {
       writing = false;
@@ -274,7 +208,7 @@ export const startRefresher = (
         for (const { profile: name, error } of sorted.refused) failed([slotNamed(name)], error, false);
         if (ready.length === 0) continue;
         const results = await writeProfiles(ready, writeOptions);
-        writes++;
+        ledger.writes++;
         results.forEach((result, i) => {
           succeeded(slotNamed(result.profile), result.expiration ?? ready[i]!.credentials.expiration);
         });
@@ -404,11 +338,7 @@ export const startRefresher = (
         await removeProfiles(names, { ...options, path, signal: giveUp.signal });
         return { profileRemoved: true };
       } catch (error) {
-        lastError = {
-          message: (error as Error).message,
-          code: errorCode(error as Error),
-          at: new Date(rt.now()),
-        };
+        ledger.lastError = lastErrorOf(error as Error, rt.now());
         report.notRemovedOnStop(names, error as Error);
         return { profileRemoved: false };
       }
@@ -437,10 +367,10 @@ export const startRefresher = (
         profile,
         lastWriteAt: at(main.lastWriteAt),
         expirationWritten: main.expirationWritten,
-        lastError,
-        writes,
-        failures,
-        consecutiveFailures,
+        lastError: ledger.lastError,
+        writes: ledger.writes,
+        failures: ledger.failures,
+        consecutiveFailures: ledger.consecutiveFailures,
         writing,
         stopped,
         healthy: slots.every((slot) => healthyAt(slot, now)),
