@@ -1,8 +1,8 @@
-import { backoffDelay, CredbridgeError, resolveRuntime, setWallClockTimer } from "@credbridge/core";
+import { backoffDelay, CredbridgeError, resolveRuntime } from "@credbridge/core";
 import type { AwsCredentialIdentity, AwsCredentialIdentityProvider } from "@smithy/types";
-import { updateFile } from "./internal/atomic-write.js";
+import { adoptSections } from "./internal/adopt-sections.js";
+import { watchExpiry } from "./internal/expiry-watchdog.js";
 import { resolveFileRequest } from "./internal/file-request.js";
-import { readSections } from "./internal/ini-merge.js";
 import {
   afterFailedWrite,
   backoffBeforeWrite,
@@ -23,12 +23,7 @@ import type {
   StartRefresherOptions,
 } from "./refresher-types.js";
 import { removeProfiles } from "./remove-profile.js";
-import {
-  EXPIRATION_KEY,
-  type ProfileCredentials,
-  type WriteCredentialsOptions,
-  writeProfiles,
-} from "./write-credentials.js";
+import { type ProfileCredentials, type WriteCredentialsOptions, writeProfiles } from "./write-credentials.js";
 
 /**
  * Keeps a profile of the shared credentials file fresh for applications whose
@@ -92,25 +87,15 @@ export const startRefresher = (
 
   const report = createReporter(path, logger, options.observer);
 
-  const watchExpiry = (slot: Slot, expiration: Date | undefined) => {
-    slot.watchdog?.cancel();
-    slot.watchdog = undefined;
-    if (expiration === undefined) return;
-    // An expiry is a wall-clock moment: after a suspend the alarm must not wait out the time asleep.
-    slot.watchdog = setWallClockTimer(
-      rt,
-      expiration.getTime(),
-      () => {
-        if (stopped || slot.expirationWritten !== expiration) return;
-        report.fileExpired(slot.profile, expiration, slot.lastError?.message, rt.now());
-        if (options.removeExpired) {
-          expiring.add(slot.profile);
-          kick();
-        }
-      },
-      { unref: true },
-    );
+  const fileExpired = (slot: Slot, expiration: Date) => {
+    if (stopped) return;
+    report.fileExpired(slot.profile, expiration, slot.lastError?.message, rt.now());
+    if (options.removeExpired) {
+      expiring.add(slot.profile);
+      kick();
+    }
   };
+  const watch = (slot: Slot, expiration: Date | undefined) => watchExpiry(rt, slot, expiration, fileExpired);
 
   /** `held`: when the credentials the profile now holds expire (later ones another writer put there, maybe). */
   const succeeded = (slot: Slot, held: Date | undefined) => {
@@ -119,7 +104,7 @@ export const startRefresher = (
     slot.lastWriteAt = now;
     slot.lastError = undefined;
     slot.expirationWritten = held;
-    watchExpiry(slot, held);
+    watch(slot, held);
     report.wrote(slot.profile, held, now);
     if (slots.every((s) => s.lastWriteAt !== undefined)) for (const w of waiters.splice(0)) w.resolve();
   };
@@ -259,39 +244,11 @@ export const startRefresher = (
     kick();
   };
 
-  /**
-   * Sections of its profiles already in the file (a previous process's, before a restart)
-   * are watched as if this refresher had written them: once they expire without a write
-   * replacing them, the expiry is reported and, with removeExpired, the section removed
-   * (still only if nobody renewed it meanwhile). Read under the lock, so it is ordered
-   * with this refresher's own writes; a section it wrote already is left to that write.
-   */
-  const adopt = async (): Promise<void> => {
-    const req = resolveFileRequest("credentials", { ...options, path, signal: writeSignal });
-    try {
-      await updateFile({
-        ...req,
-        create: false,
-        update: (current) => {
-          if (current === undefined || stopped) return undefined;
-          const sections = readSections(current);
-          for (const slot of slots) {
-            if (slot.lastWriteAt !== undefined || slot.expirationWritten !== undefined) continue;
-            const at = Date.parse(sections.get(slot.profile)?.[EXPIRATION_KEY] ?? "");
-            if (!Number.isFinite(at)) continue;
-            slot.expirationWritten = new Date(at);
-            watchExpiry(slot, slot.expirationWritten);
-          }
-          return undefined;
-        },
-      });
-    } catch (error) {
-      if (!stopped) {
-        report.notAdopted(error as Error);
-      }
-    }
-  };
-  const adopting = adopt();
+  const adopting = adoptSections({ ...options, path, signal: writeSignal }, slots, {
+    stopped: () => stopped,
+    adopted: (slot) => watch(slot, slot.expirationWritten),
+    failed: (error) => report.notAdopted(error),
+  });
 
   for (const slot of slots) {
     slot.unsubscribe = slot.engine.subscribe((event) => {

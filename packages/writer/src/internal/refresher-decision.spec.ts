@@ -3,6 +3,7 @@ import type { AwsCredentialIdentity } from "@smithy/types";
 import { describe, expect, it } from "vitest";
 import type { ProfileCredentials } from "../write-credentials.js";
 import {
+  adoptedExpiry,
   afterFailedWrite,
   backoffBeforeWrite,
   dueForRemoval,
@@ -265,6 +266,38 @@ describe("dueForRemoval", () => {
       { profile: "unknown", lastWriteAt: undefined, expirationWritten: undefined },
     ];
     expect(dueForRemoval(sections, NOW).map((s) => s.profile)).toEqual(["expired", "at-now"]);
+  });
+});
+
+describe("adoptedExpiry", () => {
+  const unknown: HeldSection = { lastWriteAt: undefined, expirationWritten: undefined };
+  type Row = [label: string, held: HeldSection, recorded: string | undefined, expected: number | undefined];
+  const rows: Row[] = [
+    ["a section left by a previous process: watched", unknown, "2026-01-01T01:00:00Z", NOW + 3600 * S],
+    ["an expired one too", unknown, "2025-12-31T23:00:00Z", NOW - 3600 * S],
+    ["no section (or no expiry in it): nothing", unknown, undefined, undefined],
+    ["an expiry no date parser reads: nothing", unknown, "soon", undefined],
+    [
+      "written already by this refresher: left to that write",
+      { lastWriteAt: NOW, expirationWritten: new Date(NOW + 60 * S) },
+      "2026-01-01T01:00:00Z",
+      undefined,
+    ],
+    [
+      "adopted already: not again",
+      { lastWriteAt: undefined, expirationWritten: new Date(NOW + 60 * S) },
+      "2026-01-01T01:00:00Z",
+      undefined,
+    ],
+    [
+      "written with never-expiring credentials: left to that write",
+      { lastWriteAt: NOW, expirationWritten: undefined },
+      "2026-01-01T01:00:00Z",
+      undefined,
+    ],
+  ];
+  it.each(rows)("%s", (_label, held, recorded, expected) => {
+    expect(adoptedExpiry(held, recorded)?.getTime()).toBe(expected);
   });
 });
 

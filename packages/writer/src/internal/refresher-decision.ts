@@ -149,6 +149,18 @@ export const backoffBeforeWrite = (
 export const dueForRemoval = <T extends HeldSection>(sections: readonly T[], now: number): T[] =>
   sections.filter((s) => s.expirationWritten !== undefined && s.expirationWritten.getTime() <= now);
 
+/**
+ * The expiry of a section found in the file at start (a previous process's)
+ * that the refresher watches as if it had written it: only for a profile it
+ * knows nothing of yet (a section it wrote already is left to that write),
+ * and only a valid `recorded` expiry.
+ */
+export const adoptedExpiry = (held: HeldSection, recorded: string | undefined): Date | undefined => {
+  if (held.lastWriteAt !== undefined || held.expirationWritten !== undefined) return undefined;
+  const at = Date.parse(recorded ?? "");
+  return Number.isFinite(at) ? new Date(at) : undefined;
+};
+
 /** Written, holding credentials with more than the margin left. */
 export const isHealthy = (
   held: HeldSection,
