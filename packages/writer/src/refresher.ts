@@ -1,21 +1,14 @@
-import { backoffDelay, CredbridgeError, resolveRuntime } from "@credbridge/core";
-import type { AwsCredentialIdentity, AwsCredentialIdentityProvider } from "@smithy/types";
+import { CredbridgeError, resolveRuntime } from "@credbridge/core";
+import type { AwsCredentialIdentityProvider } from "@smithy/types";
 import { adoptSections } from "./internal/adopt-sections.js";
 import { watchExpiry } from "./internal/expiry-watchdog.js";
 import { resolveFileRequest } from "./internal/file-request.js";
-import {
-  afterFailedWrite,
-  backoffBeforeWrite,
-  dueForRemoval,
-  failureVerdict,
-  isHealthy,
-  nextStep,
-  notSuperseded,
-  sortQueued,
-} from "./internal/refresher-decision.js";
+import { isHealthy } from "./internal/refresher-decision.js";
 import { createReporter } from "./internal/refresher-report.js";
-import { createSlots, type Slot, slotNamed as slotIn } from "./internal/refresher-slots.js";
-import { createWriteLedger, lastErrorOf, recordWriteFailure } from "./internal/write-ledger.js";
+import { createSlots, everyWritten, type Slot } from "./internal/refresher-slots.js";
+import { createWriteLedger, lastErrorOf } from "./internal/write-ledger.js";
+import { createWriteLoop } from "./internal/write-loop.js";
+import { createOutcomeRecorder } from "./internal/write-outcomes.js";
 import type {
   RefresherHandle,
   RefresherStopOptions,
@@ -23,7 +16,7 @@ import type {
   StartRefresherOptions,
 } from "./refresher-types.js";
 import { removeProfiles } from "./remove-profile.js";
-import { type ProfileCredentials, type WriteCredentialsOptions, writeProfiles } from "./write-credentials.js";
+import { type WriteCredentialsOptions, writeProfiles } from "./write-credentials.js";
 
 /**
  * Keeps a profile of the shared credentials file fresh for applications whose
@@ -75,174 +68,35 @@ export const startRefresher = (
 
   let stopped = false;
   const ledger = createWriteLedger();
-  let writing = false;
-  /** Credentials waiting to be written, by profile: every one goes out in the next write. */
-  const pending = new Map<string, AwsCredentialIdentity>();
-  /** Profiles whose written credentials expired, to remove (`removeExpired`). */
-  const expiring = new Set<string>();
-  let loop: Promise<void> | undefined;
-  let wake: AbortController | undefined;
-  const waiters: Array<{ resolve(): void; reject(error: Error): void }> = [];
-  const slotNamed = (name: string): Slot => slotIn(slots, name);
-
   const report = createReporter(path, logger, options.observer);
+  const waiters: Array<{ resolve(): void; reject(error: Error): void }> = [];
 
   const fileExpired = (slot: Slot, expiration: Date) => {
     if (stopped) return;
     report.fileExpired(slot.profile, expiration, slot.lastError?.message, rt.now());
-    if (options.removeExpired) {
-      expiring.add(slot.profile);
-      kick();
-    }
+    if (options.removeExpired) loop.expire(slot.profile);
   };
   const watch = (slot: Slot, expiration: Date | undefined) => watchExpiry(rt, slot, expiration, fileExpired);
-
-  /** `held`: when the credentials the profile now holds expire (later ones another writer put there, maybe). */
-  const succeeded = (slot: Slot, held: Date | undefined) => {
-    const now = rt.now();
-    ledger.consecutiveFailures = 0;
-    slot.lastWriteAt = now;
-    slot.lastError = undefined;
-    slot.expirationWritten = held;
-    watch(slot, held);
-    report.wrote(slot.profile, held, now);
-    if (slots.every((s) => s.lastWriteAt !== undefined)) for (const w of waiters.splice(0)) w.resolve();
-  };
-
-  /**
-   * Records one failed write of `failing` (every profile it carried); returns
-   * the backoff delay when `retry`, else undefined: the profiles wait for new
-   * credentials instead.
-   */
-  const failed = (failing: readonly Slot[], error: Error, retrying: boolean): number | undefined => {
-    const now = rt.now();
-    recordWriteFailure(ledger, error, now);
-    const delay = retrying ? backoffDelay(ledger.consecutiveFailures, rt.random, retry) : undefined;
-    const retryAt = delay === undefined ? undefined : new Date(now + delay);
-    for (const slot of failing) {
-      slot.lastError = ledger.lastError;
-      report.writeFailed({
-        profile: slot.profile,
-        error,
-        consecutiveFailures: ledger.consecutiveFailures,
-        retryAt,
-        written: slot.expirationWritten,
-        verdict: failureVerdict(slot, retryAt),
-        now,
-      });
-    }
-    return delay;
-  };
-
-  /** Removes the sections of `expiring` whose credentials are still the expired ones, in one write. */
-  const dropExpired = async () => {
-    const now = rt.now();
-    const slotsDue = dueForRemoval([...expiring].map(slotNamed), now);
-    expiring.clear();
-    if (slotsDue.length === 0) return;
-    writing = true;
-    try {
-      await removeProfiles(
-        slotsDue.map((s) => s.profile),
-        { ...options, path, signal: writeSignal, expiredBy: now },
-      );
-      ledger.removalFailures = 0;
-      for (const slot of slotsDue) {
-        const expired = slot.expirationWritten;
-        slot.lastWriteAt = undefined;
-        slot.expirationWritten = undefined;
-        slot.lastError = {
-          message: `its credentials expired at ${expired?.toISOString()} and were removed from the file`,
-          code: "ERR_EXPIRED",
-          at: new Date(rt.now()),
-        };
-        report.removedExpired(slot.profile, expired);
-      }
-    } catch (error) {
-      ledger.removalFailures++;
-      report.removalFailed(
-        slotsDue.map((s) => s.profile),
-        error as Error,
-      );
-      for (const slot of slotsDue) expiring.add(slot.profile);
-      wake = new AbortController();
-      await rt.sleep(backoffDelay(ledger.removalFailures, rt.random, retry), wake.signal).catch(() => {});
-      wake = undefined;
-    } finally {
-      writing = false;
-    }
-  };
-
-  const run = async () => {
-    for (;;) {
-      const step = nextStep({ stopped, queued: pending.size, expiring: expiring.size });
-      if (step === "idle") return;
-      if (step === "remove-expired") {
-        await dropExpired();
-        continue;
-      }
-      // Everything queued goes out in one locked write: one section per profile, never torn.
-      const batch = new Map(pending);
-      pending.clear();
-      writing = true;
-      let delay: number | undefined;
-      let ready: ProfileCredentials[] = [];
-      try {
-        const sorted = sortQueued(batch, rt.now(), minRemainingSeconds);
-        ready = sorted.write;
-        for (const { profile: name, error } of sorted.refused) failed([slotNamed(name)], error, false);
-        if (ready.length === 0) continue;
-        const results = await writeProfiles(ready, writeOptions);
-        ledger.writes++;
-        results.forEach((result, i) => {
-          succeeded(slotNamed(result.profile), result.expiration ?? ready[i]!.credentials.expiration);
-        });
-      } catch (cause) {
-        const error = cause instanceof Error ? cause : new Error(String(cause));
-        const next = afterFailedWrite(ready, error, rt.now(), minRemainingSeconds);
-        if (next.action === "split") {
-          for (const r of next.waitForNew) failed([slotNamed(r.profile)], error, false);
-          for (const r of notSuperseded(next.writeAgain, pending)) pending.set(r.profile, r.credentials);
-          continue;
-        }
-        delay = failed(
-          ready.map((r) => slotNamed(r.profile)),
-          error,
-          next.action === "retry",
-        );
-        if (delay !== undefined) {
-          for (const r of notSuperseded(ready, pending)) pending.set(r.profile, r.credentials);
-        }
-      } finally {
-        writing = false;
-      }
-      const backoff = backoffBeforeWrite(delay, stopped, pending, batch);
-      if (backoff !== undefined) {
-        wake = new AbortController();
-        await rt.sleep(backoff, wake.signal).catch(() => {
-          // Woken early by new credentials or stop().
-        });
-        wake = undefined;
-      }
-    }
-  };
-
-  const kick = () => {
-    loop ??= run().finally(() => {
-      loop = undefined;
-      // Credentials queued while the loop was winding down.
-      if (nextStep({ stopped, queued: pending.size, expiring: expiring.size }) !== "idle") kick();
-    });
-  };
-
-  const queue = (slot: Slot, credentials: AwsCredentialIdentity) => {
-    if (stopped || credentials === slot.lastQueued) return;
-    slot.lastQueued = credentials;
-    pending.set(slot.profile, credentials);
-    // New credentials cut a backoff short: they may well be writable now.
-    wake?.abort();
-    kick();
-  };
+  const record = createOutcomeRecorder({
+    rt,
+    slots,
+    ledger,
+    report,
+    retry,
+    watch,
+    allWritten: () => {
+      for (const w of waiters.splice(0)) w.resolve();
+    },
+  });
+  const loop = createWriteLoop({
+    rt,
+    slots,
+    record,
+    minRemainingSeconds,
+    write: (ready) => writeProfiles(ready, writeOptions),
+    remove: (names, expiredBy) => removeProfiles(names, { ...options, path, signal: writeSignal, expiredBy }),
+    stopped: () => stopped,
+  });
 
   const adopting = adoptSections({ ...options, path, signal: writeSignal }, slots, {
     stopped: () => stopped,
@@ -252,12 +106,12 @@ export const startRefresher = (
 
   for (const slot of slots) {
     slot.unsubscribe = slot.engine.subscribe((event) => {
-      if (event.type === "refresh-success") queue(slot, event.credentials);
+      if (event.type === "refresh-success") loop.queue(slot, event.credentials);
     });
     slot.engine.start();
     // A provider that already holds credentials emits nothing until its next refresh.
     slot.engine().then(
-      (credentials) => queue(slot, credentials),
+      (credentials) => loop.queue(slot, credentials),
       () => {
         // The engine logs the failure and retries on its timer.
       },
@@ -278,9 +132,9 @@ export const startRefresher = (
         slot.unsubscribe();
         slot.watchdog?.cancel();
       }
-      wake?.abort();
+      loop.interrupt();
       await adopting;
-      await loop;
+      await loop.running();
       for (const w of waiters.splice(0)) {
         w.reject(
           new CredbridgeError(`writer: the refresher for ${path} was stopped before its first write`, {
@@ -309,7 +163,7 @@ export const startRefresher = (
     engine,
     stop,
     ready: () =>
-      slots.every((slot) => slot.lastWriteAt !== undefined)
+      everyWritten(slots)
         ? Promise.resolve()
         : stopped
           ? Promise.reject(
@@ -328,7 +182,7 @@ export const startRefresher = (
         writes: ledger.writes,
         failures: ledger.failures,
         consecutiveFailures: ledger.consecutiveFailures,
-        writing,
+        writing: loop.writing(),
         stopped,
         healthy: slots.every((slot) => healthyAt(slot, now)),
         minRemainingSeconds,

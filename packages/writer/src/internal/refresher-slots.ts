@@ -74,3 +74,7 @@ export const createSlots = (
 
 export const slotNamed = (slots: readonly Slot[], name: string): Slot =>
   slots.find((s) => s.profile === name)!;
+
+/** Every profile written at least once: what `ready()` waits for. */
+export const everyWritten = (slots: readonly Slot[]): boolean =>
+  slots.every((s) => s.lastWriteAt !== undefined);
