@@ -3,9 +3,10 @@ import type { AwsCredentialIdentityProvider } from "@smithy/types";
 import { adoptSections } from "./internal/adopt-sections.js";
 import { watchExpiry } from "./internal/expiry-watchdog.js";
 import { resolveFileRequest } from "./internal/file-request.js";
-import { isHealthy } from "./internal/refresher-decision.js";
+import { resolveRefresherOptions } from "./internal/refresher-options.js";
 import { createReporter } from "./internal/refresher-report.js";
 import { createSlots, everyWritten, type Slot } from "./internal/refresher-slots.js";
+import { refresherStatus } from "./internal/refresher-status.js";
 import { createWriteLedger, lastErrorOf } from "./internal/write-ledger.js";
 import { createWriteLoop } from "./internal/write-loop.js";
 import { createOutcomeRecorder } from "./internal/write-outcomes.js";
@@ -42,29 +43,13 @@ export const startRefresher = (
   // Aborted when stop() is told to give up: a write waiting for the lock then stops waiting.
   const giveUp = new AbortController();
   const writeSignal = options.signal ? AbortSignal.any([giveUp.signal, options.signal]) : giveUp.signal;
-  const retry = {
-    initialDelayMs: options.retry?.initialDelayMs ?? 1_000,
-    maxDelayMs: options.retry?.maxDelayMs ?? 60_000,
-  };
-  const minRemainingSeconds = options.minRemainingSeconds ?? options.refresh?.minRemainingSeconds ?? 0;
-  if (!Number.isFinite(minRemainingSeconds) || minRemainingSeconds < 0) {
-    throw new CredbridgeError(
-      `writer: minRemainingSeconds must be a non-negative number of seconds, got ${minRemainingSeconds}`,
-      { code: "ERR_CONFIG" },
-    );
-  }
+  const { retry, minRemainingSeconds } = resolveRefresherOptions(options);
+  const fileOptions = { ...options, path, signal: writeSignal };
   // The writer re-checks the margin under the lock, just before its rename.
-  const writeOptions: WriteCredentialsOptions = {
-    ...options,
-    path,
-    profile,
-    minRemainingSeconds,
-    signal: writeSignal,
-  };
+  const writeOptions: WriteCredentialsOptions = { ...fileOptions, profile, minRemainingSeconds };
 
   const slots = createSlots(profile, provider, options, logger);
-  const main = slots[0]!;
-  const engine = main.engine;
+  const engine = slots[0]!.engine;
 
   let stopped = false;
   const ledger = createWriteLedger();
@@ -94,11 +79,11 @@ export const startRefresher = (
     record,
     minRemainingSeconds,
     write: (ready) => writeProfiles(ready, writeOptions),
-    remove: (names, expiredBy) => removeProfiles(names, { ...options, path, signal: writeSignal, expiredBy }),
+    remove: (names, expiredBy) => removeProfiles(names, { ...fileOptions, expiredBy }),
     stopped: () => stopped,
   });
 
-  const adopting = adoptSections({ ...options, path, signal: writeSignal }, slots, {
+  const adopting = adoptSections(fileOptions, slots, {
     stopped: () => stopped,
     adopted: (slot) => watch(slot, slot.expirationWritten),
     failed: (error) => report.notAdopted(error),
@@ -157,8 +142,6 @@ export const startRefresher = (
     return stopping;
   };
 
-  const healthyAt = (slot: Slot, now: number) => isHealthy(slot, stopped, now, minRemainingSeconds);
-
   return {
     engine,
     stop,
@@ -170,32 +153,16 @@ export const startRefresher = (
               new CredbridgeError(`writer: the refresher for ${path} is stopped`, { code: "ERR_CONFIG" }),
             )
           : new Promise<void>((resolve, reject) => waiters.push({ resolve, reject })),
-    status: () => {
-      const now = rt.now();
-      const at = (ms: number | undefined) => (ms === undefined ? undefined : new Date(ms));
-      return {
+    status: () =>
+      refresherStatus({
         path,
         profile,
-        lastWriteAt: at(main.lastWriteAt),
-        expirationWritten: main.expirationWritten,
-        lastError: ledger.lastError,
-        writes: ledger.writes,
-        failures: ledger.failures,
-        consecutiveFailures: ledger.consecutiveFailures,
+        slots,
+        ledger,
         writing: loop.writing(),
         stopped,
-        healthy: slots.every((slot) => healthyAt(slot, now)),
         minRemainingSeconds,
-        refresh: engine.state(),
-        profiles: slots.map((slot) => ({
-          profile: slot.profile,
-          lastWriteAt: at(slot.lastWriteAt),
-          expirationWritten: slot.expirationWritten,
-          lastError: slot.lastError,
-          healthy: healthyAt(slot, now),
-          refresh: slot.engine.state(),
-        })),
-      };
-    },
+        now: rt.now(),
+      }),
   };
 };
