@@ -2,11 +2,9 @@ import { CredbridgeError, isCredbridgeError } from "@credbridge/core";
 import type { AwsCredentialIdentity } from "@smithy/types";
 import { checkWritableCredentials, type ProfileCredentials } from "../write-credentials.js";
 
-/**
- * The refresher's whole policy, as pure functions of what the file holds, the
- * credentials queued, the failures and the clock: no timer, no file, no log.
- * refresher.ts and its parts perform what these decide.
- */
+// The refresher's whole policy, as pure functions of what the file holds, the
+// credentials queued, the failures and the clock: no timer, no file, no log.
+// write-loop.ts and write-outcomes.ts perform what these decide.
 
 /** What the refresher knows of one profile's section in the file. */
 export interface HeldSection {
