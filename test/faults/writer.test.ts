@@ -233,7 +233,7 @@ describe("disk full for longer than the credentials in the file live", () => {
       runtime: { now: clock.now, setTimer: clock.setTimer, random: () => 0.5 },
       observer: (e) => events.push(e),
     });
-    const settle = () => idle(refresher.provider);
+    const settle = () => idle(refresher.engine);
     try {
       await refresher.ready();
       const written = refresher.status().expirationWritten!;

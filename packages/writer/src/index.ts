@@ -4,6 +4,7 @@ export type { CredentialsFileErrorCode, CredentialsFileErrorOptions } from "./er
 export { CredentialsFileError, isCredentialsFileError } from "./errors.js";
 export type { FileLockOptions, FileOwner, SharedFileOptions, WriteResult, WriterFs } from "./file-options.js";
 export { ENV_CONFIG_FILE, ENV_SHARED_CREDENTIALS_FILE } from "./internal/resolve-path.js";
+export { startRefresher } from "./refresher.js";
 export type {
   ProfileWriteStatus,
   RefresherEvent,
@@ -12,8 +13,7 @@ export type {
   RefresherStopOptions,
   RefresherStopResult,
   StartRefresherOptions,
-} from "./refresher.js";
-export { startRefresher } from "./refresher.js";
+} from "./refresher-types.js";
 export type { RemoveProfileOptions } from "./remove-profile.js";
 export { removeProfile, removeProfiles } from "./remove-profile.js";
 export type { ProfileSettings, WriteConfigOptions } from "./write-config.js";

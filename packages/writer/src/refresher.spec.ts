@@ -8,7 +8,8 @@ import type { AwsCredentialIdentity } from "@smithy/types";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { type FsPoint, fsError, hookedFs } from "./internal/hooked-fs.js";
 import { readSections } from "./internal/ini-merge.js";
-import { type RefresherEvent, type RefresherHandle, startRefresher } from "./refresher.js";
+import { startRefresher } from "./refresher.js";
+import type { RefresherEvent, RefresherHandle } from "./refresher-types.js";
 
 const MIN = 60_000;
 
@@ -103,7 +104,7 @@ describe("startRefresher", () => {
     await handle.ready();
     expect(src.calls()).toBe(1);
     expect(await fileKey()).toBe("ASIAKEY1ABCD");
-    expect(handle.provider).toBe(engine);
+    expect(handle.engine).toBe(engine);
     // The engine belongs to its caller: it keeps refreshing after the refresher stops.
     await handle.stop();
     await fake.advance(46 * MIN);

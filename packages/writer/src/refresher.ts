@@ -1,178 +1,23 @@
-import {
-  backoffDelay,
-  CredbridgeError,
-  isCredbridgeError,
-  isRefreshingProvider,
-  type RefreshingOptions,
-  type RefreshingProvider,
-  type RefreshState,
-  refreshing,
-  resolveRuntime,
-  setWallClockTimer,
-  type TimerHandle,
-} from "@credbridge/core";
-import type { AwsCredentialIdentity, AwsCredentialIdentityProvider } from "@smithy/types";
-import { isCredentialsFileError } from "./errors.js";
-import { updateFile } from "./internal/atomic-write.js";
+import { CredbridgeError, resolveRuntime } from "@credbridge/core";
+import type { AwsCredentialIdentityProvider } from "@smithy/types";
+import { adoptSections } from "./internal/adopt-sections.js";
+import { watchExpiry } from "./internal/expiry-watchdog.js";
 import { resolveFileRequest } from "./internal/file-request.js";
-import { readSections } from "./internal/ini-merge.js";
-import { checkProfileName } from "./internal/validate.js";
+import { resolveRefresherOptions } from "./internal/refresher-options.js";
+import { createReporter } from "./internal/refresher-report.js";
+import { createSlots, everyWritten, type Slot } from "./internal/refresher-slots.js";
+import { refresherStatus } from "./internal/refresher-status.js";
+import { createWriteLedger, lastErrorOf } from "./internal/write-ledger.js";
+import { createWriteLoop } from "./internal/write-loop.js";
+import { createOutcomeRecorder } from "./internal/write-outcomes.js";
+import type {
+  RefresherHandle,
+  RefresherStopOptions,
+  RefresherStopResult,
+  StartRefresherOptions,
+} from "./refresher-types.js";
 import { removeProfiles } from "./remove-profile.js";
-import {
-  checkWritableCredentials,
-  EXPIRATION_KEY,
-  type ProfileCredentials,
-  type WriteCredentialsOptions,
-  writeProfiles,
-} from "./write-credentials.js";
-
-export interface StartRefresherOptions extends WriteCredentialsOptions {
-  /**
-   * Refresh windows, jitter and retries of core's engine, used when `provider`
-   * is not already a refreshing provider. Defaults: refresh from 15 min before
-   * expiry, with up to 60 s of jitter.
-   */
-  refresh?: Omit<RefreshingOptions, "observer"> | undefined;
-  /**
-   * Credentials with less than this many seconds left are never written: not
-   * at first, not on a retry after a failed write (they wait for new ones from
-   * the engine instead). Give it the margin the other outputs of the same
-   * engine keep. Default: `refresh.minRemainingSeconds`, else 0.
-   */
-  minRemainingSeconds?: number | undefined;
-  /** Backoff between failed writes. Default 1 s doubling to 60 s, with jitter. */
-  retry?: { initialDelayMs?: number | undefined; maxDelayMs?: number | undefined } | undefined;
-  /** Called with every write outcome; for metrics. Never given a secret. */
-  observer?: ((event: RefresherEvent) => void) | undefined;
-  /** On `stop()`, remove the profile from the file so no credentials are left behind. Default false. */
-  removeOnStop?: boolean | undefined;
-  /**
-   * Further profiles kept fresh in the same file, each from its own provider
-   * (engine), beside `profile`: every write carries whatever any of them has
-   * new, in one locked atomic write, so no profile's refresh ever tears or
-   * drops another's section. A profile whose engine fails keeps the section
-   * it was last written with.
-   */
-  profiles?: readonly { profile: string; provider: AwsCredentialIdentityProvider }[] | undefined;
-  /**
-   * Remove a profile's section once the credentials it holds have expired
-   * and no write could replace them, so the file never serves expired
-   * credentials (an SDK then finds no such profile instead). Sections another
-   * writer renewed meanwhile are kept. Default false: the section stays, and
-   * the expiry is logged as an error.
-   */
-  removeExpired?: boolean | undefined;
-}
-
-/** One profile the refresher keeps. */
-interface Slot {
-  profile: string;
-  engine: RefreshingProvider;
-  /** Made by the refresher, so stopped with it. */
-  owned: boolean;
-  lastQueued: AwsCredentialIdentity | undefined;
-  lastWriteAt: number | undefined;
-  expirationWritten: Date | undefined;
-  lastError: RefresherStatus["lastError"];
-  watchdog: TimerHandle | undefined;
-  unsubscribe: () => void;
-}
-
-/** One profile's part of a {@link RefresherStatus}. Holds no secret. */
-export interface ProfileWriteStatus {
-  profile: string;
-  lastWriteAt: Date | undefined;
-  expirationWritten: Date | undefined;
-  /** The last failure that concerned this profile, cleared by its next write. */
-  lastError: { message: string; code: string | undefined; at: Date } | undefined;
-  /** Written, holding credentials with more than the margin left. */
-  healthy: boolean;
-  refresh: RefreshState;
-}
-
-export type RefresherEvent =
-  | { type: "write-success"; path: string; profile: string; at: Date; expiration: Date | undefined }
-  | {
-      type: "write-failure";
-      path: string;
-      profile: string;
-      at: Date;
-      error: Error;
-      consecutiveFailures: number;
-      /** When the write is tried again; undefined when it waits for new credentials instead. */
-      retryAt: Date | undefined;
-    }
-  | { type: "file-expired"; path: string; profile: string; at: Date; expiration: Date };
-
-/** A snapshot for health checks. Holds no secret. */
-export interface RefresherStatus {
-  path: string;
-  profile: string;
-  /** Last successful write. */
-  lastWriteAt: Date | undefined;
-  /**
-   * Expiration of the credentials the file now holds; undefined before the first write or when they never expire.
-   * Before the first write, the expiry of the section a previous process left there, once read at start.
-   */
-  expirationWritten: Date | undefined;
-  lastError: { message: string; code: string | undefined; at: Date } | undefined;
-  writes: number;
-  failures: number;
-  consecutiveFailures: number;
-  /** A write is in progress. */
-  writing: boolean;
-  stopped: boolean;
-  /**
-   * Written at least once, and what the file holds has more than
-   * `minRemainingSeconds` left: the margin every output keeps, so a file the
-   * writer could not renew in time (a lock held by another writer, a full
-   * disk) stops counting as healthy when IMDS would stop serving the same
-   * credentials, not only once they have expired.
-   */
-  healthy: boolean;
-  /** The margin `healthy` keeps, in seconds. */
-  minRemainingSeconds: number;
-  /** The refresh engine's own state. */
-  refresh: RefreshState;
-  /** Every profile the refresher keeps, `profile` first; `healthy` above is all of theirs. */
-  profiles: ProfileWriteStatus[];
-}
-
-export interface RefresherStopOptions {
-  /**
-   * Bounds the stop: once aborted, a write still waiting for the file's lock,
-   * and the removal of the profile, give up their wait (ERR_ABORTED), leaving
-   * nothing of theirs behind (no lock, no queue ticket). A shutdown budget.
-   */
-  signal?: AbortSignal | undefined;
-}
-
-export interface RefresherStopResult {
-  /**
-   * With `removeOnStop`: whether the profile is gone from the file (true when
-   * it was not there either); false when the removal failed or was given up,
-   * and the file still holds the credentials. Undefined without `removeOnStop`.
-   */
-  profileRemoved: boolean | undefined;
-}
-
-export interface RefresherHandle {
-  status(): RefresherStatus;
-  /** Resolves after the first successful write; rejects if stopped before one. */
-  ready(): Promise<void>;
-  /**
-   * Stops writing, waits for an in-flight write, and removes the profile if
-   * `removeOnStop`. Stops the refresh engine's timer when the refresher made the
-   * engine; a refreshing provider passed in keeps running for its other users.
-   * Resolves (never rejects) with whether the profile was removed.
-   */
-  stop(options?: RefresherStopOptions): Promise<RefresherStopResult>;
-  /** The refresh engine the refresher writes from. */
-  readonly provider: RefreshingProvider;
-}
-
-const errorCode = (error: Error): string | undefined =>
-  isCredentialsFileError(error) ? error.code : isCredbridgeError(error) ? error.code : error.name;
+import { type WriteCredentialsOptions, writeProfiles } from "./write-credentials.js";
 
 /**
  * Keeps a profile of the shared credentials file fresh for applications whose
@@ -198,361 +43,60 @@ export const startRefresher = (
   // Aborted when stop() is told to give up: a write waiting for the lock then stops waiting.
   const giveUp = new AbortController();
   const writeSignal = options.signal ? AbortSignal.any([giveUp.signal, options.signal]) : giveUp.signal;
-  const retry = {
-    initialDelayMs: options.retry?.initialDelayMs ?? 1_000,
-    maxDelayMs: options.retry?.maxDelayMs ?? 60_000,
-  };
-  const minRemainingSeconds = options.minRemainingSeconds ?? options.refresh?.minRemainingSeconds ?? 0;
-  if (!Number.isFinite(minRemainingSeconds) || minRemainingSeconds < 0) {
-    throw new CredbridgeError(
-      `writer: minRemainingSeconds must be a non-negative number of seconds, got ${minRemainingSeconds}`,
-      { code: "ERR_CONFIG" },
-    );
-  }
+  const { retry, minRemainingSeconds } = resolveRefresherOptions(options);
+  const fileOptions = { ...options, path, signal: writeSignal };
   // The writer re-checks the margin under the lock, just before its rename.
-  const writeOptions: WriteCredentialsOptions = {
-    ...options,
-    path,
-    profile,
-    minRemainingSeconds,
-    signal: writeSignal,
-  };
+  const writeOptions: WriteCredentialsOptions = { ...fileOptions, profile, minRemainingSeconds };
 
-  // An engine passed in may feed other outputs too (an IMDS shim): it is
-  // started, but stopping it is left to its owner.
-  const slotFor = (name: string, given: AwsCredentialIdentityProvider): Slot => {
-    const owned = !isRefreshingProvider(given);
-    const engine = !owned
-      ? given
-      : refreshing(given, {
-          name: `credentials file ${name}`,
-          ...options.refresh,
-          runtime: { ...options.runtime, ...(logger ? { logger } : {}), ...options.refresh?.runtime },
-        });
-    return {
-      profile: name,
-      engine,
-      owned,
-      lastQueued: undefined,
-      lastWriteAt: undefined,
-      expirationWritten: undefined,
-      lastError: undefined,
-      watchdog: undefined,
-      unsubscribe: () => {},
-    };
-  };
-  const slots: Slot[] = [slotFor(profile, provider)];
-  for (const extra of options.profiles ?? []) {
-    const name = checkProfileName(extra.profile);
-    if (slots.some((s) => s.profile === name)) {
-      throw new CredbridgeError(`writer: profile ${name} is given twice to one refresher`, {
-        code: "ERR_CONFIG",
-      });
-    }
-    slots.push(slotFor(name, extra.provider));
-  }
-  const main = slots[0]!;
-  const engine = main.engine;
+  const slots = createSlots(profile, provider, options, logger);
+  const engine = slots[0]!.engine;
 
   let stopped = false;
-  let writes = 0;
-  let failures = 0;
-  let consecutiveFailures = 0;
-  let lastError: RefresherStatus["lastError"];
-  let writing = false;
-  /** Credentials waiting to be written, by profile: every one goes out in the next write. */
-  const pending = new Map<string, AwsCredentialIdentity>();
-  /** Profiles whose written credentials expired, to remove (`removeExpired`). */
-  const expiring = new Set<string>();
-  let removalFailures = 0;
-  let loop: Promise<void> | undefined;
-  let wake: AbortController | undefined;
+  const ledger = createWriteLedger();
+  const report = createReporter(path, logger, options.observer);
   const waiters: Array<{ resolve(): void; reject(error: Error): void }> = [];
-  const slotNamed = (name: string): Slot => slots.find((s) => s.profile === name)!;
 
-  const emit = (event: RefresherEvent) => {
-    try {
-      options.observer?.(event);
-    } catch (error) {
-      logger?.warn(`credbridge: a refresher observer threw: ${(error as Error)?.message}`);
-    }
+  const fileExpired = (slot: Slot, expiration: Date) => {
+    if (stopped) return;
+    report.fileExpired(slot.profile, expiration, slot.lastError?.message, rt.now());
+    if (options.removeExpired) loop.expire(slot.profile);
   };
+  const watch = (slot: Slot, expiration: Date | undefined) => watchExpiry(rt, slot, expiration, fileExpired);
+  const record = createOutcomeRecorder({
+    rt,
+    slots,
+    ledger,
+    report,
+    retry,
+    watch,
+    allWritten: () => {
+      for (const w of waiters.splice(0)) w.resolve();
+    },
+  });
+  const loop = createWriteLoop({
+    rt,
+    slots,
+    record,
+    minRemainingSeconds,
+    write: (ready) => writeProfiles(ready, writeOptions),
+    remove: (names, expiredBy) => removeProfiles(names, { ...fileOptions, expiredBy }),
+    stopped: () => stopped,
+  });
 
-  const watchExpiry = (slot: Slot, expiration: Date | undefined) => {
-    slot.watchdog?.cancel();
-    slot.watchdog = undefined;
-    if (expiration === undefined) return;
-    // An expiry is a wall-clock moment: after a suspend the alarm must not wait out the time asleep.
-    slot.watchdog = setWallClockTimer(
-      rt,
-      expiration.getTime(),
-      () => {
-        if (stopped || slot.expirationWritten !== expiration) return;
-        logger?.error(
-          `credbridge: ${path} [${slot.profile}] now holds credentials that expired at ${expiration.toISOString()}; the application's AWS calls will fail until a write succeeds` +
-            (slot.lastError ? ` (last error: ${slot.lastError.message})` : ""),
-        );
-        emit({ type: "file-expired", path, profile: slot.profile, at: new Date(rt.now()), expiration });
-        if (options.removeExpired) {
-          expiring.add(slot.profile);
-          kick();
-        }
-      },
-      { unref: true },
-    );
-  };
-
-  /** `held`: when the credentials the profile now holds expire (later ones another writer put there, maybe). */
-  const succeeded = (slot: Slot, held: Date | undefined) => {
-    const now = rt.now();
-    consecutiveFailures = 0;
-    slot.lastWriteAt = now;
-    slot.lastError = undefined;
-    slot.expirationWritten = held;
-    watchExpiry(slot, held);
-    logger?.info?.(
-      `credbridge: ${path} [${slot.profile}] updated; credentials expire ${held?.toISOString() ?? "never"}`,
-    );
-    emit({ type: "write-success", path, profile: slot.profile, at: new Date(now), expiration: held });
-    if (slots.every((s) => s.lastWriteAt !== undefined)) for (const w of waiters.splice(0)) w.resolve();
-  };
-
-  /**
-   * Records one failed write of `failing` (every profile it carried); returns
-   * the backoff delay, or undefined to wait for new credentials instead.
-   */
-  const failed = (failing: readonly Slot[], error: Error, refused = false): number | undefined => {
-    const now = rt.now();
-    failures++;
-    consecutiveFailures++;
-    lastError = { message: error.message, code: errorCode(error), at: new Date(now) };
-    // Credentials refused as they are (inside the margin, or not writable) wait for new ones.
-    const waitForNew = refused || (isCredbridgeError(error) && error.code === "ERR_EXPIRED");
-    const delay = waitForNew ? undefined : backoffDelay(consecutiveFailures, rt.random, retry);
-    const retryAt = delay === undefined ? undefined : new Date(now + delay);
-    for (const slot of failing) {
-      slot.lastError = lastError;
-      const written = slot.expirationWritten;
-      // Waiting for new credentials (no retry scheduled) counts as left holding these.
-      const expired =
-        written !== undefined && (retryAt === undefined || retryAt.getTime() >= written.getTime());
-      const message =
-        `credbridge: writing ${path} [${slot.profile}] failed (${consecutiveFailures} in a row): ${error.message}; ` +
-        (retryAt
-          ? `retrying at ${retryAt.toISOString()}`
-          : "waiting for new credentials from the refresh engine") +
-        (expired ? `; the file is left holding credentials that expire at ${written?.toISOString()}` : "");
-      if (expired || slot.lastWriteAt === undefined) logger?.error(message);
-      else logger?.warn(message);
-      emit({
-        type: "write-failure",
-        path,
-        profile: slot.profile,
-        at: new Date(now),
-        error,
-        consecutiveFailures,
-        retryAt,
-      });
-    }
-    return delay;
-  };
-
-  /** Throws ERR_EXPIRED (wait for new credentials, no retry) for credentials inside the margin. */
-  const refuseIfShort = (credentials: AwsCredentialIdentity): void => {
-    if (credentials.expiration === undefined) return;
-    const leftMs = credentials.expiration.getTime() - rt.now();
-    if (leftMs >= minRemainingSeconds * 1000) return;
-    throw new CredbridgeError(
-      `these credentials expire at ${credentials.expiration.toISOString()}, ${Math.max(0, Math.floor(leftMs / 1000))} s from now, less than the ${minRemainingSeconds} s every output keeps; not writing them`,
-      { code: "ERR_EXPIRED" },
-    );
-  };
-
-  /** Removes the sections of `expiring` whose credentials are still the expired ones, in one write. */
-  const dropExpired = async () => {
-    const now = rt.now();
-    const slotsDue = [...expiring]
-      .map(slotNamed)
-      .filter((s) => s.expirationWritten !== undefined && s.expirationWritten.getTime() <= now);
-    expiring.clear();
-    if (slotsDue.length === 0) return;
-    writing = true;
-    try {
-      await removeProfiles(
-        slotsDue.map((s) => s.profile),
-        { ...options, path, signal: writeSignal, expiredBy: now },
-      );
-      removalFailures = 0;
-      for (const slot of slotsDue) {
-        const expired = slot.expirationWritten;
-        slot.lastWriteAt = undefined;
-        slot.expirationWritten = undefined;
-        slot.lastError = {
-          message: `its credentials expired at ${expired?.toISOString()} and were removed from the file`,
-          code: "ERR_EXPIRED",
-          at: new Date(rt.now()),
-        };
-        logger?.error(
-          `credbridge: removed [${slot.profile}] from ${path}: its credentials expired at ${expired?.toISOString()} and no new ones could be written`,
-        );
-      }
-    } catch (error) {
-      removalFailures++;
-      logger?.error(
-        `credbridge: could not remove the expired ${slotsDue.map((s) => `[${s.profile}]`).join(" ")} from ${path}: ${(error as Error).message}`,
-      );
-      for (const slot of slotsDue) expiring.add(slot.profile);
-      wake = new AbortController();
-      await rt.sleep(backoffDelay(removalFailures, rt.random, retry), wake.signal).catch(() => {});
-      wake = undefined;
-    } finally {
-      writing = false;
-    }
-  };
-
-  /** By the writer's own rule: less than the margin left, or expired. */
-  const enteredMargin = (credentials: AwsCredentialIdentity): boolean => {
-    if (credentials.expiration === undefined) return false;
-    const at = credentials.expiration.getTime();
-    const now = rt.now();
-    return at <= now || at - now < minRemainingSeconds * 1000;
-  };
-
-  const run = async () => {
-    while ((pending.size > 0 || expiring.size > 0) && !stopped) {
-      // New credentials first: they replace an expired section anyway.
-      if (pending.size === 0) {
-        await dropExpired();
-        continue;
-      }
-      // Everything queued goes out in one locked write: one section per profile, never torn.
-      const batch = new Map(pending);
-      pending.clear();
-      writing = true;
-      let delay: number | undefined;
-      const ready: ProfileCredentials[] = [];
-      try {
-        // Checked on every try, per profile: a retry after a backoff may come too late for
-        // some, which then wait for new credentials while the others are written.
-        for (const [name, credentials] of batch) {
-          try {
-            // One profile's unwritable credentials must not hold back the others' (nor be
-            // retried as they are): refused alone, against that profile.
-            checkWritableCredentials(credentials);
-            refuseIfShort(credentials);
-            ready.push({ profile: name, credentials });
-          } catch (error) {
-            failed([slotNamed(name)], error as Error, true);
-          }
-        }
-        if (ready.length === 0) continue;
-        const results = await writeProfiles(ready, writeOptions);
-        writes++;
-        results.forEach((result, i) => {
-          succeeded(slotNamed(result.profile), result.expiration ?? ready[i]!.credentials.expiration);
-        });
-      } catch (cause) {
-        const error = cause instanceof Error ? cause : new Error(String(cause));
-        const short = ready.filter((r) => enteredMargin(r.credentials));
-        if (
-          ready.length > 1 &&
-          short.length > 0 &&
-          isCredbridgeError(error) &&
-          error.code === "ERR_EXPIRED"
-        ) {
-          // Some profile's credentials entered the margin under the lock: they wait for new
-          // ones, and the others are written again at once.
-          for (const r of short) failed([slotNamed(r.profile)], error);
-          for (const r of ready) {
-            if (!short.includes(r) && !pending.has(r.profile)) pending.set(r.profile, r.credentials);
-          }
-          continue;
-        }
-        delay = failed(
-          ready.map((r) => slotNamed(r.profile)),
-          error,
-        );
-        // Newer credentials that arrived meanwhile win; otherwise retry these.
-        if (delay !== undefined) {
-          for (const r of ready) if (!pending.has(r.profile)) pending.set(r.profile, r.credentials);
-        }
-      } finally {
-        writing = false;
-      }
-      // Back off only when retrying the same credentials; newer ones are tried at once.
-      const retryingSame =
-        pending.size > 0 && [...pending].every(([name, credentials]) => batch.get(name) === credentials);
-      if (delay !== undefined && !stopped && retryingSame) {
-        wake = new AbortController();
-        await rt.sleep(delay, wake.signal).catch(() => {
-          // Woken early by new credentials or stop().
-        });
-        wake = undefined;
-      }
-    }
-  };
-
-  const kick = () => {
-    loop ??= run().finally(() => {
-      loop = undefined;
-      // Credentials queued while the loop was winding down.
-      if ((pending.size > 0 || expiring.size > 0) && !stopped) kick();
-    });
-  };
-
-  const queue = (slot: Slot, credentials: AwsCredentialIdentity) => {
-    if (stopped || credentials === slot.lastQueued) return;
-    slot.lastQueued = credentials;
-    pending.set(slot.profile, credentials);
-    // New credentials cut a backoff short: they may well be writable now.
-    wake?.abort();
-    kick();
-  };
-
-  /**
-   * Sections of its profiles already in the file (a previous process's, before a restart)
-   * are watched as if this refresher had written them: once they expire without a write
-   * replacing them, the expiry is reported and, with removeExpired, the section removed
-   * (still only if nobody renewed it meanwhile). Read under the lock, so it is ordered
-   * with this refresher's own writes; a section it wrote already is left to that write.
-   */
-  const adopt = async (): Promise<void> => {
-    const req = resolveFileRequest("credentials", { ...options, path, signal: writeSignal });
-    try {
-      await updateFile({
-        ...req,
-        create: false,
-        update: (current) => {
-          if (current === undefined || stopped) return undefined;
-          const sections = readSections(current);
-          for (const slot of slots) {
-            if (slot.lastWriteAt !== undefined || slot.expirationWritten !== undefined) continue;
-            const at = Date.parse(sections.get(slot.profile)?.[EXPIRATION_KEY] ?? "");
-            if (!Number.isFinite(at)) continue;
-            slot.expirationWritten = new Date(at);
-            watchExpiry(slot, slot.expirationWritten);
-          }
-          return undefined;
-        },
-      });
-    } catch (error) {
-      if (!stopped) {
-        logger?.warn(
-          `credbridge: could not read ${path} for the sections already there: ${(error as Error).message}`,
-        );
-      }
-    }
-  };
-  const adopting = adopt();
+  const adopting = adoptSections(fileOptions, slots, {
+    stopped: () => stopped,
+    adopted: (slot) => watch(slot, slot.expirationWritten),
+    failed: (error) => report.notAdopted(error),
+  });
 
   for (const slot of slots) {
     slot.unsubscribe = slot.engine.subscribe((event) => {
-      if (event.type === "refresh-success") queue(slot, event.credentials);
+      if (event.type === "refresh-success") loop.queue(slot, event.credentials);
     });
     slot.engine.start();
     // A provider that already holds credentials emits nothing until its next refresh.
     slot.engine().then(
-      (credentials) => queue(slot, credentials),
+      (credentials) => loop.queue(slot, credentials),
       () => {
         // The engine logs the failure and retries on its timer.
       },
@@ -573,9 +117,9 @@ export const startRefresher = (
         slot.unsubscribe();
         slot.watchdog?.cancel();
       }
-      wake?.abort();
+      loop.interrupt();
       await adopting;
-      await loop;
+      await loop.running();
       for (const w of waiters.splice(0)) {
         w.reject(
           new CredbridgeError(`writer: the refresher for ${path} was stopped before its first write`, {
@@ -590,63 +134,35 @@ export const startRefresher = (
         await removeProfiles(names, { ...options, path, signal: giveUp.signal });
         return { profileRemoved: true };
       } catch (error) {
-        lastError = {
-          message: (error as Error).message,
-          code: errorCode(error as Error),
-          at: new Date(rt.now()),
-        };
-        logger?.error(
-          `credbridge: could not remove ${names.map((n) => `[${n}]`).join(" ")} from ${path} on stop: ${(error as Error).message}`,
-        );
+        ledger.lastError = lastErrorOf(error as Error, rt.now());
+        report.notRemovedOnStop(names, error as Error);
         return { profileRemoved: false };
       }
     })();
     return stopping;
   };
 
-  const healthyAt = (slot: Slot, now: number) =>
-    !stopped &&
-    slot.lastWriteAt !== undefined &&
-    (slot.expirationWritten === undefined ||
-      slot.expirationWritten.getTime() - now > minRemainingSeconds * 1000);
-
   return {
-    provider: engine,
+    engine,
     stop,
     ready: () =>
-      slots.every((slot) => slot.lastWriteAt !== undefined)
+      everyWritten(slots)
         ? Promise.resolve()
         : stopped
           ? Promise.reject(
               new CredbridgeError(`writer: the refresher for ${path} is stopped`, { code: "ERR_CONFIG" }),
             )
           : new Promise<void>((resolve, reject) => waiters.push({ resolve, reject })),
-    status: () => {
-      const now = rt.now();
-      const at = (ms: number | undefined) => (ms === undefined ? undefined : new Date(ms));
-      return {
+    status: () =>
+      refresherStatus({
         path,
         profile,
-        lastWriteAt: at(main.lastWriteAt),
-        expirationWritten: main.expirationWritten,
-        lastError,
-        writes,
-        failures,
-        consecutiveFailures,
-        writing,
+        slots,
+        ledger,
+        writing: loop.writing(),
         stopped,
-        healthy: slots.every((slot) => healthyAt(slot, now)),
         minRemainingSeconds,
-        refresh: engine.state(),
-        profiles: slots.map((slot) => ({
-          profile: slot.profile,
-          lastWriteAt: at(slot.lastWriteAt),
-          expirationWritten: slot.expirationWritten,
-          lastError: slot.lastError,
-          healthy: healthyAt(slot, now),
-          refresh: slot.engine.state(),
-        })),
-      };
-    },
+        now: rt.now(),
+      }),
   };
 };
