@@ -1,8 +1,13 @@
 import type { AwsCredentialIdentity, AwsCredentialIdentityProvider } from "@smithy/types";
 import { CredbridgeError } from "./errors.js";
 import { generateSessionName, validateSessionName } from "./internal/session-name.js";
-import { createStsClient, type StsSettings, sendWithDeadline, toPolicyArns } from "./internal/sts-client.js";
-import { fromStsCredentials } from "./internal/sts-credentials.js";
+import {
+  createStsClient,
+  fromStsCredentials,
+  type StsSettings,
+  sendWithDeadline,
+  toPolicyArns,
+} from "./internal/sts-client.js";
 import { toStsError } from "./internal/sts-error.js";
 import { type RuntimeOptions, resolveRuntime } from "./runtime.js";
 import { parseRoleArn } from "./wire/arn.js";

@@ -2,8 +2,13 @@ import type { AwsCredentialIdentityProvider } from "@smithy/types";
 import { ENV_ROLE_ARN, ENV_ROLE_SESSION_NAME, ENV_WEB_IDENTITY_TOKEN_FILE, firstEnv } from "./env.js";
 import { CredbridgeError } from "./errors.js";
 import { generateSessionName, validateSessionName } from "./internal/session-name.js";
-import { createStsClient, type StsSettings, sendWithDeadline, toPolicyArns } from "./internal/sts-client.js";
-import { fromStsCredentials } from "./internal/sts-credentials.js";
+import {
+  createStsClient,
+  fromStsCredentials,
+  type StsSettings,
+  sendWithDeadline,
+  toPolicyArns,
+} from "./internal/sts-client.js";
 import { toStsError } from "./internal/sts-error.js";
 import { readTokenFile } from "./internal/token-file.js";
 import { type RuntimeOptions, resolveRuntime } from "./runtime.js";

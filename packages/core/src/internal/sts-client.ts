@@ -1,4 +1,7 @@
-import type { PolicyDescriptorType, STSClient, STSClientConfig } from "@aws-sdk/client-sts";
+// The STS calls every STS-backed provider makes: the client from its settings,
+// each call bounded by a deadline, and the answer read as credentials naming the
+// session STS confirmed.
+import type { Credentials, PolicyDescriptorType, STSClient, STSClientConfig } from "@aws-sdk/client-sts";
 import type { AwsCredentialIdentity, AwsCredentialIdentityProvider } from "@smithy/types";
 import {
   DEFAULT_STS_REGION,
@@ -10,6 +13,8 @@ import {
 } from "../env.js";
 import { CredbridgeError } from "../errors.js";
 import type { Runtime } from "../runtime.js";
+import { parseAssumedRoleArn } from "../wire/arn.js";
+import { confirmedRoleArn, type RoleSessionCredentials } from "../wire/session-identity.js";
 import { withDeadline } from "./deadline.js";
 
 /** Each STS call's overall deadline by default, the SDK's own retries included. */
@@ -99,4 +104,34 @@ export const sendWithDeadline = <T>(
         { code: "ERR_TIMEOUT" },
       ),
   );
+};
+
+/**
+ * STS's `Credentials` as an SDK identity; every field must be present. The
+ * account and role come from STS's `AssumedRoleUser.Arn`, so whoever serves
+ * these credentials names the session they really are, not the role some
+ * earlier hop or the environment asked for.
+ */
+export const fromStsCredentials = (
+  credentials: Credentials | undefined,
+  action: string,
+  roleArn: string,
+  assumedRoleArn: string | undefined,
+): RoleSessionCredentials => {
+  const { AccessKeyId, SecretAccessKey, SessionToken, Expiration } = credentials ?? {};
+  if (!AccessKeyId || !SecretAccessKey || !SessionToken || !Expiration) {
+    throw new CredbridgeError(`sts:${action} for ${roleArn} answered without complete credentials`, {
+      code: "ERR_INVALID_RESPONSE",
+    });
+  }
+  const accountId = assumedRoleArn === undefined ? undefined : parseAssumedRoleArn(assumedRoleArn)?.accountId;
+  const confirmed = confirmedRoleArn(assumedRoleArn, roleArn);
+  return {
+    accessKeyId: AccessKeyId,
+    secretAccessKey: SecretAccessKey,
+    sessionToken: SessionToken,
+    expiration: Expiration,
+    ...(accountId ? { accountId } : {}),
+    ...(confirmed ? { roleArn: confirmed } : {}),
+  };
 };
