@@ -5,7 +5,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { listeningUrl, loopbackServers, runCli, startCli } from "../support/cli.js";
 import { IMDS_TOKEN_HEADER, imdsToken } from "../support/imds.js";
 import { irsaFixture } from "../support/irsa.js";
-import { run } from "../writer/helpers.js";
+import { run } from "../support/run.js";
 
 let fx: Awaited<ReturnType<typeof irsaFixture>>;
 beforeAll(async () => {

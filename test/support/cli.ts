@@ -1,6 +1,7 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import type { Place } from "./place.js";
+import { type Finished, run } from "./run.js";
 
 /** The launcher users get as `credbridge`. */
 export const CLI = fileURLToPath(new URL("../../packages/cli/bin/credbridge.cjs", import.meta.url));
@@ -16,35 +17,12 @@ export const cleanEnv = (
   ...extra,
 });
 
-export interface CliResult {
-  code: number | null;
-  signal: NodeJS.Signals | null;
-  stdout: string;
-  stderr: string;
-}
+/** What a finished `credbridge` printed, and how it exited. */
+export type CliResult = Finished;
 
 /** Runs `credbridge ARGS` to completion. */
 export const runCli = (args: string[], env: NodeJS.ProcessEnv, timeoutMs = 30_000): Promise<CliResult> =>
-  new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [CLI, ...args], { env, stdio: ["ignore", "pipe", "pipe"] });
-    let stdout = "";
-    let stderr = "";
-    child.stdout.on("data", (d) => {
-      stdout += d;
-    });
-    child.stderr.on("data", (d) => {
-      stderr += d;
-    });
-    const timer = setTimeout(() => {
-      child.kill("SIGKILL");
-      reject(new Error(`credbridge ${args.join(" ")} did not finish in ${timeoutMs} ms; stderr: ${stderr}`));
-    }, timeoutMs);
-    child.on("error", reject);
-    child.on("close", (code, signal) => {
-      clearTimeout(timer);
-      resolve({ code, signal, stdout, stderr });
-    });
-  });
+  run(process.execPath, [CLI, ...args], { env, timeoutMs, name: `credbridge ${args.join(" ")}` });
 
 /** Runs a command line somewhere else, e.g. `ip netns exec <name> …` (a `Place`'s `wrap`). */
 export type Wrap = Place["wrap"];
