@@ -1,10 +1,24 @@
 import { type ChildProcess, spawn } from "node:child_process";
-import { fileURLToPath } from "node:url";
+import { readFileSync } from "node:fs";
+import { createRequire } from "node:module";
+import { dirname, join } from "node:path";
 import type { Place } from "./place.js";
 import { type Finished, run } from "./run.js";
 
-/** The launcher users get as `credbridge`. */
-export const CLI = fileURLToPath(new URL("../../packages/cli/bin/credbridge.cjs", import.meta.url));
+/**
+ * Where a workspace package's bin `name` is, from the `bin` of its manifest:
+ * what a package manager links, so tests run what users run, never a build path.
+ */
+export const packageBin = (pkg: string, name: string): string => {
+  const manifest = createRequire(import.meta.url).resolve(`${pkg}/package.json`);
+  const { bin } = JSON.parse(readFileSync(manifest, "utf8")) as { bin?: string | Record<string, string> };
+  const path = typeof bin === "string" ? bin : bin?.[name];
+  if (path === undefined) throw new Error(`${pkg} declares no bin ${name}`);
+  return join(dirname(manifest), path);
+};
+
+/** The launcher users get as `credbridge` (it runs the bundle `pnpm run build` makes). */
+export const CLI = packageBin("@credbridge/cli", "credbridge");
 
 /** A minimal environment: nothing of the developer's AWS set-up leaks in. */
 export const cleanEnv = (
