@@ -1,32 +1,14 @@
-import { spawn } from "node:child_process";
 import { writeFile } from "node:fs/promises";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { CLI } from "../support/cli.js";
 import { irsaFixture } from "../support/irsa.js";
+import { run as runProcess } from "../support/run.js";
 
 /** Debian's AWS CLI, the client people run credential_process under. Required on these machines. */
 const AWS = "/usr/bin/aws";
 
-/** Runs `command` to completion, collecting its output. */
-const spawnCollect = (command: string, args: string[], env: NodeJS.ProcessEnv) =>
-  new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve, reject) => {
-    const child = spawn(command, args, { env });
-    let stdout = "";
-    let stderr = "";
-    child.stdout.on("data", (d) => {
-      stdout += d;
-    });
-    child.stderr.on("data", (d) => {
-      stderr += d;
-    });
-    child.on("error", (e) => reject(new Error(`${command} could not run: ${e.message}`)));
-    child.on("close", (code) => resolve({ code, stdout, stderr }));
-  });
-
 const run = (args: string[], env: NodeJS.ProcessEnv) =>
-  spawnCollect(AWS, args, env).catch((e: Error) => {
-    throw new Error(`${e.message} (install Debian's awscli)`);
-  });
+  runProcess(AWS, args, { env, name: AWS, missing: "install Debian's awscli" });
 
 /** `credbridge process` for the fixture's role and STS, IRSA given on the command line. */
 const processArgs = (fx: Awaited<ReturnType<typeof irsaFixture>>, cache: string, ...extra: string[]) => [
@@ -104,11 +86,13 @@ describe("credbridge process run from a shell, then by the AWS CLI", () => {
   it("is one configuration: the AWS CLI's AWS_CONFIG_FILE does not split the cache, and the second call fetches nothing", async () => {
     const args = processArgs(fx, fx.tmp.path("shared-cache"), "--source", "web-identity");
     // From a shell: no AWS_CONFIG_FILE, and IRSA variables of another role around.
-    const shell = await spawnCollect(process.execPath, args, {
-      PATH: process.env.PATH,
-      HOME: fx.tmp.dir,
-      AWS_ROLE_ARN: "arn:aws:iam::111122223333:role/unrelated",
-      AWS_WEB_IDENTITY_TOKEN_FILE: "/var/run/secrets/eks.amazonaws.com/serviceaccount/token",
+    const shell = await runProcess(process.execPath, args, {
+      env: {
+        PATH: process.env.PATH,
+        HOME: fx.tmp.dir,
+        AWS_ROLE_ARN: "arn:aws:iam::111122223333:role/unrelated",
+        AWS_WEB_IDENTITY_TOKEN_FILE: "/var/run/secrets/eks.amazonaws.com/serviceaccount/token",
+      },
     });
     expect(shell.code, shell.stderr).toBe(0);
     const fetched = fx.sts.calls.filter((c) => c.action === "AssumeRoleWithWebIdentity");

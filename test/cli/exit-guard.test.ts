@@ -1,23 +1,21 @@
-import { spawn } from "node:child_process";
+import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
+import { run } from "../support/run.js";
 
-/** The bin's safety net, as built (dist/), run in a real Node process: only a real exit shows it. */
-const GUARD = new URL("../../packages/cli/dist/exit-guard.js", import.meta.url).href;
+/** The test package: a child run here imports the bin's safety net by the CLI package's name, as built. */
+const TEST_DIR = fileURLToPath(new URL("..", import.meta.url));
 
-/** Runs an ES module that has `failIfUnfinished` in scope; resolves with its exit code and stderr. */
-const runScript = (body: string) =>
-  new Promise<{ code: number | null; stderr: string }>((resolve, reject) => {
-    const source = `import { failIfUnfinished } from ${JSON.stringify(GUARD)};\n${body}`;
-    const child = spawn(process.execPath, ["--input-type=module", "-e", source], {
-      stdio: ["ignore", "ignore", "pipe"],
-    });
-    let stderr = "";
-    child.stderr.on("data", (d) => {
-      stderr += d;
-    });
-    child.on("error", reject);
-    child.on("close", (code) => resolve({ code, stderr }));
+/**
+ * Runs an ES module that has `failIfUnfinished` in scope, in a real Node process
+ * (only a real exit shows it); resolves with its exit code and stderr.
+ */
+const runScript = async (body: string) => {
+  const source = `import { failIfUnfinished } from "@credbridge/cli";\n${body}`;
+  const { code, stderr } = await run(process.execPath, ["--input-type=module", "-e", source], {
+    cwd: TEST_DIR,
   });
+  return { code, stderr };
+};
 
 describe("the bin's safety net (failIfUnfinished)", () => {
   it("turns an exit with the command still pending (nothing holding the event loop) into exit 1, with a reason", async () => {

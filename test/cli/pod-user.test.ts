@@ -8,8 +8,8 @@ import { chmod, mkdir } from "node:fs/promises";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { CLI } from "../support/cli.js";
 import { irsaFixture } from "../support/irsa.js";
+import { run } from "../support/run.js";
 import { setprivAs } from "../support/setpriv.js";
-import { run } from "../writer/helpers.js";
 
 /** The manifests' sidecar user; not in this machine's /etc/passwd (checked below). */
 const SIDECAR = 65532;

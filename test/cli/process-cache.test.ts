@@ -4,7 +4,7 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { runCli } from "../support/cli.js";
 import { irsaFixture } from "../support/irsa.js";
-import { run } from "../writer/helpers.js";
+import { run } from "../support/run.js";
 
 const PLANTED = {
   Version: 1,

@@ -5,7 +5,7 @@ import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from
 import { listeningUrl, runCli, startCli } from "../support/cli.js";
 import { IMDS_TOKEN_HEADER, imdsToken } from "../support/imds.js";
 import { irsaFixture } from "../support/irsa.js";
-import { run } from "../writer/helpers.js";
+import { run } from "../support/run.js";
 
 /**
  * `serve` beside a third user who shares its volume (a 0777 emptyDir): what

@@ -5,7 +5,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { listeningUrl, loopbackServers, runCli, startCli } from "../support/cli.js";
 import { IMDS_TOKEN_HEADER, imdsToken } from "../support/imds.js";
 import { irsaFixture } from "../support/irsa.js";
-import { run } from "../writer/helpers.js";
+import { run } from "../support/run.js";
 
 let fx: Awaited<ReturnType<typeof irsaFixture>>;
 beforeAll(async () => {
@@ -302,7 +302,8 @@ describe("credbridge serve", () => {
         .poll(async () => (await readProfile(file, "default")).accessKeyId, { timeout: 10_000 })
         .toBeTruthy();
       for (let i = 0; i < 5; i++) cli.child.kill("SIGHUP");
-      await new Promise((r) => setTimeout(r, 20));
+      // A forced refresh is in: the writer, told of it right after this log line, is writing it.
+      await cli.waitFor((l) => l.msg === "credentials refreshed" && l.reason === "forced");
       const exit = await cli.stop("SIGTERM");
       expect(exit.code).toBe(0);
     } finally {

@@ -1,6 +1,6 @@
-import { spawn } from "node:child_process";
 import type { IssuedCredentials } from "@credbridge/emulators";
 import { describe, expect, it } from "vitest";
+import { run as runProcess } from "../support/run.js";
 import { startImdsV1Proxy } from "./support/imds-v1-proxy.js";
 import { CONTAINER_TOKEN, type CompatWorld, compatWorld, expectIssued } from "./support/world.js";
 
@@ -11,20 +11,10 @@ import { CONTAINER_TOKEN, type CompatWorld, compatWorld, expectIssued } from "./
 const AWS = "/usr/bin/aws";
 
 const runAws = (args: string[], env: Record<string, string>) =>
-  new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve, reject) => {
-    const child = spawn(AWS, [...args, "--region", "us-east-1", "--output", "json"], {
-      env: { ...env, AWS_PAGER: "" },
-    });
-    let stdout = "";
-    let stderr = "";
-    child.stdout.on("data", (d) => {
-      stdout += d;
-    });
-    child.stderr.on("data", (d) => {
-      stderr += d;
-    });
-    child.on("error", (e) => reject(new Error(`${AWS} cannot run (install Debian's awscli): ${e.message}`)));
-    child.on("close", (code) => resolve({ code, stdout, stderr }));
+  runProcess(AWS, [...args, "--region", "us-east-1", "--output", "json"], {
+    env: { ...env, AWS_PAGER: "" },
+    name: AWS,
+    missing: "install Debian's awscli",
   });
 
 /** Each test its own world: the tests run concurrently. */

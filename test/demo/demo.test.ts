@@ -1,25 +1,13 @@
-import { spawn } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
+import { run } from "../support/run.js";
 
 const DEMO = fileURLToPath(new URL("../../demo/dist/main.js", import.meta.url));
 
 describe("the README's main command (the demo)", () => {
   it("resolves the issued identity through every path and client, before and after a refresh, and exits 0", async () => {
-    const result = await new Promise<{ code: number | null; out: string }>((resolve) => {
-      const child = spawn(process.execPath, [DEMO], {
-        env: { PATH: process.env.PATH },
-        stdio: ["ignore", "pipe", "pipe"],
-      });
-      let out = "";
-      child.stdout.on("data", (d) => {
-        out += d;
-      });
-      child.stderr.on("data", (d) => {
-        out += d;
-      });
-      child.on("close", (code) => resolve({ code, out }));
-    });
+    const { code, stdout, stderr } = await run(process.execPath, [DEMO], { env: { PATH: process.env.PATH } });
+    const result = { code, out: stdout + stderr };
     expect(result.code, result.out).toBe(0);
     expect(result.out).toMatch(/13\/13 checks matched the emulator's issued credentials exactly/);
     for (const path of ["credentials file", "IMDS", "container endpoint"]) {

@@ -87,6 +87,9 @@ describe("container endpoint auth token file", () => {
       let stable = 0;
       let done = false;
       let sent = 0;
+      let clients = 10;
+      // Called when a request ran between two rotations, or a client stopped: the next rotation may go.
+      let answered = () => {};
       const rotations = (async () => {
         for (let i = 1; i <= 50; i++) {
           const next = `busy-token-${String(i).padStart(4, "0")}`;
@@ -95,12 +98,17 @@ describe("container endpoint auth token file", () => {
           await rename(`${file}.tmp`, file);
           current = next;
           epoch++;
-          await new Promise((r) => setTimeout(r, 10));
+          // Each token is asked for before the next replaces it: rotations land among live requests.
+          if (clients > 0) {
+            await new Promise<void>((resolve) => {
+              answered = resolve;
+            });
+          }
         }
         done = true;
       })();
       // Ten clients asking until the rotations are over (bounded).
-      const requests = Array.from({ length: 10 }, async () => {
+      const requests = Array.from({ length: clients }, async () => {
         while (!done && sent < 5_000) {
           sent++;
           const before = epoch;
@@ -109,8 +117,11 @@ describe("container endpoint auth token file", () => {
           if (before % 2 === 0 && epoch === before) {
             stable++;
             expect(status).toBe(200);
+            answered();
           }
         }
+        clients--;
+        answered();
       });
       await Promise.all([rotations, ...requests]);
       expect([...statuses.keys()].filter((s) => s !== 200 && s !== 403)).toEqual([]);

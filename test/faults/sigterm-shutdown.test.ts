@@ -2,6 +2,7 @@ import { connect } from "node:net";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { listeningUrl, startCli } from "../support/cli.js";
 import { irsaFixture } from "../support/irsa.js";
+import { serverHasRead } from "../support/sockets.js";
 import { until } from "./support.js";
 
 // Shutdown must not wait for work it can abandon: a hung first fetch, a client
@@ -51,7 +52,7 @@ describe("SIGTERM must not wait for work it can abandon", () => {
       const stalled = connect({ host: url.hostname, port: Number(url.port) });
       stalled.on("error", () => {});
       stalled.write("GET /latest/meta-data/ HTTP/1.1\r\nHost: 127.0.0.1\r\n");
-      await new Promise((r) => setTimeout(r, 100));
+      await until(() => serverHasRead(stalled), 5_000, "serve to read the half head");
       const exit = await terminate(cli);
       stalled.destroy();
       console.log(`SIGTERM with a stalled IMDS client: exit ${exit.code} after ${Math.round(exit.ms)} ms`);

@@ -1,3 +1,4 @@
+import { existsSync } from "node:fs";
 import { mkdir, readFile, utimes } from "node:fs/promises";
 import { Agent, request } from "node:http";
 import { fromIni } from "@aws-sdk/credential-provider-ini";
@@ -112,7 +113,8 @@ describe("SIGTERM while work is in flight (credbridge serve)", () => {
       }, 500);
       cli.child.kill("SIGHUP");
       await cli.waitFor((l) => l.msg === "credentials refreshed" && l.reason === "forced");
-      await new Promise((r) => setTimeout(r, 100)); // the write is now waiting for the lock
+      // The write waits for the lock: its ticket is in the lock's queue.
+      await until(() => existsSync(`${file}.lock.q`), 5_000, "the write to queue for the lock");
       const exit = await terminate(cli);
       console.log(
         `SIGTERM with a write waiting for the lock: exit ${exit.code} after ${Math.round(exit.ms)} ms`,

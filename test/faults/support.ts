@@ -2,6 +2,7 @@ import { writeFile } from "node:fs/promises";
 import { fromWebIdentity, type RefreshingProvider, type TimerHandle } from "@credbridge/core";
 import { mintWebIdentityToken } from "@credbridge/emulators";
 import type { Logger } from "@smithy/types";
+import { vi } from "vitest";
 
 export const ROLE = "arn:aws:iam::111122223333:role/app";
 export const START = Date.parse("2026-03-01T00:00:00Z");
@@ -42,23 +43,38 @@ export const manualClock = (start = START) => {
   return clock;
 };
 
-/** Resolves once the engine has no refresh in flight (real time, bounded). */
-export const idle = async (engine: RefreshingProvider, timeoutMs = 10_000): Promise<void> => {
-  const deadline = performance.now() + timeoutMs;
-  while (engine.state().refreshing) {
-    if (performance.now() > deadline) throw new Error(`refresh still in flight after ${timeoutMs} ms`);
-    await new Promise((r) => setTimeout(r, 1));
-  }
-};
+/**
+ * Resolves once the engine has no refresh in flight: at once, or after the
+ * outcome of the one running (bounded). The outcome is reported before the
+ * engine lets go of the refresh and schedules the next: checked a turn later.
+ */
+export const idle = (engine: RefreshingProvider, timeoutMs = 10_000): Promise<void> =>
+  engine.state().refreshing
+    ? new Promise((resolve, reject) => {
+        const timer = setTimeout(() => {
+          unsubscribe();
+          reject(new Error(`refresh still in flight after ${timeoutMs} ms`));
+        }, timeoutMs);
+        const unsubscribe = engine.subscribe((event) => {
+          if (event.type === "refresh-start") return;
+          setImmediate(() => {
+            if (engine.state().refreshing) return;
+            clearTimeout(timer);
+            unsubscribe();
+            resolve();
+          });
+        });
+      })
+    : Promise.resolve();
 
-/** Polls `check` in real time until it holds; bounded. */
-export const until = async (check: () => boolean, timeoutMs = 10_000, what = "condition"): Promise<void> => {
-  const deadline = performance.now() + timeoutMs;
-  while (!check()) {
-    if (performance.now() > deadline) throw new Error(`${what} did not hold within ${timeoutMs} ms`);
-    await new Promise((r) => setTimeout(r, 2));
-  }
-};
+/** Waits, through vitest's waitFor, until `check` holds; bounded. */
+export const until = (check: () => boolean, timeoutMs = 10_000, what = "condition"): Promise<void> =>
+  vi.waitFor(
+    () => {
+      if (!check()) throw new Error(`${what} did not hold within ${timeoutMs} ms`);
+    },
+    { timeout: timeoutMs, interval: 2 },
+  );
 
 /** A logger that keeps every line, by level. */
 export const memoryLogger = () => {

@@ -6,7 +6,7 @@
  */
 import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
-import { pathToFileURL } from "node:url";
+import { IMAGE_REPOSITORY } from "@credbridge/cli";
 import { describe, expect, it } from "vitest";
 import { cliVersion, REPO } from "./support/image.js";
 
@@ -19,9 +19,6 @@ const filesUnder = (dir: string, pattern: RegExp): string[] =>
 
 describe("the image's name", () => {
   it("is the webhook's default repository with the CLI's version, in every manifest and document that names it", async () => {
-    const { IMAGE_REPOSITORY } = (await import(
-      pathToFileURL(join(REPO, "packages/cli/dist/commands/webhook.js")).href
-    )) as { IMAGE_REPOSITORY: string };
     expect(IMAGE_REPOSITORY).toBe("ghcr.io/credbridge/credbridge");
     const expected = `${IMAGE_REPOSITORY}:${cliVersion()}`;
     const named: { file: string; ref: string }[] = [];

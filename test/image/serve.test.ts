@@ -13,8 +13,8 @@ import { mintWebIdentityToken, type StsEmulator, startStsEmulator } from "@credb
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { RunningCli } from "../support/cli.js";
 import { APP_ROLE } from "../support/irsa.js";
+import { run } from "../support/run.js";
 import { tempDir } from "../support/tmp.js";
-import { run } from "../writer/helpers.js";
 import {
   bridgeGateway,
   containerName,

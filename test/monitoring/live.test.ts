@@ -14,7 +14,7 @@
  */
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { cleanEnv, listeningUrl, loopbackServers, type RunningCli, startCli } from "../support/cli.js";
 import { irsaFixture } from "../support/irsa.js";
 import { makeCa, SERVICE_HOST, secretVolume } from "../support/pki.js";
@@ -43,6 +43,8 @@ const WEBHOOK = { namespace: "credbridge", pod: "credbridge-webhook-0" };
  * for the mandatory window, not fire on every rotation.
  */
 const REFRESH_TIMEOUT_SECONDS = 15;
+/** Prometheus evaluates the rules every second (startPrometheus's default interval). */
+const EVALUATION_MS = 1_000;
 /** A refresh this long after Prometheus started had its seconds before it scraped. */
 const ROTATION_AFTER_START_MS = 6_000;
 /** The alerts an STS that throttles every call must bring to firing, then resolve. */
@@ -64,26 +66,27 @@ let webhookPort: number;
 /** When Prometheus answered ready (its first scrape follows within a second). */
 let prometheusStartedAt: number;
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const byName = (alerts: PrometheusAlert[], name: string) => alerts.filter((a) => a.labels.alertname === name);
 
-/** Polls Prometheus's alerts until `done` holds of them; bounded. */
+/** Waits until `done` holds of Prometheus's alerts; bounded. */
 const untilAlerts = async (
   done: (alerts: PrometheusAlert[]) => boolean,
   timeoutMs: number,
   what: string | (() => string),
 ) => {
-  const deadline = performance.now() + timeoutMs;
-  for (;;) {
-    const alerts = await prometheus.alerts();
-    if (done(alerts)) return alerts;
-    if (performance.now() > deadline) {
-      throw new Error(
-        `${typeof what === "string" ? what : what()} within ${timeoutMs} ms; alerts: ${JSON.stringify(alerts.map((a) => [a.labels.alertname, a.state]))}`,
-      );
-    }
-    await sleep(200);
-  }
+  let alerts: PrometheusAlert[] = [];
+  await vi.waitFor(
+    async () => {
+      alerts = await prometheus.alerts();
+      if (!done(alerts)) {
+        throw new Error(
+          `${typeof what === "string" ? what : what()} within ${timeoutMs} ms; alerts: ${JSON.stringify(alerts.map((a) => [a.labels.alertname, a.state]))}`,
+        );
+      }
+    },
+    { timeout: timeoutMs, interval: 200 },
+  );
+  return alerts;
 };
 
 beforeAll(async () => {
@@ -226,16 +229,21 @@ describe("a real Prometheus scraping serve and the webhook", () => {
     const deadline = performance.now() + 2 * SESSION_SECONDS * 1000;
     while (!watchedRotation()) {
       expect(performance.now(), "a rotation after Prometheus started").toBeLessThan(deadline);
-      await sleep(250);
+      // Every rotation is logged once its credentials are in: look again then.
+      await serve
+        .waitFor((l) => l.msg === "credentials refreshed" && watchedRotation(), deadline - performance.now())
+        .catch(() => {});
     }
     // Begin the outage a second before the next refresh is due (STS's issued
     // expirations are exact; the engine refreshes from 16 s before expiry).
     const expiresAt = fx.sts.issued.at(-1)!.expiration.getTime();
     const startAt = expiresAt - 17_000;
-    // Healthy until then: no sidecar alert, not even pending, at any look.
+    // Healthy until then: no sidecar alert, not even pending, at any look (one per evaluation).
     while (Date.now() < startAt) {
       expect((await prometheus.alerts()).filter((a) => a.labels.job === "credbridge")).toEqual([]);
-      await sleep(250);
+      // The next evaluation would come after the start: begin the outage now, up to a second early.
+      if (Date.now() + EVALUATION_MS >= startAt) break;
+      await prometheus.nextEvaluation();
     }
     // Nor at any evaluation since Prometheus started: ALERTS keeps each alert's every state.
     // Its first evaluations, before its first scrape, find no sidecar target at all:

@@ -2,6 +2,7 @@ import { type ChildProcess, spawn } from "node:child_process";
 import { mkdir, writeFile } from "node:fs/promises";
 import { createServer } from "node:net";
 import { join } from "node:path";
+import { vi } from "vitest";
 import { stringify } from "yaml";
 
 export interface PrometheusAlert {
@@ -23,7 +24,8 @@ const freePort = (): Promise<number> =>
     });
   });
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+/** What Prometheus logs (level info) once its web API answers: the readiness it reports at /-/ready. */
+const READY = "Server is ready to receive web requests.";
 
 /**
  * Debian's `prometheus`, started on loopback with a generated config: the
@@ -60,27 +62,22 @@ export const startPrometheus = async (
         `--config.file=${configFile}`,
         `--storage.tsdb.path=${join(dir, "data")}`,
         `--web.listen-address=127.0.0.1:${port}`,
-        "--log.level=warn",
+        "--log.level=info",
       ],
       { stdio: ["ignore", "ignore", "pipe"] },
     );
-    started.stderr!.on("data", (d) => {
-      log += d;
+    const ready = new Promise<true>((resolve) => {
+      started.stderr!.on("data", (d) => {
+        log += d;
+        if (log.includes(READY)) resolve(true);
+      });
     });
     const exited = new Promise<NodeJS.ErrnoException | number | null>((resolve) => {
       started.once("error", resolve);
       started.once("exit", resolve);
     });
-    const ready = (async () => {
-      const deadline = performance.now() + 30_000;
-      while (performance.now() < deadline) {
-        const res = await fetch(`${url}/-/ready`).catch(() => undefined);
-        if (res?.status === 200) return true;
-        await sleep(100);
-      }
-      return false;
-    })();
-    const outcome = await Promise.race([ready, exited.then((e) => ({ exited: e }))]);
+    const timedOut = new Promise<false>((resolve) => setTimeout(() => resolve(false), 30_000).unref());
+    const outcome = await Promise.race([ready, timedOut, exited.then((e) => ({ exited: e }))]);
     if (outcome === true) {
       child = started;
       break;
@@ -103,8 +100,25 @@ export const startPrometheus = async (
     return body.data;
   };
 
+  /** When each rule group was last evaluated. */
+  const evaluations = async () =>
+    (await api<{ groups: { lastEvaluation: string }[] }>("/api/v1/rules")).groups.map(
+      (g) => g.lastEvaluation,
+    );
+
   return {
     url,
+    /** Resolves once every rule group has been evaluated again since the call. */
+    nextEvaluation: async () => {
+      const before = await evaluations();
+      await vi.waitFor(
+        async () => {
+          const now = await evaluations();
+          if (now.some((at, i) => at === before[i])) throw new Error("the rules were not evaluated again");
+        },
+        { timeout: 10_000, interval: 50 },
+      );
+    },
     /** An instant query, now. */
     query: (expr: string) =>
       api<{ resultType: string; result: { metric: Record<string, string>; value: [number, string] }[] }>(

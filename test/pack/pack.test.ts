@@ -11,7 +11,7 @@ import { existsSync } from "node:fs";
 import { copyFile, mkdir, readdir, readFile, writeFile } from "node:fs/promises";
 import { isBuiltin } from "node:module";
 import { dirname, join, relative, sep } from "node:path";
-import { fileURLToPath, pathToFileURL } from "node:url";
+import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
 import { mintWebIdentityToken, startStsEmulator } from "@credbridge/emulators";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -144,12 +144,13 @@ describe("the packed packages, installed with npm outside the workspace", { time
         "-e",
         `const out = {};
          for (const pkg of ${JSON.stringify(PACKAGES)}) {
-           const mod = await import(new URL("packages/" + pkg + "/dist/index.js", ${JSON.stringify(pathToFileURL(repoRoot).href)}));
+           const mod = await import("@credbridge/" + pkg);
            out[pkg] = Object.keys(mod).sort();
          }
          process.stdout.write(JSON.stringify(out));`,
       ],
-      { cwd: repoRoot },
+      // The test package, which depends on every workspace package: its imports resolve them by name.
+      { cwd: join(repoRoot, "test") },
     );
     expectedExports = JSON.parse(stdout);
 

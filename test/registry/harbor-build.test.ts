@@ -1,7 +1,6 @@
 import { createHash } from "node:crypto";
 import { existsSync } from "node:fs";
 import { readFile, writeFile } from "node:fs/promises";
-import { setTimeout as sleep } from "node:timers/promises";
 import { describe, expect, it } from "vitest";
 import { buildOnce } from "../support/build-once.js";
 import {
@@ -71,15 +70,25 @@ describe("buildOnce", () => {
     try {
       let builds = 0;
       const target = tmp.path("thing");
+      // The build ends only once both other callers have found the lock held: they wait for it.
+      const waiting = new Set<number>();
+      let othersWaiting = () => {};
+      const bothWaiting = new Promise<void>((resolve) => {
+        othersWaiting = resolve;
+      });
+      const waitingAs = (caller: number) => () => {
+        waiting.add(caller);
+        if (waiting.size === 2) othersWaiting();
+      };
       const build = async (temporary: string) => {
         builds++;
-        await sleep(100);
+        await bothWaiting;
         await writeFile(temporary, "built");
       };
       const results = await Promise.all([
-        buildOnce(target, build),
-        buildOnce(target, build),
-        buildOnce(target, build),
+        buildOnce(target, build, { onWait: waitingAs(1) }),
+        buildOnce(target, build, { onWait: waitingAs(2) }),
+        buildOnce(target, build, { onWait: waitingAs(3) }),
       ]);
       expect(builds).toBe(1);
       expect(results.filter((r) => r.built)).toHaveLength(1);

@@ -1,6 +1,6 @@
-import { existsSync } from "node:fs";
-import { open, readFile, rename, rm } from "node:fs/promises";
-import { setTimeout as sleep } from "node:timers/promises";
+import { closeSync, existsSync, openSync, readFileSync, renameSync, rmSync, writeSync } from "node:fs";
+import { rename, rm } from "node:fs/promises";
+import { vi } from "vitest";
 
 /** Whether a process with this pid runs on this machine (EPERM: it does, as another user). */
 const alive = (pid: number): boolean => {
@@ -13,38 +13,63 @@ const alive = (pid: number): boolean => {
 };
 
 /**
- * Takes `<target>.lock` (created exclusively, holding our pid). A lock whose
- * holder is gone is taken over: a test run killed mid-build must not block the
- * next one. Polls while a live holder builds.
+ * One try at `path` (created exclusively, holding our pid): its release, or
+ * the pid of the live holder. A lock whose holder is gone is taken over: a
+ * test run killed mid-build must not block the next one. Synchronous, so a
+ * try that a timeout abandons never takes the lock afterwards.
  */
-const lock = async (path: string, timeoutMs: number): Promise<() => Promise<void>> => {
-  const started = Date.now();
+const tryLock = (path: string): { release: () => Promise<void> } | { holder: number } => {
   for (;;) {
     try {
-      const handle = await open(path, "wx", 0o644);
-      await handle.writeFile(String(process.pid));
-      await handle.close();
-      return () => rm(path, { force: true });
+      const fd = openSync(path, "wx", 0o644);
+      writeSync(fd, String(process.pid));
+      closeSync(fd);
+      return { release: () => rm(path, { force: true }) };
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code !== "EEXIST") throw error;
     }
-    const holder = Number((await readFile(path, "utf8").catch(() => "")).trim());
-    if (Number.isInteger(holder) && holder > 0 && !alive(holder)) {
-      // Renamed away first: of two processes taking over at once, only one succeeds.
-      await rename(path, `${path}.stale-${process.pid}`).then(
-        () => rm(`${path}.stale-${process.pid}`, { force: true }),
-        () => {},
-      );
-      continue;
-    }
-    if (Date.now() - started > timeoutMs) {
-      throw new Error(
-        `waited ${Math.round(timeoutMs / 1000)} s for ${path} (held by pid ${holder || "unknown"}); remove it if no build runs`,
-      );
-    }
-    await sleep(250);
+    let holder = 0;
+    try {
+      holder = Number(readFileSync(path, "utf8").trim());
+    } catch {}
+    if (!Number.isInteger(holder) || holder <= 0 || alive(holder)) return { holder };
+    // Renamed away first: of two processes taking over at once, only one succeeds.
+    try {
+      renameSync(path, `${path}.stale-${process.pid}`);
+      rmSync(`${path}.stale-${process.pid}`, { force: true });
+    } catch {}
   }
 };
+
+/**
+ * Takes `<target>.lock`, waiting (through vitest's waitFor) while a live
+ * holder builds; `onWait` is told each time it finds the lock held.
+ */
+const lock = async (path: string, timeoutMs: number, onWait?: () => void): Promise<() => Promise<void>> => {
+  let release: (() => Promise<void>) | undefined;
+  await vi.waitFor(
+    () => {
+      const tried = tryLock(path);
+      if ("release" in tried) {
+        release = tried.release;
+        return;
+      }
+      onWait?.();
+      throw new Error(
+        `waited ${Math.round(timeoutMs / 1000)} s for ${path} (held by pid ${tried.holder || "unknown"}); remove it if no build runs`,
+      );
+    },
+    { timeout: timeoutMs, interval: 250 },
+  );
+  return release!;
+};
+
+export interface BuildOnceOptions {
+  /** How long to wait for another builder. Default 10 minutes. */
+  timeoutMs?: number;
+  /** Told each time this caller finds another builder holding the lock. */
+  onWait?: () => void;
+}
 
 /**
  * Makes `target` (a file or a directory) once per machine and keeps it: test
@@ -56,11 +81,11 @@ const lock = async (path: string, timeoutMs: number): Promise<() => Promise<void
 export const buildOnce = async (
   target: string,
   build: (temporary: string) => Promise<void>,
-  timeoutMs = 600_000,
+  { timeoutMs = 600_000, onWait }: BuildOnceOptions = {},
 ): Promise<{ built: boolean; ms: number }> => {
   const started = Date.now();
   if (existsSync(target)) return { built: false, ms: 0 };
-  const release = await lock(`${target}.lock`, timeoutMs);
+  const release = await lock(`${target}.lock`, timeoutMs, onWait);
   try {
     if (existsSync(target)) return { built: false, ms: Date.now() - started };
     const temporary = `${target}.building-${process.pid}`;

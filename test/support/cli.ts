@@ -1,9 +1,24 @@
 import { type ChildProcess, spawn } from "node:child_process";
-import { fileURLToPath } from "node:url";
+import { readFileSync } from "node:fs";
+import { createRequire } from "node:module";
+import { dirname, join } from "node:path";
 import type { Place } from "./place.js";
+import { type Finished, run } from "./run.js";
 
-/** The launcher users get as `credbridge`. */
-export const CLI = fileURLToPath(new URL("../../packages/cli/bin/credbridge.cjs", import.meta.url));
+/**
+ * Where a workspace package's bin `name` is, from the `bin` of its manifest:
+ * what a package manager links, so tests run what users run, never a build path.
+ */
+export const packageBin = (pkg: string, name: string): string => {
+  const manifest = createRequire(import.meta.url).resolve(`${pkg}/package.json`);
+  const { bin } = JSON.parse(readFileSync(manifest, "utf8")) as { bin?: string | Record<string, string> };
+  const path = typeof bin === "string" ? bin : bin?.[name];
+  if (path === undefined) throw new Error(`${pkg} declares no bin ${name}`);
+  return join(dirname(manifest), path);
+};
+
+/** The launcher users get as `credbridge` (it runs the bundle `pnpm run build` makes). */
+export const CLI = packageBin("@credbridge/cli", "credbridge");
 
 /** A minimal environment: nothing of the developer's AWS set-up leaks in. */
 export const cleanEnv = (
@@ -16,35 +31,12 @@ export const cleanEnv = (
   ...extra,
 });
 
-export interface CliResult {
-  code: number | null;
-  signal: NodeJS.Signals | null;
-  stdout: string;
-  stderr: string;
-}
+/** What a finished `credbridge` printed, and how it exited. */
+export type CliResult = Finished;
 
 /** Runs `credbridge ARGS` to completion. */
 export const runCli = (args: string[], env: NodeJS.ProcessEnv, timeoutMs = 30_000): Promise<CliResult> =>
-  new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [CLI, ...args], { env, stdio: ["ignore", "pipe", "pipe"] });
-    let stdout = "";
-    let stderr = "";
-    child.stdout.on("data", (d) => {
-      stdout += d;
-    });
-    child.stderr.on("data", (d) => {
-      stderr += d;
-    });
-    const timer = setTimeout(() => {
-      child.kill("SIGKILL");
-      reject(new Error(`credbridge ${args.join(" ")} did not finish in ${timeoutMs} ms; stderr: ${stderr}`));
-    }, timeoutMs);
-    child.on("error", reject);
-    child.on("close", (code, signal) => {
-      clearTimeout(timer);
-      resolve({ code, signal, stdout, stderr });
-    });
-  });
+  run(process.execPath, [CLI, ...args], { env, timeoutMs, name: `credbridge ${args.join(" ")}` });
 
 /** Runs a command line somewhere else, e.g. `ip netns exec <name> …` (a `Place`'s `wrap`). */
 export type Wrap = Place["wrap"];

@@ -1,4 +1,4 @@
-import { run } from "../writer/helpers.js";
+import { run } from "./run.js";
 
 /**
  * Runs Debian's `promtool` (package `prometheus`), `input` on its stdin. A

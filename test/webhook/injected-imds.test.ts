@@ -16,7 +16,7 @@ import { mintWebIdentityToken } from "@credbridge/emulators";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type BuiltCredcheck, buildCredcheck } from "../compat/support/go-build.js";
 import { startLineClient } from "../compat/support/line-client.js";
-import { cleanEnv, startCli } from "../support/cli.js";
+import { cleanEnv, packageBin, startCli } from "../support/cli.js";
 import { createNetworkNamespace, type NetworkNamespace } from "../support/netns.js";
 import { tempDir } from "../support/tmp.js";
 import { clientWorld } from "./support/client-env.js";
@@ -25,7 +25,7 @@ import { podRuntime } from "./support/pod-runtime.js";
 import { DEFAULTS, FIXTURES, readPod } from "./support/pods.js";
 
 const IP = "/usr/sbin/ip";
-const EMULATORS = new URL("../../packages/emulators/dist/bin.js", import.meta.url).pathname;
+const EMULATORS = packageBin("@credbridge/emulators", "credbridge-emulators");
 const run = promisify(execFile);
 /** `command…` as a command line inside the test's namespace. */
 const inNamespace = ([command, ...args]: string[]) => (ns as NetworkNamespace).wrap(command as string, args);

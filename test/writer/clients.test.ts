@@ -1,5 +1,3 @@
-import { spawn } from "node:child_process";
-import { once } from "node:events";
 import { appendFile, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -8,7 +6,8 @@ import { fromIni } from "@aws-sdk/credential-provider-ini";
 import { writeConfig, writeCredentials } from "@credbridge/writer";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { buildCredcheck } from "../compat/support/go-build.js";
-import { fixture, run } from "./helpers.js";
+import { run } from "../support/run.js";
+import { fixture } from "./helpers.js";
 
 const testRoot = fileURLToPath(new URL("..", import.meta.url));
 
@@ -221,16 +220,10 @@ print(json.dumps({"access_key": c.access_key, "sections": sorted(botocore.config
       })();
       expect(v3.accessKeyId).toBe(written.accessKeyId);
 
-      const child = spawn(credcheck, ["shared-file"], {
+      const { code, stdout: out } = await run(credcheck, ["shared-file"], {
         env: { PATH: "/usr/bin:/bin", HOME: dir, AWS_SHARED_CREDENTIALS_FILE: file },
-        stdio: ["pipe", "pipe", "pipe"],
+        input: "get\n",
       });
-      let out = "";
-      child.stdout.on("data", (d) => {
-        out += d;
-      });
-      child.stdin.end("get\n");
-      const [code] = await once(child, "close");
       expect(code, out).toBe(0);
       const answers = out
         .trim()

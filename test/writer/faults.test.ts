@@ -5,9 +5,10 @@ import { join } from "node:path";
 import { manualRuntime } from "@credbridge/core/testing";
 import { isCredentialsFileError, writeCredentials } from "@credbridge/writer";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { run } from "../support/run.js";
 // @ts-expect-error: a plain .mjs fixture without types
 import { credsFor } from "./fixtures/creds.mjs";
-import { fixture, lastJsonLine, run } from "./helpers.js";
+import { fixture, lastJsonLine } from "./helpers.js";
 
 const isRoot = process.geteuid?.() === 0;
 

@@ -1,7 +1,8 @@
-import { type ChildProcess, fork, spawn } from "node:child_process";
+import { type ChildProcess, fork } from "node:child_process";
 import { once } from "node:events";
 import { readFile } from "node:fs/promises";
 import { fileURLToPath } from "node:url";
+import { run } from "../support/run.js";
 
 export const fixture = (name: string) => fileURLToPath(new URL(`./fixtures/${name}`, import.meta.url));
 
@@ -44,32 +45,6 @@ export const nextMessage = (child: ChildProcess, want?: unknown) =>
       reject(new Error(`child exited (${code}) before sending ${String(want)}`));
     child.on("message", onMessage);
     child.once("exit", onExit);
-  });
-
-/** Runs a command to completion, collecting its output; `input` is written to its stdin. */
-export const run = (
-  command: string,
-  args: string[],
-  options: { env?: NodeJS.ProcessEnv; cwd?: string; uid?: number; gid?: number; input?: string } = {},
-) =>
-  new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve, reject) => {
-    const { input, ...spawnOptions } = options;
-    const child = spawn(command, args, {
-      stdio: [input === undefined ? "ignore" : "pipe", "pipe", "pipe"],
-      ...spawnOptions,
-    });
-    let stdout = "";
-    let stderr = "";
-    child.stdout!.on("data", (d) => {
-      stdout += d;
-    });
-    child.stderr!.on("data", (d) => {
-      stderr += d;
-    });
-    child.on("error", reject);
-    // "close", not "exit": the output may still be in the pipes when the process exits.
-    child.on("close", (code) => resolve({ code, stdout, stderr }));
-    if (input !== undefined) child.stdin!.end(input);
   });
 
 export const lastJsonLine = (stdout: string) => JSON.parse(stdout.trim().split("\n").at(-1) ?? "null");

@@ -4,9 +4,10 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { writeCredentials } from "@credbridge/writer";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { run } from "../support/run.js";
 // @ts-expect-error: a plain .mjs fixture without types
 import { checkProfile, credsFor, parseStrict } from "./fixtures/creds.mjs";
-import { fixture, forkFixture, killFixtures, lastJsonLine, nextMessage, run } from "./helpers.js";
+import { fixture, forkFixture, killFixtures, lastJsonLine, nextMessage } from "./helpers.js";
 
 /** The lock's smallest stale period, to keep the test short. */
 const STALE_MS = 2_000;

@@ -17,7 +17,8 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { runCli } from "../support/cli.js";
 import { irsaFixture } from "../support/irsa.js";
-import { fixture, lastJsonLine, run } from "./helpers.js";
+import { run } from "../support/run.js";
+import { fixture, lastJsonLine } from "./helpers.js";
 
 /** The application's user (nobody): what `--file-owner` hands the file to. */
 const APP = 65534;

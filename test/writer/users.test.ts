@@ -14,10 +14,11 @@ import {
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { run } from "../support/run.js";
 import { setprivAs } from "../support/setpriv.js";
 // @ts-expect-error: a plain .mjs fixture without types
 import { checkProfile, parseStrict } from "./fixtures/creds.mjs";
-import { fixture, forkFixture, killFixtures, lastJsonLine, run } from "./helpers.js";
+import { fixture, forkFixture, killFixtures, lastJsonLine } from "./helpers.js";
 
 /** The application's user: nobody, which every Debian machine has. */
 const APP = 65534;

@@ -2,6 +2,8 @@ export { COMMANDS, envNameOf } from "./args/flags.js";
 export type { ParsedCommand, ParsedFlags } from "./args/parse.js";
 export { parseCommandLine } from "./args/parse.js";
 export { UsageError } from "./args/usage-error.js";
+export { IMAGE_REPOSITORY } from "./commands/webhook.js";
+export { failIfUnfinished } from "./exit-guard.js";
 export type { MainIo } from "./main.js";
 export { main } from "./main.js";
 export type { PolicyDocument } from "./policies/document.js";

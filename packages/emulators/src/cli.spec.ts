@@ -1,4 +1,5 @@
 import { spawn } from "node:child_process";
+import { readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { AssumeRoleCommand, GetCallerIdentityCommand, STSClient } from "@aws-sdk/client-sts";
 import { fromHttp } from "@aws-sdk/credential-provider-http";
@@ -53,10 +54,15 @@ describe("startEmulatorsFromArgs", () => {
   });
 });
 
-const binPath = fileURLToPath(new URL("../dist/bin.js", import.meta.url));
+const packageDir = new URL("../", import.meta.url);
+const manifest = JSON.parse(readFileSync(new URL("package.json", packageDir), "utf8")) as {
+  bin: Record<string, string>;
+};
+/** The bin as the package declares it: what `credbridge-emulators` runs. */
+const binPath = fileURLToPath(new URL(manifest.bin["credbridge-emulators"]!, packageDir));
 
 describe("credbridge-emulators bin", () => {
-  // The test command builds before it tests, so dist/bin.js is there; a missing build fails here.
+  // The test command builds before it tests, so the bin is there; a missing build fails here.
   it("prints one JSON line, serves, and exits 0 on SIGTERM (needs tsc -b)", async () => {
     const child = spawn(process.execPath, [binPath, "--agent-token", "bin-token"], {
       stdio: ["ignore", "pipe", "pipe"],

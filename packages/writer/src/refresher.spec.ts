@@ -6,7 +6,7 @@ import { isCredbridgeError, refreshing } from "@credbridge/core";
 import { manualRuntime } from "@credbridge/core/testing";
 import type { AwsCredentialIdentity } from "@smithy/types";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
-import { type FsPoint, fsError, hookedFs } from "./internal/hooked-fs.js";
+import { type FsPoint, fsError, hookedFs } from "./internal/hooked-fs.spec.helper.js";
 import { readSections } from "./internal/ini-merge.js";
 import { startRefresher } from "./refresher.js";
 import type { RefresherEvent, RefresherHandle } from "./refresher-types.js";

@@ -19,7 +19,7 @@ import { isCredbridgeError } from "@credbridge/core";
 import { manualRuntime } from "@credbridge/core/testing";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { isCredentialsFileError } from "./errors.js";
-import { fsError, hookedFs } from "./internal/hooked-fs.js";
+import { fsError, hookedFs } from "./internal/hooked-fs.spec.helper.js";
 import { readSections } from "./internal/ini-merge.js";
 import { EXPIRATION_KEY, writeCredentials, writeProfiles } from "./write-credentials.js";
 

@@ -1,6 +1,6 @@
 import { writeFile } from "node:fs/promises";
 import type { IssuedCredentials } from "@credbridge/emulators";
-import { expect } from "vitest";
+import { expect, vi } from "vitest";
 import { startImdsV1Proxy } from "./imds-v1-proxy.js";
 import type { LineClient, Reply } from "./line-client.js";
 import {
@@ -33,16 +33,41 @@ const expectSignedBy = async (world: CompatWorld, client: LineClient, session?: 
   expect(world.callerKeys().at(-1)).toBe(expected.accessKeyId);
 };
 
+/**
+ * Asks `get` until `done` holds of what `read` makes of the answer: a refresh
+ * lands a moment after the use that starts it (bounded). An answer that fails
+ * `read`'s checks fails at once, as when asked one by one.
+ */
+const askUntil = async <T>(
+  client: LineClient,
+  read: (reply: Reply) => T,
+  done: (value: T) => boolean,
+): Promise<T> => {
+  let last: { value: T } | { error: unknown } | undefined;
+  await vi
+    .waitFor(
+      async () => {
+        try {
+          last = { value: read(await client.ask("get")) };
+        } catch (error) {
+          last = { error };
+          return;
+        }
+        if (!done(last.value)) throw new Error("not there yet");
+      },
+      { timeout: 30_000, interval: 100 },
+    )
+    .catch(() => {});
+  if (last === undefined) throw new Error("the client answered no get within 30 s");
+  if ("error" in last) throw last.error;
+  return last.value;
+};
+
 /** Asks `get` until the client holds this session (a background refresh lands a moment later). */
 const eventually = async (client: LineClient, session: IssuedCredentials): Promise<ResolvedCredentials> => {
-  let last: ResolvedCredentials | undefined;
-  for (let attempt = 0; attempt < 50; attempt++) {
-    last = creds(await client.ask("get"));
-    if (last.accessKeyId === session.accessKeyId) return last;
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-  expectIssued(last, session);
-  return last!;
+  const last = await askUntil(client, creds, (c) => c.accessKeyId === session.accessKeyId);
+  if (last.accessKeyId !== session.accessKeyId) expectIssued(last, session);
+  return last;
 };
 
 export interface RefreshOptions {
@@ -300,11 +325,11 @@ export const processStory = async (world: CompatWorld, start: StartClient, optio
       expect(issuedAs(creds(await client.ask("get")))).toBe(first);
       await options.beforeRerun(client);
     }
-    let later = first;
-    for (let attempt = 0; attempt < 50 && later === first; attempt++) {
-      later = issuedAs(creds(await client.ask("get")));
-      if (later === first) await new Promise((resolve) => setTimeout(resolve, 100));
-    }
+    const later = await askUntil(
+      client,
+      (reply) => issuedAs(creds(reply)),
+      (session) => session !== first,
+    );
     expect(later.accessKeyId, "the client never ran the process again").not.toBe(first.accessKeyId);
     expect(await signedWithIssued()).not.toBe(first.accessKeyId);
   } finally {

@@ -2,7 +2,8 @@ import { execFile } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
-import { lastJsonLine, run } from "../../writer/helpers.js";
+import { run } from "../../support/run.js";
+import { lastJsonLine } from "../../writer/helpers.js";
 
 export const REPO = fileURLToPath(new URL("../../../", import.meta.url));
 const BUILD = `${REPO}scripts/image.mjs`;
@@ -76,17 +77,10 @@ export const podman = async (args: string[], options: { timeoutMs?: number } = {
 
 /** `podman ARGS` to completion, whatever its exit code. */
 export const podmanExit = (args: string[]) =>
-  new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve, reject) => {
-    execFile(
-      "podman",
-      ["--runtime", "runc", ...args],
-      { maxBuffer: 64 * 2 ** 20, timeout: 120_000 },
-      (error, stdout, stderr) => {
-        const e = error as (NodeJS.ErrnoException & { code?: unknown }) | null;
-        if (e?.code === "ENOENT") reject(new Error("podman is not installed (apt-get install podman runc)"));
-        else resolve({ code: e ? Number(e.code ?? 1) : 0, stdout, stderr });
-      },
-    );
+  run("podman", ["--runtime", "runc", ...args], {
+    timeoutMs: 120_000,
+    name: `podman ${args.join(" ")}`,
+    missing: "apt-get install podman runc",
   });
 
 /** `skopeo ARGS`; fails, naming the package, when skopeo is missing. */

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { authenticateS3Request, payloadSigning, type S3Session } from "./authenticate.js";
 import { S3Error } from "./errors.js";
-import { received, signS3 } from "./sign.spec-helper.js";
+import { received, signS3 } from "./sign.spec.helper.js";
 
 const NOW = Date.parse("2030-01-01T00:00:00Z");
 const session = {

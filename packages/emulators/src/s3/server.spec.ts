@@ -4,7 +4,7 @@ import { closeServer, listen, readBody } from "../internal/http.js";
 import { startStsEmulator } from "../sts/server.js";
 import type { StsEmulator } from "../sts/types.js";
 import { type S3Front, startS3Front } from "./server.js";
-import { signS3 } from "./sign.spec-helper.js";
+import { signS3 } from "./sign.spec.helper.js";
 
 const ROLE = "arn:aws:iam::111122223333:role/registry";
 let clock = Date.parse("2030-01-01T00:00:00Z");

@@ -3,17 +3,10 @@ import { mkdtemp, rename, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { isCredbridgeError } from "@credbridge/core";
-import type { RequestInfo } from "@credbridge/http";
 import { requestHead as head, rawRequest } from "@credbridge/http/testing";
-import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import {
-  controlledProvider,
-  KEY_A,
-  KEY_B,
-  manualClock,
-  recordingLogger,
-  until,
-} from "../internal/credentials.spec.helper.js";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { controlledProvider, KEY_A, KEY_B, manualClock, until } from "../internal/credentials.spec.helper.js";
+import { serverSpec } from "../internal/servers.spec.helper.js";
 import { type ContainerCredentialsServerOptions, createContainerCredentialsServer } from "./server.js";
 
 const TOKEN = "pod-identity-token-value";
@@ -27,33 +20,25 @@ afterAll(async () => {
   await rm(dir, { recursive: true, force: true });
 });
 
-const opened: Array<{ close(): Promise<void> }> = [];
-const logs: string[][] = [];
-afterEach(async () => {
-  await Promise.all(opened.splice(0).map((s) => s.close()));
-  for (const lines of logs.splice(0)) {
-    for (const line of lines) for (const secret of SECRETS) expect(line).not.toContain(secret);
-  }
-});
+const servers = serverSpec(
+  SECRETS,
+  ({ p, log, seen, clock }, options: Partial<ContainerCredentialsServerOptions>) =>
+    createContainerCredentialsServer({
+      provider: p.provider,
+      authToken: TOKEN,
+      prefetch: false,
+      logger: log.logger,
+      onRequest: (info) => seen.push(info),
+      runtime: { now: clock.now, setTimer: clock.setTimer, env: {} },
+      ...options,
+    }),
+);
 
 const start = async (options: Partial<ContainerCredentialsServerOptions> = {}, clock = manualClock()) => {
-  const p = controlledProvider(clock.now);
-  const log = recordingLogger();
-  logs.push(log.lines);
-  const seen: RequestInfo[] = [];
-  const server = createContainerCredentialsServer({
-    provider: p.provider,
-    authToken: TOKEN,
-    prefetch: false,
-    logger: log.logger,
-    onRequest: (info) => seen.push(info),
-    runtime: { now: clock.now, setTimer: clock.setTimer, env: {} },
-    ...options,
-  });
-  opened.push(server);
-  const addr = await server.listen();
-  const get = (headers: Record<string, string> = { Authorization: TOKEN }) => fetch(addr.url, { headers });
-  return { server, addr, p, log, clock, seen, get };
+  const started = await servers.start(options, clock);
+  const get = (headers: Record<string, string> = { Authorization: TOKEN }) =>
+    fetch(started.addr.url, { headers });
+  return { ...started, get };
 };
 
 describe("createContainerCredentialsServer", () => {
@@ -85,7 +70,7 @@ describe("createContainerCredentialsServer", () => {
       path: "/creds/",
       runtime: { now: clock.now, setTimer: clock.setTimer, env: {} },
     });
-    opened.push(server);
+    servers.track(server);
     const { url } = await server.listen();
     expect(url.endsWith("/creds")).toBe(true);
     const body = await (await fetch(url, { headers: { Authorization: TOKEN } })).json();
@@ -111,7 +96,7 @@ describe("createContainerCredentialsServer", () => {
       authToken: TOKEN,
       runtime: { now: clock.now, env: { AWS_ROLE_ARN: "arn:aws:iam::111111111111:role/source" } },
     });
-    opened.push(server);
+    servers.track(server);
     const { url } = await server.listen();
     const body = await (await fetch(url, { headers: { Authorization: TOKEN } })).json();
     expect(body).toMatchObject({ AccountId: "222222222222", RoleArn: "arn:aws:iam::222222222222:role/x" });

@@ -1,40 +1,24 @@
 import { connect } from "node:net";
 import { isCredbridgeError, refreshing } from "@credbridge/core";
-import type { RequestInfo } from "@credbridge/http";
 import { requestHead as head, rawRequest } from "@credbridge/http/testing";
-import { afterEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import {
   controlledProvider,
   KEY_A,
   KEY_B,
   manualClock,
-  recordingLogger,
   turns,
   until,
 } from "../internal/credentials.spec.helper.js";
+import { serverSpec } from "../internal/servers.spec.helper.js";
 import { createImdsServer, type ImdsServerOptions } from "./server.js";
 
 const ROLE_ARN = "arn:aws:iam::123456789012:role/team/app-role";
 const CREDS = "/latest/meta-data/iam/security-credentials/app-role";
 const SECRETS = [KEY_A.secretAccessKey, KEY_A.sessionToken, KEY_B.secretAccessKey, KEY_B.sessionToken];
 
-const opened: Array<{ close(): Promise<void> }> = [];
-const logs: string[][] = [];
-
-afterEach(async () => {
-  await Promise.all(opened.splice(0).map((s) => s.close()));
-  // Whatever a test did, no secret reached a log line.
-  for (const lines of logs.splice(0)) {
-    for (const line of lines) for (const secret of SECRETS) expect(line).not.toContain(secret);
-  }
-});
-
-const start = async (options: Partial<ImdsServerOptions> = {}, clock = manualClock()) => {
-  const p = controlledProvider(clock.now);
-  const log = recordingLogger();
-  logs.push(log.lines);
-  const seen: RequestInfo[] = [];
-  const server = createImdsServer({
+const servers = serverSpec(SECRETS, ({ p, log, seen, clock }, options: Partial<ImdsServerOptions>) =>
+  createImdsServer({
     provider: p.provider,
     roleArn: ROLE_ARN,
     region: "eu-west-1",
@@ -46,9 +30,12 @@ const start = async (options: Partial<ImdsServerOptions> = {}, clock = manualClo
     onRequest: (info) => seen.push(info),
     runtime: { now: clock.now, setTimer: clock.setTimer, env: {}, random: () => 0 },
     ...options,
-  });
-  opened.push(server);
-  const addr = await server.listen();
+  }),
+);
+
+const start = async (options: Partial<ImdsServerOptions> = {}, clock = manualClock()) => {
+  const started = await servers.start(options, clock);
+  const { addr } = started;
   const get = (path: string, headers: Record<string, string> = {}) =>
     fetch(`${addr.url}${path}`, { headers });
   const token = async (ttl = 60): Promise<string> => {
@@ -59,7 +46,7 @@ const start = async (options: Partial<ImdsServerOptions> = {}, clock = manualClo
     expect(res.status).toBe(200);
     return res.text();
   };
-  return { server, addr, p, log, clock, seen, get, token };
+  return { ...started, get, token };
 };
 
 describe("createImdsServer: the metadata EC2 serves", () => {
@@ -167,7 +154,7 @@ describe("createImdsServer: the metadata EC2 serves", () => {
         env: { AWS_ROLE_ARN: "arn:aws-cn:iam::111111111111:role/source", AWS_REGION: "cn-north-1" },
       },
     });
-    opened.push(server);
+    servers.track(server);
     const { url } = await server.listen();
     const get = (path: string) => fetch(`${url}${path}`);
     expect(await (await get("/latest/meta-data/iam/security-credentials/")).text()).toBe("x");
@@ -192,7 +179,7 @@ describe("createImdsServer: the metadata EC2 serves", () => {
       runtime: { now: clock.now, setTimer: clock.setTimer, env: {} },
       prefetch: false,
     });
-    opened.push(server);
+    servers.track(server);
     const { url } = await server.listen();
     expect(await (await fetch(`${url}/latest/meta-data/iam/security-credentials/`)).text()).toBe(
       "credbridge",
@@ -531,7 +518,7 @@ describe("createImdsServer: credentials from the refresh engine", () => {
       runtime: { now: clock.now, setTimer: clock.setTimer, env: {} },
       prefetch: false,
     });
-    opened.push(server);
+    servers.track(server);
     const { url } = await server.listen();
     const listing = `${url}/latest/meta-data/iam/security-credentials/`;
     expect(await (await fetch(listing)).text()).toBe("named-by-sts");
@@ -546,8 +533,7 @@ describe("createImdsServer: credentials from the refresh engine", () => {
   it("uses a shared engine as is, and refuses what falls inside its own margin", async () => {
     const clock = manualClock();
     const p = controlledProvider(clock.now);
-    const log = recordingLogger();
-    logs.push(log.lines);
+    const log = servers.logger();
     const engine = refreshing(p.provider, {
       minRemainingSeconds: 0,
       mandatoryWindowSeconds: 60,
@@ -559,7 +545,7 @@ describe("createImdsServer: credentials from the refresh engine", () => {
       logger: log.logger,
       runtime: { now: clock.now, setTimer: clock.setTimer, env: {} },
     });
-    opened.push(server);
+    servers.track(server);
     expect(server.engine).toBe(engine);
     const { url } = await server.listen();
     const path = "/latest/meta-data/iam/security-credentials/credbridge";

@@ -7,7 +7,7 @@ import { manualRuntime } from "@credbridge/core/testing";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { isCredentialsFileError } from "../errors.js";
 import type { WriterFs } from "../file-options.js";
-import { fsError } from "./hooked-fs.js";
+import { fsError } from "./hooked-fs.spec.helper.js";
 import { acquireLock, type LockDeps, type LockTarget, lockSettings } from "./lock.js";
 import { openDirectory, type TargetDirectory } from "./open-directory.js";
 
