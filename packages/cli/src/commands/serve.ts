@@ -113,7 +113,12 @@ export const serveCommand: Command<"serve"> = async (ctx) => {
     );
   }
   checkOwnerAtStart(file.owner, file.path ?? tokenFile);
-  const { chain, provider, name: chainName, minRemainingSeconds: minRemaining } = chainOutlivingMargin(ctx, "serve");
+  const {
+    chain,
+    provider,
+    name: chainName,
+    minRemainingSeconds: minRemaining,
+  } = chainOutlivingMargin(ctx, "serve");
   const windows = serveWindows(minRemaining);
   checkRefreshTimeout(refreshTimeout, windows);
   // Every engine, writer and server runs on the command's clock.
