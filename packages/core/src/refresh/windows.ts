@@ -30,12 +30,17 @@ const DEFAULTS = {
   attemptTimeoutSeconds: DEFAULT_ATTEMPT_TIMEOUT_SECONDS,
 } as const;
 
-const milliseconds = (options: WindowOptions, name: keyof WindowOptions, positive = false): number => {
+const milliseconds = (
+  options: WindowOptions,
+  name: keyof WindowOptions,
+  who: string,
+  positive = false,
+): number => {
   const value = options[name];
   const seconds = value ?? DEFAULTS[name];
   if (typeof seconds !== "number" || !Number.isFinite(seconds) || seconds < 0 || (positive && seconds <= 0)) {
     throw new CredbridgeError(
-      `refreshing: ${name} must be a ${positive ? "positive" : "non-negative"} number of seconds, got ${value}`,
+      `${who}: ${name} must be a ${positive ? "positive" : "non-negative"} number of seconds, got ${value}`,
       { code: "ERR_CONFIG" },
     );
   }
@@ -46,31 +51,34 @@ const milliseconds = (options: WindowOptions, name: keyof WindowOptions, positiv
  * Checks the windows once, before any upstream call: bad options are a
  * configuration error (ERR_CONFIG), never a refresh failure to retry.
  */
-export const resolveWindows = (options: WindowOptions): EngineSettings => {
+export const resolveWindows = (options: WindowOptions, who = "refreshing"): EngineSettings => {
   // The margin first: the windows sit above it, and a server checking its margin alone reads its own name in the error.
-  const minRemainingMs = milliseconds(options, "minRemainingSeconds");
-  const advisoryMs = milliseconds(options, "advisoryWindowSeconds");
-  const mandatoryMs = milliseconds(options, "mandatoryWindowSeconds");
-  const jitterMs = milliseconds(options, "jitterSeconds");
-  const attemptTimeoutMs = milliseconds(options, "attemptTimeoutSeconds", true);
+  const minRemainingMs = milliseconds(options, "minRemainingSeconds", who);
+  const advisoryMs = milliseconds(options, "advisoryWindowSeconds", who);
+  const mandatoryMs = milliseconds(options, "mandatoryWindowSeconds", who);
+  const jitterMs = milliseconds(options, "jitterSeconds", who);
+  const attemptTimeoutMs = milliseconds(options, "attemptTimeoutSeconds", who, true);
   if (mandatoryMs > advisoryMs) {
     throw new CredbridgeError(
-      `refreshing: mandatoryWindowSeconds (${mandatoryMs / 1000}) must not exceed advisoryWindowSeconds (${advisoryMs / 1000})`,
+      `${who}: mandatoryWindowSeconds (${mandatoryMs / 1000}) must not exceed advisoryWindowSeconds (${advisoryMs / 1000})`,
       { code: "ERR_CONFIG" },
     );
   }
   if (minRemainingMs > mandatoryMs) {
     throw new CredbridgeError(
-      `refreshing: minRemainingSeconds (${minRemainingMs / 1000}) must not exceed mandatoryWindowSeconds (${mandatoryMs / 1000}), or callers would be refused credentials before they ever waited for new ones`,
+      `${who}: minRemainingSeconds (${minRemainingMs / 1000}) must not exceed mandatoryWindowSeconds (${mandatoryMs / 1000}), or callers would be refused credentials before they ever waited for new ones`,
       { code: "ERR_CONFIG" },
     );
   }
   return { advisoryMs, mandatoryMs, minRemainingMs, jitterMs, attemptTimeoutMs };
 };
 
-/** Throws ERR_CONFIG for windows `refreshing` would refuse: for servers that must refuse them before their engine runs. */
-export const validateWindows = (options: WindowOptions): void => {
-  resolveWindows(options);
+/**
+ * Throws ERR_CONFIG for windows `refreshing` would refuse, the message starting
+ * with `who` (the server's name): for servers that must refuse them before their engine runs.
+ */
+export const validateWindows = (options: WindowOptions, who?: string): void => {
+  resolveWindows(options, who);
 };
 
 /**

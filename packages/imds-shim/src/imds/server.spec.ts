@@ -649,6 +649,24 @@ describe("createImdsServer: lifecycle, limits and observation", () => {
     await expect(noProvider.listen()).rejects.toMatchObject({ code: "ERR_CONFIG" });
   });
 
+  it("names itself, not the engine it has not made yet, in a window error", async () => {
+    for (const options of [
+      { minRemainingSeconds: 1000, mandatoryWindowSeconds: 960 },
+      { advisoryWindowSeconds: 900 },
+      { minRemainingSeconds: -1 },
+    ]) {
+      const server = createImdsServer({
+        provider: async () => KEY_A,
+        runtime: { env: {} },
+        prefetch: false,
+        ...options,
+      });
+      await expect(server.listen(), JSON.stringify(options)).rejects.toThrow(
+        /^imds: (minRemaining|mandatoryWindow)Seconds/,
+      );
+    }
+  });
+
   it("cannot listen twice, and reports an address it cannot bind", async () => {
     const { server } = await start();
     await expect(server.listen()).rejects.toMatchObject({ code: "ERR_CONFIG" });

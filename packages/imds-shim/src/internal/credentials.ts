@@ -124,7 +124,7 @@ export const createCredentialSupply = (
       });
     }
     // This server's margin, checked as core checks an engine's (its windows sit above it).
-    validateWindows(windowsFor(margin));
+    validateWindows(windowsFor(margin), name);
     minRemainingMs = margin * 1000;
     const wait = options.maxWaitMs ?? DEFAULT_MAX_WAIT_MS;
     if (!Number.isFinite(wait) || wait < 0) {
@@ -134,7 +134,7 @@ export const createCredentialSupply = (
     }
     maxWaitMs = wait;
     // A shared engine runs on its owner's windows, checked by its owner.
-    if (!shared) validateWindows(windows);
+    if (!shared) validateWindows(windows, name);
   };
 
   /** The served form: expiration in whole seconds (rounded down), a lifetime for keys that never expire. */
