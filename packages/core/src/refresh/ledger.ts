@@ -1,8 +1,8 @@
 import { isCredbridgeError } from "../errors.js";
 import { maskAccessKeyId } from "../redact.js";
-import { type Cached, windowsOf } from "./accept-credentials.js";
 import { statusAt } from "./decision.js";
 import type { RefreshState } from "./types.js";
+import { type Cached, windowsOf } from "./windows.js";
 
 /** The engine's counters and last outcomes: what `state()` reports, minus the credentials. */
 export interface RefreshLedger {

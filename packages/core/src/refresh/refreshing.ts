@@ -3,7 +3,6 @@ import { CredbridgeError } from "../errors.js";
 import { backoffDelay } from "../internal/backoff.js";
 import { resolveRuntime } from "../runtime.js";
 import { setWallClockTimer } from "../wall-clock-timer.js";
-import { acceptCredentials, type Cached, isUsable, windowsOf } from "./accept-credentials.js";
 import { boundedCalls } from "./bounded-call.js";
 import { type Decision, decide, type RefreshReason } from "./decision.js";
 import { createLedger, mayCallAtWall, recordFailure, recordSuccess, snapshot } from "./ledger.js";
@@ -11,7 +10,15 @@ import { createListeners } from "./listeners.js";
 import { createReporter } from "./report.js";
 import { REFRESHING, type RefreshEvent, type RefreshingOptions, type RefreshingProvider } from "./types.js";
 import { watchedTimers } from "./watched-timers.js";
-import { DEFAULT_ATTEMPT_TIMEOUT_SECONDS, refreshFloorMs, windowsOnce } from "./windows.js";
+import {
+  acceptCredentials,
+  type Cached,
+  DEFAULT_ATTEMPT_TIMEOUT_SECONDS,
+  isUsable,
+  refreshFloorMs,
+  windowsOf,
+  windowsOnce,
+} from "./windows.js";
 
 export type { RefreshReason, RefreshStatus } from "./decision.js";
 export type {

@@ -1,9 +1,9 @@
 import type { AwsCredentialIdentity, Logger } from "@smithy/types";
 import { maskAccessKeyId } from "../redact.js";
-import type { Cached } from "./accept-credentials.js";
 import type { RefreshReason } from "./decision.js";
 import { mayCallAtWall, type RefreshLedger } from "./ledger.js";
 import type { RefreshEvent } from "./types.js";
+import type { Cached } from "./windows.js";
 
 /**
  * How the engine tells its listeners and logger what happened: events carry
