@@ -5,8 +5,14 @@
  */
 
 export type { HttpLimits } from "./internal/limits.js";
-export type { Handler, RequestContext, RequestInfo, RequestObserver } from "./internal/pipeline.js";
-export type { ErrorReply, Reply } from "./internal/reply.js";
+export type {
+  ErrorReply,
+  Handler,
+  Reply,
+  RequestContext,
+  RequestInfo,
+  RequestObserver,
+} from "./internal/pipeline.js";
 export type { HttpServer, HttpServerOptions, ListenOptions, ServerAddress } from "./server.js";
 export { createHttpServer } from "./server.js";
 export type { Target } from "./target.js";

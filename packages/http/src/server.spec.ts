@@ -1,6 +1,5 @@
 import { afterEach, describe, expect, it } from "vitest";
-import type { RequestContext } from "./internal/pipeline.js";
-import type { Reply } from "./internal/reply.js";
+import type { Reply, RequestContext } from "./internal/pipeline.js";
 import { createHttpServer, type HttpServerOptions } from "./server.js";
 import { holdConnection, rawRequest, requestHead } from "./testing.js";
 

@@ -10,11 +10,12 @@ import { createHostCheck } from "./internal/hosts.js";
 import { type HttpLimits, type ResolvedLimits, resolveLimits } from "./internal/limits.js";
 import {
   createPipeline,
+  type ErrorReply,
   type Handler,
   type PipelineState,
   type RequestObserver,
+  textErrorReply,
 } from "./internal/pipeline.js";
-import { type ErrorReply, textErrorReply } from "./internal/reply.js";
 
 /** Where to listen; each field overrides the server's option of the same name. */
 export interface ListenOptions {
