@@ -311,3 +311,22 @@ describe("createHttpServer: limits", () => {
     ).rejects.toThrow(/maxBufferedBytes \(1024\) must be at least maxBodyBytes \(2048\)/);
   });
 });
+
+describe("createHttpServer: listen and close", () => {
+  it("refuses a second listen while the first is starting, and a close then closes what the first bound (two listens left a port bound after close)", async () => {
+    let release: () => void = () => {};
+    const server = createHttpServer({
+      name: "twice",
+      handler: () => ok("hi"),
+      beforeListen: () => new Promise<void>((resolve) => (release = resolve)),
+    });
+    const first = server.listen();
+    await expect(server.listen()).rejects.toThrow(/the twice server is already starting/);
+    const closed = server.close();
+    release();
+    const { port } = await first;
+    await closed;
+    expect(server.address).toBeUndefined();
+    await expect(rawRequest(port, requestHead("GET", "/", port), 1_000)).rejects.toThrow();
+  });
+});

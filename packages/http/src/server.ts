@@ -183,12 +183,32 @@ export const createHttpServer = (options: HttpServerOptions): HttpServer => {
     return secure;
   };
 
-  const listen = async (listenOptions: ListenOptions = {}): Promise<ServerAddress> => {
+  /** The `listen` under way: a second one would bind a server the first never closes. */
+  let starting: Promise<ServerAddress> | undefined;
+
+  const listen = (listenOptions: ListenOptions = {}): Promise<ServerAddress> => {
     if (server) {
-      throw new CredbridgeError(`the ${name} server is already listening on ${address?.url}`, {
-        code: "ERR_CONFIG",
-      });
+      return Promise.reject(
+        new CredbridgeError(`the ${name} server is already listening on ${address?.url}`, {
+          code: "ERR_CONFIG",
+        }),
+      );
     }
+    if (starting) {
+      return Promise.reject(
+        new CredbridgeError(`the ${name} server is already starting: await its listen() first`, {
+          code: "ERR_CONFIG",
+        }),
+      );
+    }
+    const started = start(listenOptions).finally(() => {
+      starting = undefined;
+    });
+    starting = started;
+    return started;
+  };
+
+  const start = async (listenOptions: ListenOptions): Promise<ServerAddress> => {
     const limits = resolveLimits(options.limits ?? {});
     if (tls) secureContextProblem ??= (await import("./internal/tls.js")).secureContextProblem;
     await options.beforeListen?.();
@@ -258,6 +278,8 @@ export const createHttpServer = (options: HttpServerOptions): HttpServer => {
 
   const close = (): Promise<void> => {
     if (closing) return closing;
+    // Closed while starting: once it has bound (or failed), close what it bound.
+    if (starting) return starting.then(close, () => undefined);
     const s = server;
     if (!s) return Promise.resolve();
     state.draining = true;
