@@ -11,7 +11,7 @@ import { DEBIAN_PYTHON } from "../compat/support/clients.js";
 import { type BuiltCredcheck, buildCredcheck } from "../compat/support/go-build.js";
 import { startLineClient } from "../compat/support/line-client.js";
 import { writeToken } from "../faults/support.js";
-import { cleanEnv, listeningUrl, runCli, startCli } from "../support/cli.js";
+import { cleanEnv, listeningUrl, readyMetricsUrl, runCli, startCli } from "../support/cli.js";
 import { IMDS_TOKEN_HEADER, imdsToken } from "../support/imds.js";
 import { APP_ROLE, irsaFixture } from "../support/irsa.js";
 import { tempDir } from "../support/tmp.js";
@@ -108,8 +108,7 @@ describe("serve with named profiles", () => {
       fx.env({ CREDBRIDGE_PROFILE_ASSUME_ROLE: PROFILES }),
     );
     try {
-      const metrics = await listeningUrl(cli, "metrics");
-      await expect.poll(async () => (await fetch(`${metrics}/readyz`)).status, { timeout: 20_000 }).toBe(200);
+      const metrics = await readyMetricsUrl(cli, 20_000);
       // The pod's identity fetched once for both chains: one web identity call, then each profile's hops.
       expect(fx.sts.calls.map((c) => c.action).sort()).toEqual([
         "AssumeRole",
@@ -161,8 +160,7 @@ describe("serve with named profiles", () => {
       fx.env({ CREDBRIDGE_PROFILE_ASSUME_ROLE: PROFILES }),
     );
     try {
-      const metrics = await listeningUrl(cli, "metrics");
-      await expect.poll(async () => (await fetch(`${metrics}/readyz`)).status, { timeout: 20_000 }).toBe(200);
+      const metrics = await readyMetricsUrl(cli, 20_000);
       const before = await botocoreRead(file, ["reader", "writer"]);
 
       // The writer role stops trusting the pod: its chain fails from now on, the reader's does not.

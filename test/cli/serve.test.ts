@@ -2,7 +2,7 @@ import { chmod, mkdir, readFile, stat, writeFile } from "node:fs/promises";
 import { dirname } from "node:path";
 import { fromIni } from "@aws-sdk/credential-provider-ini";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import { listeningUrl, loopbackServers, runCli, startCli } from "../support/cli.js";
+import { listeningUrl, loopbackServers, readyMetricsUrl, runCli, startCli } from "../support/cli.js";
 import { IMDS_TOKEN_HEADER, imdsToken } from "../support/imds.js";
 import { irsaFixture } from "../support/irsa.js";
 import { run } from "../support/run.js";
@@ -56,8 +56,7 @@ describe("credbridge serve", () => {
     try {
       const imds = await listeningUrl(cli, "imds");
       const container = await listeningUrl(cli, "container");
-      const metrics = await listeningUrl(cli, "metrics");
-      await expect.poll(async () => (await fetch(`${metrics}/readyz`)).status, { timeout: 10_000 }).toBe(200);
+      const metrics = await readyMetricsUrl(cli, 10_000);
 
       const issued = fx.sts.issued[0]!;
       expect(fx.sts.calls).toHaveLength(1);
@@ -254,9 +253,8 @@ describe("credbridge serve", () => {
     );
     try {
       const container = await listeningUrl(cli, "container");
-      const metrics = await listeningUrl(cli, "metrics");
+      const metrics = await readyMetricsUrl(cli, 10_000);
       const token = await readFile(tokenFile, "utf8");
-      await expect.poll(async () => (await fetch(`${metrics}/readyz`)).status, { timeout: 10_000 }).toBe(200);
       expect((await fetch(container, { headers: { authorization: token } })).status).toBe(200);
 
       await writeFile(tokenFile, "");

@@ -28,7 +28,7 @@ import {
 } from "@credbridge/emulators";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { parse } from "yaml";
-import { startCli } from "../support/cli.js";
+import { readyMetricsUrl, startCli } from "../support/cli.js";
 import { setprivAs } from "../support/setpriv.js";
 import { tempDir } from "../support/tmp.js";
 import { applyPatch } from "../webhook/support/k8s.js";
@@ -331,8 +331,7 @@ describe("README: Harbor on EKS, with IRSA", () => {
       [...setpriv, command, ...args],
     ]);
     try {
-      const metrics = String((await serve.waitFor((l) => l.msg === "metrics listening")).url);
-      await expect.poll(async () => (await fetch(`${metrics}/readyz`)).status, { timeout: 15_000 }).toBe(200);
+      await readyMetricsUrl(serve, 15_000);
       expect(sts.calls.map((c) => c.action)).toEqual(["AssumeRoleWithWebIdentity"]);
 
       // The file, as the registry (Harbor's uid 10000, in the fsGroup) reads it: Debian's AWS CLI, on STS.

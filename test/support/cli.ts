@@ -2,6 +2,7 @@ import { type ChildProcess, spawn } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { dirname, join } from "node:path";
+import { expect } from "vitest";
 import type { Place } from "./place.js";
 import { type Finished, run } from "./run.js";
 
@@ -128,6 +129,16 @@ const LISTENING = {
 /** The URL one of `serve`'s servers listens on, from its log line (useful with port 0). */
 export const listeningUrl = async (cli: RunningCli, server: keyof typeof LISTENING): Promise<string> =>
   String((await cli.waitFor((l) => l.msg === LISTENING[server])).url);
+
+/**
+ * `serve`'s metrics URL once its /readyz answers 200 (its first credentials are
+ * out), as the kubelet's startup probe waits for it.
+ */
+export const readyMetricsUrl = async (cli: RunningCli, timeoutMs: number): Promise<string> => {
+  const metrics = await listeningUrl(cli, "metrics");
+  await expect.poll(async () => (await fetch(`${metrics}/readyz`)).status, { timeout: timeoutMs }).toBe(200);
+  return metrics;
+};
 
 /** `serve` flags for IMDS and the container endpoint on free loopback ports, the endpoint's token in `tokenFile`. */
 export const loopbackServers = (tokenFile: string): string[] => [

@@ -17,7 +17,7 @@ import {
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { goV1, jsV2 } from "../compat/support/clients.js";
 import { type BuiltCredcheck, buildCredcheck } from "../compat/support/go-build.js";
-import { cleanEnv, listeningUrl, startCli } from "../support/cli.js";
+import { cleanEnv, listeningUrl, readyMetricsUrl, startCli } from "../support/cli.js";
 import { tempDir } from "../support/tmp.js";
 import { clientWorld } from "./support/client-env.js";
 import { applyPatch } from "./support/k8s.js";
@@ -61,8 +61,7 @@ const startSidecar = async (runtime: ReturnType<typeof podRuntime>, addresses: R
     // AWS's regional STS endpoint is the emulator here.
     cleanEnv(tmp.dir, { ...env, AWS_ENDPOINT_URL_STS: sts.url }),
   );
-  const metrics = String((await cli.waitFor((l) => l.msg === "metrics listening")).url);
-  await expect.poll(async () => (await fetch(`${metrics}/readyz`)).status, { timeout: 15_000 }).toBe(200);
+  await readyMetricsUrl(cli, 15_000);
   return cli;
 };
 
