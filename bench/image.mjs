@@ -7,17 +7,15 @@
 // of the container's PID 1 beside the same command on the host, and the
 // image's size beside published figures.
 import { execFile, spawn } from "node:child_process";
-import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { chmodSync, mkdirSync, readFileSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { performance } from "node:perf_hooks";
 import { promisify } from "node:util";
 import { nodeBinary } from "../scripts/node.mjs";
-import { logLine, median, mib, root, rssOf, workspace } from "./lib.mjs";
+import { BENCH_ROLE, irsaIdentity, logLine, median, mib, root, rssOf } from "./lib.mjs";
 
 const RUNS = Number(process.env.BENCH_IMAGE_RUNS ?? 7);
 const IDLE_MS = 2_000;
-const ROLE = "arn:aws:iam::111122223333:role/app";
 const PODMAN = ["--runtime", "runc"];
 const LIMITS = ["--ulimit", "nofile=4096:4096", "--ulimit", "nproc=4096:4096"];
 const exec = promisify(execFile);
@@ -59,19 +57,10 @@ export async function run() {
     (await exec(process.execPath, [join(root, "scripts/image.mjs"), "--json"], { maxBuffer: 2 ** 24 }))
       .stdout,
   );
-  const { startStsEmulator, mintWebIdentityToken } = await workspace("emulators");
-  const sts = await startStsEmulator();
-  const dir = mkdtempSync(join(tmpdir(), "credbridge-bench-image-"));
+  const { sts, dir, token, env } = await irsaIdentity("image");
+  // Read by the container's user 65532 through the mounted directory.
   chmodSync(dir, 0o755);
-  const token = join(dir, "token");
-  writeFileSync(token, mintWebIdentityToken());
   chmodSync(token, 0o644);
-  const env = {
-    AWS_ROLE_ARN: ROLE,
-    AWS_WEB_IDENTITY_TOKEN_FILE: token,
-    AWS_REGION: "us-east-1",
-    AWS_ENDPOINT_URL_STS: sts.url,
-  };
   const node = nodeBinary("image");
   const host = [];
   const image = [];
@@ -176,7 +165,7 @@ export async function run() {
           "sts",
           "assume-role-with-web-identity",
           "--role-arn",
-          ROLE,
+          BENCH_ROLE,
           "--role-session-name",
           "seed",
           "--web-identity-token",

@@ -1,8 +1,10 @@
 // Shared helpers for the benchmarks: workspace imports by path (bench/ is not a
 // package), robust statistics, and child-process RSS.
 import { spawn } from "node:child_process";
-import { readFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { createRequire } from "node:module";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { nodeBinary, pins } from "../scripts/node.mjs";
 
@@ -10,6 +12,29 @@ export const root = fileURLToPath(new URL("..", import.meta.url));
 
 /** Imports a workspace package's built entry point. */
 export const workspace = (name) => import(pathToFileURL(`${root}packages/${name}/dist/index.js`).href);
+
+/** The role every benchmark's pod identity assumes. */
+export const BENCH_ROLE = "arn:aws:iam::111122223333:role/app";
+
+/**
+ * A pod's IRSA identity against the STS emulator on loopback: a fresh
+ * directory (`credbridge-bench-<name>-…`) holding a minted web identity token
+ * (`token`), the emulator (close it), and the four variables EKS sets (`env`).
+ */
+export const irsaIdentity = async (name) => {
+  const { startStsEmulator, mintWebIdentityToken } = await workspace("emulators");
+  const sts = await startStsEmulator();
+  const dir = mkdtempSync(join(tmpdir(), `credbridge-bench-${name}-`));
+  const token = join(dir, "token");
+  writeFileSync(token, mintWebIdentityToken());
+  const env = {
+    AWS_ROLE_ARN: BENCH_ROLE,
+    AWS_WEB_IDENTITY_TOKEN_FILE: token,
+    AWS_REGION: "us-east-1",
+    AWS_ENDPOINT_URL_STS: sts.url,
+  };
+  return { sts, dir, token, env };
+};
 
 /** Imports a dependency as the given workspace package resolves it. */
 export const dependencyOf = (pkg, name) => {

@@ -3,12 +3,11 @@
 // credentials through it, all measured in one run, interleaved. Then the same
 // cache hit against `node -e 0` with hyperfine on each Node version.
 import { execFile, spawnSync } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { performance } from "node:perf_hooks";
 import { promisify } from "node:util";
-import { median, nodeBinaries, root, workspace } from "./lib.mjs";
+import { BENCH_ROLE, irsaIdentity, median, nodeBinaries, root } from "./lib.mjs";
 
 const RUNS = 30;
 const AWS_RUNS = 7;
@@ -49,18 +48,15 @@ const time = (cmd, args, env) => {
 };
 
 export async function run() {
-  const { startStsEmulator, mintWebIdentityToken } = await workspace("emulators");
-  const sts = await startStsEmulator();
-  const dir = mkdtempSync(join(tmpdir(), "credbridge-bench-process-"));
+  const { sts, dir, token } = await irsaIdentity("process");
   try {
-    writeFileSync(join(dir, "token"), mintWebIdentityToken());
     const args = [
       CLI,
       "process",
       "--role-arn",
-      "arn:aws:iam::111122223333:role/app",
+      BENCH_ROLE,
       "--web-identity-token-file",
-      join(dir, "token"),
+      token,
       "--sts-endpoint",
       sts.url,
       "--region",

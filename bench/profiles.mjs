@@ -5,10 +5,9 @@
 // wired as serve wires them (one source engine, one engine per profile on it;
 // each single-profile process its own source and hop).
 import { spawn } from "node:child_process";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { logLine, manualClock, root, rssOf, stop, workspace } from "./lib.mjs";
+import { irsaIdentity, logLine, manualClock, root, rssOf, stop, workspace } from "./lib.mjs";
 
 const CLI = join(root, "packages/cli/bin/credbridge.cjs");
 const COUNTS = [1, 4, 16];
@@ -65,20 +64,11 @@ const startServe = async (env, args) => {
 };
 
 export async function run() {
-  const { startStsEmulator, mintWebIdentityToken } = await workspace("emulators");
   const { refreshing } = await workspace("core");
-  const sts = await startStsEmulator();
-  const dir = mkdtempSync(join(tmpdir(), "credbridge-bench-profiles-"));
-  writeFileSync(join(dir, "token"), mintWebIdentityToken());
+  const identity = await irsaIdentity("profiles");
+  const { sts, dir } = identity;
   writeFileSync(join(dir, "ct"), "bench-container-token", { mode: 0o600 });
-  const env = {
-    PATH: process.env.PATH,
-    HOME: dir,
-    AWS_ROLE_ARN: "arn:aws:iam::111122223333:role/app",
-    AWS_WEB_IDENTITY_TOKEN_FILE: join(dir, "token"),
-    AWS_REGION: "us-east-1",
-    AWS_ENDPOINT_URL_STS: sts.url,
-  };
+  const env = { PATH: process.env.PATH, HOME: dir, ...identity.env };
   const outputs = (name) => [
     "--credentials-file",
     join(dir, `${name}-credentials`),

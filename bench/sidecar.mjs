@@ -1,11 +1,10 @@
 // The sidecar as operators run it: RSS idle and under IMDS load, and STS calls
 // per hour against the seed's shell loop (`aws sts assume-role` every 30 min).
 import { execFile, spawn } from "node:child_process";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { rmSync } from "node:fs";
 import { join } from "node:path";
 import { promisify } from "node:util";
-import { logLine, manualClock, root, rssOf, workspace } from "./lib.mjs";
+import { irsaIdentity, logLine, manualClock, root, rssOf, workspace } from "./lib.mjs";
 
 const CLI = join(root, "packages/cli/bin/credbridge.cjs");
 const LOAD_SECONDS = 5;
@@ -39,11 +38,8 @@ const refreshesPerHour = async (refreshing, lifetimeSeconds) => {
 };
 
 export async function run() {
-  const { startStsEmulator, mintWebIdentityToken } = await workspace("emulators");
   const { refreshing } = await workspace("core");
-  const sts = await startStsEmulator();
-  const dir = mkdtempSync(join(tmpdir(), "credbridge-bench-sidecar-"));
-  writeFileSync(join(dir, "token"), mintWebIdentityToken());
+  const { sts, dir, env } = await irsaIdentity("sidecar");
   const child = spawn(
     process.execPath,
     [
@@ -64,14 +60,7 @@ export async function run() {
       "info",
     ],
     {
-      env: {
-        PATH: process.env.PATH,
-        HOME: dir,
-        AWS_ROLE_ARN: "arn:aws:iam::111122223333:role/app",
-        AWS_WEB_IDENTITY_TOKEN_FILE: join(dir, "token"),
-        AWS_REGION: "us-east-1",
-        AWS_ENDPOINT_URL_STS: sts.url,
-      },
+      env: { PATH: process.env.PATH, HOME: dir, ...env },
       stdio: ["ignore", "ignore", "pipe"],
     },
   );
