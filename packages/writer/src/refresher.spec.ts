@@ -9,7 +9,7 @@ import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { type FsPoint, fsError, hookedFs } from "./internal/hooked-fs.spec.helper.js";
 import { readSections } from "./internal/ini-merge.js";
 import { startRefresher } from "./refresher.js";
-import type { RefresherEvent, RefresherHandle } from "./refresher-types.js";
+import type { RefresherEvent, RefresherHandle, StartRefresherOptions } from "./refresher-types.js";
 
 const MIN = 60_000;
 
@@ -364,6 +364,36 @@ describe("startRefresher with several profiles", () => {
     return { source, state, calls: () => calls };
   };
 
+  /**
+   * `handle` writing `reader` (its own engine) and `writer` (an engine of the
+   * test's, `writerEngine`) into one file; `writerFailing` fails the writer
+   * from its first call.
+   */
+  const readerAndWriter = (
+    fake: ReturnType<typeof manualRuntime>,
+    options: Omit<StartRefresherOptions, "profiles"> & { writerFailing?: boolean } = {},
+  ) => {
+    const { writerFailing = false, ...rest } = options;
+    const reader = named(fake.now, "READ");
+    const writer = named(fake.now, "WRITE");
+    writer.state.failing = writerFailing;
+    const writerEngine = refreshing(writer.source, {
+      runtime: fake.runtime,
+      jitterSeconds: 0,
+      ...(rest.minRemainingSeconds === undefined ? {} : { minRemainingSeconds: rest.minRemainingSeconds }),
+    });
+    const refresher = startRefresher(reader.source, {
+      path,
+      profile: "reader",
+      profiles: [{ profile: "writer", provider: writerEngine }],
+      runtime: fake.runtime,
+      refresh: { jitterSeconds: 0 },
+      ...rest,
+    });
+    handle = refresher;
+    return { reader, writer, writerEngine, refresher };
+  };
+
   it("keeps one section per profile in one file, each from its own engine, every other byte kept", async () => {
     const fake = manualRuntime({ sleep: "timers" });
     const reader = named(fake.now, "READ");
@@ -396,22 +426,8 @@ describe("startRefresher with several profiles", () => {
 
   it("a failing profile keeps its last section and turns unhealthy by name; the other goes on being written", async () => {
     const fake = manualRuntime({ sleep: "timers" });
-    const reader = named(fake.now, "READ");
-    const writer = named(fake.now, "WRITE");
-    const writerEngine = refreshing(writer.source, {
-      runtime: fake.runtime,
-      jitterSeconds: 0,
-      minRemainingSeconds: 600,
-    });
-    handle = startRefresher(reader.source, {
-      path,
-      profile: "reader",
-      profiles: [{ profile: "writer", provider: writerEngine }],
-      runtime: fake.runtime,
-      refresh: { jitterSeconds: 0 },
-      minRemainingSeconds: 600,
-    });
-    await handle.ready();
+    const { writer, writerEngine, refresher } = readerAndWriter(fake, { minRemainingSeconds: 600 });
+    await refresher.ready();
     writer.state.failing = true;
     await fake.advance(46 * MIN);
     await eventually(async () => expect(await fileKey("reader")).toBe("ASIAREAD2ABCD"));
@@ -424,7 +440,7 @@ describe("startRefresher with several profiles", () => {
     });
     // Inside the margin the writer profile is no longer healthy, named; the reader still is.
     await fake.advance(5 * MIN);
-    const status = handle.status();
+    const status = refresher.status();
     expect(status.healthy).toBe(false);
     expect(status.profiles.find((p) => p.profile === "reader")?.healthy).toBe(true);
     expect(status.profiles.find((p) => p.profile === "writer")?.healthy).toBe(false);
@@ -433,20 +449,9 @@ describe("startRefresher with several profiles", () => {
 
   it("with removeExpired, drops a failing profile's section once its credentials expire, and only that one", async () => {
     const fake = manualRuntime({ sleep: "timers" });
-    const reader = named(fake.now, "READ");
-    const writer = named(fake.now, "WRITE");
-    const writerEngine = refreshing(writer.source, { runtime: fake.runtime, jitterSeconds: 0 });
     const { logger, lines } = recordingLogger();
-    handle = startRefresher(reader.source, {
-      path,
-      profile: "reader",
-      profiles: [{ profile: "writer", provider: writerEngine }],
-      runtime: fake.runtime,
-      refresh: { jitterSeconds: 0 },
-      removeExpired: true,
-      logger,
-    });
-    await handle.ready();
+    const { writer, writerEngine, refresher } = readerAndWriter(fake, { removeExpired: true, logger });
+    await refresher.ready();
     writer.state.failing = true;
     await fake.advance(46 * MIN);
     await eventually(async () => expect(await fileKey("reader")).toBe("ASIAREAD2ABCD"));
@@ -455,7 +460,7 @@ describe("startRefresher with several profiles", () => {
     await fake.advance(15 * MIN);
     await eventually(async () => expect(await fileKey("writer")).toBeUndefined());
     expect(await fileKey("reader")).toBe("ASIAREAD2ABCD");
-    expect(handle.status().profiles.find((p) => p.profile === "writer")).toMatchObject({
+    expect(refresher.status().profiles.find((p) => p.profile === "writer")).toMatchObject({
       healthy: false,
       lastWriteAt: undefined,
       lastError: { code: "ERR_EXPIRED" },
@@ -477,28 +482,20 @@ describe("startRefresher with several profiles", () => {
       path,
       `[other]\naws_access_key_id = AKIAOTHER\n[writer]\naws_access_key_id = ASIAOLDABCD\naws_secret_access_key = s\nx_security_token_expires = ${left}\n`,
     );
-    const reader = named(fake.now, "READ");
-    const writer = named(fake.now, "WRITE");
-    writer.state.failing = true;
-    const writerEngine = refreshing(writer.source, { runtime: fake.runtime, jitterSeconds: 0 });
     const events: RefresherEvent[] = [];
-    handle = startRefresher(reader.source, {
-      path,
-      profile: "reader",
-      profiles: [{ profile: "writer", provider: writerEngine }],
-      runtime: fake.runtime,
-      refresh: { jitterSeconds: 0 },
+    const { writerEngine, refresher } = readerAndWriter(fake, {
+      writerFailing: true,
       removeExpired: true,
       observer: (e) => events.push(e),
     });
     await eventually(async () => expect(await fileKey("reader")).toBe("ASIAREAD1ABCD"));
     await eventually(() =>
-      expect(handle?.status().profiles[1]?.expirationWritten?.toISOString()).toBe(
+      expect(refresher.status().profiles[1]?.expirationWritten?.toISOString()).toBe(
         new Date(Date.parse(left)).toISOString(),
       ),
     );
     expect(await fileKey("writer")).toBe("ASIAOLDABCD");
-    expect(handle.status().profiles[1]?.healthy).toBe(false);
+    expect(refresher.status().profiles[1]?.healthy).toBe(false);
     await fake.advance(21 * MIN);
     await eventually(async () => expect(await fileKey("writer")).toBeUndefined());
     expect(await fileKey("other")).toBe("AKIAOTHER");
@@ -514,24 +511,14 @@ describe("startRefresher with several profiles", () => {
     const section = (key: string, at: number) =>
       `[writer]\naws_access_key_id = ${key}\naws_secret_access_key = s\nx_security_token_expires = ${stamp(at)}\n`;
     await writeFile(path, section("ASIAOLDABCD", fake.now() + 20 * MIN));
-    const writer = named(fake.now, "WRITE");
-    writer.state.failing = true;
-    const writerEngine = refreshing(writer.source, { runtime: fake.runtime, jitterSeconds: 0 });
-    handle = startRefresher(named(fake.now, "READ").source, {
-      path,
-      profile: "reader",
-      profiles: [{ profile: "writer", provider: writerEngine }],
-      runtime: fake.runtime,
-      refresh: { jitterSeconds: 0 },
-      removeExpired: true,
-    });
-    await eventually(() => expect(handle?.status().profiles[1]?.expirationWritten).toBeDefined());
+    const { writerEngine, refresher } = readerAndWriter(fake, { writerFailing: true, removeExpired: true });
+    await eventually(() => expect(refresher.status().profiles[1]?.expirationWritten).toBeDefined());
     await eventually(async () => expect(await fileKey("reader")).toBe("ASIAREAD1ABCD"));
     // Another writer renews the section meanwhile (keeping the reader's).
     const text = await readFile(path, "utf8");
     await writeFile(path, text.replace(/\[writer\][^[]*/, section("ASIARENEWEDABCD", fake.now() + 60 * MIN)));
     await fake.advance(21 * MIN);
-    await eventually(() => expect(handle?.status().profiles[1]?.lastError?.code).toBe("ERR_EXPIRED"));
+    await eventually(() => expect(refresher.status().profiles[1]?.lastError?.code).toBe("ERR_EXPIRED"));
     expect(await fileKey("writer")).toBe("ASIARENEWEDABCD");
     writerEngine.stop();
   });
