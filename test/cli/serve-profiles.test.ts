@@ -100,13 +100,17 @@ const goRead = async (file: string, profile: string) => {
 /** The key STS issued last for `role`. */
 const issuedFor = (role: string) => fx.sts.issued.filter((i) => i.roleArn === role).map((i) => i.accessKeyId);
 
+/** `serve` writing both profiles of PROFILES into `file`, with metrics. */
+const serveProfilesFile = (file: string) =>
+  startCli(
+    ["serve", "--credentials-file", file, "--metrics", "127.0.0.1:0"],
+    fx.env({ CREDBRIDGE_PROFILE_ASSUME_ROLE: PROFILES }),
+  );
+
 describe("serve with named profiles", () => {
   it("botocore and aws-sdk-go v1 read two profiles from the one file across a refresh, each with its own keys", async () => {
     const file = fx.tmp.path("profiles", "credentials");
-    const cli = startCli(
-      ["serve", "--credentials-file", file, "--metrics", "127.0.0.1:0"],
-      fx.env({ CREDBRIDGE_PROFILE_ASSUME_ROLE: PROFILES }),
-    );
+    const cli = serveProfilesFile(file);
     try {
       const metrics = await readyMetricsUrl(cli, 20_000);
       // The pod's identity fetched once for both chains: one web identity call, then each profile's hops.
@@ -155,10 +159,7 @@ describe("serve with named profiles", () => {
 
   it("a failing second chain never blocks or tears the first: its section stays as written, readiness names it", async () => {
     const file = fx.tmp.path("failing", "credentials");
-    const cli = startCli(
-      ["serve", "--credentials-file", file, "--metrics", "127.0.0.1:0"],
-      fx.env({ CREDBRIDGE_PROFILE_ASSUME_ROLE: PROFILES }),
-    );
+    const cli = serveProfilesFile(file);
     try {
       const metrics = await readyMetricsUrl(cli, 20_000);
       const before = await botocoreRead(file, ["reader", "writer"]);
