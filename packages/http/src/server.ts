@@ -186,26 +186,23 @@ export const createHttpServer = (options: HttpServerOptions): HttpServer => {
   /** The `listen` under way: a second one would bind a server the first never closes. */
   let starting: Promise<ServerAddress> | undefined;
 
-  const listen = (listenOptions: ListenOptions = {}): Promise<ServerAddress> => {
+  const listen = async (listenOptions: ListenOptions = {}): Promise<ServerAddress> => {
     if (server) {
-      return Promise.reject(
-        new CredbridgeError(`the ${name} server is already listening on ${address?.url}`, {
-          code: "ERR_CONFIG",
-        }),
-      );
+      throw new CredbridgeError(`the ${name} server is already listening on ${address?.url}`, {
+        code: "ERR_CONFIG",
+      });
     }
     if (starting) {
-      return Promise.reject(
-        new CredbridgeError(`the ${name} server is already starting: await its listen() first`, {
-          code: "ERR_CONFIG",
-        }),
-      );
+      throw new CredbridgeError(`the ${name} server is already starting: await its listen() first`, {
+        code: "ERR_CONFIG",
+      });
     }
-    const started = start(listenOptions).finally(() => {
+    starting = start(listenOptions);
+    try {
+      return await starting;
+    } finally {
       starting = undefined;
-    });
-    starting = started;
-    return started;
+    }
   };
 
   const start = async (listenOptions: ListenOptions): Promise<ServerAddress> => {
