@@ -29,6 +29,7 @@ export type { FromWebIdentityOptions } from "./from-web-identity.js";
 export { fromWebIdentity } from "./from-web-identity.js";
 export type { BackoffOptions } from "./internal/backoff.js";
 export { backoffDelay } from "./internal/backoff.js";
+export { withDeadline } from "./internal/deadline.js";
 export type { ResolvedSts, StsSettings } from "./internal/sts-client.js";
 export { resolveStsSettings } from "./internal/sts-client.js";
 export { maskAccessKeyId } from "./redact.js";

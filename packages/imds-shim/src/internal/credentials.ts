@@ -9,6 +9,7 @@ import {
   refreshing,
   validateWindows,
   windowsFor,
+  withDeadline,
 } from "@credbridge/core";
 import type { HttpLimits, HttpServer, ListenOptions, RequestObserver, ServerAddress } from "@credbridge/http";
 import type { AwsCredentialIdentity, AwsCredentialIdentityProvider, Logger } from "@smithy/types";
@@ -177,7 +178,19 @@ export const createCredentialSupply = (
   const get = async (): Promise<ServedCredentials> => {
     const now = current();
     if (now) return now;
-    const served = toServed(await withDeadline(engine(), maxWaitMs, rt, name));
+    // On time-out the caller gets ERR_TIMEOUT at once; the refresh goes on, and later requests get its result.
+    const served = toServed(
+      await withDeadline(
+        rt,
+        maxWaitMs,
+        () => engine(),
+        () =>
+          new CredbridgeError(
+            `${name}: no servable credentials within ${maxWaitMs} ms; the refresh goes on, retry shortly`,
+            { code: "ERR_TIMEOUT" },
+          ),
+      ),
+    );
     if (!meetsMargin(served)) throw tooShort(served);
     return served;
   };
@@ -214,36 +227,6 @@ export const createCredentialSupply = (
     },
   };
 };
-
-/**
- * Waits for `promise` at most `ms` on the runtime's clock. On time-out the
- * caller gets ERR_TIMEOUT at once; the work itself goes on (a refresh keeps
- * running and later requests get its result).
- */
-const withDeadline = <T>(promise: Promise<T>, ms: number, rt: Runtime, name: string): Promise<T> =>
-  new Promise<T>((resolve, reject) => {
-    const timer = rt.setTimer(
-      () =>
-        reject(
-          new CredbridgeError(
-            `${name}: no servable credentials within ${ms} ms; the refresh goes on, retry shortly`,
-            { code: "ERR_TIMEOUT" },
-          ),
-        ),
-      ms,
-      { unref: true },
-    );
-    promise.then(
-      (value) => {
-        timer.cancel();
-        resolve(value);
-      },
-      (error: unknown) => {
-        timer.cancel();
-        reject(error);
-      },
-    );
-  });
 
 export interface PreparedCredentialsReply<R> {
   /** The answer for these credentials, rendered only when they (or their served expiration) changed. */
